@@ -1,0 +1,57 @@
+/**
+ * `npm test`: starts one Redis and one FerretDB for the whole run (unless REDIS_URL or
+ * MONGODB_URI name servers to use), then runs every test file with node's test runner.
+ * Each test works in its own database and key prefix, so files run in parallel.
+ * Under CI=true a missing Redis, FerretDB or Chromium fails the run; elsewhere the tests
+ * that need it are skipped, with one line saying what to install.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chromiumBin, ferretdbBin, redisServerBin, startFerretDb, startRedis, type Service } from '../test/support/processes.ts';
+
+const ci = process.env.CI === 'true';
+const started: Service[] = [];
+const env: NodeJS.ProcessEnv = { ...process.env };
+const missing: string[] = [];
+
+// The tests start servers of their own and must not be steered by an operator's settings.
+for (const name of ['PORT', 'ISSUER', 'ADMIN_TOKEN', 'DATA_KEY', 'COOKIE_KEYS', 'CONFIG_FILE']) delete env[name];
+
+async function main(): Promise<number> {
+  if (process.env.REDIS_URL) env.TEST_REDIS_URL = process.env.REDIS_URL;
+  else if (existsSync(redisServerBin)) started.push(await startRedis()), (env.TEST_REDIS_URL = started.at(-1)!.url);
+  else missing.push('Redis (apt-get install redis-server)');
+
+  if (process.env.MONGODB_URI) env.TEST_MONGODB_URI = process.env.MONGODB_URI;
+  else if (existsSync(ferretdbBin)) started.push(await startFerretDb()), (env.TEST_MONGODB_URI = started.at(-1)!.url);
+  else missing.push('FerretDB (bash scripts/build-ferretdb.sh)');
+
+  if (existsSync(chromiumBin)) env.TEST_CHROMIUM = chromiumBin;
+  else missing.push('Chromium (apt-get install chromium)');
+  delete env.REDIS_URL;
+  delete env.MONGODB_URI;
+
+  if (missing.length) {
+    if (ci) {
+      console.error(`CI=true and missing: ${missing.join(', ')}`);
+      return 1;
+    }
+    console.log(`skipping the tests that need: ${missing.join(', ')}`);
+  }
+
+  const files = process.argv.slice(2);
+  const child = spawn(
+    process.execPath,
+    ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=120000', ...(files.length ? files : ['test/**/*.test.ts'])],
+    { stdio: 'inherit', env },
+  );
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+}
+
+let code = 1;
+try {
+  code = await main();
+} finally {
+  await Promise.all(started.map((service) => service.stop()));
+}
+process.exit(code);

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/**
+ * Every option twofold reads, after config/default.yaml, CONFIG_FILE and the environment
+ * are merged. Each option is documented in config/default.yaml, next to its default.
+ */
+const port = z.coerce
+  .number({ message: 'an integer from 1 to 65535' })
+  .int({ message: 'an integer from 1 to 65535' })
+  .min(1, { message: 'an integer from 1 to 65535' })
+  .max(65535, { message: 'an integer from 1 to 65535' });
+
+const httpUrl = z
+  .string()
+  .refine((value) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(value) && !value.endsWith('/') && URL.canParse(value), {
+    message: 'an http(s) URL without query, fragment or trailing slash',
+  });
+
+const positiveInt = (what: string, min = 1, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ message: `${what}: an integer from ${min} to ${max}` })
+    .int({ message: `${what}: an integer from ${min} to ${max}` })
+    .min(min, { message: `${what}: an integer from ${min} to ${max}` })
+    .max(max, { message: `${what}: an integer from ${min} to ${max}` });
+
+const hostPort = z.strictObject({ host: z.string().min(1), port });
+
+const booleanLike = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], {
+  message: 'true or false',
+});
+
+export const configSchema = z.strictObject({
+  port,
+  issuer: httpUrl.optional(),
+  trustProxy: booleanLike,
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    message: 'one of fatal, error, warn, info, debug, trace, silent',
+  }),
+  mongodb: z.strictObject({
+    uri: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\/.+/, { message: 'a mongodb:// or mongodb+srv:// connection string' })
+      .optional(),
+    serverSelectionTimeoutMs: positiveInt('milliseconds', 100, 60_000),
+  }),
+  redis: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^rediss?:\/\/.*/, { message: 'a redis:// or rediss:// URL' })
+        .refine((value) => URL.canParse(value), { message: 'a redis:// or rediss:// URL' })
+        .optional(),
+      keyPrefix: z.string().min(1).max(64),
+      sentinels: z.array(hostPort).min(1).optional(),
+      sentinelName: z.string().min(1).optional(),
+      cluster: z.array(hostPort).min(1).optional(),
+      commandTimeoutMs: positiveInt('milliseconds', 100, 60_000),
+    })
+    .refine((redis) => !(redis.sentinels && redis.cluster), { message: 'sentinels or cluster, not both' })
+    .refine((redis) => !redis.sentinels || redis.sentinelName, { message: 'sentinels need sentinelName' }),
+  adminToken: z.string().min(32, { message: 'at least 32 characters' }).optional(),
+  dataKey: z
+    .string()
+    .refine(
+      (value) => value.split(',').every((key) => /^[A-Za-z0-9+/_-]+=*$/.test(key.trim()) && Buffer.from(key.trim(), 'base64').length === 32),
+      { message: 'base64 of 32 bytes (several, comma-separated, to rotate)' },
+    )
+    .optional(),
+  cookieKeys: z
+    .string()
+    .refine((value) => value.split(',').every((key) => key.trim().length >= 32), {
+      message: 'comma-separated keys of at least 32 characters each',
+    })
+    .optional(),
+  password: z.strictObject({
+    memoryKiB: positiveInt('KiB, OWASP minimum', 19_456, 4_194_304),
+    passes: positiveInt('passes, OWASP minimum', 2, 100),
+    parallelism: positiveInt('lanes', 1, 64),
+  }),
+  http: z.strictObject({
+    bodyLimitBytes: positiveInt('bytes', 1024, 10_485_760),
+  }),
+  views: z.strictObject({ dir: z.string().min(1).optional() }).optional(),
+  oidc: z.strictObject({
+    ttl: z.strictObject({
+      session: positiveInt('seconds'),
+      interaction: positiveInt('seconds', 60, 86_400),
+      authorizationCode: positiveInt('seconds', 10, 600),
+      accessToken: positiveInt('seconds', 60),
+      idToken: positiveInt('seconds', 60),
+      refreshToken: positiveInt('seconds', 60),
+      grant: positiveInt('seconds', 60),
+    }),
+  }),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;

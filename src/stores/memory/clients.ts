@@ -1,0 +1,21 @@
+import { AppError } from '../../domain/errors.ts';
+import type { ClientRecord, ClientStore } from '../types.ts';
+
+export function createMemoryClientStore(): ClientStore {
+  const clients = new Map<string, ClientRecord>();
+  return {
+    async create(client) {
+      if (clients.has(client.clientId)) throw new AppError('conflict', 'client_id is taken');
+      clients.set(client.clientId, structuredClone(client));
+    },
+    async find(clientId) {
+      const client = clients.get(clientId);
+      return client ? structuredClone(client) : null;
+    },
+    async list() {
+      return [...clients.values()]
+        .sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0))
+        .map((client) => structuredClone(client));
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { Schema, type Connection } from 'mongoose';
+import { AppError } from '../../domain/errors.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { usernamePatternSource } from '../../domain/username-pattern.ts';
+import type { UserRecord, UserStore } from '../types.ts';
+import { guard, isDuplicateKey } from './connection.ts';
+
+interface UserDocument {
+  _id: string;
+  username: string;
+  /** Lower-cased username: the unique index that makes usernames case-insensitive. */
+  usernameLower: string;
+  email?: string;
+  name?: string;
+  disabled: boolean;
+  passwordHash: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const userSchema = new Schema<UserDocument>(
+  {
+    _id: { type: String, required: true },
+    username: { type: String, required: true },
+    usernameLower: { type: String, required: true, unique: true },
+    email: { type: String },
+    name: { type: String },
+    disabled: { type: Boolean, required: true, default: false },
+    passwordHash: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'users', versionKey: false, strict: 'throw' },
+);
+userSchema.index({ username: 1 });
+
+function toRecord(doc: UserDocument): UserRecord {
+  const { _id, usernameLower: _lower, ...rest } = doc;
+  const user: UserRecord = { id: _id, ...rest };
+  for (const key of ['email', 'name'] as const) if (user[key] == null) delete user[key];
+  return user;
+}
+
+export async function createMongoUserStore({ connection, clock }: { connection: Connection; clock: Clock }): Promise<UserStore> {
+  const Users = connection.model<UserDocument>('User', userSchema);
+  await guard(() => Users.createCollection().catch((err) => (/already exists/i.test(err.message) ? undefined : Promise.reject(err))));
+  await guard(() => Users.createIndexes());
+
+  return {
+    async create(input) {
+      const now = new Date(clock.now());
+      const doc: UserDocument = {
+        _id: randomUUID(),
+        username: input.username,
+        usernameLower: input.username.toLowerCase(),
+        ...(input.email === undefined ? {} : { email: input.email }),
+        ...(input.name === undefined ? {} : { name: input.name }),
+        disabled: false,
+        passwordHash: input.passwordHash,
+        createdAt: now,
+        updatedAt: now,
+      };
+      try {
+        await guard(() => Users.collection.insertOne(doc as never));
+      } catch (err) {
+        if (isDuplicateKey(err)) throw new AppError('conflict', 'username is taken');
+        throw err;
+      }
+      return toRecord(doc);
+    },
+    async findById(id) {
+      const doc = await guard(() => Users.findById(id).lean<UserDocument>().exec());
+      return doc ? toRecord(doc) : null;
+    },
+    async findByUsername(username) {
+      const doc = await guard(() => Users.findOne({ usernameLower: username.toLowerCase() }).lean<UserDocument>().exec());
+      return doc ? toRecord(doc) : null;
+    },
+    async list({ pattern, limit }) {
+      const filter = pattern === undefined ? {} : { username: { $regex: usernamePatternSource(pattern) } };
+      const docs = await guard(() => Users.find(filter).sort({ username: 1 }).limit(limit).lean<UserDocument[]>().exec());
+      return docs.map(toRecord);
+    },
+  };
+}

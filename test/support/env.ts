@@ -1,0 +1,23 @@
+import { randomBytes } from 'node:crypto';
+
+/** The servers the test runner started (or was pointed at); see scripts/test.ts. */
+export const testRedisUrl = process.env.TEST_REDIS_URL;
+export const testMongoBase = process.env.TEST_MONGODB_URI;
+export const testChromium = process.env.TEST_CHROMIUM;
+
+/** Why tests needing Redis + MongoDB are skipped here, or undefined when they can run. */
+export const realStoresSkip =
+  testRedisUrl && testMongoBase ? undefined : 'needs Redis and FerretDB (npm test starts them when installed)';
+export const browserSkip = testChromium ? undefined : 'needs Chromium (apt-get install chromium)';
+
+/** A database of its own for one test, on the shared MongoDB-wire server. */
+export function freshMongoUri(): string {
+  const url = new URL(testMongoBase!);
+  url.pathname = `/t_${randomBytes(6).toString('hex')}`;
+  return url.toString();
+}
+
+/** A key prefix of its own for one test, on the shared Redis. */
+export function freshKeyPrefix(): string {
+  return `{t${randomBytes(6).toString('hex')}}:`;
+}
