@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from './clock.ts';
+import type { DataKeyring } from './data-key.ts';
+import type { ClientRecord, ClientStore } from '../stores/types.ts';
+
+export const CLIENT_SECRET_PURPOSE = 'client-secret';
+
+export interface ClientRegistration {
+  client_id: string;
+  client_secret?: string | undefined;
+  token_endpoint_auth_method?: string | undefined;
+  [key: string]: unknown;
+}
+
+/** Checks metadata as the OIDC engine will read it; throws with a message when invalid. */
+export type ClientMetadataValidator = (metadata: Record<string, unknown>) => Promise<void>;
+
+/**
+ * Relying parties. A confidential client's secret is generated when none is given, shown
+ * once in the answer to its registration, and stored sealed with the data key.
+ */
+export function createClientService(deps: {
+  clients: ClientStore;
+  keyring: DataKeyring;
+  clock: Clock;
+  validate: ClientMetadataValidator;
+}) {
+  return {
+    async register(input: ClientRegistration): Promise<{ record: ClientRecord; secret?: string }> {
+      const { client_secret: given, ...metadata } = input;
+      const isPublic = metadata.token_endpoint_auth_method === 'none';
+      const secret = isPublic ? undefined : (given ?? randomBytes(32).toString('base64url'));
+      await deps.validate({ ...metadata, ...(secret ? { client_secret: secret } : {}) });
+      const record: ClientRecord = {
+        clientId: input.client_id,
+        metadata,
+        ...(secret ? { sealedSecret: deps.keyring.seal(secret, CLIENT_SECRET_PURPOSE) } : {}),
+        createdAt: new Date(deps.clock.now()),
+      };
+      await deps.clients.create(record);
+      return { record, ...(secret && given === undefined ? { secret } : {}) };
+    },
+    find: (clientId: string) => deps.clients.find(clientId),
+    list: () => deps.clients.list(),
+  };
+}
+
+export type ClientService = ReturnType<typeof createClientService>;

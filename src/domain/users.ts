@@ -1,0 +1,45 @@
+import type { PasswordHasher } from './passwords.ts';
+import type { UserRecord, UserStore } from '../stores/types.ts';
+
+export type SignInResult =
+  | { ok: true; user: UserRecord }
+  | { ok: false; reason: 'unknown_user' | 'wrong_password' | 'disabled' };
+
+export interface NewUserInput {
+  username: string;
+  password: string;
+  email?: string | undefined;
+  name?: string | undefined;
+}
+
+/** Users and their first factor. */
+export function createUserService({ users, hasher }: { users: UserStore; hasher: PasswordHasher }) {
+  return {
+    async create(input: NewUserInput): Promise<UserRecord> {
+      return users.create({
+        username: input.username,
+        passwordHash: await hasher.hash(input.password),
+        ...(input.email === undefined ? {} : { email: input.email }),
+        ...(input.name === undefined ? {} : { name: input.name }),
+      });
+    },
+
+    /**
+     * Checks a username and password. An unknown username costs the same hashing work as a
+     * known one, so neither the answer nor its timing tells which accounts exist. A
+     * disabled account is only reported to someone who knows its password.
+     */
+    async verifyPassword(username: string, password: string): Promise<SignInResult> {
+      const user = await users.findByUsername(username);
+      if (!user) {
+        await hasher.verifyDummy(password);
+        return { ok: false, reason: 'unknown_user' };
+      }
+      if (!(await hasher.verify(user.passwordHash, password))) return { ok: false, reason: 'wrong_password' };
+      if (user.disabled) return { ok: false, reason: 'disabled' };
+      return { ok: true, user };
+    },
+  };
+}
+
+export type UserService = ReturnType<typeof createUserService>;

@@ -1,0 +1,28 @@
+import Router from '@koa/router';
+import type { ClientService } from '../../domain/clients.ts';
+import type { UserService } from '../../domain/users.ts';
+import type { UserStore } from '../../stores/types.ts';
+import { bodyParser } from '../body.ts';
+import { adminAuth } from './auth.ts';
+import { mountClientRoutes } from './clients.ts';
+import { mountUserRoutes } from './users.ts';
+
+/** The admin REST API under /admin/api (SPEC section 7). */
+export function createAdminRouter(deps: {
+  adminToken: string;
+  users: UserStore;
+  userService: UserService;
+  clients: ClientService;
+  bodyLimit: number;
+}) {
+  const router = new Router({ prefix: '/admin/api' });
+  const json = bodyParser({ limit: deps.bodyLimit, accept: ['json'] });
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+  router.use(adminAuth(deps.adminToken));
+  mountUserRoutes(router, { users: deps.users, userService: deps.userService, json });
+  mountClientRoutes(router, { clients: deps.clients, json });
+  return router;
+}

@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Router from '@koa/router';
+import views from '@ladjs/koa-views';
+import Koa from 'koa';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.ts';
+import type { ClientService } from '../domain/clients.ts';
+import type { UserService } from '../domain/users.ts';
+import type { Stores } from '../stores/types.ts';
+import { createAdminRouter } from './admin/router.ts';
+import { createDemoRoutes } from './demo.ts';
+import { errorMiddleware } from './errors.ts';
+import { createHealthRoutes } from './health.ts';
+import { createInteractionRoutes } from './interaction-routes.ts';
+import { securityHeaders } from './security-headers.ts';
+
+export type Render = (view: string, locals?: Record<string, unknown>) => Promise<unknown>;
+
+/** The page renderer, shared by twofold's routes and the engine's own pages. */
+export function createRenderer(viewsDir: string): Render {
+  // Called without a context, the middleware factory returns the bare render function.
+  const factory = views(viewsDir, { extension: 'pug', options: { cache: true, basedir: viewsDir } }) as unknown as () => Render;
+  return factory();
+}
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  provider: Provider;
+  stores: Stores;
+  userService: UserService;
+  clientService: ClientService;
+  render: Render;
+  viewsDir: string;
+  demo?: { clientSecret: string } | undefined;
+  /** Set once shutdown begins: responses then ask clients to close their connection. */
+  isShuttingDown: () => boolean;
+}
+
+/**
+ * twofold's HTTP application: its own routes first (health, assets, admin API, sign-in
+ * pages, the demo), then everything else to the OIDC engine.
+ */
+export function createApp(deps: AppDeps): Koa {
+  const { config, log, provider, stores } = deps;
+  const app = new Koa({ proxy: config.trustProxy, keys: [...config.cookieKeys] });
+  app.context.render = deps.render as never;
+  app.silent = true;
+
+  app.use(async (ctx, next) => {
+    const started = performance.now();
+    if (deps.isShuttingDown()) ctx.set('Connection', 'close');
+    try {
+      await next();
+    } finally {
+      // The path only: query strings carry authorization codes and state.
+      log.info(
+        { method: ctx.method, path: ctx.path, status: ctx.respond === false ? ctx.res.statusCode : ctx.status, ms: Math.round(performance.now() - started) },
+        'request',
+      );
+    }
+  });
+  app.use(securityHeaders);
+  app.use(errorMiddleware(log));
+
+  const css = readFileSync(join(deps.viewsDir, 'assets/twofold.css'));
+  const assets = new Router();
+  assets.get('/assets/twofold.css', (ctx) => {
+    ctx.type = 'text/css';
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = css;
+  });
+
+  const routers = [
+    createHealthRoutes(stores),
+    assets,
+    createAdminRouter({
+      adminToken: config.adminToken,
+      users: stores.users,
+      userService: deps.userService,
+      clients: deps.clientService,
+      bodyLimit: config.http.bodyLimitBytes,
+    }),
+    createInteractionRoutes({ provider, users: deps.userService, log, bodyLimit: config.http.bodyLimitBytes }),
+    ...(deps.demo ? [createDemoRoutes({ issuer: config.issuer, clientSecret: deps.demo.clientSecret })] : []),
+  ];
+  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
+
+  const engine = provider.callback();
+  app.use(async (ctx) => {
+    if (ctx.path.startsWith('/admin/api') || ctx.path.startsWith('/interaction/')) {
+      ctx.status = 404;
+      ctx.body = ctx.path.startsWith('/admin/api') ? { error: 'not_found', message: 'no such endpoint' } : 'Not Found';
+      return;
+    }
+    ctx.respond = false;
+    await engine(ctx.req, ctx.res);
+  });
+  return app;
+}

@@ -1,0 +1,54 @@
+import type { Context, Next } from 'koa';
+import { AppError } from '../domain/errors.ts';
+import './koa-augment.ts';
+
+/**
+ * Reads a JSON or form body into `ctx.request.body`, at most `limit` bytes (413 past it).
+ * Form fields stay flat strings: `username[$ne]=x` is a field literally named
+ * "username[$ne]", which the route's strict schema then rejects, so no operator object can
+ * ever reach a query. A repeated form field is refused rather than silently picked.
+ */
+export function bodyParser({ limit, accept }: { limit: number; accept: readonly ('json' | 'form')[] }) {
+  return async (ctx: Context, next: Next) => {
+    const length = Number(ctx.get('content-length') || 0);
+    if (length > limit) throw new AppError('payload_too_large', `request body is over ${limit} bytes`);
+    const type = ctx.is('application/json', 'application/x-www-form-urlencoded');
+    const kind = type === 'application/json' ? 'json' : type === 'application/x-www-form-urlencoded' ? 'form' : null;
+    if (!kind || !accept.includes(kind)) {
+      const names = accept.map((k) => (k === 'json' ? 'application/json' : 'application/x-www-form-urlencoded'));
+      throw new AppError('unsupported_media_type', `send the body as ${names.join(' or ')}`);
+    }
+    const text = await readText(ctx, limit);
+    ctx.request.body = kind === 'json' ? parseJson(text) : parseForm(text);
+    await next();
+  };
+}
+
+async function readText(ctx: Context, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new AppError('payload_too_large', `request body is over ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AppError('invalid_request', 'the body is not valid JSON');
+  }
+}
+
+function parseForm(text: string): Record<string, string> {
+  const fields: Record<string, string> = Object.create(null);
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (Object.hasOwn(fields, name)) throw new AppError('invalid_request', `the field ${name} is repeated`);
+    fields[name] = value;
+  }
+  return { ...fields };
+}

@@ -1,0 +1,58 @@
+import type { Context, Next } from 'koa';
+import { errors as oidcErrors } from 'oidc-provider';
+import type { Logger } from 'pino';
+import { AppError } from '../domain/errors.ts';
+
+const headings: Partial<Record<AppError['code'], string>> = {
+  store_unavailable: 'Temporarily unavailable',
+  not_found: 'Not found',
+  payload_too_large: 'Request too large',
+};
+
+/**
+ * The one error middleware of twofold's own routes. An exposed error answers its status
+ * with its message, as JSON or as a page by what the client accepts; anything else is a
+ * generic 500 whose detail goes to the log only.
+ */
+export function errorMiddleware(log: Logger) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (err) {
+      const appError = toAppError(err);
+      if (appError.status >= 500) {
+        log.error({ err: appError.cause ?? appError, detail: appError.detail, path: ctx.path }, 'request failed');
+      }
+      ctx.status = appError.status;
+      if (appError.code === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer realm="twofold-admin"');
+      const message = appError.expose ? appError.message : 'Something went wrong on our side.';
+      if (ctx.path.startsWith('/admin/api') || ctx.accepts('html', 'json') === 'json') {
+        ctx.body = { error: appError.code, message };
+      } else {
+        await ctx.render('error', {
+          title: headings[appError.code] ?? 'Error',
+          heading: headings[appError.code] ?? 'Something went wrong',
+          message,
+          backTo: ctx.state.backTo,
+        });
+        ctx.status = appError.status;
+      }
+    }
+  };
+}
+
+function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof oidcErrors.SessionNotFound) {
+    return new AppError('invalid_request', 'This sign-in has expired or was already finished. Start again from the application.', {
+      cause: err,
+    });
+  }
+  const status = (err as { status?: unknown })?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new AppError(status === 413 ? 'payload_too_large' : status === 404 ? 'not_found' : 'invalid_request', (err as Error).message, {
+      cause: err,
+    });
+  }
+  return new AppError('internal', 'internal error', { detail: (err as Error)?.message, cause: err });
+}

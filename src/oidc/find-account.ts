@@ -1,0 +1,26 @@
+import type { FindAccount } from 'oidc-provider';
+import type { UserStore } from '../stores/types.ts';
+
+/**
+ * The provider's view of a user: `sub` is the user id; `profile` and `email` scopes add
+ * the matching claims. A disabled or deleted user has no account, so their tokens stop
+ * yielding userinfo and refresh fails.
+ */
+export function createFindAccount(users: UserStore): FindAccount {
+  return async (_ctx, sub) => {
+    const user = await users.findById(sub);
+    if (!user || user.disabled) return undefined;
+    return {
+      accountId: user.id,
+      async claims() {
+        return {
+          sub: user.id,
+          preferred_username: user.username,
+          ...(user.name === undefined ? {} : { name: user.name }),
+          ...(user.email === undefined ? {} : { email: user.email }),
+          updated_at: Math.floor(user.updatedAt.getTime() / 1000),
+        };
+      },
+    };
+  };
+}

@@ -1,0 +1,109 @@
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/load.ts';
+import { isAppError } from '../domain/errors.ts';
+import type { Stores } from '../stores/types.ts';
+import type { DataKeyring } from '../domain/data-key.ts';
+import { ACR_PASSWORD } from './acr.ts';
+import { createClientAdapter } from './client-adapter.ts';
+import { createFindAccount } from './find-account.ts';
+import { createInteractionPolicy } from './interaction-policy.ts';
+import type { Jwks } from './signing-keys.ts';
+
+/** twofold's own client metadata, next to the OIDC registration metadata. */
+export const extraClientProperties = ['first_party'] as const;
+
+export function isFirstParty(client: { [key: string]: unknown } | undefined): boolean {
+  return client?.['first_party'] === true;
+}
+
+type Render = (view: string, locals: Record<string, unknown>) => Promise<unknown>;
+
+export interface ProviderDeps {
+  config: Config;
+  stores: Stores;
+  keyring: DataKeyring;
+  jwks: Jwks;
+  render: Render;
+}
+
+export function createProvider({ config, stores, keyring, jwks, render }: ProviderDeps): Provider {
+  const clientAdapter = createClientAdapter(stores.clients, keyring);
+  const ttl = config.oidc.ttl;
+
+  const configuration: Configuration = {
+    adapter: ((name: string) => (name === 'Client' ? clientAdapter : stores.oidc.adapterFor(name))) as never,
+    findAccount: createFindAccount(stores.users),
+    jwks: jwks as Configuration['jwks'],
+    cookies: { keys: [...config.cookieKeys] },
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username', 'updated_at'],
+      email: ['email'],
+    },
+    acrValues: [ACR_PASSWORD],
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          // The engine's form carries its CSRF token; it is submitted by the page's button.
+          await (ctx as unknown as { render: Render }).render('logout', { title: 'Sign out', form });
+        },
+        async postLogoutSuccessSource(ctx) {
+          await (ctx as unknown as { render: Render }).render('error', {
+            title: 'Signed out',
+            heading: 'Signed out',
+            message: 'You are signed out of twofold.',
+          });
+        },
+      },
+    },
+    extraClientMetadata: {
+      properties: [...extraClientProperties],
+      validator(_ctx, key, value) {
+        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
+          throw new errors.InvalidClientMetadata('first_party must be a boolean');
+        }
+      },
+    },
+    interactions: {
+      policy: createInteractionPolicy(),
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    ttl: {
+      Session: ttl.session,
+      Interaction: ttl.interaction,
+      AuthorizationCode: ttl.authorizationCode,
+      AccessToken: ttl.accessToken,
+      IdToken: ttl.idToken,
+      RefreshToken: ttl.refreshToken,
+      Grant: ttl.grant,
+    },
+    // CORS for browser-based clients: allowed from the origins of their redirect URIs.
+    clientBasedCORS(_ctx, origin, client) {
+      return client.redirectUris?.some((uri) => URL.canParse(uri) && new URL(uri).origin === origin) ?? false;
+    },
+    async renderError(ctx, out, error) {
+      const unavailable = isAppError(error, 'store_unavailable');
+      if (unavailable) ctx.status = 503;
+      await (ctx as unknown as { render: Render }).render('error', {
+        title: unavailable ? 'Temporarily unavailable' : 'Sign-in error',
+        heading: unavailable ? 'Temporarily unavailable' : 'Something went wrong',
+        message: unavailable
+          ? 'twofold cannot reach its data store right now. Nobody can sign in until it is back; please try again shortly.'
+          : (out.error_description ?? out.error),
+      });
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  (provider.context as unknown as { render: Render }).render = render;
+  return provider;
+}
+
+export type { Provider, KoaContextWithOIDC };

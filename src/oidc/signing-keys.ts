@@ -1,0 +1,25 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import type { DataKeyring } from '../domain/data-key.ts';
+import type { KeyStore } from '../stores/types.ts';
+
+const SEAL_PURPOSE = 'oidc-signing-keys';
+
+export interface Jwks {
+  keys: Record<string, unknown>[];
+}
+
+function generateJwks(): Jwks {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' });
+  return { keys: [{ ...jwk, kid: randomBytes(12).toString('base64url'), alg: 'RS256', use: 'sig' }] };
+}
+
+/**
+ * The provider's signing keys: generated on first start, stored sealed with the data key,
+ * and read back on every later start, so tokens stay valid across restarts and every node
+ * signs with the same key.
+ */
+export async function loadSigningKeys(keys: KeyStore, keyring: DataKeyring): Promise<Jwks> {
+  const sealed = await keys.getOrCreate('oidc-jwks', () => keyring.seal(JSON.stringify(generateJwks()), SEAL_PURPOSE));
+  return JSON.parse(keyring.open(sealed, SEAL_PURPOSE)) as Jwks;
+}

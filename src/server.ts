@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { packageRoot, type Config } from './config/load.ts';
+import { systemClock, type Clock } from './domain/clock.ts';
+import { createClientService } from './domain/clients.ts';
+import { createDataKeyring } from './domain/data-key.ts';
+import { createPasswordHasher } from './domain/passwords.ts';
+import { createUserService } from './domain/users.ts';
+import { createApp, createRenderer } from './http/app.ts';
+import { DEMO_CLIENT_ID } from './http/demo.ts';
+import type { Logger } from './logger.ts';
+import { createProvider } from './oidc/provider.ts';
+import { loadSigningKeys } from './oidc/signing-keys.ts';
+import { createMemoryStores } from './stores/memory/index.ts';
+import { createMongoRedisStores } from './stores/mongo-redis.ts';
+import type { Stores } from './stores/types.ts';
+
+export interface Twofold {
+  server: Server;
+  url: string;
+  stores: Stores;
+  demo?: { username: string; password: string; url: string } | undefined;
+  /** Stops accepting, lets in-flight requests finish, then closes the stores. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  log: Logger;
+  clock?: Clock;
+  /** Listen on this host; default all interfaces. */
+  host?: string;
+  /** Seed the embedded demo (embedded mode only); default on in embedded mode. */
+  demo?: boolean;
+}
+
+/** The composition root: config → stores → services → provider → HTTP → listen. */
+export async function startTwofold(config: Config, options: StartOptions): Promise<Twofold> {
+  const { log } = options;
+  const clock = options.clock ?? systemClock;
+  const stores =
+    config.mode === 'embedded'
+      ? createMemoryStores({ clock })
+      : await createMongoRedisStores({
+          mongodb: { uri: config.mongodb.uri!, serverSelectionTimeoutMs: config.mongodb.serverSelectionTimeoutMs },
+          redis: config.redis,
+          clock,
+          onRetry: (store, reason) => log.warn({ store, reason }, `${store} is not reachable; retrying`),
+        });
+
+  const keyring = createDataKeyring(config.dataKeys);
+  const hasher = await createPasswordHasher({
+    memoryKiB: config.password.memoryKiB,
+    passes: config.password.passes,
+    parallelism: config.password.parallelism,
+  });
+  const userService = createUserService({ users: stores.users, hasher });
+  const viewsDir = config.views?.dir ?? join(packageRoot, 'views');
+  const render = createRenderer(viewsDir);
+  const jwks = await loadSigningKeys(stores.keys, keyring);
+  const provider = createProvider({ config, stores, keyring, jwks, render });
+  provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc engine error'));
+  const clientService = createClientService({
+    clients: stores.clients,
+    keyring,
+    clock,
+    validate: (metadata) => provider.Client.validate(metadata as Parameters<typeof provider.Client.validate>[0]),
+  });
+
+  const seedDemo = config.mode === 'embedded' && options.demo !== false;
+  const demo = seedDemo ? await seedDemoData(config, userService, clientService) : undefined;
+
+  let shuttingDown = false;
+  const app = createApp({
+    config,
+    log,
+    provider,
+    stores,
+    userService,
+    clientService,
+    render,
+    viewsDir,
+    demo: demo ? { clientSecret: demo.clientSecret } : undefined,
+    isShuttingDown: () => shuttingDown,
+  });
+
+  const server = createServer(app.callback());
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    server,
+    url: `http://localhost:${port}`,
+    stores,
+    demo: demo && { username: demo.username, password: demo.password, url: `${config.issuer}/demo/` },
+    async close() {
+      shuttingDown = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+      const force = setTimeout(() => server.closeAllConnections(), 10_000);
+      await closed;
+      clearInterval(idleSweep);
+      clearTimeout(force);
+      await stores.close();
+    },
+  };
+}
+
+async function seedDemoData(
+  config: Config,
+  users: ReturnType<typeof createUserService>,
+  clients: ReturnType<typeof createClientService>,
+) {
+  const username = 'demo';
+  const password = randomBytes(9).toString('base64url');
+  await users.create({ username, password, name: 'Demo User', email: 'demo@example.com' });
+  const clientSecret = randomBytes(32).toString('base64url');
+  await clients.register({
+    client_id: DEMO_CLIENT_ID,
+    client_secret: clientSecret,
+    client_name: 'Demo application',
+    redirect_uris: [`${config.issuer}/demo/callback`],
+    post_logout_redirect_uris: [`${config.issuer}/demo/`],
+    grant_types: ['authorization_code', 'refresh_token'],
+    first_party: true,
+  });
+  return { username, password, clientSecret };
+}
