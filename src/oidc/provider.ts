@@ -36,16 +36,19 @@ export function createProvider({ config, stores, keyring, jwks, render }: Provid
     jwks: jwks as Configuration['jwks'],
     cookies: { keys: [...config.cookieKeys] },
     scopes: ['openid', 'offline_access', 'profile', 'email'],
+    // Claims are released by scope; `openid` carries the authentication claims, so every
+    // ID token says how the user signed in (RFC 8176 amr, OIDC acr).
     claims: {
-      openid: ['sub'],
+      openid: ['sub', 'acr', 'amr', 'auth_time', 'sid'],
       profile: ['name', 'preferred_username', 'updated_at'],
       email: ['email'],
     },
     acrValues: [ACR_PASSWORD],
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      // A client may introspect and revoke only the tokens issued to it.
+      revocation: { enabled: true, allowedPolicy: (ctx, _client, token) => token.clientId === ctx.oidc.client?.clientId },
+      introspection: { enabled: true, allowedPolicy: (ctx, _client, token) => token.clientId === ctx.oidc.client?.clientId },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../../src/config/load.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startTwofold, type Twofold } from '../../src/server.ts';
+import { freshKeyPrefix, freshMongoUri, testRedisUrl } from './env.ts';
+import { freePort } from './processes.ts';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghijklmnop';
+
+/** Stores shared by the servers of one test: a database and a key prefix of their own. */
+export interface RealStores {
+  mongoUri: string;
+  redisUrl: string;
+  keyPrefix: string;
+  dataKey: string;
+  cookieKeys: string;
+}
+
+export function newRealStores(redisUrl = testRedisUrl!): RealStores {
+  return {
+    mongoUri: freshMongoUri(),
+    redisUrl,
+    keyPrefix: freshKeyPrefix(),
+    dataKey: randomBytes(32).toString('base64'),
+    cookieKeys: randomBytes(32).toString('base64url'),
+  };
+}
+
+export interface TestServer extends Twofold {
+  issuer: string;
+  config: Config;
+  /** Every log line the server wrote, as text. */
+  logs: string[];
+  adminFetch(path: string, init?: RequestInit): Promise<Response>;
+}
+
+/** Starts twofold in this process on a free port, on real stores or embedded ones. */
+export async function startTestServer(options: { real?: RealStores; port?: number; demo?: boolean } = {}): Promise<TestServer> {
+  const port = options.port ?? (await freePort());
+  const issuer = `http://localhost:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    PORT: String(port),
+    ISSUER: issuer,
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'info',
+    ...(options.real
+      ? {
+          MONGODB_URI: options.real.mongoUri,
+          REDIS_URL: options.real.redisUrl,
+          DATA_KEY: options.real.dataKey,
+          COOKIE_KEYS: options.real.cookieKeys,
+        }
+      : {}),
+  };
+  const base = loadConfig(env);
+  const config: Config = options.real ? { ...base, redis: { ...base.redis, keyPrefix: options.real.keyPrefix } } : base;
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      logs.push(String(chunk));
+      callback();
+    },
+  });
+  const twofold = await startTwofold(config, { log: createLogger('info', sink), host: '127.0.0.1', demo: options.demo ?? false });
+  return Object.assign(twofold, {
+    issuer,
+    config,
+    logs,
+    adminFetch: (path: string, init: RequestInit = {}) =>
+      fetch(`${issuer}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...init.headers },
+      }),
+  });
+}
+
+/** Registers a relying party through the admin API and returns its registration. */
+export async function registerClient(server: TestServer, metadata: Record<string, unknown>) {
+  const response = await server.adminFetch('/admin/api/clients', { method: 'POST', body: JSON.stringify(metadata) });
+  if (response.status !== 201) throw new Error(`client registration failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { client_id: string; client_secret?: string };
+}
+
+export async function createUser(server: TestServer, user: { username: string; password: string; email?: string; name?: string }) {
+  const response = await server.adminFetch('/admin/api/users', { method: 'POST', body: JSON.stringify(user) });
+  if (response.status !== 201) throw new Error(`user creation failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { id: string; username: string };
+}
