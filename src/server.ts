@@ -6,6 +6,7 @@ import { packageRoot, type Config } from './config/load.ts';
 import { systemClock, type Clock } from './domain/clock.ts';
 import { createClientService } from './domain/clients.ts';
 import { createDataKeyring } from './domain/data-key.ts';
+import { AppError } from './domain/errors.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { createUserService } from './domain/users.ts';
 import { createApp, createRenderer } from './http/app.ts';
@@ -65,7 +66,14 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     clients: stores.clients,
     keyring,
     clock,
-    validate: (metadata) => provider.Client.validate(metadata as Parameters<typeof provider.Client.validate>[0]),
+    async validate(metadata) {
+      try {
+        await provider.Client.validate(metadata as Parameters<typeof provider.Client.validate>[0]);
+      } catch (err) {
+        const described = err as { error_description?: string; message?: string };
+        throw new AppError('invalid_request', described.error_description ?? described.message ?? 'invalid client metadata');
+      }
+    },
   });
 
   const seedDemo = config.mode === 'embedded' && options.demo !== false;

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.ts';
+
+describe('admin API: users and clients', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  const post = (path: string, body: unknown) => server.adminFetch(path, { method: 'POST', body: JSON.stringify(body) });
+  const expectError = async (response: Response, status: number, code: string, message?: RegExp) => {
+    assert.equal(response.status, status);
+    const body = (await response.json()) as { error: string; message: string };
+    assert.equal(body.error, code);
+    assert.equal(typeof body.message, 'string');
+    if (message) assert.match(body.message, message);
+  };
+
+  describe('authentication', () => {
+    it('answers 401 without a token, with a wrong one, and with a malformed header', async () => {
+      for (const authorization of [undefined, 'Bearer wrong-token', `Basic ${ADMIN_TOKEN}`, `Bearer ${ADMIN_TOKEN}x`, 'Bearer']) {
+        const response = await fetch(`${server.issuer}/admin/api/users`, { headers: authorization ? { authorization } : {} });
+        assert.equal(response.status, 401, String(authorization));
+        assert.match(response.headers.get('www-authenticate') ?? '', /^Bearer/);
+        assert.equal(((await response.json()) as { error: string }).error, 'unauthorized');
+      }
+    });
+
+    it('checks the token before reading any input', async () => {
+      const response = await fetch(`${server.issuer}/admin/api/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{not json',
+      });
+      assert.equal(response.status, 401);
+    });
+  });
+
+  describe('users', () => {
+    it('creates a user and shows it without any password material', async () => {
+      const response = await post('/admin/api/users', { username: 'Grace', password: 'a long passphrase', email: 'grace@example.com', name: 'Grace H' });
+      assert.equal(response.status, 201);
+      const user = (await response.json()) as Record<string, unknown>;
+      assert.equal(user.username, 'Grace');
+      assert.equal(user.email, 'grace@example.com');
+      assert.equal(user.disabled, false);
+      assert.equal(JSON.stringify(user).includes('argon2'), false);
+      assert.equal('password' in user || 'passwordHash' in user, false);
+
+      const fetched = await server.adminFetch(`/admin/api/users/${user.id as string}`);
+      assert.equal(fetched.status, 200);
+      assert.deepEqual(await fetched.json(), user);
+    });
+
+    it('answers 409 for a username taken in another case', async () => {
+      assert.equal((await post('/admin/api/users', { username: 'henry', password: 'a long passphrase' })).status, 201);
+      await expectError(await post('/admin/api/users', { username: 'HENRY', password: 'another passphrase' }), 409, 'conflict');
+    });
+
+    it('rejects unknown fields, bad values and operator objects with 400 and stores nothing', async () => {
+      const cases: [unknown, RegExp][] = [
+        [{ username: 'ivy', password: 'a long passphrase', admin: true }, /unknown field: admin/],
+        [{ username: 'ivy', password: 'short' }, /^password:/],
+        [{ username: 'ivy van', password: 'a long passphrase' }, /^username:/],
+        [{ username: 'iv*', password: 'a long passphrase' }, /^username:/],
+        [{ username: { $ne: 'x' }, password: 'a long passphrase' }, /^username:/],
+        [{ username: 'ivy', password: 'a long passphrase', email: 'not-an-email' }, /^email:/],
+        [{ password: 'a long passphrase' }, /^username:/],
+        [[], /./],
+      ];
+      for (const [body, message] of cases) {
+        await expectError(await post('/admin/api/users', body), 400, 'invalid_request', message);
+      }
+      const listed = (await (await server.adminFetch('/admin/api/users?q=iv*')).json()) as { users: unknown[] };
+      assert.deepEqual(listed.users, []);
+    });
+
+    it('answers 400 for broken JSON, 415 for another media type and 413 past 100 kB', async () => {
+      await expectError(
+        await server.adminFetch('/admin/api/users', { method: 'POST', body: '{"username": ' }),
+        400,
+        'invalid_request',
+        /JSON/,
+      );
+      await expectError(
+        await server.adminFetch('/admin/api/users', {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'username=a&password=b',
+        }),
+        415,
+        'unsupported_media_type',
+      );
+      const big = JSON.stringify({ username: 'big', password: 'x'.repeat(101 * 1024) });
+      await expectError(await server.adminFetch('/admin/api/users', { method: 'POST', body: big }), 413, 'payload_too_large');
+    });
+
+    it('lists users by a case-sensitive wildcard pattern and limit', async () => {
+      for (const username of ['kim', 'kate', 'Karl']) await post('/admin/api/users', { username, password: 'a long passphrase' });
+      const names = async (query: string) =>
+        ((await (await server.adminFetch(`/admin/api/users${query}`)).json()) as { users: { username: string }[] }).users.map(
+          (u) => u.username,
+        );
+      assert.deepEqual(await names('?q=k*'), ['kate', 'kim']);
+      assert.deepEqual(await names('?q=K*'), ['Karl']);
+      assert.deepEqual(await names('?q=k*&limit=1'), ['kate']);
+      await expectError(await server.adminFetch('/admin/api/users?limit=0'), 400, 'invalid_request', /^limit:/);
+      await expectError(await server.adminFetch('/admin/api/users?limit=abc'), 400, 'invalid_request', /^limit:/);
+      await expectError(await server.adminFetch('/admin/api/users?sort=name'), 400, 'invalid_request', /unknown field: sort/);
+    });
+
+    it('answers 404 for an unknown user id and for an unknown endpoint', async () => {
+      await expectError(await server.adminFetch('/admin/api/users/00000000-0000-0000-0000-000000000000'), 404, 'not_found');
+      await expectError(await server.adminFetch('/admin/api/nothing-here'), 404, 'not_found');
+    });
+  });
+
+  describe('clients', () => {
+    it('registers a confidential client, shows a generated secret once and never again', async () => {
+      const response = await post('/admin/api/clients', {
+        client_id: 'wiki',
+        client_name: 'Wiki',
+        redirect_uris: ['https://wiki.example.com/callback'],
+        first_party: true,
+      });
+      assert.equal(response.status, 201);
+      const created = (await response.json()) as Record<string, unknown>;
+      assert.equal(created.client_id, 'wiki');
+      assert.equal(created.first_party, true);
+      assert.equal(typeof created.client_secret, 'string');
+      assert.ok((created.client_secret as string).length >= 43);
+
+      const fetched = (await (await server.adminFetch('/admin/api/clients/wiki')).json()) as Record<string, unknown>;
+      assert.equal(fetched.client_secret, undefined);
+      assert.equal(fetched.has_client_secret, true);
+      const listed = (await (await server.adminFetch('/admin/api/clients')).json()) as { clients: Record<string, unknown>[] };
+      assert.ok(listed.clients.some((c) => c.client_id === 'wiki'));
+      assert.equal(JSON.stringify(listed).includes(created.client_secret as string), false);
+    });
+
+    it('registers a public client without a secret', async () => {
+      const response = await post('/admin/api/clients', {
+        client_id: 'spa',
+        redirect_uris: ['https://spa.example.com/cb'],
+        token_endpoint_auth_method: 'none',
+      });
+      assert.equal(response.status, 201);
+      const created = (await response.json()) as Record<string, unknown>;
+      assert.equal(created.client_secret, undefined);
+      assert.equal(created.has_client_secret, false);
+    });
+
+    it('answers 409 for a taken client_id and 400 for invalid metadata', async () => {
+      await post('/admin/api/clients', { client_id: 'dup', redirect_uris: ['https://dup.example.com/cb'] });
+      await expectError(await post('/admin/api/clients', { client_id: 'dup', redirect_uris: ['https://dup.example.com/cb'] }), 409, 'conflict');
+      await expectError(await post('/admin/api/clients', { client_id: 'x', redirect_uris: [] }), 400, 'invalid_request', /redirect_uris/);
+      await expectError(await post('/admin/api/clients', { client_id: 'x', redirect_uris: ['not a url'] }), 400, 'invalid_request', /redirect_uris/);
+      await expectError(
+        await post('/admin/api/clients', { client_id: 'x', redirect_uris: ['https://x.example.com/cb'], jwks_uri: 'https://x' }),
+        400,
+        'invalid_request',
+        /unknown field: jwks_uri/,
+      );
+      await expectError(
+        await post('/admin/api/clients', { client_id: 'x', redirect_uris: ['https://x.example.com/cb'], first_party: 'yes' }),
+        400,
+        'invalid_request',
+        /^first_party:/,
+      );
+      // Caught by the engine's own checks: a web client may not redirect to a custom scheme.
+      await expectError(
+        await post('/admin/api/clients', { client_id: 'x', redirect_uris: ['com.example.app:/cb'], application_type: 'web' }),
+        400,
+        'invalid_request',
+      );
+      await expectError(await server.adminFetch('/admin/api/clients/x'), 404, 'not_found');
+    });
+  });
+});

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { follow, formAction, relyingParty, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
+import { createUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+
+describe('sign-in pages: bad input', () => {
+  let server: TestServer;
+  let rp: RelyingParty;
+  before(async () => {
+    server = await startTestServer();
+    await createUser(server, { username: 'mallory-target', password: 'the real password' });
+    const client = await registerClient(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true });
+    rp = await relyingParty(server.issuer, 'app', client.client_secret, 'http://127.0.0.1:9/cb');
+  });
+  after(() => server.close());
+
+  async function loginPage(agent = new UserAgent()): Promise<{ agent: UserAgent; page: Page; action: URL }> {
+    const start = await startAuthorization(rp);
+    const page = await follow(agent, start.url, rp.redirectUri);
+    return { agent, page, action: formAction(page, '/login') };
+  }
+
+  const alertOf = (html: string) => /role="alert"[^>]*>([^<]*)</.exec(html)?.[1];
+
+  it('never lets an operator object reach a query: username[$ne]=x is refused with 400', async () => {
+    const { agent, action } = await loginPage();
+    const response = await agent.request(action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'username[$ne]=x&password[$ne]=x',
+    });
+    assert.equal(response.status, 400);
+    const html = await response.text();
+    assert.equal(alertOf(html), 'Enter your username and password.');
+    assert.match(html, /name="password"/);
+  });
+
+  it('answers 400 with the form again for missing, empty, repeated or extra fields', async () => {
+    for (const body of ['', 'username=&password=', 'username=a', 'username=a&username=b&password=c', 'username=a&password=b&admin=1']) {
+      const { agent, action } = await loginPage();
+      const response = await agent.request(action, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+      assert.equal(response.status, 400, body);
+      assert.match(await response.text(), /role="alert"/);
+    }
+  });
+
+  it('answers 415 for a JSON body and 413 for a body over 100 kB', async () => {
+    const { agent, action } = await loginPage();
+    const json = await agent.request(action, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'a', password: 'b' }),
+    });
+    assert.equal(json.status, 415);
+    const big = await agent.postForm(action, { username: 'a', password: 'p'.repeat(101 * 1024) });
+    assert.equal(big.status, 413);
+  });
+
+  it('shows "sign-in expired" for an unknown interaction, never a 500', async () => {
+    const agent = new UserAgent();
+    const page = await agent.request(`${server.issuer}/interaction/does-not-exist`);
+    assert.equal(page.status, 400);
+    assert.match(alertOf(await page.text()) ?? '', /expired/);
+    const post = await agent.postForm(`${server.issuer}/interaction/does-not-exist/login`, { username: 'a', password: 'b' });
+    assert.equal(post.status, 400);
+  });
+
+  it('refuses a login post for an interaction whose cookie belongs to another browser', async () => {
+    const { action } = await loginPage();
+    const stranger = new UserAgent();
+    const response = await stranger.postForm(action, { username: 'mallory-target', password: 'the real password' });
+    assert.equal(response.status, 400);
+  });
+
+  it('keeps the typed username and never echoes the password', async () => {
+    const { agent, action } = await loginPage();
+    const response = await agent.postForm(action, { username: 'mallory-target', password: 'wrong-secret-value' });
+    assert.equal(response.status, 401);
+    const html = await response.text();
+    assert.match(html, /value="mallory-target"/);
+    assert.equal(html.includes('wrong-secret-value'), false);
+  });
+
+  it('escapes what it echoes', async () => {
+    const { agent, action } = await loginPage();
+    const response = await agent.postForm(action, { username: '"><script>alert(1)</script>', password: 'x' });
+    const html = await response.text();
+    assert.equal(html.includes('<script>alert(1)'), false);
+    assert.match(html, /&lt;script&gt;|&quot;&gt;/);
+  });
+
+  it('serves its pages with a script-free content security policy', async () => {
+    const { agent } = await loginPage();
+    const start = await startAuthorization(rp);
+    const first = await agent.request(start.url);
+    const page = await agent.request(new URL(first.headers.get('location')!, server.issuer));
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    assert.equal(page.headers.get('x-frame-options'), 'DENY');
+    assert.equal(page.headers.get('cache-control'), 'no-store');
+  });
+});
