@@ -130,16 +130,11 @@ function finish(raw: RawConfig): Config {
   const hasRedis = raw.redis.url !== undefined || raw.redis.sentinels !== undefined || raw.redis.cluster !== undefined;
   const mode = hasMongo || hasRedis ? 'production' : 'embedded';
   if (mode === 'production') {
-    const missing = [
-      !hasMongo && 'MONGODB_URI',
-      !hasRedis && 'REDIS_URL',
-      !raw.adminToken && 'ADMIN_TOKEN',
-      !raw.dataKey && 'DATA_KEY',
-      !raw.cookieKeys && 'COOKIE_KEYS',
-    ].filter((name): name is string => typeof name === 'string');
+    const required = { MONGODB_URI: hasMongo, REDIS_URL: hasRedis, ADMIN_TOKEN: raw.adminToken, DATA_KEY: raw.dataKey, COOKIE_KEYS: raw.cookieKeys };
+    const missing = Object.entries(required).filter(([, value]) => !value).map(([name]) => name);
     if (missing.length > 0) {
       throw new ConfigError(
-        `invalid configuration: production mode (MONGODB_URI or REDIS_URL set) needs ${missing.join(', ')}; missing: ${missing.join(', ')}`,
+        `invalid configuration: production mode (MONGODB_URI or REDIS_URL set) needs ${Object.keys(required).join(', ')}; missing: ${missing.join(', ')}`,
       );
     }
   }

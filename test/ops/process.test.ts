@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { describe, it } from 'node:test';
+import { packageRoot } from '../../src/config/load.ts';
+import { freePort } from '../support/processes.ts';
+import { ADMIN_TOKEN, startTestServer } from '../support/server.ts';
+
+function run(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => { stdout: string; stderr: string }; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], {
+    cwd: packageRoot,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => ({ stdout, stderr }), exit };
+}
+
+async function waitUntil(check: () => Promise<boolean>, what: string) {
+  for (let i = 0; i < 300; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
+
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+describe('the twofold process', () => {
+  it('stops at start-up with one line naming a bad value, and exit code 2', async () => {
+    const { exit, output } = run({ PORT: 'abc' });
+    assert.equal(await exit, 2);
+    assert.equal(output().stderr.trim(), 'twofold: invalid configuration: PORT="abc": an integer from 1 to 65535');
+  });
+
+  it('refuses production mode without its secrets, naming each', async () => {
+    const { exit, output } = run({ MONGODB_URI: 'mongodb://127.0.0.1:1/x', REDIS_URL: 'redis://127.0.0.1:1' });
+    assert.equal(await exit, 2);
+    assert.match(output().stderr.trim(), /^twofold: .*missing: ADMIN_TOKEN, DATA_KEY, COOKIE_KEYS$/);
+  });
+
+  it('on SIGTERM closes and exits 0', async () => {
+    const port = await freePort();
+    const server = run({ PORT: String(port), ADMIN_TOKEN, LOG_LEVEL: 'info' });
+    try {
+      await waitUntil(() => accepts(port), 'twofold listens');
+      assert.match(server.output().stdout, /nothing is persisted/, 'the embedded mode warns');
+      assert.match(server.output().stdout, /Demo user: +demo/);
+      server.child.kill('SIGTERM');
+      assert.equal(await server.exit, 0);
+      assert.match(server.output().stdout, /"msg":"stopped"/);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('stops accepting, finishes the request in flight, then resolves', async () => {
+    const server = await startTestServer();
+    const port = Number(new URL(server.issuer).port);
+    const inFlight = new Promise<void>((resolve) => server.server.once('request', () => resolve()));
+    const body = JSON.stringify({ username: 'late-arrival', password: 'a long passphrase' });
+    let finish!: () => void;
+    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/admin/api/users',
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      finish = () => req.end(body.slice(10));
+    });
+    await inFlight;
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    await waitUntil(async () => !(await accepts(port)), 'new connections are refused');
+    assert.equal(closed, false, 'close waits for the request in flight');
+    finish();
+    const answered = await response;
+    assert.equal(answered.status, 201, answered.body);
+    assert.equal(JSON.parse(answered.body).username, 'late-arrival');
+    await closing;
+  });
+});
