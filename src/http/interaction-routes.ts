@@ -18,6 +18,12 @@ const loginForm = z.strictObject({
 
 const emptyForm = z.strictObject({});
 
+// What each scope lets an application see, in the words of the consent page.
+const scopeDescriptions: Record<string, string[]> = {
+  profile: ['your name and username'],
+  email: ['your email address'],
+};
+
 const WRONG_CREDENTIALS = 'The username or password is not correct.';
 const DISABLED = 'This account is disabled. Ask your administrator.';
 
@@ -75,7 +81,7 @@ export function createInteractionRoutes(deps: { provider: Provider; users: UserS
         // First-party applications are the organisation's own: their users are not asked.
         if (isFirstParty(client.metadata())) return grantConsent(ctx, interaction);
         const details = interaction.prompt.details as { missingOIDCScope?: string[] };
-        const scopes = (details.missingOIDCScope ?? []).filter((s) => s !== 'openid' && s !== 'offline_access');
+        const scopes = (details.missingOIDCScope ?? []).flatMap((scope) => scopeDescriptions[scope] ?? []);
         return ctx.render('consent', {
           title: 'Allow access',
           uid: interaction.uid,

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as oidc from 'openid-client';
+import { launchChromium, screenshotPath } from '../support/browser.ts';
+import { browserSkip, realStoresSkip } from '../support/env.ts';
+import { relyingParty, startAuthorization } from '../support/relying-party.ts';
+import { createUser, newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+
+describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(() => browser.cleanup());
+
+  it('a newcomer signs in through the embedded demo and sees the ID token claims', async () => {
+    const server = await startTestServer({ demo: true });
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${server.issuer}/demo/`);
+      await page.screenshot({ path: screenshotPath('demo-start') });
+      await page.getByRole('button', { name: 'Sign in' }).click();
+
+      await page.waitForURL(/\/interaction\//);
+      await page.getByLabel('Username').fill(server.demo!.username);
+      await page.getByLabel('Password').fill('not the password');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await assert.doesNotReject(page.getByRole('alert').waitFor());
+      assert.equal(await page.getByRole('alert').textContent(), 'The username or password is not correct.');
+      await page.screenshot({ path: screenshotPath('login-wrong-password') });
+
+      await page.getByLabel('Password').fill(server.demo!.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${server.issuer}/demo/`);
+      await page.screenshot({ path: screenshotPath('demo-claims'), fullPage: true });
+      const claims = Object.fromEntries(
+        await page.locator('table.claims tr').evaluateAll((rows) =>
+          rows.map((row) => [row.querySelector('th')?.textContent ?? '', row.querySelector('td')?.textContent ?? '']),
+        ),
+      );
+      assert.equal(claims.amr, '["pwd"]');
+      assert.equal(claims.acr, 'urn:twofold:acr:password');
+      assert.equal(claims.iss, server.issuer);
+      assert.equal(claims.aud, 'demo-app');
+    } finally {
+      await context.close();
+      await server.close();
+    }
+  });
+
+  describe('on Redis + FerretDB', { skip: realStoresSkip }, () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer({ real: newRealStores() });
+    });
+    after(() => server.close());
+
+    it('fills the login page, returns a code, and openid-client validates the tokens', async () => {
+      const user = await createUser(server, { username: 'paula', password: 'paula passphrase', name: 'Paula' });
+      const client = await registerClient(server, {
+        client_id: 'portal',
+        client_name: 'Portal',
+        redirect_uris: ['http://127.0.0.1:9/portal/callback'],
+      });
+      const rp = await relyingParty(server.issuer, 'portal', client.client_secret, 'http://127.0.0.1:9/portal/callback');
+      const start = await startAuthorization(rp);
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        let callback: URL | undefined;
+        await page.route('http://127.0.0.1:9/**', async (route) => {
+          callback = new URL(route.request().url());
+          await route.fulfill({ status: 200, contentType: 'text/plain', body: 'back at the application' });
+        });
+        await page.goto(start.url.href);
+        await page.screenshot({ path: screenshotPath('login') });
+        await page.getByLabel('Username').fill('paula');
+        await page.getByLabel('Password').fill('paula passphrase');
+        await page.getByRole('button', { name: 'Sign in' }).click();
+
+        // A third-party client: the consent page comes next.
+        await page.getByTestId('consent-allow').waitFor();
+        assert.match(await page.locator('main').textContent() ?? '', /Portal asks to use your account.It will be able to see:your name and usernameyour email address/);
+        await page.screenshot({ path: screenshotPath('consent') });
+        await page.getByTestId('consent-allow').click();
+        await page.waitForURL('http://127.0.0.1:9/**');
+
+        assert.ok(callback);
+        const tokens = await oidc.authorizationCodeGrant(rp.config, callback, {
+          pkceCodeVerifier: start.verifier,
+          expectedState: start.state,
+          expectedNonce: start.nonce,
+          idTokenExpected: true,
+        });
+        assert.equal(tokens.claims()?.sub, user.id);
+        assert.deepEqual(tokens.claims()?.amr, ['pwd']);
+      } finally {
+        await context.close();
+      }
+    });
+  });
+});
