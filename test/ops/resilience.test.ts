@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { realStoresSkip } from '../support/env.ts';
-import { startRedis } from '../support/processes.ts';
+import { startFerretDb, startRedis } from '../support/processes.ts';
 import { follow, formAction, relyingParty, signIn, startAuthorization, UserAgent } from '../support/relying-party.ts';
 import { createUser, newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -93,6 +93,36 @@ describe('restarts and store outages', { skip: realStoresSkip }, () => {
     } finally {
       await server.close();
       await redis.stop();
+    }
+  });
+
+  it('fails closed with 503 while MongoDB is down, and recovers by itself when it is back', async () => {
+    let mongo = await startFerretDb();
+    const server = await startTestServer({ real: newRealStores(undefined, mongo.url), mongoTimeoutMs: 500 });
+    try {
+      const { secret } = await setUp(server);
+      const rp = await relyingParty(server.issuer, 'app', secret, 'http://127.0.0.1:9/cb');
+      const agent = new UserAgent();
+      const pending = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
+      assert.equal(pending.status, 200);
+
+      await mongo.pause!();
+      const down = await readiness(server, 503);
+      assert.deepEqual(down.body, { status: 'unavailable', mongodb: 'down', redis: 'up' });
+      const posted = await agent.postForm(formAction(pending, '/login'), credentials);
+      assert.equal(posted.status, 503, 'the password cannot be checked, so nobody signs in');
+      assert.match(await posted.text(), /Temporarily unavailable/);
+      const admin = await server.adminFetch('/admin/api/users');
+      assert.equal(admin.status, 503);
+      assert.equal(((await admin.json()) as { error: string }).error, 'store_unavailable');
+
+      mongo = await startFerretDb({ port: mongo.port, dir: mongo.dir });
+      assert.equal((await readiness(server, 200, 200)).status, 200, 'ready again without a restart');
+      const again = await signIn(new UserAgent(), rp, credentials);
+      assert.ok(again.tokens.access_token);
+    } finally {
+      await server.close();
+      await mongo.stop();
     }
   });
 });

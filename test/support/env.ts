@@ -11,8 +11,8 @@ export const realStoresSkip =
 export const browserSkip = testChromium ? undefined : 'needs Chromium (apt-get install chromium)';
 
 /** A database of its own for one test, on the shared MongoDB-wire server. */
-export function freshMongoUri(): string {
-  const url = new URL(testMongoBase!);
+export function freshMongoUri(base = testMongoBase!): string {
+  const url = new URL(base);
   url.pathname = `/t_${randomBytes(6).toString('hex')}`;
   return url.toString();
 }

@@ -34,16 +34,23 @@ export interface Service {
   url: string;
   port: number;
   process: ChildProcess;
+  /** Stops the server and removes its data. */
   stop(): Promise<void>;
+  /** Stops the server and keeps its data, to start it again on the same port. */
+  pause?(): Promise<void>;
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
 }
 
 function stopper(child: ChildProcess, dir: string): () => Promise<void> {
   return async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await stopProcess(child);
     rmSync(dir, { recursive: true, force: true });
   };
 }
@@ -68,10 +75,10 @@ export async function startRedis(port?: number): Promise<Service> {
 }
 
 /** Starts FerretDB over SQLite in a temporary folder on a free loopback port. */
-export async function startFerretDb(): Promise<Service> {
+export async function startFerretDb(reuse?: { port: number; dir: string }): Promise<Service & { dir: string }> {
   if (!existsSync(ferretdbBin)) throw new Error(`ferretdb not found at ${ferretdbBin} (bash scripts/build-ferretdb.sh)`);
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'twofold-ferretdb-'));
+  const port = reuse?.port ?? (await freePort());
+  const dir = reuse?.dir ?? mkdtempSync(join(tmpdir(), 'twofold-ferretdb-'));
   const child = spawn(
     ferretdbBin,
     [
@@ -86,5 +93,14 @@ export async function startFerretDb(): Promise<Service> {
     { stdio: 'ignore' },
   );
   await waitForPort(port);
-  return { url: `mongodb://127.0.0.1:${port}`, port, process: child, stop: stopper(child, dir) };
+  const stop = stopper(child, dir);
+  return {
+    url: `mongodb://127.0.0.1:${port}`,
+    port,
+    dir,
+    process: child,
+    // Stopped for an outage, it keeps its data folder, so it can come back with its data.
+    stop: () => stop(),
+    pause: () => stopProcess(child),
+  } as Service & { dir: string };
 }

@@ -17,9 +17,9 @@ export interface RealStores {
   cookieKeys: string;
 }
 
-export function newRealStores(redisUrl = testRedisUrl!): RealStores {
+export function newRealStores(redisUrl = testRedisUrl!, mongoBase?: string): RealStores {
   return {
-    mongoUri: freshMongoUri(),
+    mongoUri: freshMongoUri(mongoBase),
     redisUrl,
     keyPrefix: freshKeyPrefix(),
     dataKey: randomBytes(32).toString('base64'),
@@ -36,7 +36,9 @@ export interface TestServer extends Twofold {
 }
 
 /** Starts twofold in this process on a free port, on real stores or embedded ones. */
-export async function startTestServer(options: { real?: RealStores; port?: number; demo?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { real?: RealStores; port?: number; demo?: boolean; mongoTimeoutMs?: number } = {},
+): Promise<TestServer> {
   const port = options.port ?? (await freePort());
   const issuer = `http://localhost:${port}`;
   const env: NodeJS.ProcessEnv = {
@@ -54,7 +56,13 @@ export async function startTestServer(options: { real?: RealStores; port?: numbe
       : {}),
   };
   const base = loadConfig(env);
-  const config: Config = options.real ? { ...base, redis: { ...base.redis, keyPrefix: options.real.keyPrefix } } : base;
+  const config: Config = options.real
+    ? {
+        ...base,
+        redis: { ...base.redis, keyPrefix: options.real.keyPrefix },
+        mongodb: { ...base.mongodb, serverSelectionTimeoutMs: options.mongoTimeoutMs ?? base.mongodb.serverSelectionTimeoutMs },
+      }
+    : base;
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, callback) {
