@@ -14,6 +14,8 @@ if [[ -x "$bin" && -f "$stamp" && "$(cat "$stamp")" == "$version" ]]; then
   exit 0
 fi
 mkdir -p "$bin_dir"
+command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null 2>&1 || { echo "ferretdb: Go is needed to build it (https://go.dev/dl or apt-get install golang)" >&2; exit 1; }
 src_cache=$(GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@$version" \
   | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 [[ -d "$src_cache" ]] || { echo "ferretdb: module download failed" >&2; exit 1; }

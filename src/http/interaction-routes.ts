@@ -117,7 +117,7 @@ export function createInteractionRoutes(deps: { provider: Provider; users: UserS
       return rerender(401, result.reason === 'disabled' ? DISABLED : WRONG_CREDENTIALS, username);
     }
     log.info({ event: 'signin.password', user: result.user.id, client: client.clientId, ip: ctx.ip }, 'password accepted');
-    await finish(ctx, { login: { accountId: result.user.id, ...passwordLogin, amr: [...passwordLogin.amr], remember: true } }, false);
+    await finish(ctx, { login: passwordLogin(result.user.id) }, false);
   });
 
   router.post('/:uid/confirm', form, async (ctx) => {

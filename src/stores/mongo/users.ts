@@ -6,18 +6,11 @@ import { usernamePatternSource } from '../../domain/username-pattern.ts';
 import type { UserRecord, UserStore } from '../types.ts';
 import { guard, isDuplicateKey } from './connection.ts';
 
-interface UserDocument {
+type UserDocument = Omit<UserRecord, 'id'> & {
   _id: string;
-  username: string;
   /** Lower-cased username: the unique index that makes usernames case-insensitive. */
   usernameLower: string;
-  email?: string;
-  name?: string;
-  disabled: boolean;
-  passwordHash: string;
-  createdAt: Date;
-  updatedAt: Date;
-}
+};
 
 const userSchema = new Schema<UserDocument>(
   {
