@@ -38,6 +38,10 @@ export function createInteractionRoutes(deps: { provider: Provider; users: UserS
 
   async function details(ctx: Context, expectedPrompt?: string) {
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== ctx.params.uid) {
+      // The cookie names another sign-in than the address: a page of an older attempt.
+      throw new AppError('invalid_request', 'This sign-in has expired or was already finished. Start again from the application.');
+    }
     if (expectedPrompt && interaction.prompt.name !== expectedPrompt) {
       // A post for a step that is not the pending one (replayed, or skipped ahead).
       throw new AppError('invalid_request', 'This step of the sign-in is not the current one. Start again from the application.');

@@ -76,6 +76,20 @@ describe('sign-in pages: bad input', () => {
     assert.equal(response.status, 400);
   });
 
+  it('refuses a post whose address names another sign-in than its cookie', async () => {
+    const { agent, action } = await loginPage();
+    const other = new URL(action);
+    other.pathname = other.pathname.replace(/\/interaction\/[^/]+\//, '/interaction/someone-elses-uid/');
+    const cookie = agent.cookieHeader(action);
+    const response = await fetch(other, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: 'username=mallory-target&password=the+real+password',
+    });
+    assert.equal(response.status, 400);
+  });
+
   it('keeps the typed username and never echoes the password', async () => {
     const { agent, action } = await loginPage();
     const response = await agent.postForm(action, { username: 'mallory-target', password: 'wrong-secret-value' });
