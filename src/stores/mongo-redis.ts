@@ -2,8 +2,9 @@ import type { Clock } from '../domain/clock.ts';
 import { connectMongo, pingMongo } from './mongo/connection.ts';
 import { createMongoClientStore } from './mongo/clients.ts';
 import { createMongoKeyStore } from './mongo/keys.ts';
+import { createMongoSettingsStore } from './mongo/settings.ts';
 import { createMongoUserStore } from './mongo/users.ts';
-import { connectRedis, createRedis, pingRedis, type RedisConfig } from './redis/connection.ts';
+import { connectRedis, createRedis, guardRedis, pingRedis, type RedisConfig } from './redis/connection.ts';
 import { createRedisOidcStateStore } from './redis/oidc-state.ts';
 import type { Stores } from './types.ts';
 
@@ -29,10 +30,29 @@ export async function createMongoRedisStores(options: MongoRedisOptions): Promis
     createMongoClientStore({ connection }),
   ]);
 
+  // Settings changes reach the other nodes through Redis pub/sub, on a connection of its
+  // own (a subscribed connection can do nothing else). A message missed while Redis was
+  // away is made up for by telling the listeners again whenever the connection is back.
+  const channel = `${options.redis.keyPrefix}settings-changed`;
+  const listeners: (() => void)[] = [];
+  const tell = () => listeners.forEach((listener) => listener());
+  const subscriber = redis.duplicate();
+  subscriber.on('error', () => {});
+  subscriber.on('message', (from: string) => from === channel && tell());
+  subscriber.on('ready', () => {
+    subscriber.subscribe(channel).then(tell, () => {});
+  });
+  void subscriber.connect().catch(() => {});
+
   return {
     kind: 'mongo+redis',
     users,
     clients,
+    settings: createMongoSettingsStore({ connection }),
+    async notifySettingsChanged() {
+      await guardRedis(() => redis.publish(channel, '1'));
+    },
+    onSettingsChanged: (listener) => void listeners.push(listener),
     keys: createMongoKeyStore({ connection }),
     oidc: createRedisOidcStateStore({ redis, keyPrefix: options.redis.keyPrefix }),
     async health() {
@@ -40,6 +60,7 @@ export async function createMongoRedisStores(options: MongoRedisOptions): Promis
       return { mongodb, redis: redisOk };
     },
     async close() {
+      subscriber.disconnect();
       redis.disconnect();
       await connection.close();
     },

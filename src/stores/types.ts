@@ -5,6 +5,26 @@
  * Stores take and return plain data; they never see an HTTP context.
  */
 
+/** A registered authenticator app. */
+export interface TotpDevice {
+  /** The TOTP secret, sealed with the data key. */
+  sealedSecret: string;
+  registeredAt: Date;
+  /** The last accepted time step: codes of this step or earlier are refused. */
+  lastStep: number;
+  /** The device's clock offset from the server's, in steps. */
+  drift: number;
+  lastUsedAt?: Date;
+}
+
+export interface UserMfa {
+  /** Never asked for a second factor. */
+  exempt: boolean;
+  /** A registration page was shown and not completed. */
+  pendingSince?: Date;
+  device?: TotpDevice;
+}
+
 export interface UserRecord {
   id: string;
   username: string;
@@ -12,11 +32,17 @@ export interface UserRecord {
   name?: string;
   disabled: boolean;
   passwordHash: string;
+  mfa: UserMfa;
   createdAt: Date;
   updatedAt: Date;
 }
 
 export type NewUser = Pick<UserRecord, 'username' | 'email' | 'name' | 'passwordHash'>;
+
+export interface UserPatch {
+  disabled?: boolean;
+  exempt?: boolean;
+}
 
 export interface UserQuery {
   /** Case-sensitive username pattern where `*` matches any run of characters. */
@@ -32,6 +58,35 @@ export interface UserStore {
   findByUsername(username: string): Promise<UserRecord | null>;
   /** Ordered by username. */
   list(query: UserQuery): Promise<UserRecord[]>;
+  /** The changed user, or null when there is none. */
+  update(id: string, patch: UserPatch, at: Date): Promise<UserRecord | null>;
+  /** Notes that a registration page was shown, unless a device is registered. */
+  markRegistrationPending(id: string, at: Date): Promise<void>;
+  /**
+   * Stores the device, only if the user has none (two registrations racing: one wins).
+   * Clears the pending mark. False when a device was already there or the user is gone.
+   */
+  registerDevice(id: string, device: TotpDevice): Promise<boolean>;
+  /**
+   * Records an accepted time step, only if it is later than the device's last one: one
+   * conditional update, so a code replayed or submitted twice at once succeeds at most once.
+   */
+  acceptStep(id: string, accepted: { step: number; drift: number; at: Date }): Promise<boolean>;
+}
+
+export interface StoredSettings {
+  enabled?: boolean;
+  defaultPolicy?: 'required' | 'if_enrolled' | 'off';
+  skewSteps?: number;
+  issuerLabel?: string;
+  registrationMessage?: string;
+}
+
+/** The run-time settings an administrator changed; defaults are the domain's. */
+export interface SettingsStore {
+  get(): Promise<StoredSettings>;
+  /** Sets the given keys in one update and returns all stored settings. */
+  update(patch: StoredSettings): Promise<StoredSettings>;
 }
 
 export interface ClientRecord {
@@ -49,6 +104,8 @@ export interface ClientStore {
   find(clientId: string): Promise<ClientRecord | null>;
   /** Ordered by client_id. */
   list(): Promise<ClientRecord[]>;
+  /** Replaces the metadata; false when there is no such client. */
+  updateMetadata(clientId: string, metadata: Record<string, unknown>): Promise<boolean>;
 }
 
 export interface KeyStore {
@@ -93,6 +150,10 @@ export interface Stores {
   kind: 'memory' | 'mongo+redis';
   users: UserStore;
   clients: ClientStore;
+  settings: SettingsStore;
+  /** Tells every node that the settings changed; `onChange` hears it (this node's too). */
+  notifySettingsChanged(): Promise<void>;
+  onSettingsChanged(listener: () => void): void;
   keys: KeyStore;
   oidc: OidcStateStore;
   /** Pings every backing server; false for one that does not answer in time. */

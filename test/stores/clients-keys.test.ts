@@ -5,7 +5,9 @@ import { createMemoryClientStore } from '../../src/stores/memory/clients.ts';
 import { createMemoryKeyStore } from '../../src/stores/memory/keys.ts';
 import { createMongoClientStore } from '../../src/stores/mongo/clients.ts';
 import { createMongoKeyStore } from '../../src/stores/mongo/keys.ts';
-import type { ClientStore, KeyStore } from '../../src/stores/types.ts';
+import { createMemorySettingsStore } from '../../src/stores/memory/settings.ts';
+import { createMongoSettingsStore } from '../../src/stores/mongo/settings.ts';
+import type { ClientStore, KeyStore, SettingsStore } from '../../src/stores/types.ts';
 import { memoryImplementation, mongoImplementation, type Implementation } from './harness.ts';
 
 const clientImplementations: Implementation<ClientStore>[] = [
@@ -51,6 +53,17 @@ for (const impl of clientImplementations) {
         assert.deepEqual(await clients.find('app-1'), record('app-1'));
       }));
 
+    it('replaces the metadata of a client, and of no other', () =>
+      using(impl, async (clients) => {
+        await clients.create(record('app-1'));
+        const metadata = { client_id: 'app-1', redirect_uris: ['https://rp.example/new'], mfa_policy: 'required' };
+        assert.equal(await clients.updateMetadata('app-1', metadata), true);
+        assert.deepEqual((await clients.find('app-1'))?.metadata, metadata);
+        assert.equal((await clients.find('app-1'))?.sealedSecret, record('app-1').sealedSecret, 'the secret stays');
+        assert.equal(await clients.updateMetadata('app-2', metadata), false);
+        assert.equal(await clients.find('app-2'), null);
+      }));
+
     it('lists clients ordered by client_id; a public client has no secret', () =>
       using(impl, async (clients) => {
         const { sealedSecret: _s, ...publicClient } = record('b-public');
@@ -80,6 +93,23 @@ for (const impl of keyImplementations) {
         let n = 0;
         const values = await Promise.all(Array.from({ length: 5 }, () => keys.getOrCreate('race', () => `v${++n}`)));
         assert.equal(new Set(values).size, 1);
+      }));
+  });
+}
+
+const settingsImplementations: Implementation<SettingsStore>[] = [
+  memoryImplementation(() => createMemorySettingsStore()),
+  mongoImplementation((connection) => createMongoSettingsStore({ connection })),
+];
+
+for (const impl of settingsImplementations) {
+  describe(`SettingsStore contract: ${impl.name}`, { skip: impl.skip }, () => {
+    it('starts empty, sets the given keys, and keeps the others', () =>
+      using(impl, async (settings) => {
+        assert.deepEqual(await settings.get(), {});
+        assert.deepEqual(await settings.update({ enabled: false, skewSteps: 2 }), { enabled: false, skewSteps: 2 });
+        assert.deepEqual(await settings.update({ issuerLabel: 'Acme' }), { enabled: false, skewSteps: 2, issuerLabel: 'Acme' });
+        assert.deepEqual(await settings.get(), { enabled: false, skewSteps: 2, issuerLabel: 'Acme' });
       }));
   });
 }

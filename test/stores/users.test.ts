@@ -67,5 +67,86 @@ for (const impl of implementations) {
         assert.deepEqual(await names('dav'), []);
         assert.deepEqual(await names('*', 2), ['Dan', 'd.x']);
       }));
+
+    const device = (lastStep: number) => ({
+      sealedSecret: 'v1.kid.iv.ct.tag',
+      registeredAt: new Date('2026-01-01T00:00:00Z'),
+      lastStep,
+      drift: 0,
+    });
+
+    it('starts a user with no second factor and not exempt', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'frank', passwordHash: hash });
+        assert.deepEqual(created.mfa, { exempt: false });
+        assert.deepEqual((await users.findById(created.id))?.mfa, { exempt: false });
+      }));
+
+    it('changes disabled and exempt, and answers null for an unknown user', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'gina', passwordHash: hash });
+        const at = new Date('2026-03-01T00:00:00Z');
+        const changed = await users.update(created.id, { disabled: true, exempt: true }, at);
+        assert.equal(changed?.disabled, true);
+        assert.equal(changed?.mfa.exempt, true);
+        assert.deepEqual(changed?.updatedAt, at);
+        assert.deepEqual(await users.findById(created.id), changed);
+        const back = await users.update(created.id, { exempt: false }, at);
+        assert.equal(back?.disabled, true, 'a key not in the patch stays');
+        assert.equal(back?.mfa.exempt, false);
+        assert.equal(await users.update('no-such-id', { disabled: true }, at), null);
+      }));
+
+    it('marks a registration pending, and registering the device clears the mark', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'hugo', passwordHash: hash });
+        const at = new Date('2026-02-01T00:00:00Z');
+        await users.markRegistrationPending(created.id, at);
+        assert.deepEqual((await users.findById(created.id))?.mfa.pendingSince, at);
+        assert.equal(await users.registerDevice(created.id, device(100)), true);
+        const registered = await users.findById(created.id);
+        assert.deepEqual(registered?.mfa.device, device(100));
+        assert.equal(registered?.mfa.pendingSince, undefined);
+        await users.markRegistrationPending(created.id, at);
+        assert.equal((await users.findById(created.id))?.mfa.pendingSince, undefined, 'no pending mark over a device');
+      }));
+
+    it('registers one device only, even when two registrations race', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'iris', passwordHash: hash });
+        const results = await Promise.all([users.registerDevice(created.id, device(1)), users.registerDevice(created.id, device(2))]);
+        assert.deepEqual(results.sort(), [false, true]);
+        assert.equal(await users.registerDevice('no-such-id', device(1)), false);
+      }));
+
+    it('accepts a time step once, later steps after it, and an earlier one never', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'jack', passwordHash: hash });
+        await users.registerDevice(created.id, device(100));
+        const at = new Date('2026-04-01T00:00:00Z');
+        assert.equal(await users.acceptStep(created.id, { step: 101, drift: 1, at }), true);
+        assert.equal(await users.acceptStep(created.id, { step: 101, drift: 1, at }), false, 'the same step again');
+        assert.equal(await users.acceptStep(created.id, { step: 100, drift: 0, at }), false, 'an earlier step');
+        const after = (await users.findById(created.id))?.mfa.device;
+        assert.equal(after?.lastStep, 101);
+        assert.equal(after?.drift, 1);
+        assert.deepEqual(after?.lastUsedAt, at);
+        assert.equal(await users.acceptStep(created.id, { step: 102, drift: 0, at }), true);
+      }));
+
+    it('accepts one step exactly once among 20 simultaneous attempts', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'kara', passwordHash: hash });
+        await users.registerDevice(created.id, device(100));
+        const at = new Date();
+        const results = await Promise.all(Array.from({ length: 20 }, () => users.acceptStep(created.id, { step: 200, drift: 0, at })));
+        assert.equal(results.filter(Boolean).length, 1);
+      }));
+
+    it('accepts no step for a user without a device', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'liam', passwordHash: hash });
+        assert.equal(await users.acceptStep(created.id, { step: 1, drift: 0, at: new Date() }), false);
+      }));
   });
 }

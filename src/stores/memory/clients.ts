@@ -12,6 +12,12 @@ export function createMemoryClientStore(): ClientStore {
       const client = clients.get(clientId);
       return client ? structuredClone(client) : null;
     },
+    async updateMetadata(clientId, metadata) {
+      const client = clients.get(clientId);
+      if (!client) return false;
+      client.metadata = structuredClone(metadata);
+      return true;
+    },
     async list() {
       return [...clients.values()]
         .sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0))

@@ -3,14 +3,21 @@ import type { Stores } from '../types.ts';
 import { createMemoryClientStore } from './clients.ts';
 import { createMemoryKeyStore } from './keys.ts';
 import { createMemoryOidcStateStore } from './oidc-state.ts';
+import { createMemorySettingsStore } from './settings.ts';
 import { createMemoryUserStore } from './users.ts';
 
 /** The embedded default: everything in this process, nothing persisted. */
 export function createMemoryStores({ clock = systemClock }: { clock?: Clock } = {}): Stores {
+  const settingsListeners: (() => void)[] = [];
   return {
     kind: 'memory',
     users: createMemoryUserStore({ clock }),
     clients: createMemoryClientStore(),
+    settings: createMemorySettingsStore(),
+    notifySettingsChanged: async () => {
+      for (const listener of settingsListeners) listener();
+    },
+    onSettingsChanged: (listener) => void settingsListeners.push(listener),
     keys: createMemoryKeyStore(),
     oidc: createMemoryOidcStateStore({ clock }),
     health: async () => ({ mongodb: true, redis: true }),

@@ -4,6 +4,7 @@ import type { Clock } from '../../domain/clock.ts';
 import { usernamePatternSource } from '../../domain/username-pattern.ts';
 import type { UserRecord, UserStore } from '../types.ts';
 
+/** Users in process memory. Each method runs to completion alone, so each is atomic. */
 export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
   const byId = new Map<string, UserRecord>();
   const idByLowerName = new Map<string, string>();
@@ -14,7 +15,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       const lower = input.username.toLowerCase();
       if (idByLowerName.has(lower)) throw new AppError('conflict', 'username is taken');
       const now = new Date(clock.now());
-      const user: UserRecord = { ...input, id: randomUUID(), disabled: false, createdAt: now, updatedAt: now };
+      const user: UserRecord = { ...input, id: randomUUID(), disabled: false, mfa: { exempt: false }, createdAt: now, updatedAt: now };
       for (const key of ['email', 'name'] as const) if (user[key] === undefined) delete user[key];
       byId.set(user.id, user);
       idByLowerName.set(lower, user.id);
@@ -34,6 +35,31 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
         .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0))
         .slice(0, limit)
         .map((user) => structuredClone(user));
+    },
+    async update(id, patch, at) {
+      const user = byId.get(id);
+      if (!user) return null;
+      if (patch.disabled !== undefined) user.disabled = patch.disabled;
+      if (patch.exempt !== undefined) user.mfa.exempt = patch.exempt;
+      user.updatedAt = at;
+      return structuredClone(user);
+    },
+    async markRegistrationPending(id, at) {
+      const user = byId.get(id);
+      if (user && !user.mfa.device) user.mfa.pendingSince = at;
+    },
+    async registerDevice(id, device) {
+      const user = byId.get(id);
+      if (!user || user.mfa.device) return false;
+      user.mfa.device = structuredClone(device);
+      delete user.mfa.pendingSince;
+      return true;
+    },
+    async acceptStep(id, { step, drift, at }) {
+      const device = byId.get(id)?.mfa.device;
+      if (!device || !(device.lastStep < step)) return false;
+      Object.assign(device, { lastStep: step, drift, lastUsedAt: at });
+      return true;
     },
   };
 }

@@ -50,6 +50,10 @@ export async function createMongoClientStore({ connection }: { connection: Conne
       const doc = await guard(() => Clients.findById(clientId).lean<ClientDocument>().exec());
       return doc ? toRecord(doc) : null;
     },
+    async updateMetadata(clientId, metadata) {
+      const result = await guard(() => Clients.collection.updateOne({ _id: clientId } as never, { $set: { metadata } }));
+      return result.matchedCount === 1;
+    },
     async list() {
       const docs = await guard(() => Clients.find().sort({ _id: 1 }).lean<ClientDocument[]>().exec());
       return docs.map(toRecord);

@@ -21,6 +21,9 @@ const userSchema = new Schema<UserDocument>(
     name: { type: String },
     disabled: { type: Boolean, required: true, default: false },
     passwordHash: { type: String, required: true },
+    // The second factor lives in the user's document, so every change to it is one
+    // single-document atomic update (no transactions needed).
+    mfa: { type: Schema.Types.Mixed, required: true, default: () => ({ exempt: false }) },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
@@ -30,7 +33,7 @@ userSchema.index({ username: 1 });
 
 function toRecord(doc: UserDocument): UserRecord {
   const { _id, usernameLower: _lower, ...rest } = doc;
-  const user: UserRecord = { id: _id, ...rest };
+  const user: UserRecord = { id: _id, ...rest, mfa: doc.mfa ?? { exempt: false } };
   for (const key of ['email', 'name'] as const) if (user[key] == null) delete user[key];
   return user;
 }
@@ -51,6 +54,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
         ...(input.name === undefined ? {} : { name: input.name }),
         disabled: false,
         passwordHash: input.passwordHash,
+        mfa: { exempt: false },
         createdAt: now,
         updatedAt: now,
       };
@@ -74,6 +78,35 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       const filter = pattern === undefined ? {} : { username: { $regex: usernamePatternSource(pattern) } };
       const docs = await guard(() => Users.find(filter).sort({ username: 1 }).limit(limit).lean<UserDocument[]>().exec());
       return docs.map(toRecord);
+    },
+    async update(id, patch, at) {
+      const set: Record<string, unknown> = { updatedAt: at };
+      if (patch.disabled !== undefined) set.disabled = patch.disabled;
+      if (patch.exempt !== undefined) set['mfa.exempt'] = patch.exempt;
+      const doc = await guard(() => Users.collection.findOneAndUpdate({ _id: id } as never, { $set: set }, { returnDocument: 'after' }));
+      return doc ? toRecord(doc as unknown as UserDocument) : null;
+    },
+    async markRegistrationPending(id, at) {
+      await guard(() =>
+        Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: false } } as never, { $set: { 'mfa.pendingSince': at } }),
+      );
+    },
+    async registerDevice(id, device) {
+      const result = await guard(() =>
+        Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: false } } as never, {
+          $set: { 'mfa.device': device },
+          $unset: { 'mfa.pendingSince': '' },
+        }),
+      );
+      return result.modifiedCount === 1;
+    },
+    async acceptStep(id, { step, drift, at }) {
+      const result = await guard(() =>
+        Users.collection.updateOne({ _id: id, 'mfa.device.lastStep': { $lt: step } } as never, {
+          $set: { 'mfa.device.lastStep': step, 'mfa.device.drift': drift, 'mfa.device.lastUsedAt': at },
+        }),
+      );
+      return result.modifiedCount === 1;
     },
   };
 }
