@@ -8,10 +8,14 @@ import { createClientService } from './domain/clients.ts';
 import { createDataKeyring } from './domain/data-key.ts';
 import { AppError } from './domain/errors.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
+import { createSecondFactorService } from './domain/second-factor.ts';
+import { createSettingsService } from './domain/settings.ts';
 import { createUserService } from './domain/users.ts';
 import { createApp, createRenderer } from './http/app.ts';
 import { DEMO_CLIENT_ID } from './http/demo.ts';
 import type { Logger } from './logger.ts';
+import { createMfaAssessor } from './oidc/mfa-assessment.ts';
+import { createMfaState } from './oidc/mfa-state.ts';
 import { createProvider } from './oidc/provider.ts';
 import { loadSigningKeys } from './oidc/signing-keys.ts';
 import { createMemoryStores } from './stores/memory/index.ts';
@@ -59,8 +63,18 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   const userService = createUserService({ users: stores.users, hasher });
   const viewsDir = config.views?.dir ?? join(packageRoot, 'views');
   const render = createRenderer(viewsDir);
+  const settings = createSettingsService({
+    store: stores.settings,
+    clock,
+    notify: () => stores.notifySettingsChanged(),
+    onChanged: (listener) => stores.onSettingsChanged(listener),
+    onNotifyFailed: (err) => log.warn({ err }, 'settings change not announced; other nodes see it within seconds'),
+  });
+  const secondFactor = createSecondFactorService({ users: stores.users, guard: stores.guard, keyring, clock, settings });
+  const mfaState = createMfaState(stores.oidc, config.oidc.ttl.session);
+  const assessor = createMfaAssessor({ users: stores.users, settings, mfaState, clock });
   const jwks = await loadSigningKeys(stores.keys, keyring);
-  const provider = createProvider({ config, stores, keyring, jwks, render });
+  const provider = createProvider({ config, stores, keyring, jwks, render, assessor });
   provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc engine error'));
   const clientService = createClientService({
     clients: stores.clients,
@@ -87,6 +101,8 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     stores,
     userService,
     clientService,
+    settings,
+    interaction: { secondFactor, assessor, mfaState, clock },
     render,
     viewsDir,
     demo: demo ? { clientSecret: demo.clientSecret } : undefined,
@@ -138,6 +154,7 @@ async function seedDemoData(
     post_logout_redirect_uris: [`${config.issuer}/demo/`],
     grant_types: ['authorization_code', 'refresh_token'],
     first_party: true,
+    mfa_policy: 'required',
   });
   return { username, password, clientSecret };
 }

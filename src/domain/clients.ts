@@ -40,6 +40,23 @@ export function createClientService(deps: {
       await deps.clients.create(record);
       return { record, ...(secret && given === undefined ? { secret } : {}) };
     },
+    /**
+     * Changes metadata: given keys replace, keys set to null are removed. The result is
+     * checked as a whole, as at registration, before anything is stored.
+     */
+    async update(clientId: string, patch: Record<string, unknown>): Promise<ClientRecord | null> {
+      const record = await deps.clients.find(clientId);
+      if (!record) return null;
+      const metadata = { ...record.metadata };
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === null) delete metadata[key];
+        else metadata[key] = value;
+      }
+      const secret = record.sealedSecret ? deps.keyring.open(record.sealedSecret, CLIENT_SECRET_PURPOSE) : undefined;
+      await deps.validate({ ...metadata, ...(secret ? { client_secret: secret } : {}) });
+      if (!(await deps.clients.updateMetadata(clientId, metadata))) return null;
+      return { ...record, metadata };
+    },
     find: (clientId: string) => deps.clients.find(clientId),
     list: () => deps.clients.list(),
   };

@@ -7,13 +7,15 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
 import type { ClientService } from '../domain/clients.ts';
+import type { SettingsService } from '../domain/settings.ts';
 import type { UserService } from '../domain/users.ts';
 import type { Stores } from '../stores/types.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { createDemoRoutes } from './demo.ts';
 import { errorMiddleware } from './errors.ts';
 import { createHealthRoutes } from './health.ts';
-import { createInteractionRoutes } from './interaction-routes.ts';
+import { createInteractionRoutes } from './interaction/router.ts';
+import type { InteractionDeps } from './interaction/kit.ts';
 import { securityHeaders } from './security-headers.ts';
 
 export type Render = (view: string, locals?: Record<string, unknown>) => Promise<unknown>;
@@ -32,6 +34,8 @@ export interface AppDeps {
   stores: Stores;
   userService: UserService;
   clientService: ClientService;
+  settings: SettingsService;
+  interaction: Omit<InteractionDeps, 'provider' | 'users' | 'userService' | 'settings' | 'log' | 'bodyLimit'>;
   render: Render;
   viewsDir: string;
   demo?: { clientSecret: string } | undefined;
@@ -81,9 +85,19 @@ export function createApp(deps: AppDeps): Koa {
       users: stores.users,
       userService: deps.userService,
       clients: deps.clientService,
+      settings: deps.settings,
+      bodyLimit: config.http.bodyLimitBytes,
+      onSettingsChange: (changed) => log.info({ event: 'settings.changed', changed }, 'settings changed'),
+    }),
+    createInteractionRoutes({
+      ...deps.interaction,
+      provider,
+      users: stores.users,
+      userService: deps.userService,
+      settings: deps.settings,
+      log,
       bodyLimit: config.http.bodyLimitBytes,
     }),
-    createInteractionRoutes({ provider, users: deps.userService, log, bodyLimit: config.http.bodyLimitBytes }),
     ...(deps.demo ? [createDemoRoutes({ issuer: config.issuer, clientSecret: deps.demo.clientSecret })] : []),
   ];
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());

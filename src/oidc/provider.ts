@@ -3,14 +3,29 @@ import type { Config } from '../config/load.ts';
 import { isAppError } from '../domain/errors.ts';
 import type { Stores } from '../stores/types.ts';
 import type { DataKeyring } from '../domain/data-key.ts';
-import { ACR_PASSWORD } from './acr.ts';
+import { mfaPolicies } from '../domain/mfa-policy.ts';
+import { ACR_MFA, ACR_PASSWORD } from './acr.ts';
 import { createClientAdapter } from './client-adapter.ts';
 import { createFindAccount } from './find-account.ts';
 import { createInteractionPolicy } from './interaction-policy.ts';
+import type { MfaAssessor } from './mfa-assessment.ts';
 import type { Jwks } from './signing-keys.ts';
 
 /** twofold's own client metadata, next to the OIDC registration metadata. */
-export const extraClientProperties = ['first_party'] as const;
+export const extraClientProperties = ['first_party', 'mfa_policy', 'mfa_max_age'] as const;
+
+function validateExtraMetadata(key: string, value: unknown): void {
+  if (value === undefined) return;
+  if (key === 'first_party' && typeof value !== 'boolean') {
+    throw new errors.InvalidClientMetadata('first_party must be a boolean');
+  }
+  if (key === 'mfa_policy' && !(mfaPolicies as readonly unknown[]).includes(value)) {
+    throw new errors.InvalidClientMetadata(`mfa_policy must be one of ${mfaPolicies.join(', ')}`);
+  }
+  if (key === 'mfa_max_age' && !(Number.isSafeInteger(value) && (value as number) >= 0)) {
+    throw new errors.InvalidClientMetadata('mfa_max_age must be a number of seconds, 0 or more');
+  }
+}
 
 export function isFirstParty(client: { [key: string]: unknown } | undefined): boolean {
   return client?.['first_party'] === true;
@@ -24,9 +39,10 @@ export interface ProviderDeps {
   keyring: DataKeyring;
   jwks: Jwks;
   render: Render;
+  assessor: MfaAssessor;
 }
 
-export function createProvider({ config, stores, keyring, jwks, render }: ProviderDeps): Provider {
+export function createProvider({ config, stores, keyring, jwks, render, assessor }: ProviderDeps): Provider {
   const clientAdapter = createClientAdapter(stores.clients, keyring);
   const ttl = config.oidc.ttl;
 
@@ -43,9 +59,11 @@ export function createProvider({ config, stores, keyring, jwks, render }: Provid
       profile: ['name', 'preferred_username', 'updated_at'],
       email: ['email'],
     },
-    acrValues: [ACR_PASSWORD],
+    acrValues: [ACR_PASSWORD, ACR_MFA],
     features: {
       devInteractions: { enabled: false },
+      // Lets an application ask for the MFA context through claims.id_token.acr (step-up).
+      claimsParameter: { enabled: true },
       // A client may introspect and revoke only the tokens issued to it.
       revocation: { enabled: true, allowedPolicy: (ctx, _client, token) => token.clientId === ctx.oidc.client?.clientId },
       introspection: { enabled: true, allowedPolicy: (ctx, _client, token) => token.clientId === ctx.oidc.client?.clientId },
@@ -67,14 +85,10 @@ export function createProvider({ config, stores, keyring, jwks, render }: Provid
     },
     extraClientMetadata: {
       properties: [...extraClientProperties],
-      validator(_ctx, key, value) {
-        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
-          throw new errors.InvalidClientMetadata('first_party must be a boolean');
-        }
-      },
+      validator: (_ctx, key, value) => validateExtraMetadata(key, value),
     },
     interactions: {
-      policy: createInteractionPolicy(),
+      policy: createInteractionPolicy(assessor),
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     ttl: {

@@ -6,6 +6,7 @@ import { createMongoSettingsStore } from './mongo/settings.ts';
 import { createMongoUserStore } from './mongo/users.ts';
 import { connectRedis, createRedis, guardRedis, pingRedis, type RedisConfig } from './redis/connection.ts';
 import { createRedisOidcStateStore } from './redis/oidc-state.ts';
+import { createRedisReplayGuard } from './redis/replay-guard.ts';
 import type { Stores } from './types.ts';
 
 export interface MongoRedisOptions {
@@ -49,6 +50,7 @@ export async function createMongoRedisStores(options: MongoRedisOptions): Promis
     users,
     clients,
     settings: createMongoSettingsStore({ connection }),
+    guard: createRedisReplayGuard({ redis, keyPrefix: options.redis.keyPrefix }),
     async notifySettingsChanged() {
       await guardRedis(() => redis.publish(channel, '1'));
     },

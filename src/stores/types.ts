@@ -69,9 +69,26 @@ export interface UserStore {
   registerDevice(id: string, device: TotpDevice): Promise<boolean>;
   /**
    * Records an accepted time step, only if it is later than the device's last one: one
-   * conditional update, so a code replayed or submitted twice at once succeeds at most once.
+   * conditional update, so a code replayed later is refused. (Simultaneous submissions are
+   * serialised by the ReplayGuard first.)
    */
   acceptStep(id: string, accepted: { step: number; drift: number; at: Date }): Promise<boolean>;
+}
+
+/**
+ * Serialises second-factor writes across nodes, whatever the document store's guarantees
+ * under concurrency (FerretDB v1 applies a conditional update without re-checking its
+ * filter). Lives in Redis, next to the other short-lived counters.
+ */
+export interface ReplayGuard {
+  /**
+   * Claims time step `step` of `userId`'s device: true only if it is later than every step
+   * claimed before and than `floor` (the device's stored last step). Atomic across nodes.
+   */
+  claimStep(userId: string, step: number, floor: number): Promise<boolean>;
+  /** A short exclusive hold on `name`; false while another holds it. */
+  acquire(name: string, ttlSeconds: number): Promise<boolean>;
+  release(name: string): Promise<void>;
 }
 
 export interface StoredSettings {
@@ -151,6 +168,7 @@ export interface Stores {
   users: UserStore;
   clients: ClientStore;
   settings: SettingsStore;
+  guard: ReplayGuard;
   /** Tells every node that the settings changed; `onChange` hears it (this node's too). */
   notifySettingsChanged(): Promise<void>;
   onSettingsChanged(listener: () => void): void;

@@ -2,6 +2,7 @@ import type { Router, RouterMiddleware } from '@koa/router';
 import { z } from 'zod';
 import type { ClientService } from '../../domain/clients.ts';
 import { AppError } from '../../domain/errors.ts';
+import { mfaPolicies } from '../../domain/mfa-policy.ts';
 import { parseInput } from '../validate.ts';
 import { presentClient } from './presenters.ts';
 
@@ -30,7 +31,22 @@ const newClient = z.strictObject({
   policy_uri: uri.optional(),
   tos_uri: uri.optional(),
   first_party: z.boolean().optional(),
+  mfa_policy: z.enum(mfaPolicies).optional(),
+  mfa_max_age: z.number().int().min(0).max(31_536_000).optional(),
 });
+
+/** Any metadata but the identifiers; null removes an optional key. */
+const clientPatch = newClient
+  .omit({ client_id: true, client_secret: true })
+  .partial()
+  .extend({
+    client_name: z.string().trim().min(1).max(256).nullable().optional(),
+    post_logout_redirect_uris: z.array(uri).max(50).nullable().optional(),
+    mfa_policy: z.enum(mfaPolicies).nullable().optional(),
+    mfa_max_age: z.number().int().min(0).max(31_536_000).nullable().optional(),
+    first_party: z.boolean().nullable().optional(),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });
 
 const clientIdParam = z.string().min(1).max(128);
 
@@ -46,6 +62,14 @@ export function mountClientRoutes(router: Router, deps: { clients: ClientService
   router.get('/clients', async (ctx) => {
     parseInput(z.strictObject({}), ctx.query);
     ctx.body = { clients: (await deps.clients.list()).map(presentClient) };
+  });
+
+  router.patch('/clients/:client_id', deps.json, async (ctx) => {
+    const clientId = parseInput(clientIdParam, ctx.params.client_id);
+    const patch = parseInput(clientPatch, ctx.request.body);
+    const client = await deps.clients.update(clientId, patch);
+    if (!client) throw new AppError('not_found', 'no client with this client_id');
+    ctx.body = presentClient(client);
   });
 
   router.get('/clients/:client_id', async (ctx) => {

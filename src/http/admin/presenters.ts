@@ -8,6 +8,12 @@ export function presentUser(user: UserRecord) {
     ...(user.email === undefined ? {} : { email: user.email }),
     ...(user.name === undefined ? {} : { name: user.name }),
     disabled: user.disabled,
+    mfa: {
+      status: user.mfa.device ? 'registered' : user.mfa.pendingSince ? 'pending' : 'none',
+      exempt: user.mfa.exempt,
+      ...(user.mfa.device ? { registeredAt: user.mfa.device.registeredAt.toISOString() } : {}),
+      ...(user.mfa.device?.lastUsedAt ? { lastUsedAt: user.mfa.device.lastUsedAt.toISOString() } : {}),
+    },
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),
   };

@@ -1,10 +1,12 @@
 import Router from '@koa/router';
 import type { ClientService } from '../../domain/clients.ts';
+import type { SettingsService } from '../../domain/settings.ts';
 import type { UserService } from '../../domain/users.ts';
 import type { UserStore } from '../../stores/types.ts';
 import { bodyParser } from '../body.ts';
 import { adminAuth } from './auth.ts';
 import { mountClientRoutes } from './clients.ts';
+import { mountSettingsRoutes } from './settings.ts';
 import { mountUserRoutes } from './users.ts';
 
 /** The admin REST API under /admin/api (SPEC section 7). */
@@ -13,7 +15,9 @@ export function createAdminRouter(deps: {
   users: UserStore;
   userService: UserService;
   clients: ClientService;
+  settings: SettingsService;
   bodyLimit: number;
+  onSettingsChange: (changed: string[]) => void;
 }) {
   const router = new Router({ prefix: '/admin/api' });
   const json = bodyParser({ limit: deps.bodyLimit, accept: ['json'] });
@@ -24,5 +28,6 @@ export function createAdminRouter(deps: {
   router.use(adminAuth(deps.adminToken));
   mountUserRoutes(router, { users: deps.users, userService: deps.userService, json });
   mountClientRoutes(router, { clients: deps.clients, json });
+  mountSettingsRoutes(router, { settings: deps.settings, json, onChange: deps.onSettingsChange });
   return router;
 }

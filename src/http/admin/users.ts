@@ -25,6 +25,10 @@ const listQuery = z.strictObject({
 
 const idParam = z.string().min(1).max(64);
 
+const userPatch = z
+  .strictObject({ disabled: z.boolean().optional(), exempt: z.boolean().optional() })
+  .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });
+
 export function mountUserRoutes(router: Router, deps: { users: UserStore; userService: UserService; json: RouterMiddleware }) {
   router.post('/users', deps.json, async (ctx) => {
     const input = parseInput(newUser, ctx.request.body);
@@ -37,6 +41,14 @@ export function mountUserRoutes(router: Router, deps: { users: UserStore; userSe
     const query = parseInput(listQuery, ctx.query);
     const users = await deps.users.list({ ...(query.q === undefined ? {} : { pattern: query.q }), limit: query.limit });
     ctx.body = { users: users.map(presentUser) };
+  });
+
+  router.patch('/users/:id', deps.json, async (ctx) => {
+    const id = parseInput(idParam, ctx.params.id);
+    const patch = parseInput(userPatch, ctx.request.body);
+    const user = await deps.users.update(id, patch, new Date());
+    if (!user) throw new AppError('not_found', 'no user with this id');
+    ctx.body = presentUser(user);
   });
 
   router.get('/users/:id', async (ctx) => {

@@ -3,6 +3,7 @@ import type { Stores } from '../types.ts';
 import { createMemoryClientStore } from './clients.ts';
 import { createMemoryKeyStore } from './keys.ts';
 import { createMemoryOidcStateStore } from './oidc-state.ts';
+import { createMemoryReplayGuard } from './replay-guard.ts';
 import { createMemorySettingsStore } from './settings.ts';
 import { createMemoryUserStore } from './users.ts';
 
@@ -14,6 +15,7 @@ export function createMemoryStores({ clock = systemClock }: { clock?: Clock } = 
     users: createMemoryUserStore({ clock }),
     clients: createMemoryClientStore(),
     settings: createMemorySettingsStore(),
+    guard: createMemoryReplayGuard({ clock }),
     notifySettingsChanged: async () => {
       for (const listener of settingsListeners) listener();
     },

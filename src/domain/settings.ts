@@ -1,0 +1,74 @@
+import type { Clock } from './clock.ts';
+import type { MfaPolicy } from './mfa-policy.ts';
+import type { SettingsStore, StoredSettings } from '../stores/types.ts';
+
+/** The settings administrators change at run time (SPEC section 4). */
+export interface Settings {
+  /** Master switch: off asks nobody for a second factor; registrations are kept. */
+  enabled: boolean;
+  /** Policy of applications that set no mfa_policy. */
+  defaultPolicy: MfaPolicy;
+  /** TOTP steps accepted either side of the expected one, 0–10. */
+  skewSteps: number;
+  /** The name authenticator apps show for the account, and the QR code's issuer. */
+  issuerLabel: string;
+  /** Shown on the registration page. */
+  registrationMessage: string;
+}
+
+export const defaultSettings: Readonly<Settings> = Object.freeze({
+  enabled: true,
+  defaultPolicy: 'off',
+  skewSteps: 1,
+  issuerLabel: 'twofold',
+  registrationMessage: '',
+});
+
+/**
+ * Settings with a short per-node cache. A change is published to every node, which drops
+ * its copy at once; should a message be lost, the copy expires after `maxAgeMs`, so every
+ * node applies a change within that time. A store that cannot be read fails the request.
+ */
+export function createSettingsService(deps: {
+  store: SettingsStore;
+  clock: Clock;
+  notify: () => Promise<void>;
+  onChanged: (listener: () => void) => void;
+  onNotifyFailed?: (err: unknown) => void;
+  maxAgeMs?: number;
+}) {
+  const maxAgeMs = deps.maxAgeMs ?? 3000;
+  let cached: { value: Settings; at: number } | undefined;
+  let generation = 0;
+
+  const merge = (stored: StoredSettings): Settings => ({ ...defaultSettings, ...stored });
+  deps.onChanged(() => {
+    generation++;
+    cached = undefined;
+  });
+
+  return {
+    async get(): Promise<Settings> {
+      if (cached && deps.clock.now() - cached.at < maxAgeMs) return cached.value;
+      const started = generation;
+      const value = Object.freeze(merge(await deps.store.get()));
+      // A change announced while this read was under way may not be in it: do not keep it.
+      if (started === generation) cached = { value, at: deps.clock.now() };
+      return value;
+    },
+    async update(patch: Partial<Settings>): Promise<Settings> {
+      const value = Object.freeze(merge(await deps.store.update(patch)));
+      generation++;
+      cached = { value, at: deps.clock.now() };
+      try {
+        await deps.notify();
+      } catch (err) {
+        // Stored all the same: the other nodes see it when their copy expires.
+        deps.onNotifyFailed?.(err);
+      }
+      return value;
+    },
+  };
+}
+
+export type SettingsService = ReturnType<typeof createSettingsService>;

@@ -1,0 +1,66 @@
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Clock } from '../../domain/clock.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { SecondFactorService } from '../../domain/second-factor.ts';
+import type { SettingsService } from '../../domain/settings.ts';
+import type { UserService } from '../../domain/users.ts';
+import type { MfaAssessor } from '../../oidc/mfa-assessment.ts';
+import type { MfaState } from '../../oidc/mfa-state.ts';
+import type { UserStore } from '../../stores/types.ts';
+
+export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+export type OidcClient = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
+export type InteractionResult = Parameters<Provider['interactionResult']>[2];
+
+export interface InteractionDeps {
+  provider: Provider;
+  users: UserStore;
+  userService: UserService;
+  secondFactor: SecondFactorService;
+  settings: SettingsService;
+  assessor: MfaAssessor;
+  mfaState: MfaState;
+  clock: Clock;
+  log: Logger;
+  bodyLimit: number;
+}
+
+export const EXPIRED = 'This sign-in has expired or was already finished. Start again from the application.';
+
+/** What every interaction handler does first and last, after the engine's example routes. */
+export function createInteractionKit(deps: InteractionDeps) {
+  const { provider } = deps;
+  return {
+    /** The pending interaction of this browser, checked against the address. */
+    async details(ctx: Context, ...expectedPrompts: string[]) {
+      const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+      // The cookie names another sign-in than the address: a page of an older attempt.
+      if (interaction.uid !== ctx.params.uid) throw new AppError('invalid_request', EXPIRED);
+      if (expectedPrompts.length && !expectedPrompts.includes(interaction.prompt.name)) {
+        // A post for a step that is not the pending one (replayed, or skipped ahead).
+        throw new AppError('invalid_request', 'This step of the sign-in is not the current one. Start again from the application.');
+      }
+      const client = await provider.Client.find(String(interaction.params.client_id));
+      if (!client) throw new AppError('invalid_request', 'The application of this sign-in is no longer registered.');
+      return { interaction, client };
+    },
+
+    /** Hands the result back to the engine and sends the browser on to it. */
+    async finish(ctx: Context, result: InteractionResult, merge = false) {
+      const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+      ctx.status = 303;
+      ctx.redirect(redirectTo);
+    },
+
+    /** Seconds until the interaction expires: state kept with it lives as long. */
+    remainingSeconds(interaction: Interaction): number {
+      return Math.max(1, interaction.exp - Math.floor(deps.clock.now() / 1000));
+    },
+
+    clientName: (client: OidcClient) => client.clientName ?? client.clientId,
+  };
+}
+
+export type InteractionKit = ReturnType<typeof createInteractionKit>;

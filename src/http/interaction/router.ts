@@ -1,0 +1,68 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { AppError } from '../../domain/errors.ts';
+import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
+import { isFirstParty } from '../../oidc/provider.ts';
+import { bodyParser } from '../body.ts';
+import '../koa-augment.ts';
+import { parseInput } from '../validate.ts';
+import { createConsentStep } from './consent.ts';
+import { createInteractionKit, type InteractionDeps } from './kit.ts';
+import { createLoginStep } from './login.ts';
+import { createSecondFactorPages } from './second-factor.ts';
+
+/**
+ * The sign-in pages, after the engine's example/routes/koa.js: GET shows the page of the
+ * pending prompt, every POST ends by handing a result back to the engine.
+ */
+export function createInteractionRoutes(deps: InteractionDeps) {
+  const kit = createInteractionKit(deps);
+  const login = createLoginStep(deps, kit);
+  const secondFactor = createSecondFactorPages(deps, kit);
+  const consent = createConsentStep(deps, kit);
+  const router = new Router({ prefix: '/interaction' });
+  const form = bodyParser({ limit: deps.bodyLimit, accept: ['form'] });
+
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+
+  router.get('/:uid', async (ctx) => {
+    const { interaction, client } = await kit.details(ctx);
+    switch (interaction.prompt.name) {
+      case 'login': {
+        const pending = await deps.mfaState.signIn.get(interaction.uid);
+        if (pending?.passwordAt !== undefined) return secondFactor.show(ctx, interaction, client);
+        return login.show(ctx, interaction.uid, kit.clientName(client));
+      }
+      case MFA_PROMPT:
+        if (interaction.prompt.reasons.includes('account_unavailable')) {
+          throw new AppError('forbidden', 'This account is disabled. Ask your administrator.');
+        }
+        return secondFactor.show(ctx, interaction, client);
+      case 'consent':
+        if (isFirstParty(client.metadata())) return consent.grant(ctx, interaction);
+        return consent.show(ctx, interaction, client);
+      default:
+        throw new AppError('invalid_request', 'This sign-in step is not known.');
+    }
+  });
+
+  router.post('/:uid/login', form, (ctx) => login.submit(ctx));
+  router.post('/:uid/code', form, (ctx) => secondFactor.submit(ctx));
+
+  router.post('/:uid/confirm', form, async (ctx) => {
+    parseInput(z.strictObject({}), ctx.request.body);
+    const { interaction } = await kit.details(ctx, 'consent');
+    await consent.grant(ctx, interaction);
+  });
+
+  router.get('/:uid/abort', async (ctx) => {
+    const { interaction } = await kit.details(ctx);
+    await deps.mfaState.signIn.drop(interaction.uid);
+    await kit.finish(ctx, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
+  });
+
+  return router;
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import type { OidcStateStore } from '../stores/types.ts';
+
+/**
+ * Second-factor state kept in the protocol store (Redis), next to the engine's own:
+ *  - per sign-in (interaction uid): the account whose password was accepted while the
+ *    second factor is pending, and the sealed secret of a registration in progress. It
+ *    expires with the interaction, so an abandoned registration leaves nothing behind;
+ *  - per session (session uid): when the session last passed the second factor, and for
+ *    which account. A later password-only login of the same account keeps it, so the
+ *    session is not downgraded; `mfa_max_age` is measured from it.
+ * Both are read back through a schema, as any stored input.
+ */
+const signInSchema = z.strictObject({
+  accountId: z.string().min(1),
+  passwordAt: z.number().int().optional(),
+  sealedEnrollment: z.string().optional(),
+});
+const sessionSchema = z.strictObject({ accountId: z.string().min(1), mfaAt: z.number().int() });
+
+export type SignInState = z.infer<typeof signInSchema>;
+export type SessionMfa = z.infer<typeof sessionSchema>;
+
+export function createMfaState(oidc: OidcStateStore, sessionTtl: number) {
+  const signIns = oidc.adapterFor('TwofoldSignIn');
+  const sessions = oidc.adapterFor('TwofoldSessionMfa');
+  const read = async <T>(schema: z.ZodType<T>, found: Promise<Record<string, unknown> | undefined>) => {
+    const payload = await found;
+    if (!payload) return undefined;
+    const parsed = schema.safeParse(payload);
+    return parsed.success ? parsed.data : undefined;
+  };
+  return {
+    signIn: {
+      get: (uid: string) => read(signInSchema, signIns.find(uid)),
+      put: (uid: string, state: SignInState, expiresIn: number) => signIns.upsert(uid, { ...state }, Math.max(1, expiresIn)),
+      drop: (uid: string) => signIns.destroy(uid),
+    },
+    session: {
+      get: (sessionUid: string) => read(sessionSchema, sessions.find(sessionUid)),
+      put: (sessionUid: string, state: SessionMfa) => sessions.upsert(sessionUid, { ...state }, sessionTtl),
+    },
+  };
+}
+
+export type MfaState = ReturnType<typeof createMfaState>;
