@@ -130,15 +130,27 @@ export async function startAuthorization(rp: RelyingParty, params: Record<string
   return { url, verifier, state, nonce };
 }
 
+/** The person at the authenticator app: answers the registration and code pages. */
+export interface Authenticator {
+  /** Called with the page's secret on the registration page; returns the code to enter. */
+  register?(secret: string, page: Page): Promise<string> | string;
+  /** Returns the code to enter on the code page. */
+  code?(page: Page): Promise<string> | string;
+}
+
+export const secretOnPage = (html: string) => /data-testid="totp-secret"[^>]*>([^<]+)</.exec(html)?.[1]?.trim();
+
 /**
  * Runs a whole sign-in: the authorization request, the login page (when shown), the
- * consent page (when shown), and the code exchange with every check openid-client makes.
+ * second-factor pages (when shown), the consent page (when shown), and the code exchange
+ * with every check openid-client makes.
  */
 export async function signIn(
   agent: UserAgent,
   rp: RelyingParty,
   credentials: { username: string; password: string } | null,
   params: Record<string, string> = {},
+  authenticator: Authenticator = {},
 ) {
   const start = await startAuthorization(rp, params);
   let page = await follow(agent, start.url, rp.redirectUri);
@@ -149,6 +161,15 @@ export async function signIn(
       if (!credentials) throw new Error('a login page was shown where none was expected');
       seen.push('login');
       const response = await agent.postForm(formAction(page, '/login'), credentials);
+      if (response.status !== 303) throw new SignInRefused({ url: page.url, status: response.status, html: await response.text() });
+      page = await follow(agent, new URL(response.headers.get('location')!, page.url), rp.redirectUri);
+    } else if (page.html.includes('autocomplete="one-time-code"')) {
+      const secret = secretOnPage(page.html);
+      seen.push(secret ? 'register' : 'code');
+      const answer = secret ? authenticator.register : authenticator.code;
+      if (!answer) throw new Error(`a ${secret ? 'registration' : 'code'} page was shown where none was expected`);
+      const code = await (secret ? authenticator.register!(secret, page) : authenticator.code!(page));
+      const response = await agent.postForm(formAction(page, '/code'), { code });
       if (response.status !== 303) throw new SignInRefused({ url: page.url, status: response.status, html: await response.text() });
       page = await follow(agent, new URL(response.headers.get('location')!, page.url), rp.redirectUri);
     } else if (page.html.includes('data-testid="consent-allow"')) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config/load.ts';
+import type { Clock } from '../../src/domain/clock.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startTwofold, type Twofold } from '../../src/server.ts';
 import { freshKeyPrefix, freshMongoUri, testRedisUrl } from './env.ts';
@@ -37,7 +38,7 @@ export interface TestServer extends Twofold {
 
 /** Starts twofold in this process on a free port, on real stores or embedded ones. */
 export async function startTestServer(
-  options: { real?: RealStores; port?: number; demo?: boolean; mongoTimeoutMs?: number } = {},
+  options: { real?: RealStores; port?: number; demo?: boolean; mongoTimeoutMs?: number; clock?: Clock } = {},
 ): Promise<TestServer> {
   const port = options.port ?? (await freePort());
   const issuer = `http://localhost:${port}`;
@@ -70,7 +71,12 @@ export async function startTestServer(
       callback();
     },
   });
-  const twofold = await startTwofold(config, { log: createLogger('info', sink), host: '127.0.0.1', demo: options.demo ?? false });
+  const twofold = await startTwofold(config, {
+    log: createLogger('info', sink),
+    host: '127.0.0.1',
+    demo: options.demo ?? false,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   return Object.assign(twofold, {
     issuer,
     config,
@@ -94,4 +100,16 @@ export async function createUser(server: TestServer, user: { username: string; p
   const response = await server.adminFetch('/admin/api/users', { method: 'POST', body: JSON.stringify(user) });
   if (response.status !== 201) throw new Error(`user creation failed: ${response.status} ${await response.text()}`);
   return (await response.json()) as { id: string; username: string };
+}
+
+export async function patchSettings(server: TestServer, patch: Record<string, unknown>) {
+  const response = await server.adminFetch('/admin/api/settings', { method: 'PATCH', body: JSON.stringify(patch) });
+  if (response.status !== 200) throw new Error(`settings change failed: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+export async function patchUser(server: TestServer, id: string, patch: Record<string, unknown>) {
+  const response = await server.adminFetch(`/admin/api/users/${id}`, { method: 'PATCH', body: JSON.stringify(patch) });
+  if (response.status !== 200) throw new Error(`user change failed: ${response.status} ${await response.text()}`);
+  return response.json() as Promise<{ mfa: { status: string; exempt: boolean } } & Record<string, unknown>>;
 }
