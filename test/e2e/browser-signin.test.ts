@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
-import { launchChromium, screenshotPath } from '../support/browser.ts';
+import { launchChromium, scanQrCode, screenshotPath } from '../support/browser.ts';
+import { authenticatorCode, decodeBase32, parseOtpauth } from '../support/rfc6238.ts';
 import { browserSkip, realStoresSkip } from '../support/env.ts';
 import { relyingParty, startAuthorization } from '../support/relying-party.ts';
 import { createUser, newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
@@ -32,6 +33,14 @@ describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
 
       await page.getByLabel('Password').fill(server.demo!.password);
       await page.getByRole('button', { name: 'Sign in' }).click();
+
+      // The demo application requires the second factor: the newcomer registers an app.
+      await page.getByTestId('totp-qr').waitFor();
+      await page.screenshot({ path: screenshotPath('demo-register'), fullPage: true });
+      const uri = await scanQrCode(context, await page.screenshot({ fullPage: true }));
+      const { secret } = parseOtpauth(uri);
+      await page.getByLabel('Code from the app').fill(await authenticatorCode(decodeBase32(secret), Date.now() / 1000));
+      await page.getByRole('button', { name: 'Verify and continue' }).click();
       await page.waitForURL(`${server.issuer}/demo/`);
       await page.screenshot({ path: screenshotPath('demo-claims'), fullPage: true });
       const claims = Object.fromEntries(
@@ -39,8 +48,8 @@ describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
           rows.map((row) => [row.querySelector('th')?.textContent ?? '', row.querySelector('td')?.textContent ?? '']),
         ),
       );
-      assert.equal(claims.amr, '["pwd"]');
-      assert.equal(claims.acr, 'urn:twofold:acr:password');
+      assert.equal(claims.amr, '["pwd","otp","mfa"]');
+      assert.equal(claims.acr, 'urn:twofold:acr:mfa');
       assert.equal(claims.iss, server.issuer);
       assert.equal(claims.aud, 'demo-app');
     } finally {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import jsQRModule from 'jsqr';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { packageRoot } from '../../src/config/load.ts';
 import { testChromium } from './env.ts';
 
@@ -31,4 +32,36 @@ export function screenshotPath(name: string): string {
   const dir = join(packageRoot, 'test-output', 'screenshots');
   mkdirSync(dir, { recursive: true });
   return join(dir, `${name}.png`);
+}
+
+/**
+ * Reads a QR code from a screenshot, as a phone's camera would: the PNG is drawn on a
+ * canvas in a blank page of the same browser to get its pixels, and jsQR decodes them.
+ */
+// jsqr is CommonJS whose module.exports is the function; its types describe an ES default.
+const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
+
+export async function scanQrCode(context: BrowserContext, png: Buffer): Promise<string> {
+  const blank = await context.newPage();
+  try {
+    const { pixels, width, height } = await blank.evaluate(async (base64) => {
+      const image = new Image();
+      image.src = `data:image/png;base64,${base64}`;
+      await image.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = image.naturalWidth;
+      canvas.height = image.naturalHeight;
+      const context2d = canvas.getContext('2d')!;
+      context2d.drawImage(image, 0, 0);
+      const { data } = context2d.getImageData(0, 0, canvas.width, canvas.height);
+      let binary = '';
+      for (let i = 0; i < data.length; i += 0x8000) binary += String.fromCharCode(...data.subarray(i, i + 0x8000));
+      return { pixels: btoa(binary), width: canvas.width, height: canvas.height };
+    }, png.toString('base64'));
+    const decoded = jsQR(new Uint8ClampedArray(Buffer.from(pixels, 'base64')), width, height);
+    if (!decoded) throw new Error('no QR code found in the screenshot');
+    return decoded.data;
+  } finally {
+    await blank.close();
+  }
 }
