@@ -12,6 +12,12 @@ interface Cookie {
  */
 export class UserAgent {
   cookies: Cookie[] = [];
+  /** Sends a request somewhere else than its URL says, as a load balancer picks a node. */
+  readonly route: (url: URL) => URL;
+
+  constructor(route: (url: URL) => URL = (url) => url) {
+    this.route = route;
+  }
 
   cookieHeader(url: URL): string {
     return this.cookies
@@ -37,7 +43,7 @@ export class UserAgent {
   async request(url: string | URL, init: RequestInit = {}): Promise<Response> {
     const target = new URL(url);
     const cookie = this.cookieHeader(target);
-    const response = await fetch(target, {
+    const response = await fetch(this.route(target), {
       ...init,
       redirect: 'manual',
       headers: { accept: 'text/html', ...(cookie ? { cookie } : {}), ...init.headers },

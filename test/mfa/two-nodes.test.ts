@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { packageRoot } from '../../src/config/load.ts';
+import { systemClock } from '../../src/domain/clock.ts';
+import { realStoresSkip } from '../support/env.ts';
+import { Phone } from '../support/mfa.ts';
+import { freePort } from '../support/processes.ts';
+import { relyingParty, signIn, SignInRefused, UserAgent, type RelyingParty } from '../support/relying-party.ts';
+import { ADMIN_TOKEN, newRealStores } from '../support/server.ts';
+
+interface Node {
+  url: string;
+  child: ChildProcess;
+}
+
+async function startNode(env: NodeJS.ProcessEnv, port: number): Promise<Node> {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], {
+    cwd: packageRoot,
+    env: { PATH: process.env.PATH, ...env, PORT: String(port) },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ready) return { url, child };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`node on ${port} did not get ready`);
+}
+
+describe('two twofold processes sharing Redis + FerretDB', { skip: realStoresSkip }, () => {
+  let a: Node;
+  let b: Node;
+  let rp: RelyingParty;
+  const credentials = { username: 'nadia', password: 'nadia passphrase' };
+  const admin = (node: Node, path: string, init: RequestInit = {}) =>
+    fetch(`${node.url}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' } });
+
+  before(async () => {
+    const stores = newRealStores();
+    const dir = mkdtempSync(join(tmpdir(), 'twofold-nodes-'));
+    const configFile = join(dir, 'twofold.yaml');
+    writeFileSync(configFile, `redis:\n  keyPrefix: "${stores.keyPrefix}"\nlogLevel: warn\n`);
+    const [portA, portB] = [await freePort(), await freePort()];
+    // Both nodes are one issuer, as behind a load balancer.
+    const env = {
+      ISSUER: `http://localhost:${portA}`,
+      MONGODB_URI: stores.mongoUri,
+      REDIS_URL: stores.redisUrl,
+      ADMIN_TOKEN,
+      DATA_KEY: stores.dataKey,
+      COOKIE_KEYS: stores.cookieKeys,
+      CONFIG_FILE: configFile,
+    };
+    a = await startNode(env, portA);
+    b = await startNode(env, portB);
+    assert.equal((await admin(a, '/admin/api/users', { method: 'POST', body: JSON.stringify(credentials) })).status, 201);
+    const client = await admin(a, '/admin/api/clients', {
+      method: 'POST',
+      body: JSON.stringify({ client_id: 'shared', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' }),
+    });
+    rp = await relyingParty(env.ISSUER, 'shared', ((await client.json()) as { client_secret: string }).client_secret, 'http://127.0.0.1:9/cb');
+  });
+  after(() => {
+    a?.child.kill('SIGTERM');
+    b?.child.kill('SIGTERM');
+  });
+
+  const onNode = (node: Node) =>
+    new UserAgent((url) => {
+      const routed = new URL(url);
+      if (routed.hostname === 'localhost') routed.host = new URL(node.url).host;
+      return routed;
+    });
+
+  it('registers on A, signs in on B, refuses the replay on B, and B sees A\'s settings change within 5 s', async () => {
+    const phone = new Phone(systemClock);
+    const registration = await signIn(onNode(a), rp, credentials, {}, phone.app);
+    assert.deepEqual(registration.seen, ['login', 'register']);
+
+    const code = await phone.code(1);
+    const onB = await signIn(onNode(b), rp, credentials, {}, { code: () => code });
+    assert.deepEqual(onB.seen, ['login', 'code']);
+    assert.deepEqual(onB.claims.amr, ['pwd', 'otp', 'mfa']);
+
+    await assert.rejects(
+      signIn(onNode(b), rp, credentials, {}, { code: () => code }),
+      (err) => err instanceof SignInRefused && err.page.status === 401,
+      'the same code again, on the node that accepted it',
+    );
+    await assert.rejects(
+      signIn(onNode(a), rp, credentials, {}, { code: () => code }),
+      (err) => err instanceof SignInRefused && err.page.status === 401,
+      'and on the other node',
+    );
+
+    await admin(b, '/admin/api/settings'); // B holds a copy of the settings now.
+    const changed = Date.now();
+    assert.equal((await admin(a, '/admin/api/settings', { method: 'PATCH', body: JSON.stringify({ enabled: false }) })).status, 200);
+    let seenOnB = false;
+    while (Date.now() - changed < 5_000) {
+      const settings = (await (await admin(b, '/admin/api/settings')).json()) as { enabled: boolean };
+      if (!settings.enabled) {
+        seenOnB = true;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(seenOnB, 'B applies the change within 5 seconds');
+    const switchedOff = await signIn(onNode(b), rp, credentials);
+    assert.deepEqual(switchedOff.seen, ['login'], 'B asks no second factor with the switch off');
+  });
+});
