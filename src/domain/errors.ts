@@ -5,6 +5,7 @@
  */
 export const errorCodes = {
   invalid_request: 400,
+  sign_in_expired: 400,
   invalid_credentials: 401,
   unauthorized: 401,
   forbidden: 403,

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.ts';
 
 const headings: Partial<Record<AppError['code'], string>> = {
+  sign_in_expired: 'Sign-in expired',
   store_unavailable: 'Temporarily unavailable',
   not_found: 'Not found',
   payload_too_large: 'Request too large',
@@ -44,7 +45,7 @@ export function errorMiddleware(log: Logger) {
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof oidcErrors.SessionNotFound) {
-    return new AppError('invalid_request', 'This sign-in has expired or was already finished. Start again from the application.', {
+    return new AppError('sign_in_expired', 'This sign-in has expired or was already finished. Start again from the application.', {
       cause: err,
     });
   }

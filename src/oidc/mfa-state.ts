@@ -9,7 +9,8 @@ import type { OidcStateStore } from '../stores/types.ts';
  *  - per session (session uid): when the session last passed the second factor, and for
  *    which account. A later password-only login of the same account keeps it, so the
  *    session is not downgraded; `mfa_max_age` is measured from it.
- * Both are read back through a schema, as any stored input.
+ *  - per sign-in, for a day: its application, so an expired sign-in links back to it.
+ * All are read back through a schema, as any stored input.
  */
 const signInSchema = z.strictObject({
   accountId: z.string().min(1),
@@ -17,6 +18,10 @@ const signInSchema = z.strictObject({
   sealedEnrollment: z.string().optional(),
 });
 const sessionSchema = z.strictObject({ accountId: z.string().min(1), mfaAt: z.number().int() });
+const originSchema = z.strictObject({ clientId: z.string().min(1) });
+
+// Long after a sign-in has expired, its page can still link back to its application.
+const ORIGIN_TTL_SECONDS = 86_400;
 
 export type SignInState = z.infer<typeof signInSchema>;
 export type SessionMfa = z.infer<typeof sessionSchema>;
@@ -24,6 +29,7 @@ export type SessionMfa = z.infer<typeof sessionSchema>;
 export function createMfaState(oidc: OidcStateStore, sessionTtl: number) {
   const signIns = oidc.adapterFor('TwofoldSignIn');
   const sessions = oidc.adapterFor('TwofoldSessionMfa');
+  const origins = oidc.adapterFor('TwofoldSignInOrigin');
   const read = async <T>(schema: z.ZodType<T>, found: Promise<Record<string, unknown> | undefined>) => {
     const payload = await found;
     if (!payload) return undefined;
@@ -39,6 +45,11 @@ export function createMfaState(oidc: OidcStateStore, sessionTtl: number) {
     session: {
       get: (sessionUid: string) => read(sessionSchema, sessions.find(sessionUid)),
       put: (sessionUid: string, state: SessionMfa) => sessions.upsert(sessionUid, { ...state }, sessionTtl),
+    },
+    /** Which application a sign-in (interaction uid) was for, kept a day. */
+    origin: {
+      get: async (uid: string) => (await read(originSchema, origins.find(uid)))?.clientId,
+      put: (uid: string, clientId: string) => origins.upsert(uid, { clientId }, ORIGIN_TTL_SECONDS),
     },
   };
 }

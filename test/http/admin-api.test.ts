@@ -178,4 +178,120 @@ describe('admin API: users and clients', () => {
       await expectError(await server.adminFetch('/admin/api/clients/x'), 404, 'not_found');
     });
   });
+
+  describe('settings', () => {
+    const patch = (body: unknown) => server.adminFetch('/admin/api/settings', { method: 'PATCH', body: JSON.stringify(body) });
+
+    it('shows the defaults, changes some keys and keeps the others', async () => {
+      const initial = await (await server.adminFetch('/admin/api/settings')).json();
+      assert.deepEqual(initial, { enabled: true, defaultPolicy: 'off', skewSteps: 1, issuerLabel: 'twofold', registrationMessage: '' });
+      const response = await patch({ skewSteps: 10, issuerLabel: 'Acme SSO', registrationMessage: 'Ask IT for help.' });
+      assert.equal(response.status, 200);
+      assert.deepEqual(await response.json(), {
+        enabled: true,
+        defaultPolicy: 'off',
+        skewSteps: 10,
+        issuerLabel: 'Acme SSO',
+        registrationMessage: 'Ask IT for help.',
+      });
+      assert.equal(((await (await server.adminFetch('/admin/api/settings')).json()) as { skewSteps: number }).skewSteps, 10);
+      await patch({ skewSteps: 1 });
+    });
+
+    it('refuses bad values and unknown keys with 400 and changes nothing', async () => {
+      const before = await (await server.adminFetch('/admin/api/settings')).json();
+      const cases: [unknown, RegExp][] = [
+        [{ skewSteps: 11 }, /^skewSteps: an integer from 0 to 10/],
+        [{ skewSteps: -1 }, /^skewSteps:/],
+        [{ skewSteps: 1.5 }, /^skewSteps:/],
+        [{ enabled: 'yes' }, /^enabled:/],
+        [{ defaultPolicy: 'sometimes' }, /^defaultPolicy:/],
+        [{ issuerLabel: 'Acme:SSO' }, /^issuerLabel:/],
+        [{ issuerLabel: '' }, /^issuerLabel:/],
+        [{ registrationMessage: 'x'.repeat(2001) }, /^registrationMessage:/],
+        [{ maxAttempts: 5 }, /unknown field: maxAttempts/],
+        [{}, /nothing to change/],
+        [{ skewSteps: 2, colour: 'blue' }, /unknown field: colour/],
+      ];
+      for (const [body, message] of cases) await expectError(await patch(body), 400, 'invalid_request', message);
+      assert.deepEqual(await (await server.adminFetch('/admin/api/settings')).json(), before);
+    });
+  });
+
+  describe('second-factor administration', () => {
+    it('exempts and disables a user, and shows the second factor status', async () => {
+      const created = (await (await post('/admin/api/users', { username: 'mona', password: 'a long passphrase' })).json()) as {
+        id: string;
+        mfa: unknown;
+      };
+      assert.deepEqual(created.mfa, { status: 'none', exempt: false });
+      const changed = await server.adminFetch(`/admin/api/users/${created.id}`, { method: 'PATCH', body: JSON.stringify({ exempt: true }) });
+      assert.equal(changed.status, 200);
+      assert.deepEqual(((await changed.json()) as { mfa: unknown }).mfa, { status: 'none', exempt: true });
+      const disabled = await server.adminFetch(`/admin/api/users/${created.id}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) });
+      assert.equal(((await disabled.json()) as { disabled: boolean }).disabled, true);
+      for (const [body, message] of [
+        [{ exempt: 'yes' }, /^exempt:/],
+        [{ password: 'new passphrase' }, /unknown field: password/],
+        [{}, /nothing to change/],
+      ] as const) {
+        await expectError(
+          await server.adminFetch(`/admin/api/users/${created.id}`, { method: 'PATCH', body: JSON.stringify(body) }),
+          400,
+          'invalid_request',
+          message,
+        );
+      }
+      await expectError(
+        await server.adminFetch('/admin/api/users/00000000-0000-0000-0000-000000000000', { method: 'PATCH', body: JSON.stringify({ exempt: true }) }),
+        404,
+        'not_found',
+      );
+    });
+
+    it('takes mfa_policy and mfa_max_age at registration and changes them with PATCH', async () => {
+      const created = await post('/admin/api/clients', {
+        client_id: 'crm',
+        redirect_uris: ['https://crm.example.com/cb'],
+        mfa_policy: 'required',
+        mfa_max_age: 3600,
+      });
+      assert.equal(created.status, 201);
+      const body = (await created.json()) as Record<string, unknown>;
+      assert.equal(body.mfa_policy, 'required');
+      assert.equal(body.mfa_max_age, 3600);
+
+      const patchClient = (patch: unknown) => server.adminFetch('/admin/api/clients/crm', { method: 'PATCH', body: JSON.stringify(patch) });
+      const changed = await patchClient({ mfa_policy: 'if_enrolled', mfa_max_age: null, client_name: 'CRM' });
+      assert.equal(changed.status, 200);
+      const after = (await changed.json()) as Record<string, unknown>;
+      assert.equal(after.mfa_policy, 'if_enrolled');
+      assert.equal('mfa_max_age' in after, false, 'null removes it');
+      assert.equal(after.client_name, 'CRM');
+      assert.deepEqual(await (await server.adminFetch('/admin/api/clients/crm')).json(), after);
+
+      for (const [patch, message] of [
+        [{ mfa_policy: 'always' }, /^mfa_policy:/],
+        [{ mfa_max_age: -1 }, /^mfa_max_age:/],
+        [{ mfa_max_age: '60' }, /^mfa_max_age:/],
+        [{ client_id: 'other' }, /unknown field: client_id/],
+        [{ redirect_uris: ['com.example.app:/cb'], application_type: 'web' }, /./],
+        [{}, /nothing to change/],
+      ] as const) {
+        await expectError(await patchClient(patch), 400, 'invalid_request', message);
+      }
+      assert.deepEqual(await (await server.adminFetch('/admin/api/clients/crm')).json(), after, 'a refused change changes nothing');
+      await expectError(
+        await server.adminFetch('/admin/api/clients/nope', { method: 'PATCH', body: JSON.stringify({ mfa_policy: 'off' }) }),
+        404,
+        'not_found',
+      );
+      await expectError(
+        await post('/admin/api/clients', { client_id: 'crm2', redirect_uris: ['https://crm.example.com/cb'], mfa_policy: 'maybe' }),
+        400,
+        'invalid_request',
+        /^mfa_policy:/,
+      );
+    });
+  });
 });

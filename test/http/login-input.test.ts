@@ -64,9 +64,24 @@ describe('sign-in pages: bad input', () => {
     const agent = new UserAgent();
     const page = await agent.request(`${server.issuer}/interaction/does-not-exist`);
     assert.equal(page.status, 400);
-    assert.match(alertOf(await page.text()) ?? '', /expired/);
+    const html = await page.text();
+    assert.match(html, /<h1>Sign-in expired<\/h1>/);
+    assert.match(alertOf(html) ?? '', /expired/);
+    assert.doesNotMatch(html, /Return to the application/, 'no application is known for it');
     const post = await agent.postForm(`${server.issuer}/interaction/does-not-exist/login`, { username: 'a', password: 'b' });
     assert.equal(post.status, 400);
+  });
+
+  it('shows "sign-in expired" with a link back to the application for a finished sign-in', async () => {
+    const { agent, page } = await loginPage();
+    const uid = /\/interaction\/([^/]+)\/login/.exec(page.html)![1]!;
+    const back = await follow(agent, new URL(`/interaction/${uid}/abort`, server.issuer), rp.redirectUri);
+    assert.equal(back.url.searchParams.get('error'), 'access_denied');
+    const again = await agent.request(new URL(`/interaction/${uid}`, server.issuer));
+    assert.equal(again.status, 400);
+    const html = await again.text();
+    assert.match(html, /<h1>Sign-in expired<\/h1>/);
+    assert.match(html, /<a href="http:\/\/127\.0\.0\.1:9">Return to the application<\/a>/);
   });
 
   it('refuses a login post for an interaction whose cookie belongs to another browser', async () => {

@@ -43,6 +43,13 @@ describe('authorization code flow with openid-client on Redis + FerretDB', { ski
     assert.ok(tokens.access_token);
   });
 
+  it('advertises both authentication contexts and the claims parameter in discovery', async () => {
+    const metadata = firstParty.config.serverMetadata();
+    assert.deepEqual(metadata.acr_values_supported, ['urn:twofold:acr:password', 'urn:twofold:acr:mfa']);
+    assert.equal(metadata.claims_parameter_supported, true);
+    assert.ok(metadata.claims_supported?.includes('amr'));
+  });
+
   it('serves userinfo with the claims of the granted scopes', async () => {
     const { tokens } = await signIn(new UserAgent(), firstParty, alice);
     const info = await oidc.fetchUserInfo(firstParty.config, tokens.access_token, aliceId);

@@ -37,7 +37,7 @@ export function createInteractionKit(deps: InteractionDeps) {
     async details(ctx: Context, ...expectedPrompts: string[]) {
       const interaction = await provider.interactionDetails(ctx.req, ctx.res);
       // The cookie names another sign-in than the address: a page of an older attempt.
-      if (interaction.uid !== ctx.params.uid) throw new AppError('invalid_request', EXPIRED);
+      if (interaction.uid !== ctx.params.uid) throw new AppError('sign_in_expired', EXPIRED);
       if (expectedPrompts.length && !expectedPrompts.includes(interaction.prompt.name)) {
         // A post for a step that is not the pending one (replayed, or skipped ahead).
         throw new AppError('invalid_request', 'This step of the sign-in is not the current one. Start again from the application.');
@@ -45,6 +45,17 @@ export function createInteractionKit(deps: InteractionDeps) {
       const client = await provider.Client.find(String(interaction.params.client_id));
       if (!client) throw new AppError('invalid_request', 'The application of this sign-in is no longer registered.');
       return { interaction, client };
+    },
+
+    /** Where a person whose sign-in expired can start again: the application's address. */
+    async applicationHome(uid: string | undefined): Promise<string | undefined> {
+      const clientId = uid ? await deps.mfaState.origin.get(uid) : undefined;
+      const client = clientId ? await provider.Client.find(clientId) : undefined;
+      if (!client) return undefined;
+      const candidate = client.clientUri ?? client.redirectUris?.[0];
+      return candidate && URL.canParse(candidate) && /^https?:$/.test(new URL(candidate).protocol)
+        ? (client.clientUri ?? new URL(candidate).origin)
+        : undefined;
     },
 
     /** Hands the result back to the engine and sends the browser on to it. */

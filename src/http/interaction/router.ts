@@ -1,13 +1,14 @@
 import Router from '@koa/router';
+import { errors as oidcErrors } from 'oidc-provider';
 import { z } from 'zod';
-import { AppError } from '../../domain/errors.ts';
+import { AppError, isAppError } from '../../domain/errors.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import { isFirstParty } from '../../oidc/provider.ts';
 import { bodyParser } from '../body.ts';
 import '../koa-augment.ts';
 import { parseInput } from '../validate.ts';
 import { createConsentStep } from './consent.ts';
-import { createInteractionKit, type InteractionDeps } from './kit.ts';
+import { createInteractionKit, EXPIRED, type InteractionDeps } from './kit.ts';
 import { createLoginStep } from './login.ts';
 import { createSecondFactorPages } from './second-factor.ts';
 
@@ -25,11 +26,20 @@ export function createInteractionRoutes(deps: InteractionDeps) {
 
   router.use(async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');
-    await next();
+    try {
+      await next();
+    } catch (err) {
+      if (!(err instanceof oidcErrors.SessionNotFound) && !isAppError(err, 'sign_in_expired')) throw err;
+      // The interaction is gone (expired, finished, or never was): point back to its application.
+      const uid = /^\/interaction\/([^/]+)/.exec(ctx.path)?.[1];
+      ctx.state.backTo = await kit.applicationHome(uid).catch(() => undefined);
+      throw new AppError('sign_in_expired', EXPIRED, { cause: err });
+    }
   });
 
   router.get('/:uid', async (ctx) => {
     const { interaction, client } = await kit.details(ctx);
+    await deps.mfaState.origin.put(interaction.uid, client.clientId);
     switch (interaction.prompt.name) {
       case 'login': {
         const pending = await deps.mfaState.signIn.get(interaction.uid);

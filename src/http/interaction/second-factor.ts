@@ -24,7 +24,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     if (interaction.prompt.name === MFA_PROMPT && interaction.session?.accountId) return interaction.session.accountId;
     const state = await deps.mfaState.signIn.get(interaction.uid);
     if (interaction.prompt.name === 'login' && state?.passwordAt !== undefined) return state.accountId;
-    throw new AppError('invalid_request', EXPIRED);
+    throw new AppError('sign_in_expired', EXPIRED);
   }
 
   async function userOf(accountId: string): Promise<UserRecord> {
@@ -84,7 +84,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
       deps.log.info({ ...event, event: 'mfa.passed' }, 'second factor passed');
     } else {
       const state = await deps.mfaState.signIn.get(interaction.uid);
-      if (!state?.sealedEnrollment) throw new AppError('invalid_request', EXPIRED);
+      if (!state?.sealedEnrollment) throw new AppError('sign_in_expired', EXPIRED);
       const outcome = await deps.secondFactor.register(user.id, state.sealedEnrollment, code);
       if (outcome !== 'registered') {
         deps.log.info({ ...event, event: 'mfa.registration_failed', outcome }, 'registration refused');
