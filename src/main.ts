@@ -24,7 +24,7 @@ async function main() {
       '  twofold is running in embedded mode.',
       '  WARNING: nothing is persisted; users, applications and sessions are lost when it stops.',
       '',
-      `  Demo application:  ${twofold.demo?.url ?? '(not seeded)'}`,
+      `  Demo application:  ${twofold.demo?.url ?? '(not seeded)'}   (asks for a second factor)`,
       ...(twofold.demo ? [`  Demo user:         ${twofold.demo.username}`, `  Demo password:     ${twofold.demo.password}`] : []),
       ...(config.generated.includes('adminToken') ? [`  Admin token:       ${config.adminToken}`] : []),
       `  Admin API:         ${config.issuer}/admin/api`,

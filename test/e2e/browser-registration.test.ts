@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import * as oidc from 'openid-client';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { launchChromium, scanQrCode, screenshotPath } from '../support/browser.ts';
+import { interceptCallback, launchChromium, scanQrCode, screenshotPath } from '../support/browser.ts';
 import { browserSkip, realStoresSkip } from '../support/env.ts';
-import { relyingParty, startAuthorization } from '../support/relying-party.ts';
+import { exchangeCode, relyingParty, startAuthorization } from '../support/relying-party.ts';
 import { authenticatorCode, decodeBase32, parseOtpauth } from '../support/rfc6238.ts';
 import { createUser, newRealStores, patchSettings, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -38,11 +37,7 @@ describe('registering an authenticator in Chromium on Redis + FerretDB', { skip:
       const context = await browser.newContext({ viewport: { width: 412, height: 915 } });
       try {
         const page = await context.newPage();
-        let callback: URL | undefined;
-        await page.route('http://127.0.0.1:9/**', async (route) => {
-          callback = new URL(route.request().url());
-          await route.fulfill({ status: 200, contentType: 'text/plain', body: 'back at the application' });
-        });
+        const callback = await interceptCallback(page, 'http://127.0.0.1:9/');
         await page.goto(start.url.href);
         await page.getByLabel('Username').fill('quentin');
         await page.getByLabel('Password').fill('quentin passphrase');
@@ -53,12 +48,7 @@ describe('registering an authenticator in Chromium on Redis + FerretDB', { skip:
         await page.locator('input[name="code"]').fill(code);
         await page.locator('form button[type="submit"]').click();
         await page.waitForURL('http://127.0.0.1:9/**');
-        const tokens = await oidc.authorizationCodeGrant(rp.config, callback!, {
-          pkceCodeVerifier: start.verifier,
-          expectedState: start.state,
-          expectedNonce: start.nonce,
-          idTokenExpected: true,
-        });
+        const tokens = await exchangeCode(rp, start, callback());
         return { page, tokens, context };
       } finally {
         await context.close();

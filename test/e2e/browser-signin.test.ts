@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import * as oidc from 'openid-client';
-import { launchChromium, scanQrCode, screenshotPath } from '../support/browser.ts';
+import { interceptCallback, launchChromium, scanQrCode, screenshotPath } from '../support/browser.ts';
 import { authenticatorCode, decodeBase32, parseOtpauth } from '../support/rfc6238.ts';
 import { browserSkip, realStoresSkip } from '../support/env.ts';
-import { relyingParty, startAuthorization } from '../support/relying-party.ts';
+import { exchangeCode, relyingParty, startAuthorization } from '../support/relying-party.ts';
 import { createUser, newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 
 describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
@@ -77,11 +76,7 @@ describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
       const context = await browser.newContext();
       try {
         const page = await context.newPage();
-        let callback: URL | undefined;
-        await page.route('http://127.0.0.1:9/**', async (route) => {
-          callback = new URL(route.request().url());
-          await route.fulfill({ status: 200, contentType: 'text/plain', body: 'back at the application' });
-        });
+        const callback = await interceptCallback(page, 'http://127.0.0.1:9/');
         await page.goto(start.url.href);
         await page.screenshot({ path: screenshotPath('login') });
         await page.getByLabel('Username').fill('paula');
@@ -95,13 +90,7 @@ describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
         await page.getByTestId('consent-allow').click();
         await page.waitForURL('http://127.0.0.1:9/**');
 
-        assert.ok(callback);
-        const tokens = await oidc.authorizationCodeGrant(rp.config, callback, {
-          pkceCodeVerifier: start.verifier,
-          expectedState: start.state,
-          expectedNonce: start.nonce,
-          idTokenExpected: true,
-        });
+        const tokens = await exchangeCode(rp, start, callback());
         assert.equal(tokens.claims()?.sub, user.id);
         assert.deepEqual(tokens.claims()?.amr, ['pwd']);
       } finally {

@@ -8,7 +8,7 @@ import { createMongoKeyStore } from '../../src/stores/mongo/keys.ts';
 import { createMemorySettingsStore } from '../../src/stores/memory/settings.ts';
 import { createMongoSettingsStore } from '../../src/stores/mongo/settings.ts';
 import type { ClientStore, KeyStore, SettingsStore } from '../../src/stores/types.ts';
-import { memoryImplementation, mongoImplementation, type Implementation } from './harness.ts';
+import { memoryImplementation, mongoImplementation, using, type Implementation } from './harness.ts';
 
 const clientImplementations: Implementation<ClientStore>[] = [
   memoryImplementation(() => createMemoryClientStore()),
@@ -19,15 +19,6 @@ const keyImplementations: Implementation<KeyStore>[] = [
   memoryImplementation(() => createMemoryKeyStore()),
   mongoImplementation((connection) => createMongoKeyStore({ connection })),
 ];
-
-async function using<T>(impl: Implementation<T>, fn: (store: T) => Promise<void>) {
-  const subject = await impl.open();
-  try {
-    await fn(subject.store);
-  } finally {
-    await subject.close();
-  }
-}
 
 for (const impl of clientImplementations) {
   describe(`ClientStore contract: ${impl.name}`, { skip: impl.skip }, () => {

@@ -67,3 +67,13 @@ export function redisImplementation<T>(make: (redis: RedisClient, keyPrefix: str
     },
   };
 }
+
+/** Opens a fresh store of `impl`, runs `fn` on it, and closes it whatever happens. */
+export async function using<T>(impl: Implementation<T>, fn: (store: T, subject: Subject<T>) => Promise<void>): Promise<void> {
+  const subject = await impl.open();
+  try {
+    await fn(subject.store, subject);
+  } finally {
+    await subject.close();
+  }
+}

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { createMemoryOidcStateStore } from '../../src/stores/memory/oidc-state.ts';
 import { createRedisOidcStateStore } from '../../src/stores/redis/oidc-state.ts';
 import type { OidcStateStore } from '../../src/stores/types.ts';
-import { memoryImplementation, redisImplementation, type Implementation, type Subject } from './harness.ts';
+import { memoryImplementation, redisImplementation, using, type Implementation, type Subject } from './harness.ts';
 
 const implementations: Implementation<OidcStateStore>[] = [
   memoryImplementation((clock) => createMemoryOidcStateStore({ clock })),
@@ -12,14 +12,7 @@ const implementations: Implementation<OidcStateStore>[] = [
 
 for (const impl of implementations) {
   describe(`oidc-provider adapter contract: ${impl.name}`, { skip: impl.skip }, () => {
-    async function withState(fn: (subject: Subject<OidcStateStore>) => Promise<void>) {
-      const subject = await impl.open();
-      try {
-        await fn(subject);
-      } finally {
-        await subject.close();
-      }
-    }
+    const withState = (fn: (subject: Subject<OidcStateStore>) => Promise<void>) => using(impl, (_store, subject) => fn(subject));
 
     it('finds what was upserted, per model, and replaces it on a second upsert', () =>
       withState(async ({ store }) => {

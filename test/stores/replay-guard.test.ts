@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { createMemoryReplayGuard } from '../../src/stores/memory/replay-guard.ts';
 import { createRedisReplayGuard } from '../../src/stores/redis/replay-guard.ts';
 import type { ReplayGuard } from '../../src/stores/types.ts';
-import { memoryImplementation, redisImplementation, type Implementation, type Subject } from './harness.ts';
+import { memoryImplementation, redisImplementation, using, type Implementation, type Subject } from './harness.ts';
 
 const implementations: Implementation<ReplayGuard>[] = [
   memoryImplementation((clock) => createMemoryReplayGuard({ clock })),
@@ -12,14 +12,7 @@ const implementations: Implementation<ReplayGuard>[] = [
 
 for (const impl of implementations) {
   describe(`ReplayGuard contract: ${impl.name}`, { skip: impl.skip }, () => {
-    async function withGuard(fn: (subject: Subject<ReplayGuard>) => Promise<void>) {
-      const subject = await impl.open();
-      try {
-        await fn(subject);
-      } finally {
-        await subject.close();
-      }
-    }
+    const withGuard = (fn: (subject: Subject<ReplayGuard>) => Promise<void>) => using(impl, (_store, subject) => fn(subject));
 
     it('claims a step once, then only later ones', () =>
       withGuard(async ({ store }) => {

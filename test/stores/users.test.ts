@@ -4,7 +4,7 @@ import { isAppError } from '../../src/domain/errors.ts';
 import { createMemoryUserStore } from '../../src/stores/memory/users.ts';
 import { createMongoUserStore } from '../../src/stores/mongo/users.ts';
 import type { UserStore } from '../../src/stores/types.ts';
-import { memoryImplementation, mongoImplementation, type Implementation } from './harness.ts';
+import { memoryImplementation, mongoImplementation, using, type Implementation } from './harness.ts';
 
 const implementations: Implementation<UserStore>[] = [
   memoryImplementation((clock) => createMemoryUserStore({ clock })),
@@ -15,14 +15,8 @@ const hash = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA'
 
 for (const impl of implementations) {
   describe(`UserStore contract: ${impl.name}`, { skip: impl.skip }, () => {
-    async function withStore(fn: (store: UserStore, clock: { now(): number }) => Promise<void>) {
-      const subject = await impl.open();
-      try {
-        await fn(subject.store, subject.clock);
-      } finally {
-        await subject.close();
-      }
-    }
+    const withStore = (fn: (store: UserStore, clock: { now(): number }) => Promise<void>) =>
+      using(impl, (store, subject) => fn(store, subject.clock));
 
     it('creates a user and finds it by id and by username in any case', () =>
       withStore(async (users, clock) => {

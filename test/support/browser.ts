@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import jsQRModule from 'jsqr';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { packageRoot } from '../../src/config/load.ts';
 import { testChromium } from './env.ts';
 
@@ -64,4 +64,20 @@ export async function scanQrCode(context: BrowserContext, png: Buffer): Promise<
   } finally {
     await blank.close();
   }
+}
+
+/**
+ * Stands in for the application at `prefix` (its redirect URI): the browser's arrival there
+ * is answered and its URL kept, for the test to exchange the code.
+ */
+export async function interceptCallback(page: Page, prefix: string): Promise<() => URL> {
+  let callback: URL | undefined;
+  await page.route(`${prefix}**`, async (route) => {
+    callback = new URL(route.request().url());
+    await route.fulfill({ status: 200, contentType: 'text/plain', body: 'back at the application' });
+  });
+  return () => {
+    if (!callback) throw new Error(`the browser never came back to ${prefix}`);
+    return callback;
+  };
 }

@@ -186,11 +186,16 @@ export async function signIn(
       throw new Error(`unexpected page ${page.url.pathname}: ${page.html.slice(0, 300)}`);
     }
   }
-  const tokens = await oidc.authorizationCodeGrant(rp.config, page.url, {
+  const tokens = await exchangeCode(rp, start, page.url);
+  return { seen, tokens, claims: tokens.claims()! };
+}
+
+/** The relying party's side of the callback: the code exchange, with every check of openid-client. */
+export function exchangeCode(rp: RelyingParty, start: AuthorizationStart, callback: URL) {
+  return oidc.authorizationCodeGrant(rp.config, callback, {
     pkceCodeVerifier: start.verifier,
     expectedState: start.state,
     expectedNonce: start.nonce,
     idTokenExpected: true,
   });
-  return { seen, tokens, claims: tokens.claims()! };
 }
