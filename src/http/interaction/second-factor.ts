@@ -5,6 +5,7 @@ import { AppError } from '../../domain/errors.ts';
 import { groupedSecret, isTotpShaped, normalizeCode, otpauthUri } from '../../domain/totp.ts';
 import { mfaLogin } from '../../oidc/acr.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
+import type { SignInState } from '../../oidc/mfa-state.ts';
 import type { UserRecord } from '../../stores/types.ts';
 import { EXPIRED, type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
 
@@ -19,11 +20,16 @@ const WRONG_CODE = 'That code is not correct or was already used. Enter the curr
  * factor passes) or in the `mfa` prompt of a session that already has a password login.
  */
 export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionKit) {
-  /** Whose second factor this sign-in asks for; only after a password or in a session. */
-  async function accountOf(interaction: Interaction): Promise<string> {
-    if (interaction.prompt.name === MFA_PROMPT && interaction.session?.accountId) return interaction.session.accountId;
+  /**
+   * Whose second factor this sign-in asks for (only after a password, or in a session that
+   * has one), with the state kept for this sign-in so far.
+   */
+  async function pendingOf(interaction: Interaction): Promise<SignInState> {
     const state = await deps.mfaState.signIn.get(interaction.uid);
-    if (interaction.prompt.name === 'login' && state?.passwordAt !== undefined) return state.accountId;
+    if (interaction.prompt.name === MFA_PROMPT && interaction.session?.accountId) {
+      return state?.accountId === interaction.session.accountId ? state : { accountId: interaction.session.accountId };
+    }
+    if (interaction.prompt.name === 'login' && state?.passwordAt !== undefined) return state;
     throw new AppError('sign_in_expired', EXPIRED);
   }
 
@@ -34,23 +40,23 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
   }
 
   /** The registration's secret, made once per sign-in and kept with it until it ends. */
-  async function enrollmentOf(interaction: Interaction, accountId: string): Promise<string> {
-    const state = (await deps.mfaState.signIn.get(interaction.uid)) ?? { accountId };
+  async function enrollmentOf(interaction: Interaction, state: SignInState): Promise<string> {
     if (state.sealedEnrollment) return state.sealedEnrollment;
     const { sealed } = deps.secondFactor.newEnrollment();
     await deps.mfaState.signIn.put(interaction.uid, { ...state, sealedEnrollment: sealed }, kit.remainingSeconds(interaction));
-    await deps.users.markRegistrationPending(accountId, new Date(deps.clock.now()));
+    await deps.users.markRegistrationPending(state.accountId, new Date(deps.clock.now()));
     return sealed;
   }
 
   async function show(ctx: Context, interaction: Interaction, client: OidcClient, options: { error?: string; status?: number } = {}) {
-    const user = await userOf(await accountOf(interaction));
+    const state = await pendingOf(interaction);
+    const user = await userOf(state.accountId);
     const common = { uid: interaction.uid, clientName: kit.clientName(client), error: options.error };
     ctx.status = options.status ?? 200;
     if (user.mfa.device) {
       return ctx.render('totp-code', { ...common, title: 'Enter your code' });
     }
-    const secret = deps.secondFactor.openEnrollment(await enrollmentOf(interaction, user.id));
+    const secret = deps.secondFactor.openEnrollment(await enrollmentOf(interaction, state));
     const settings = await deps.settings.get();
     const uri = otpauthUri({ secret, label: settings.issuerLabel, account: user.username });
     const qr = await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, scale: 6 });
@@ -69,8 +75,8 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
   /** Checks the submitted code; on success the sign-in goes on with the MFA login. */
   async function submit(ctx: Context) {
     const { interaction, client } = await kit.details(ctx, 'login', MFA_PROMPT);
-    const accountId = await accountOf(interaction);
-    const user = await userOf(accountId);
+    const state = await pendingOf(interaction);
+    const user = await userOf(state.accountId);
     const parsed = codeForm.safeParse(ctx.request.body);
     const code = parsed.success ? normalizeCode(parsed.data.code) : '';
     if (!isTotpShaped(code)) return show(ctx, interaction, client, { error: ENTER_CODE, status: 400 });
@@ -83,8 +89,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
       }
       deps.log.info({ ...event, event: 'mfa.passed' }, 'second factor passed');
     } else {
-      const state = await deps.mfaState.signIn.get(interaction.uid);
-      if (!state?.sealedEnrollment) throw new AppError('sign_in_expired', EXPIRED);
+      if (!state.sealedEnrollment) throw new AppError('sign_in_expired', EXPIRED);
       const outcome = await deps.secondFactor.register(user.id, state.sealedEnrollment, code);
       if (outcome !== 'registered') {
         deps.log.info({ ...event, event: 'mfa.registration_failed', outcome }, 'registration refused');
@@ -93,7 +98,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
       deps.log.info({ ...event, event: 'mfa.registered' }, 'authenticator registered');
       await afterRegistration(ctx, interaction);
     }
-    await complete(ctx, interaction.uid, accountId);
+    await complete(ctx, interaction.uid, state.accountId);
   }
 
   /** The step between a registration and the end of the sign-in (backup codes go here). */
