@@ -36,7 +36,6 @@ export function errorMiddleware(log: Logger) {
           message,
           backTo: ctx.state.backTo,
         });
-        ctx.status = appError.status;
       }
     }
   };

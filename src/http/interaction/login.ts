@@ -20,7 +20,6 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
   async function show(ctx: Context, uid: string, clientName: string, options: { error?: string; username?: string; status?: number } = {}) {
     ctx.status = options.status ?? 200;
     await ctx.render('login', { title: 'Sign in', uid, clientName, username: options.username ?? '', error: options.error });
-    ctx.status = options.status ?? 200;
   }
 
   async function submit(ctx: Context) {

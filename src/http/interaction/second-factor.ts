@@ -69,7 +69,6 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
       username: user.username,
       message: settings.registrationMessage,
     });
-    ctx.status = options.status ?? 200;
   }
 
   /** Checks the submitted code; on success the sign-in goes on with the MFA login. */
