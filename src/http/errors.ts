@@ -1,5 +1,4 @@
 import type { Context, Next } from 'koa';
-import { errors as oidcErrors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.ts';
 
@@ -43,11 +42,6 @@ export function errorMiddleware(log: Logger) {
 
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (err instanceof oidcErrors.SessionNotFound) {
-    return new AppError('sign_in_expired', 'This sign-in has expired or was already finished. Start again from the application.', {
-      cause: err,
-    });
-  }
   const status = (err as { status?: unknown })?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new AppError(status === 413 ? 'payload_too_large' : status === 404 ? 'not_found' : 'invalid_request', (err as Error).message, {

@@ -28,6 +28,7 @@ export interface InteractionDeps {
 }
 
 export const EXPIRED = 'This sign-in has expired or was already finished. Start again from the application.';
+export const DISABLED = 'This account is disabled. Ask your administrator.';
 
 /** What every interaction handler does first and last, after the engine's example routes. */
 export function createInteractionKit(deps: InteractionDeps) {

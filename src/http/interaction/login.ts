@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { mfaLogin, passwordLogin } from '../../oidc/acr.ts';
-import type { InteractionDeps, InteractionKit } from './kit.ts';
+import { DISABLED, type InteractionDeps, type InteractionKit } from './kit.ts';
 
 const loginForm = z.strictObject({
   username: z.string().trim().min(1).max(128),
@@ -9,7 +9,6 @@ const loginForm = z.strictObject({
 });
 
 const WRONG_CREDENTIALS = 'The username or password is not correct.';
-const DISABLED = 'This account is disabled. Ask your administrator.';
 
 /**
  * The password step. When the policy wants a second factor, the login is not handed to

@@ -8,7 +8,7 @@ import { bodyParser } from '../body.ts';
 import '../koa-augment.ts';
 import { parseInput } from '../validate.ts';
 import { createConsentStep } from './consent.ts';
-import { createInteractionKit, EXPIRED, type InteractionDeps } from './kit.ts';
+import { createInteractionKit, DISABLED, EXPIRED, type InteractionDeps } from './kit.ts';
 import { createLoginStep } from './login.ts';
 import { createSecondFactorPages } from './second-factor.ts';
 
@@ -48,7 +48,7 @@ export function createInteractionRoutes(deps: InteractionDeps) {
       }
       case MFA_PROMPT:
         if (interaction.prompt.reasons.includes('account_unavailable')) {
-          throw new AppError('forbidden', 'This account is disabled. Ask your administrator.');
+          throw new AppError('forbidden', DISABLED);
         }
         return secondFactor.show(ctx, interaction, client);
       case 'consent':

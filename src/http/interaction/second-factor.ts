@@ -7,7 +7,7 @@ import { mfaLogin } from '../../oidc/acr.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import type { SignInState } from '../../oidc/mfa-state.ts';
 import type { UserRecord } from '../../stores/types.ts';
-import { EXPIRED, type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
+import { DISABLED, EXPIRED, type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
 
 export const codeForm = z.strictObject({ code: z.string().max(64) });
 
@@ -35,7 +35,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
 
   async function userOf(accountId: string): Promise<UserRecord> {
     const user = await deps.users.findById(accountId);
-    if (!user || user.disabled) throw new AppError('forbidden', 'This account is disabled. Ask your administrator.');
+    if (!user || user.disabled) throw new AppError('forbidden', DISABLED);
     return user;
   }
 
