@@ -11,7 +11,7 @@ import { createPasswordHasher } from './domain/passwords.ts';
 import { createSecondFactorService } from './domain/second-factor.ts';
 import { createSettingsService } from './domain/settings.ts';
 import { createUserService } from './domain/users.ts';
-import { createApp, createRenderer } from './http/app.ts';
+import { createApp, createPageRenderer } from './http/app.ts';
 import { DEMO_CLIENT_ID } from './http/demo.ts';
 import type { Logger } from './logger.ts';
 import { createMfaAssessor } from './oidc/mfa-assessment.ts';
@@ -62,7 +62,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   });
   const userService = createUserService({ users: stores.users, hasher });
   const viewsDir = config.views?.dir ?? join(packageRoot, 'views');
-  const render = createRenderer(viewsDir);
+  const pages = createPageRenderer(viewsDir);
   const settings = createSettingsService({
     store: stores.settings,
     clock,
@@ -74,7 +74,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   const mfaState = createMfaState(stores.oidc, config.oidc.ttl.session);
   const assessor = createMfaAssessor({ users: stores.users, settings, mfaState, clock });
   const jwks = await loadSigningKeys(stores.keys, keyring);
-  const provider = createProvider({ config, stores, keyring, jwks, render, assessor });
+  const provider = createProvider({ config, stores, keyring, jwks, pages, assessor });
   provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc engine error'));
   const clientService = createClientService({
     clients: stores.clients,
@@ -103,7 +103,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     clientService,
     settings,
     interaction: { secondFactor, assessor, mfaState, clock },
-    render,
+    pages,
     viewsDir,
     demo: demo ? { clientSecret: demo.clientSecret } : undefined,
     isShuttingDown: () => shuttingDown,

@@ -18,13 +18,15 @@ import { createInteractionRoutes } from './interaction/router.ts';
 import type { InteractionDeps } from './interaction/kit.ts';
 import { securityHeaders } from './security-headers.ts';
 
-export type Render = (view: string, locals?: Record<string, unknown>) => Promise<unknown>;
-
-/** The page renderer, shared by twofold's routes and the engine's own pages. */
-export function createRenderer(viewsDir: string): Render {
-  // Called without a context, the middleware factory returns the bare render function.
-  const factory = views(viewsDir, { extension: 'pug', options: { cache: true, basedir: viewsDir } }) as unknown as () => Render;
-  return factory();
+/**
+ * The page renderer as per-request middleware: it gives each request's `ctx` a `render`
+ * bound to that `ctx` alone. Used by twofold's app and by the engine (`provider.use`), so
+ * the engine's own pages (errors, sign-out) take the same path. koa-views' other mode, a
+ * render function put on `app.context`, keeps "the current context" in one variable
+ * shared by every request and writes one request's page into another's response.
+ */
+export function createPageRenderer(viewsDir: string): Koa.Middleware {
+  return views(viewsDir, { extension: 'pug', options: { cache: true, basedir: viewsDir } });
 }
 
 export interface AppDeps {
@@ -36,7 +38,7 @@ export interface AppDeps {
   clientService: ClientService;
   settings: SettingsService;
   interaction: Omit<InteractionDeps, 'provider' | 'users' | 'userService' | 'settings' | 'log' | 'bodyLimit'>;
-  render: Render;
+  pages: Koa.Middleware;
   viewsDir: string;
   demo?: { clientSecret: string } | undefined;
   /** Set once shutdown begins: responses then ask clients to close their connection. */
@@ -50,7 +52,6 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Koa {
   const { config, log, provider, stores } = deps;
   const app = new Koa({ proxy: config.trustProxy, keys: [...config.cookieKeys] });
-  app.context.render = deps.render as never;
   app.silent = true;
 
   app.use(async (ctx, next) => {
@@ -67,6 +68,7 @@ export function createApp(deps: AppDeps): Koa {
     }
   });
   app.use(securityHeaders);
+  app.use(deps.pages);
   app.use(errorMiddleware(log));
 
   const css = readFileSync(join(deps.viewsDir, 'assets/twofold.css'));

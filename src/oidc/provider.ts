@@ -1,3 +1,4 @@
+import type { Middleware } from 'koa';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/load.ts';
 import { isAppError } from '../domain/errors.ts';
@@ -31,18 +32,18 @@ export function isFirstParty(client: { [key: string]: unknown } | undefined): bo
   return client?.['first_party'] === true;
 }
 
-type Render = (view: string, locals: Record<string, unknown>) => Promise<unknown>;
 
 export interface ProviderDeps {
   config: Config;
   stores: Stores;
   keyring: DataKeyring;
   jwks: Jwks;
-  render: Render;
+  /** Per-request page rendering middleware: gives the engine's ctx its own `render`. */
+  pages: Middleware;
   assessor: MfaAssessor;
 }
 
-export function createProvider({ config, stores, keyring, jwks, render, assessor }: ProviderDeps): Provider {
+export function createProvider({ config, stores, keyring, jwks, pages, assessor }: ProviderDeps): Provider {
   const clientAdapter = createClientAdapter(stores.clients, keyring);
   const ttl = config.oidc.ttl;
 
@@ -72,10 +73,10 @@ export function createProvider({ config, stores, keyring, jwks, render, assessor
         enabled: true,
         async logoutSource(ctx, form) {
           // The engine's form carries its CSRF token; it is submitted by the page's button.
-          await (ctx as unknown as { render: Render }).render('logout', { title: 'Sign out', form });
+          await ctx.render('logout', { title: 'Sign out', form });
         },
         async postLogoutSuccessSource(ctx) {
-          await (ctx as unknown as { render: Render }).render('error', {
+          await ctx.render('error', {
             title: 'Signed out',
             heading: 'Signed out',
             message: 'You are signed out of twofold.',
@@ -107,7 +108,7 @@ export function createProvider({ config, stores, keyring, jwks, render, assessor
     async renderError(ctx, out, error) {
       const unavailable = isAppError(error, 'store_unavailable');
       if (unavailable) ctx.status = 503;
-      await (ctx as unknown as { render: Render }).render('error', {
+      await ctx.render('error', {
         title: unavailable ? 'Temporarily unavailable' : 'Sign-in error',
         heading: unavailable ? 'Temporarily unavailable' : 'Something went wrong',
         message: unavailable
@@ -119,7 +120,7 @@ export function createProvider({ config, stores, keyring, jwks, render, assessor
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
-  (provider.context as unknown as { render: Render }).render = render;
+  provider.use(pages as Parameters<Provider['use']>[0]);
   return provider;
 }
 

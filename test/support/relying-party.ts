@@ -157,6 +157,7 @@ export async function signIn(
   credentials: { username: string; password: string } | null,
   params: Record<string, string> = {},
   authenticator: Authenticator = {},
+  onPage: (kind: 'login' | 'register' | 'code' | 'consent', page: Page) => void = () => {},
 ) {
   const start = await startAuthorization(rp, params);
   let page = await follow(agent, start.url, rp.redirectUri);
@@ -166,12 +167,14 @@ export async function signIn(
     if (page.html.includes('name="password"')) {
       if (!credentials) throw new Error('a login page was shown where none was expected');
       seen.push('login');
+      onPage('login', page);
       const response = await agent.postForm(formAction(page, '/login'), credentials);
       if (response.status !== 303) throw new SignInRefused({ url: page.url, status: response.status, html: await response.text() });
       page = await follow(agent, new URL(response.headers.get('location')!, page.url), rp.redirectUri);
     } else if (page.html.includes('autocomplete="one-time-code"')) {
       const secret = secretOnPage(page.html);
       seen.push(secret ? 'register' : 'code');
+      onPage(secret ? 'register' : 'code', page);
       const answer = secret ? authenticator.register : authenticator.code;
       if (!answer) throw new Error(`a ${secret ? 'registration' : 'code'} page was shown where none was expected`);
       const code = await (secret ? authenticator.register!(secret, page) : authenticator.code!(page));
@@ -180,6 +183,7 @@ export async function signIn(
       page = await follow(agent, new URL(response.headers.get('location')!, page.url), rp.redirectUri);
     } else if (page.html.includes('data-testid="consent-allow"')) {
       seen.push('consent');
+      onPage('consent', page);
       const response = await agent.postForm(formAction(page, '/confirm'), {});
       page = await follow(agent, new URL(response.headers.get('location')!, page.url), rp.redirectUri);
     } else {
