@@ -1,7 +1,7 @@
 /**
  * How fast twofold checks a TOTP code.
  *   1. The domain check alone (matchStep), window ±1 and ±10 steps.
- *   2. The HTTP code step on real stores (Redis + FerretDB started here): POST
+ *   2. The HTTP code step on real stores (Redis and the MongoDB test server started here): POST
  *      /interaction/:uid/code with a right code, through to the redirect back to the engine.
  * Prints its figures; not part of `npm test`. Run: npm run bench
  */
@@ -10,7 +10,7 @@ import { createManualClock } from '../src/domain/clock.ts';
 import { createDataKeyring } from '../src/domain/data-key.ts';
 import { TOTP_SECRET_PURPOSE } from '../src/domain/second-factor.ts';
 import { hotp, matchStep, stepAt } from '../src/domain/totp.ts';
-import { startFerretDb, startRedis } from '../test/support/processes.ts';
+import { startMongoServer, startRedis } from '../test/support/processes.ts';
 import { follow, formAction, relyingParty, startAuthorization, UserAgent } from '../test/support/relying-party.ts';
 import { createUser, registerClient, startTestServer } from '../test/support/server.ts';
 
@@ -30,7 +30,7 @@ function domainBench(skewSteps: number, iterations: number) {
 
 async function httpBench(signIns: number, concurrency: number) {
   const redis = await startRedis();
-  const mongo = await startFerretDb();
+  const mongo = await startMongoServer();
   const clock = createManualClock(Date.now());
   const dataKey = randomBytes(32).toString('base64');
   const server = await startTestServer({
@@ -130,7 +130,7 @@ const signIns = Number(process.env.BENCH_SIGNINS ?? 200);
 for (const concurrency of [1, 8]) {
   const http = await httpBench(signIns, concurrency);
   console.log(
-    `HTTP code step on Redis + FerretDB, ${concurrency} at once: ${http.perSecond} verifications/s, p50 ${http.p50} ms, p99 ${http.p99} ms (${signIns} sign-ins)`,
+    `HTTP code step on Redis + MongoDB test server, ${concurrency} at once: ${http.perSecond} verifications/s, p50 ${http.p50} ms, p99 ${http.p99} ms (${signIns} sign-ins)`,
   );
   console.log(`  store calls per post, mean: ${http.breakdown}`);
 }

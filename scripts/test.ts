@@ -1,13 +1,14 @@
 /**
- * `npm test`: starts one Redis and one FerretDB for the whole run (unless REDIS_URL or
- * MONGODB_URI name servers to use), then runs every test file with node's test runner.
- * Each test works in its own database and key prefix, so files run in parallel.
- * Under CI=true a missing Redis, FerretDB or Chromium fails the run; elsewhere the tests
+ * `npm test`: starts one Redis and one MongoDB-wire test server (mongo-java-server, built
+ * here with Maven when needed) for the whole run, unless REDIS_URL or MONGODB_URI name
+ * servers to use, then runs every test file with node's test runner. Each test works in
+ * its own database and key prefix, so files run in parallel.
+ * Under CI=true a missing Redis, Java, Maven or Chromium fails the run; elsewhere the tests
  * that need it are skipped, with one line saying what to install.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chromiumBin, ferretdbBin, redisServerBin, startFerretDb, startRedis, type Service } from '../test/support/processes.ts';
+import { chromiumBin, redisServerBin, startMongoServer, startRedis, type Service } from '../test/support/processes.ts';
 
 const ci = process.env.CI === 'true';
 const started: Service[] = [];
@@ -23,8 +24,8 @@ async function main(): Promise<number> {
   else missing.push('Redis (apt-get install redis-server)');
 
   if (process.env.MONGODB_URI) env.TEST_MONGODB_URI = process.env.MONGODB_URI;
-  else if (existsSync(ferretdbBin)) started.push(await startFerretDb()), (env.TEST_MONGODB_URI = started.at(-1)!.url);
-  else missing.push('FerretDB (bash scripts/build-ferretdb.sh)');
+  else if (buildMongoServer()) started.push(await startMongoServer()), (env.TEST_MONGODB_URI = started.at(-1)!.url);
+  else missing.push('Java 17 and Maven for the MongoDB test server (apt-get install openjdk-17-jdk-headless maven)');
 
   if (existsSync(chromiumBin)) env.TEST_CHROMIUM = chromiumBin;
   else missing.push('Chromium (apt-get install chromium)');
@@ -46,6 +47,15 @@ async function main(): Promise<number> {
     { stdio: 'inherit', env },
   );
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+}
+
+/** Builds the MongoDB test server when its build is missing or older than its sources. */
+function buildMongoServer(): boolean {
+  const tools = spawnSync('sh', ['-c', 'command -v java && command -v mvn'], { stdio: 'ignore' });
+  if (tools.status !== 0) return false;
+  const build = spawnSync('bash', [new URL('./build-mongo-server.sh', import.meta.url).pathname], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('the MongoDB test server did not build (see above)');
+  return true;
 }
 
 let code = 1;

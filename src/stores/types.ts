@@ -69,16 +69,16 @@ export interface UserStore {
   registerDevice(id: string, device: TotpDevice): Promise<boolean>;
   /**
    * Records an accepted time step, only if it is later than the device's last one: one
-   * conditional update, so a code replayed later is refused. (Simultaneous submissions are
-   * serialised by the ReplayGuard first.)
+   * conditional update, atomic on its own, so of simultaneous or replayed claims of one
+   * step exactly one wins.
    */
   acceptStep(id: string, accepted: { step: number; drift: number; at: Date }): Promise<boolean>;
 }
 
 /**
- * Serialises second-factor writes across nodes, whatever the document store's guarantees
- * under concurrency (FerretDB v1 applies a conditional update without re-checking its
- * filter). Lives in Redis, next to the other short-lived counters.
+ * Claims second-factor time steps in Redis before the user store's conditional update: a
+ * cheap refusal of replays and parallel guesses, shared by every node. It stands in front
+ * of the store's own atomic update, not in place of it.
  */
 export interface ReplayGuard {
   /**

@@ -7,7 +7,7 @@ import { exchangeCode, relyingParty, startAuthorization } from '../support/relyi
 import { authenticatorCode, decodeBase32, parseOtpauth } from '../support/rfc6238.ts';
 import { createUser, newRealStores, patchSettings, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 
-describe('registering an authenticator in Chromium on Redis + FerretDB', { skip: browserSkip ?? realStoresSkip }, () => {
+describe('registering an authenticator in Chromium on Redis and MongoDB', { skip: browserSkip ?? realStoresSkip }, () => {
   const clock = createManualClock(Date.now());
   let server: TestServer;
   let browser: Awaited<ReturnType<typeof launchChromium>>;

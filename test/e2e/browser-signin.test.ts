@@ -57,7 +57,7 @@ describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
     }
   });
 
-  describe('on Redis + FerretDB', { skip: realStoresSkip }, () => {
+  describe('on Redis and MongoDB', { skip: realStoresSkip }, () => {
     let server: TestServer;
     before(async () => {
       server = await startTestServer({ real: newRealStores() });

@@ -19,7 +19,7 @@ import { createUser, newRealStores, patchSettings, patchUser, registerClient, st
 const MFA_AMR = ['pwd', 'otp', 'mfa'];
 const ACR_MFA = 'urn:twofold:acr:mfa';
 
-describe('the second factor on Redis + FerretDB', { skip: realStoresSkip }, () => {
+describe('the second factor on Redis and MongoDB', { skip: realStoresSkip }, () => {
   const clock = createManualClock(Date.now());
   let server: TestServer;
   const rps: Record<string, RelyingParty> = {};

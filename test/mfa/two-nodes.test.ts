@@ -33,7 +33,7 @@ async function startNode(env: NodeJS.ProcessEnv, port: number): Promise<Node> {
   throw new Error(`node on ${port} did not get ready`);
 }
 
-describe('two twofold processes sharing Redis + FerretDB', { skip: realStoresSkip }, () => {
+describe('two twofold processes sharing Redis and MongoDB', { skip: realStoresSkip }, () => {
   let a: Node;
   let b: Node;
   let rp: RelyingParty;

@@ -5,7 +5,7 @@ import { realStoresSkip } from '../support/env.ts';
 import { follow, formAction, relyingParty, signIn, SignInRefused, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
 import { createUser, newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 
-describe('authorization code flow with openid-client on Redis + FerretDB', { skip: realStoresSkip }, () => {
+describe('authorization code flow with openid-client on Redis and MongoDB', { skip: realStoresSkip }, () => {
   let server: TestServer;
   let firstParty: RelyingParty;
   let thirdParty: RelyingParty;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { realStoresSkip } from '../support/env.ts';
-import { startFerretDb, startRedis } from '../support/processes.ts';
+import { startMongoServer, startRedis } from '../support/processes.ts';
 import { follow, formAction, relyingParty, signIn, startAuthorization, UserAgent } from '../support/relying-party.ts';
 import { createUser, newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -97,7 +97,7 @@ describe('restarts and store outages', { skip: realStoresSkip }, () => {
   });
 
   it('fails closed with 503 while MongoDB is down, and recovers by itself when it is back', async () => {
-    let mongo = await startFerretDb();
+    let mongo = await startMongoServer();
     const server = await startTestServer({ real: newRealStores(undefined, mongo.url), mongoTimeoutMs: 500 });
     try {
       const { secret } = await setUp(server);
@@ -106,7 +106,7 @@ describe('restarts and store outages', { skip: realStoresSkip }, () => {
       const pending = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
       assert.equal(pending.status, 200);
 
-      await mongo.pause!();
+      await mongo.stop();
       const down = await readiness(server, 503);
       assert.deepEqual(down.body, { status: 'unavailable', mongodb: 'down', redis: 'up' });
       const posted = await agent.postForm(formAction(pending, '/login'), credentials);
@@ -116,10 +116,14 @@ describe('restarts and store outages', { skip: realStoresSkip }, () => {
       assert.equal(admin.status, 503);
       assert.equal(((await admin.json()) as { error: string }).error, 'store_unavailable');
 
-      mongo = await startFerretDb({ port: mongo.port, dir: mongo.dir });
+      // The test server keeps its data in memory: it comes back empty, so the user and the
+      // application are made again through the admin API once the node has reconnected.
+      mongo = await startMongoServer(mongo.port);
       assert.equal((await readiness(server, 200, 200)).status, 200, 'ready again without a restart');
-      const again = await signIn(new UserAgent(), rp, credentials);
-      assert.ok(again.tokens.access_token);
+      const { secret: again } = await setUp(server);
+      const rpAgain = await relyingParty(server.issuer, 'app', again, 'http://127.0.0.1:9/cb');
+      const signedIn = await signIn(new UserAgent(), rpAgain, credentials);
+      assert.ok(signedIn.tokens.access_token);
     } finally {
       await server.close();
       await mongo.stop();

@@ -29,7 +29,7 @@ export function memoryImplementation<T>(make: (clock: Clock) => T): Implementati
 
 export function mongoImplementation<T>(make: (connection: Connection, clock: Clock) => Promise<T> | T): Implementation<T> {
   return {
-    name: 'mongodb (FerretDB)',
+    name: 'mongodb',
     skip: realStoresSkip,
     async open() {
       const clock = createManualClock();

@@ -129,6 +129,30 @@ for (const impl of implementations) {
         assert.equal(await users.acceptStep(created.id, { step: 102, drift: 0, at }), true);
       }));
 
+    it('accepts one time step once when 20 callers claim it at the same moment, and the winner\'s drift is kept', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'kate', passwordHash: hash });
+        await users.registerDevice(created.id, device(100));
+        const at = new Date('2026-04-01T00:00:00Z');
+        for (const step of [101, 102, 103]) {
+          const outcomes = await Promise.all(
+            Array.from({ length: 20 }, (_, caller) => users.acceptStep(created.id, { step, drift: caller % 3, at })),
+          );
+          assert.equal(outcomes.filter(Boolean).length, 1, `exactly one of 20 simultaneous claims of step ${step} wins`);
+          const stored = (await users.findById(created.id))?.mfa.device;
+          assert.equal(stored?.lastStep, step);
+          assert.equal(stored?.drift, outcomes.indexOf(true) % 3, 'the drift is the winner\'s');
+        }
+      }));
+
+    it('registers one device when 20 registrations race, and keeps the winner\'s', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'kim', passwordHash: hash });
+        const outcomes = await Promise.all(Array.from({ length: 20 }, (_, caller) => users.registerDevice(created.id, device(caller))));
+        assert.equal(outcomes.filter(Boolean).length, 1, 'exactly one of 20 simultaneous registrations wins');
+        assert.deepEqual((await users.findById(created.id))?.mfa.device, device(outcomes.indexOf(true)));
+      }));
+
     it('accepts no step for a user without a device', () =>
       withStore(async (users) => {
         const created = await users.create({ username: 'liam', passwordHash: hash });

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -36,8 +37,6 @@ export interface Service {
   process: ChildProcess;
   /** Stops the server and removes its data. */
   stop(): Promise<void>;
-  /** Stops the server and keeps its data, to start it again on the same port. */
-  pause?(): Promise<void>;
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
@@ -56,9 +55,10 @@ function stopper(child: ChildProcess, dir: string): () => Promise<void> {
 }
 
 export const redisServerBin = process.env.TWOFOLD_REDIS_SERVER_BIN ?? '/usr/bin/redis-server';
-export const ferretdbBin =
-  process.env.TWOFOLD_FERRETDB_BIN ?? join(process.env.TWOFOLD_CACHE ?? join(homedir(), '.cache/twofold'), 'bin/ferretdb');
 export const chromiumBin = process.env.TWOFOLD_CHROMIUM_BIN ?? '/usr/bin/chromium';
+/** The tests' MongoDB-wire server, built by scripts/build-mongo-server.sh. */
+export const mongoServerDir = fileURLToPath(new URL('../mongo-server/', import.meta.url));
+export const mongoServerJar = join(mongoServerDir, 'target/twofold-test-mongo-server-1.jar');
 
 /** Starts a throw-away redis-server on a free loopback port (optionally a given one). */
 export async function startRedis(port?: number): Promise<Service> {
@@ -74,33 +74,18 @@ export async function startRedis(port?: number): Promise<Service> {
   return { url: `redis://127.0.0.1:${chosen}`, port: chosen, process: child, stop: stopper(child, dir) };
 }
 
-/** Starts FerretDB over SQLite in a temporary folder on a free loopback port. */
-export async function startFerretDb(reuse?: { port: number; dir: string }): Promise<Service & { dir: string }> {
-  if (!existsSync(ferretdbBin)) throw new Error(`ferretdb not found at ${ferretdbBin} (bash scripts/build-ferretdb.sh)`);
-  const port = reuse?.port ?? (await freePort());
-  const dir = reuse?.dir ?? mkdtempSync(join(tmpdir(), 'twofold-ferretdb-'));
-  const child = spawn(
-    ferretdbBin,
-    [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dir}/`,
-      `--state-dir=${dir}`,
-      `--listen-addr=127.0.0.1:${port}`,
-      '--debug-addr=-',
-      '--telemetry=disable',
-      '--log-level=error',
-    ],
-    { stdio: 'ignore' },
-  );
-  await waitForPort(port);
-  const stop = stopper(child, dir);
-  return {
-    url: `mongodb://127.0.0.1:${port}`,
-    port,
-    dir,
-    process: child,
-    // Stopped for an outage, it keeps its data folder, so it can come back with its data.
-    stop: () => stop(),
-    pause: () => stopProcess(child),
-  } as Service & { dir: string };
+/**
+ * Starts the MongoDB-wire test server (mongo-java-server's memory backend, which applies
+ * each single-document update atomically as MongoDB does) on a free loopback port, or on
+ * a given one. Its data lives in memory: a stopped server comes back empty.
+ */
+export async function startMongoServer(port?: number): Promise<Service> {
+  if (!existsSync(mongoServerJar)) throw new Error(`${mongoServerJar} is not built (bash scripts/build-mongo-server.sh)`);
+  const chosen = port ?? (await freePort());
+  const classpath = [mongoServerJar, join(mongoServerDir, 'target/lib/*')].join(delimiter);
+  const child = spawn('java', ['-XX:+UseSerialGC', '-cp', classpath, 'twofold.test.MongoServerLauncher', String(chosen)], {
+    stdio: 'ignore',
+  });
+  await waitForPort(chosen, 30_000);
+  return { url: `mongodb://127.0.0.1:${chosen}`, port: chosen, process: child, stop: () => stopProcess(child) };
 }
