@@ -21,14 +21,14 @@ export interface RequestFacts {
   lastSecondFactorAt: number | undefined;
 }
 
+const decisionOfRequest = Symbol('twofold.mfaDecision');
+
 /**
  * Gathers what the MFA policy needs (settings, the user, the application, the request,
  * the session's last second factor) and asks the domain. Used by the prompt checks while
  * the engine authorizes a request, and by the login route once a password is accepted.
  */
 export function createMfaAssessor(deps: { users: UserStore; settings: SettingsService; mfaState: MfaState; clock: Clock }) {
-  const perRequest = new WeakMap<object, Promise<MfaDecision>>();
-
   async function decide(facts: RequestFacts): Promise<MfaDecision> {
     if (!facts.user) return { action: 'deny' };
     const settings = await deps.settings.get();
@@ -80,12 +80,9 @@ export function createMfaAssessor(deps: { users: UserStore; settings: SettingsSe
     sessionSecondFactorAt,
     /** The decision for the request being authorized, computed once per request. */
     forRequest(ctx: KoaContextWithOIDC): Promise<MfaDecision> {
-      let decision = perRequest.get(ctx);
-      if (!decision) {
-        decision = forRequest(ctx);
-        perRequest.set(ctx, decision);
-      }
-      return decision;
+      // Kept on the request's own context, so it goes with the request and nothing outlives it.
+      const held = ctx as KoaContextWithOIDC & { [decisionOfRequest]?: Promise<MfaDecision> };
+      return (held[decisionOfRequest] ??= forRequest(ctx));
     },
   };
 }
