@@ -8,6 +8,7 @@ import { createClientService } from './domain/clients.ts';
 import { createDataKeyring } from './domain/data-key.ts';
 import { AppError } from './domain/errors.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
+import { createRecoveryService } from './domain/recovery.ts';
 import { createSecondFactorService } from './domain/second-factor.ts';
 import { createSettingsService } from './domain/settings.ts';
 import { createUserService } from './domain/users.ts';
@@ -16,6 +17,7 @@ import { DEMO_CLIENT_ID } from './http/demo.ts';
 import type { Logger } from './logger.ts';
 import { createMfaAssessor } from './oidc/mfa-assessment.ts';
 import { createMfaState } from './oidc/mfa-state.ts';
+import { ACCOUNT_CLIENT_ID } from './oidc/internal-clients.ts';
 import { createProvider } from './oidc/provider.ts';
 import { loadSigningKeys } from './oidc/signing-keys.ts';
 import { createMemoryStores } from './stores/memory/index.ts';
@@ -70,7 +72,8 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     onChanged: (listener) => stores.onSettingsChanged(listener),
     onNotifyFailed: (err) => log.warn({ err }, 'settings change not announced; other nodes see it within seconds'),
   });
-  const secondFactor = createSecondFactorService({ users: stores.users, guard: stores.guard, keyring, clock, settings });
+  const secondFactor = createSecondFactorService({ users: stores.users, guard: stores.guard, keyring, clock, settings, audit: stores.audit });
+  const recovery = createRecoveryService({ users: stores.users, guard: stores.guard, audit: stores.audit, clock });
   const mfaState = createMfaState(stores.oidc, config.oidc.ttl.session);
   const assessor = createMfaAssessor({ users: stores.users, settings, mfaState, clock });
   const jwks = await loadSigningKeys(stores.keys, keyring);
@@ -90,10 +93,13 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     },
   });
 
+  await ensureAccountClient(config, clientService);
   const seedDemo = config.mode === 'embedded' && options.demo !== false;
   const demo = seedDemo ? await seedDemoData(config, userService, clientService) : undefined;
 
   let shuttingDown = false;
+  // Set once, when the server listens: the address the node's own relying parties use.
+  let localOrigin: string | undefined;
   const app = createApp({
     config,
     log,
@@ -103,6 +109,9 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     clientService,
     settings,
     interaction: { secondFactor, assessor, mfaState, clock },
+    keyring,
+    recovery,
+    localOrigin: () => localOrigin,
     pages,
     viewsDir,
     demo: demo ? { clientSecret: demo.clientSecret } : undefined,
@@ -117,6 +126,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     server.listen(config.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  localOrigin = `http://127.0.0.1:${port}`;
 
   return {
     server,
@@ -157,4 +167,29 @@ async function seedDemoData(
     mfa_policy: 'required',
   });
   return { username, password, clientSecret };
+}
+
+/**
+ * The account page's application: a public client (PKCE) registered by the first node to
+ * start, and kept pointing at this issuer. Nodes starting together agree on one record.
+ */
+async function ensureAccountClient(config: Config, clients: ReturnType<typeof createClientService>) {
+  const metadata = {
+    client_name: 'Your account',
+    redirect_uris: [`${config.issuer}/account/callback`],
+    grant_types: ['authorization_code'],
+    token_endpoint_auth_method: 'none',
+    application_type: 'web',
+    first_party: true,
+  };
+  const existing = await clients.find(ACCOUNT_CLIENT_ID);
+  if (existing) {
+    if (JSON.stringify(existing.metadata) !== JSON.stringify(metadata)) await clients.update(ACCOUNT_CLIENT_ID, metadata);
+    return;
+  }
+  try {
+    await clients.register({ client_id: ACCOUNT_CLIENT_ID, ...metadata });
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === 'conflict')) throw err;
+  }
 }

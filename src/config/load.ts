@@ -20,6 +20,8 @@ const envKeys = {
 
 const secretKeys = new Set(['adminToken', 'dataKey', 'cookieKeys']);
 
+export type RateLimitConfig = RawConfig['rateLimits'];
+
 export type Config = Readonly<
   Omit<RawConfig, 'adminToken' | 'dataKey' | 'cookieKeys' | 'issuer'> & {
     issuer: string;

@@ -80,6 +80,10 @@ export const configSchema = z.strictObject({
   http: z.strictObject({
     bodyLimitBytes: positiveInt('bytes', 1024, 10_485_760),
   }),
+  rateLimits: z.strictObject({
+    perAccount: z.strictObject({ limit: positiveInt('attempts', 1, 100_000), windowSeconds: positiveInt('seconds', 1, 86_400) }),
+    perIp: z.strictObject({ limit: positiveInt('attempts', 1, 1_000_000), windowSeconds: positiveInt('seconds', 1, 86_400) }),
+  }),
   views: z.strictObject({ dir: z.string().min(1).optional() }).optional(),
   oidc: z.strictObject({
     ttl: z.strictObject({

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { AppError } from './errors.ts';
 
 /**
@@ -12,6 +12,12 @@ import { AppError } from './errors.ts';
 export interface DataKeyring {
   seal(plaintext: string, purpose: string): string;
   open(sealed: string, purpose: string): string;
+  /**
+   * A 32-byte key for `purpose` derived (HKDF-SHA-256) from the data key `kid`, by default
+   * the current one. Keyed hashes keep the kid beside them, so they still verify after a
+   * rotation. Throws when `kid` is not configured.
+   */
+  derive(purpose: string, kid?: string): { kid: string; key: Buffer };
   readonly currentKeyId: string;
 }
 
@@ -28,6 +34,11 @@ export function createDataKeyring(keys: readonly Buffer[]): DataKeyring {
 
   return {
     currentKeyId,
+    derive(purpose, kid = currentKeyId) {
+      const key = byId.get(kid);
+      if (!key) throw new AppError('internal', 'a keyed value needs a data key that is not configured', { detail: `kid=${kid}` });
+      return { kid, key: Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `twofold ${purpose}`, 32)) };
+    },
     seal(plaintext, purpose) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', current, iv);

@@ -7,7 +7,8 @@ export type MfaPolicy = (typeof mfaPolicies)[number];
 
 export interface PolicyInput {
   settings: { enabled: boolean; defaultPolicy: MfaPolicy };
-  client: { mfaPolicy?: MfaPolicy | undefined; mfaMaxAge?: number | undefined };
+  /** `alwaysRequired`: twofold's own pages (the account page), where no switch or exemption applies. */
+  client: { mfaPolicy?: MfaPolicy | undefined; mfaMaxAge?: number | undefined; alwaysRequired?: boolean | undefined };
   user: { exempt: boolean; disabled: boolean; hasDevice: boolean };
   /** The request asks for the MFA authentication context (acr_values or claims). */
   stepUp: boolean;
@@ -28,9 +29,9 @@ export function decideMfa(input: PolicyInput): MfaDecision {
   const { settings, client, user } = input;
   if (user.disabled) return { action: 'deny' };
   // The master switch off asks nobody; registrations are kept for when it is on again.
-  if (!settings.enabled || user.exempt) return { action: 'none' };
+  if (!client.alwaysRequired && (!settings.enabled || user.exempt)) return { action: 'none' };
 
-  const policy = client.mfaPolicy ?? settings.defaultPolicy;
+  const policy = client.alwaysRequired ? 'required' : (client.mfaPolicy ?? settings.defaultPolicy);
   const wanted: MfaReason | null = input.stepUp
     ? 'step_up'
     : policy === 'required'

@@ -1,28 +1,98 @@
+import type { AttemptLimits, AttemptResult, AuditLog, AuditType, SecondFactorGuard, UserRecord, UserStore } from '../stores/types.ts';
+import { BACKUP_CODE_PURPOSE, generateBackupCodes, hashBackupCode, normalizeBackupCode } from './backup-codes.ts';
 import type { Clock } from './clock.ts';
 import type { DataKeyring } from './data-key.ts';
 import type { SettingsService } from './settings.ts';
-import { clampDrift, generateSecret, matchStep, stepAt } from './totp.ts';
-import type { ReplayGuard, UserRecord, UserStore } from '../stores/types.ts';
+import { generateSecret, isTotpShaped, learnDrift, matchStep, normalizeCode, stepAt } from './totp.ts';
 
 export const TOTP_SECRET_PURPOSE = 'totp-secret';
 export const ENROLLMENT_PURPOSE = 'totp-enrollment';
 
-export type RegisterOutcome = 'registered' | 'wrong_code' | 'already_registered';
+/** What one code did. "No device" and "wrong" look the same to the user; the audit log tells them apart. */
+export type CodeOutcome =
+  | { result: 'passed'; method: 'totp' | 'backup_code' }
+  | { result: 'wrong' | 'replayed'; failures: number }
+  /** `until`: epoch ms, or null when only an administrator can unlock. */
+  | { result: 'locked'; until: number | null }
+  | { result: 'no_device' };
+
+export type RegisterOutcome = { result: 'registered' } | { result: 'already_registered' } | Exclude<CodeOutcome, { result: 'passed' | 'no_device' }>;
+
+type Refusal = Exclude<AttemptResult, { outcome: 'passed' | 'reserved' }>;
+const isRefusal = (attempt: AttemptResult): attempt is Refusal => attempt.outcome !== 'passed' && attempt.outcome !== 'reserved';
+
+/** Where an attempt came from, for the audit log. */
+export interface AttemptSource {
+  clientId?: string | undefined;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+}
 
 /**
- * Registration and verification of the TOTP device. The domain finds the matching step;
- * the replay guard claims it atomically across nodes, and the user store records it with
- * one conditional update (`lastStep < step`). A code replayed, or submitted twice at once,
- * succeeds at most once.
+ * Registration and verification of the second factor. Every attempt goes through the
+ * guard as one atomic step (lock check, wrong-code count, step claim), then through the
+ * user store's own atomic update: a code replayed or sent twice at once passes at most
+ * once, and parallel guesses cannot pass the lockout.
  */
 export function createSecondFactorService(deps: {
   users: UserStore;
-  guard: ReplayGuard;
+  guard: SecondFactorGuard;
   keyring: DataKeyring;
   clock: Clock;
   settings: SettingsService;
+  audit: AuditLog;
 }) {
-  const { users, keyring, clock } = deps;
+  const { users, guard, keyring, clock } = deps;
+
+  async function limits(): Promise<AttemptLimits & { skewSteps: number }> {
+    const settings = await deps.settings.get();
+    return { maxAttempts: settings.maxAttempts, lockoutSeconds: settings.lockoutSeconds, skewSteps: settings.skewSteps, now: clock.now() };
+  }
+
+  async function audit(type: AuditType, userId: string, source: AttemptSource, outcome: 'success' | 'failure', reason?: string) {
+    await deps.audit.record({ at: new Date(clock.now()), type, outcome, userId, ...source, ...(reason ? { reason } : {}) });
+  }
+
+  /** Turns a refused attempt into its outcome, recording it (and a lock it caused). */
+  async function refused(attempt: Refusal, userId: string, source: AttemptSource) {
+    if (attempt.outcome === 'locked') {
+      await audit('mfa.refused', userId, source, 'failure', 'locked');
+      if (attempt.justNow) await audit('mfa.locked', userId, source, 'success');
+      return { result: 'locked' as const, until: attempt.until };
+    }
+    await audit('mfa.refused', userId, source, 'failure', attempt.outcome);
+    return { result: attempt.outcome, failures: attempt.failures };
+  }
+
+  async function verifyTotp(user: UserRecord, code: string, source: AttemptSource): Promise<CodeOutcome> {
+    const device = user.mfa.device!;
+    const secret = Buffer.from(keyring.open(device.sealedSecret, TOTP_SECRET_PURPOSE), 'base64');
+    const limit = await limits();
+    const nowStep = stepAt(limit.now);
+    // Steps already used still match here: the guard refuses them as replays.
+    const step = matchStep(secret, code, { nowStep, drift: device.drift, skewSteps: limit.skewSteps, lastStep: -1 });
+    const attempt = await guard.attemptStep(user.id, step, device.lastStep, limit);
+    if (isRefusal(attempt)) return refused(attempt, user.id, source);
+    const offset = step! - nowStep;
+    const accepted = await users.acceptStep(user.id, { step: step!, drift: learnDrift(device, offset), lastOffset: offset, at: new Date(limit.now) });
+    if (!accepted) return refused({ outcome: 'replayed', failures: 0 }, user.id, source);
+    await audit('mfa.passed', user.id, source, 'success', 'totp');
+    return { result: 'passed', method: 'totp' };
+  }
+
+  async function verifyBackupCode(user: UserRecord, canonical: string, source: AttemptSource): Promise<CodeOutcome> {
+    const limit = await limits();
+    const reserved = await guard.reserve(user.id, limit);
+    if (isRefusal(reserved)) return refused(reserved, user.id, source);
+    const codes = user.mfa.backupCodes;
+    const used = codes ? await users.useBackupCode(user.id, hashBackupCode(keyring.derive(BACKUP_CODE_PURPOSE, codes.kid).key, canonical), new Date(limit.now)) : false;
+    const settled = await guard.settle(user.id, used, limit);
+    // A right code reserved its attempt before any lock: it was used, so it passes.
+    if (!used) return refused(isRefusal(settled) ? settled : { outcome: 'wrong', failures: 0 }, user.id, source);
+    await audit('mfa.backup_code_used', user.id, source, 'success');
+    await audit('mfa.passed', user.id, source, 'success', 'backup_code');
+    return { result: 'passed', method: 'backup_code' };
+  }
 
   return {
     /** A fresh 160-bit secret for a registration, sealed for keeping with the sign-in. */
@@ -36,43 +106,70 @@ export function createSecondFactorService(deps: {
     },
 
     /**
-     * Stores the device when `code` matches the enrollment secret. The accepted step is
-     * stored as the device's last one, so the code used to register cannot sign in again.
+     * Checks a code typed on the code page: a current TOTP code or an unused backup code,
+     * in any case, with or without dashes and spaces. Anything else is a wrong code.
      */
-    async register(userId: string, sealedEnrollment: string, code: string): Promise<RegisterOutcome> {
-      const secret = this.openEnrollment(sealedEnrollment);
-      const { skewSteps } = await deps.settings.get();
-      const nowStep = stepAt(clock.now());
-      const step = matchStep(secret, code, { nowStep, drift: 0, skewSteps, lastStep: -1 });
-      if (step === null) return 'wrong_code';
-      // Two registrations of one user at once (two tabs): one is stored, the other refused.
-      const hold = `register:${userId}`;
-      if (!(await deps.guard.acquire(hold, 30))) return 'already_registered';
-      try {
-        const stored = await users.registerDevice(userId, {
-          sealedSecret: keyring.seal(secret.toString('base64'), TOTP_SECRET_PURPOSE),
-          registeredAt: new Date(clock.now()),
-          lastStep: step,
-          drift: clampDrift(step - nowStep, skewSteps),
-        });
-        return stored ? 'registered' : 'already_registered';
-      } finally {
-        await deps.guard.release(hold);
+    async verify(user: UserRecord, input: string, source: AttemptSource): Promise<CodeOutcome> {
+      if (!user.mfa.device) {
+        await audit('mfa.refused', user.id, source, 'failure', 'no_device');
+        return { result: 'no_device' };
       }
+      const totp = normalizeCode(input);
+      if (isTotpShaped(totp)) return verifyTotp(user, totp, source);
+      const backup = normalizeBackupCode(input);
+      if (backup) return verifyBackupCode(user, backup, source);
+      const attempt = await guard.attemptStep(user.id, null, 0, await limits());
+      return refused(isRefusal(attempt) ? attempt : { outcome: 'wrong', failures: 0 }, user.id, source);
     },
 
-    /** True when `code` is a current, unused code of the user's device. */
-    async verify(user: UserRecord, code: string): Promise<boolean> {
-      const device = user.mfa.device;
-      if (!device) return false;
-      const secret = Buffer.from(keyring.open(device.sealedSecret, TOTP_SECRET_PURPOSE), 'base64');
-      const { skewSteps } = await deps.settings.get();
-      const nowStep = stepAt(clock.now());
-      const step = matchStep(secret, code, { nowStep, drift: device.drift, skewSteps, lastStep: device.lastStep });
-      if (step === null) return false;
-      if (!(await deps.guard.claimStep(user.id, step, device.lastStep))) return false;
-      return users.acceptStep(user.id, { step, drift: clampDrift(step - nowStep, skewSteps), at: new Date(clock.now()) });
+    /**
+     * Stores the device when `input` is a current code of the enrollment secret. Wrong
+     * codes count toward the lockout as on the code page. The accepted step is stored as
+     * the device's last one, so the code used to register cannot sign in again.
+     */
+    async register(user: UserRecord, sealedEnrollment: string, input: string, source: AttemptSource): Promise<RegisterOutcome> {
+      const secret = this.openEnrollment(sealedEnrollment);
+      const limit = await limits();
+      const nowStep = stepAt(limit.now);
+      const step = matchStep(secret, normalizeCode(input), { nowStep, drift: 0, skewSteps: limit.skewSteps, lastStep: -1 });
+      const attempt = await guard.attemptStep(user.id, step, -1, limit);
+      if (isRefusal(attempt)) return refused(attempt, user.id, source);
+      // Two registrations of one user at once (two tabs): one is stored, the other refused.
+      const hold = `register:${user.id}`;
+      if (!(await guard.acquire(hold, 30))) return { result: 'already_registered' };
+      try {
+        const stored = await users.registerDevice(user.id, {
+          sealedSecret: keyring.seal(secret.toString('base64'), TOTP_SECRET_PURPOSE),
+          registeredAt: new Date(limit.now),
+          lastStep: step!,
+          drift: 0,
+          lastOffset: step! - nowStep,
+        });
+        if (!stored) return { result: 'already_registered' };
+      } finally {
+        await guard.release(hold);
+      }
+      await audit('mfa.registered', user.id, source, 'success');
+      return { result: 'registered' };
     },
+
+    /**
+     * A new set of backup codes for a user with a device, replacing any old set at once.
+     * The codes are returned to be shown once; null when backup codes are switched off.
+     */
+    async issueBackupCodes(userId: string, source: AttemptSource, regenerated = false): Promise<string[] | null> {
+      const { backupCodes } = await deps.settings.get();
+      if (!backupCodes.enabled) return null;
+      const codes = generateBackupCodes(backupCodes.count);
+      const { kid, key } = keyring.derive(BACKUP_CODE_PURPOSE);
+      const hashes = codes.map((code) => hashBackupCode(key, normalizeBackupCode(code)!));
+      if (!(await users.setBackupCodes(userId, { kid, hashes, createdAt: new Date(clock.now()) }))) return null;
+      if (regenerated) await audit('mfa.backup_codes_regenerated', userId, source, 'success');
+      return codes;
+    },
+
+    /** The user's lock now, if any: `until` in epoch ms, or null for "until unlocked". */
+    lockOf: (userId: string) => guard.lockOf(userId, clock.now()),
   };
 }
 

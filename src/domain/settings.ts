@@ -10,6 +10,12 @@ export interface Settings {
   defaultPolicy: MfaPolicy;
   /** TOTP steps accepted either side of the expected one, 0–10. */
   skewSteps: number;
+  /** Consecutive wrong second-factor codes that lock the user, 1–10. */
+  maxAttempts: number;
+  /** How long a lock lasts, in seconds; 0: until an administrator unlocks. */
+  lockoutSeconds: number;
+  /** Backup codes given after a registration: on or off, and how many. */
+  backupCodes: { enabled: boolean; count: number };
   /** The name authenticator apps show for the account, and the QR code's issuer. */
   issuerLabel: string;
   /** Shown on the registration page. */
@@ -20,6 +26,9 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   enabled: true,
   defaultPolicy: 'off',
   skewSteps: 1,
+  maxAttempts: 5,
+  lockoutSeconds: 900,
+  backupCodes: Object.freeze({ enabled: true, count: 10 }),
   issuerLabel: 'twofold',
   registrationMessage: '',
 });

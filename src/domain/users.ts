@@ -3,7 +3,7 @@ import type { UserRecord, UserStore } from '../stores/types.ts';
 
 export type SignInResult =
   | { ok: true; user: UserRecord }
-  | { ok: false; reason: 'unknown_user' | 'wrong_password' | 'disabled' };
+  | { ok: false; reason: 'unknown_user' | 'wrong_password' | 'disabled'; userId?: string };
 
 export interface NewUserInput {
   username: string;
@@ -35,8 +35,8 @@ export function createUserService({ users, hasher }: { users: UserStore; hasher:
         await hasher.verifyDummy(password);
         return { ok: false, reason: 'unknown_user' };
       }
-      if (!(await hasher.verify(user.passwordHash, password))) return { ok: false, reason: 'wrong_password' };
-      if (user.disabled) return { ok: false, reason: 'disabled' };
+      if (!(await hasher.verify(user.passwordHash, password))) return { ok: false, reason: 'wrong_password', userId: user.id };
+      if (user.disabled) return { ok: false, reason: 'disabled', userId: user.id };
       return { ok: true, user };
     },
   };

@@ -7,9 +7,12 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
 import type { ClientService } from '../domain/clients.ts';
+import type { DataKeyring } from '../domain/data-key.ts';
+import type { RecoveryService } from '../domain/recovery.ts';
 import type { SettingsService } from '../domain/settings.ts';
 import type { UserService } from '../domain/users.ts';
 import type { Stores } from '../stores/types.ts';
+import { createAccountRoutes } from './account.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { createDemoRoutes } from './demo.ts';
 import { errorMiddleware } from './errors.ts';
@@ -37,7 +40,11 @@ export interface AppDeps {
   userService: UserService;
   clientService: ClientService;
   settings: SettingsService;
-  interaction: Omit<InteractionDeps, 'provider' | 'users' | 'userService' | 'settings' | 'log' | 'bodyLimit'>;
+  interaction: Omit<InteractionDeps, 'provider' | 'users' | 'userService' | 'settings' | 'log' | 'bodyLimit' | 'keyring' | 'rateLimiter' | 'rateLimits' | 'audit'>;
+  keyring: DataKeyring;
+  recovery: RecoveryService;
+  /** This node's own address once it listens (see self-client.ts). */
+  localOrigin: () => string | undefined;
   pages: Koa.Middleware;
   viewsDir: string;
   demo?: { clientSecret: string } | undefined;
@@ -71,13 +78,15 @@ export function createApp(deps: AppDeps): Koa {
   app.use(deps.pages);
   app.use(errorMiddleware(log));
 
-  const css = readFileSync(join(deps.viewsDir, 'assets/twofold.css'));
   const assets = new Router();
-  assets.get('/assets/twofold.css', (ctx) => {
-    ctx.type = 'text/css';
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.body = css;
-  });
+  for (const [name, type] of [['twofold.css', 'text/css'], ['twofold.js', 'text/javascript']] as const) {
+    const content = readFileSync(join(deps.viewsDir, 'assets', name));
+    assets.get(`/assets/${name}`, (ctx) => {
+      ctx.type = type;
+      ctx.set('Cache-Control', 'public, max-age=3600');
+      ctx.body = content;
+    });
+  }
 
   const routers = [
     createHealthRoutes(stores),
@@ -88,6 +97,8 @@ export function createApp(deps: AppDeps): Koa {
       userService: deps.userService,
       clients: deps.clientService,
       settings: deps.settings,
+      secondFactor: deps.interaction.secondFactor,
+      recovery: deps.recovery,
       bodyLimit: config.http.bodyLimitBytes,
       onSettingsChange: (changed) => log.info({ event: 'settings.changed', changed }, 'settings changed'),
     }),
@@ -99,8 +110,21 @@ export function createApp(deps: AppDeps): Koa {
       settings: deps.settings,
       log,
       bodyLimit: config.http.bodyLimitBytes,
+      keyring: deps.keyring,
+      rateLimiter: stores.rateLimiter,
+      rateLimits: config.rateLimits,
+      audit: stores.audit,
     }),
-    ...(deps.demo ? [createDemoRoutes({ issuer: config.issuer, clientSecret: deps.demo.clientSecret })] : []),
+    createAccountRoutes({
+      issuer: config.issuer,
+      localOrigin: deps.localOrigin,
+      users: stores.users,
+      secondFactor: deps.interaction.secondFactor,
+      recovery: deps.recovery,
+      clock: deps.interaction.clock,
+      bodyLimit: config.http.bodyLimitBytes,
+    }),
+    ...(deps.demo ? [createDemoRoutes({ issuer: config.issuer, clientSecret: deps.demo.clientSecret, localOrigin: deps.localOrigin })] : []),
   ];
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
 

@@ -52,3 +52,14 @@ function parseForm(text: string): Record<string, string> {
   }
   return { ...fields };
 }
+
+/** For actions that take no input: an empty request, or a JSON body (which must then be `{}`). */
+export function emptyOrJson(limit: number) {
+  const json = bodyParser({ limit, accept: ['json'] });
+  return async (ctx: Context, next: Next) => {
+    const empty = !ctx.get('content-type') && !ctx.get('transfer-encoding') && Number(ctx.get('content-length') || 0) === 0;
+    if (!empty) return json(ctx, next);
+    ctx.request.body = {};
+    await next();
+  };
+}

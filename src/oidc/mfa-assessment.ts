@@ -4,6 +4,7 @@ import { decideMfa, type MfaDecision, type MfaPolicy } from '../domain/mfa-polic
 import type { SettingsService } from '../domain/settings.ts';
 import type { UserRecord, UserStore } from '../stores/types.ts';
 import { requestsMfa } from './acr.ts';
+import { isInternalClient } from './internal-clients.ts';
 import type { MfaState } from './mfa-state.ts';
 
 /** What a sign-in result carries once the second factor passed (see the login route). */
@@ -15,6 +16,7 @@ export interface MfaResult {
 
 export interface RequestFacts {
   user: UserRecord | null;
+  clientId: string;
   clientMetadata: Record<string, unknown>;
   acrValues: unknown;
   claims: unknown;
@@ -36,7 +38,7 @@ export function createMfaAssessor(deps: { users: UserStore; settings: SettingsSe
     const maxAge = facts.clientMetadata['mfa_max_age'] as number | undefined;
     return decideMfa({
       settings: { enabled: settings.enabled, defaultPolicy: settings.defaultPolicy },
-      client: { mfaPolicy: policy, mfaMaxAge: maxAge },
+      client: { mfaPolicy: policy, mfaMaxAge: maxAge, alwaysRequired: isInternalClient(facts.clientId) },
       user: { exempt: facts.user.mfa.exempt, disabled: facts.user.disabled, hasDevice: facts.user.mfa.device !== undefined },
       stepUp: requestsMfa(facts.acrValues, facts.claims),
       lastSecondFactorAt: facts.lastSecondFactorAt,
@@ -68,6 +70,7 @@ export function createMfaAssessor(deps: { users: UserStore; settings: SettingsSe
     }
     return decide({
       user,
+      clientId: client.clientId,
       clientMetadata: client.metadata() as Record<string, unknown>,
       acrValues: params?.acr_values,
       claims: ctx.oidc.claims,

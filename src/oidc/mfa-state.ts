@@ -4,7 +4,8 @@ import type { OidcStateStore } from '../stores/types.ts';
 /**
  * Second-factor state kept in the protocol store (Redis), next to the engine's own:
  *  - per sign-in (interaction uid): the account whose password was accepted while the
- *    second factor is pending, and the sealed secret of a registration in progress. It
+ *    second factor is pending, the sealed secret of a registration in progress, and the
+ *    sealed backup codes shown after a registration until the person continues. It
  *    expires with the interaction, so an abandoned registration leaves nothing behind;
  *  - per session (session uid): when the session last passed the second factor, and for
  *    which account. A later password-only login of the same account keeps it, so the
@@ -16,6 +17,10 @@ const signInSchema = z.strictObject({
   accountId: z.string().min(1),
   passwordAt: z.number().int().optional(),
   sealedEnrollment: z.string().optional(),
+  /** The second factor passed in this sign-in (epoch seconds); the backup codes are shown before it ends. */
+  secondFactorAt: z.number().int().optional(),
+  /** The new backup codes, sealed, until the person has seen them and continues. */
+  sealedBackupCodes: z.string().optional(),
 });
 const sessionSchema = z.strictObject({ accountId: z.string().min(1), mfaAt: z.number().int() });
 const originSchema = z.strictObject({ clientId: z.string().min(1) });

@@ -6,7 +6,9 @@ import { createMongoSettingsStore } from './mongo/settings.ts';
 import { createMongoUserStore } from './mongo/users.ts';
 import { connectRedis, createRedis, guardRedis, pingRedis, type RedisConfig } from './redis/connection.ts';
 import { createRedisOidcStateStore } from './redis/oidc-state.ts';
-import { createRedisReplayGuard } from './redis/replay-guard.ts';
+import { createMongoAuditLog } from './mongo/audit.ts';
+import { createRedisRateLimiter } from './redis/rate-limiter.ts';
+import { createRedisSecondFactorGuard } from './redis/second-factor-guard.ts';
 import type { Stores } from './types.ts';
 
 export interface MongoRedisOptions {
@@ -26,9 +28,10 @@ export async function createMongoRedisStores(options: MongoRedisOptions): Promis
   if (!redisUp) options.onRetry?.('redis', 'not reachable yet; retrying in the background');
 
   const connection = await connectMongo(options.mongodb, (_attempt, reason) => options.onRetry?.('mongodb', reason));
-  const [users, clients] = await Promise.all([
+  const [users, clients, audit] = await Promise.all([
     createMongoUserStore({ connection, clock: options.clock }),
     createMongoClientStore({ connection }),
+    createMongoAuditLog({ connection }),
   ]);
 
   // Settings changes reach the other nodes through Redis pub/sub, on a connection of its
@@ -50,7 +53,9 @@ export async function createMongoRedisStores(options: MongoRedisOptions): Promis
     users,
     clients,
     settings: createMongoSettingsStore({ connection }),
-    guard: createRedisReplayGuard({ redis, keyPrefix: options.redis.keyPrefix }),
+    guard: createRedisSecondFactorGuard({ redis, keyPrefix: options.redis.keyPrefix }),
+    rateLimiter: createRedisRateLimiter({ redis, keyPrefix: options.redis.keyPrefix }),
+    audit,
     async notifySettingsChanged() {
       await guardRedis(() => redis.publish(channel, '1'));
     },

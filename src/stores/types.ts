@@ -12,9 +12,19 @@ export interface TotpDevice {
   registeredAt: Date;
   /** The last accepted time step: codes of this step or earlier are refused. */
   lastStep: number;
-  /** The device's clock offset from the server's, in steps. */
+  /** The learned clock offset from the server, in steps, that centres the window. */
   drift: number;
+  /** The offset of the last accepted code: the drift moves when the next one agrees. */
+  lastOffset?: number;
   lastUsedAt?: Date;
+}
+
+/** The unused backup codes of a user, as keyed hashes (see domain/backup-codes.ts). */
+export interface BackupCodeSet {
+  /** The data key the hashing key was derived from. */
+  kid: string;
+  hashes: string[];
+  createdAt: Date;
 }
 
 export interface UserMfa {
@@ -23,6 +33,7 @@ export interface UserMfa {
   /** A registration page was shown and not completed. */
   pendingSince?: Date;
   device?: TotpDevice;
+  backupCodes?: BackupCodeSet;
 }
 
 export interface UserRecord {
@@ -72,29 +83,117 @@ export interface UserStore {
    * conditional update, atomic on its own, so of simultaneous or replayed claims of one
    * step exactly one wins.
    */
-  acceptStep(id: string, accepted: { step: number; drift: number; at: Date }): Promise<boolean>;
+  acceptStep(id: string, accepted: { step: number; drift: number; lastOffset: number; at: Date }): Promise<boolean>;
+  /** Replaces the backup codes, only while a device is registered. False otherwise. */
+  setBackupCodes(id: string, codes: BackupCodeSet): Promise<boolean>;
+  /**
+   * Uses one backup code: removes `hash` from the set in one atomic update. True only for
+   * the one caller that removed it.
+   */
+  useBackupCode(id: string, hash: string, at: Date): Promise<boolean>;
+  /** Removes the device, the backup codes and the pending mark at once. False: no such user. */
+  resetMfa(id: string, at: Date): Promise<boolean>;
+  /** False when there is no such user. */
+  delete(id: string): Promise<boolean>;
 }
 
+export interface AttemptLimits {
+  /** Consecutive wrong codes that lock the user. */
+  maxAttempts: number;
+  /** How long a lock lasts; 0: until an administrator unlocks. */
+  lockoutSeconds: number;
+  /** Epoch milliseconds of the server's clock. */
+  now: number;
+}
+
+export type AttemptResult =
+  | { outcome: 'passed' }
+  | { outcome: 'reserved' }
+  | { outcome: 'wrong' | 'replayed'; failures: number }
+  /** `until`: epoch ms, or null for a lock only an administrator lifts; `justNow`: this attempt locked it. */
+  | { outcome: 'locked'; until: number | null; justNow?: boolean };
+
 /**
- * Claims second-factor time steps in Redis before the user store's conditional update: a
- * cheap refusal of replays and parallel guesses, shared by every node. It stands in front
- * of the store's own atomic update, not in place of it.
+ * Second-factor attempts, shared by every node (Redis): the lock, the count of consecutive
+ * wrong codes and the last claimed time step of each user. Each call is one atomic step,
+ * so parallel guesses cannot slip past the limit or reuse a step. It stands in front of
+ * the user store's own atomic updates, not in place of them.
  */
-export interface ReplayGuard {
+export interface SecondFactorGuard {
   /**
-   * Claims time step `step` of `userId`'s device: true only if it is later than every step
-   * claimed before and than `floor` (the device's stored last step). Atomic across nodes.
+   * One TOTP attempt: refused while locked; else claims `step` (null: no code matched)
+   * when it is later than every step claimed before and than `floor`, which resets the
+   * count; else counts a wrong (or replayed) code and locks at `maxAttempts`.
    */
-  claimStep(userId: string, step: number, floor: number): Promise<boolean>;
+  attemptStep(userId: string, step: number | null, floor: number, limits: AttemptLimits): Promise<AttemptResult>;
+  /** Counts an attempt before a check done elsewhere (a backup code); refused while locked. */
+  reserve(userId: string, limits: AttemptLimits): Promise<AttemptResult>;
+  /** Ends a reserved attempt: a success resets the count, a failure may lock. */
+  settle(userId: string, passed: boolean, limits: AttemptLimits): Promise<AttemptResult>;
+  /** The user's lock at `now`, if any. */
+  lockOf(userId: string, now: number): Promise<{ until: number | null } | null>;
+  /** Lifts the lock and clears the count. */
+  unlock(userId: string): Promise<void>;
+  /** Forgets everything about the user: lock, count and claimed steps (device reset, deletion). */
+  forget(userId: string): Promise<void>;
   /** A short exclusive hold on `name`; false while another holds it. */
   acquire(name: string, ttlSeconds: number): Promise<boolean>;
   release(name: string): Promise<void>;
+}
+
+/** Sliding-window rate limits (first factor), shared by every node. */
+export interface RateLimiter {
+  /**
+   * Counts one hit of `key` at `now` (epoch ms) unless `limit` hits already fall within the
+   * last `windowMs`; then says when the oldest of them leaves the window.
+   */
+  hit(key: string, limit: number, windowMs: number, now: number): Promise<{ allowed: boolean; retryAfterMs: number }>;
+}
+
+export const auditTypes = [
+  'mfa.passed',
+  'mfa.refused',
+  'mfa.registered',
+  'mfa.backup_code_used',
+  'mfa.locked',
+  'mfa.unlocked',
+  'mfa.reset',
+  'mfa.device_deleted',
+  'mfa.backup_codes_regenerated',
+  'password.refused',
+  'rate_limited',
+  'user.deleted',
+] as const;
+export type AuditType = (typeof auditTypes)[number];
+
+/** One audit event. Never a code, a secret or a password. */
+export interface AuditEvent {
+  at: Date;
+  type: AuditType;
+  outcome: 'success' | 'failure';
+  userId?: string | undefined;
+  clientId?: string | undefined;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+  /** Who acted, when not the user: `admin` (the admin token). */
+  actor?: string | undefined;
+  /** A short reason (`wrong`, `replayed`, `locked`, `per_account`, …). */
+  reason?: string | undefined;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent): Promise<void>;
+  /** Newest first. */
+  list(query: { userId?: string; type?: AuditType; limit: number }): Promise<AuditEvent[]>;
 }
 
 export interface StoredSettings {
   enabled?: boolean;
   defaultPolicy?: 'required' | 'if_enrolled' | 'off';
   skewSteps?: number;
+  maxAttempts?: number;
+  lockoutSeconds?: number;
+  backupCodes?: { enabled: boolean; count: number };
   issuerLabel?: string;
   registrationMessage?: string;
 }
@@ -168,7 +267,9 @@ export interface Stores {
   users: UserStore;
   clients: ClientStore;
   settings: SettingsStore;
-  guard: ReplayGuard;
+  guard: SecondFactorGuard;
+  rateLimiter: RateLimiter;
+  audit: AuditLog;
   /** Tells every node that the settings changed; `onChange` hears it (this node's too). */
   notifySettingsChanged(): Promise<void>;
   onSettingsChanged(listener: () => void): void;

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { base32Decode, base32Encode } from '../../src/domain/base32.ts';
-import { groupedSecret, hotp, matchStep, normalizeCode, otpauthUri, stepAt } from '../../src/domain/totp.ts';
+import { base32Encode, codeAt, groupedSecret, learnDrift, matchStep, normalizeCode, otpauthUri, stepAt } from '../../src/domain/totp.ts';
 import { authenticatorCode, decodeBase32, parseOtpauth } from '../support/rfc6238.ts';
 
 const rfcSeed = Buffer.from('12345678901234567890');
@@ -18,7 +17,7 @@ describe('TOTP', () => {
       [20000000000, '65353130'],
     ];
     for (const [seconds, code] of vectors) {
-      assert.equal(hotp(rfcSeed, stepAt(seconds * 1000), 8), code, `T=${seconds}`);
+      assert.equal(codeAt(rfcSeed, stepAt(seconds * 1000), 8), code, `T=${seconds}`);
     }
   });
 
@@ -26,14 +25,13 @@ describe('TOTP', () => {
     for (let i = 0; i < 50; i++) {
       const secret = randomBytes(20);
       const seconds = Math.floor(Math.random() * 4e9);
-      assert.equal(hotp(secret, stepAt(seconds * 1000)), await authenticatorCode(secret, seconds));
+      assert.equal(codeAt(secret, stepAt(seconds * 1000)), await authenticatorCode(secret, seconds));
     }
   });
 
   it('encodes base32 as RFC 4648 does', () => {
     assert.equal(base32Encode(Buffer.from('foobar')), 'MZXW6YTBOI');
     assert.equal(base32Encode(Buffer.from('f')), 'MY');
-    assert.deepEqual(base32Decode('MZXW 6YTB-OI'), Buffer.from('foobar'));
     const secret = randomBytes(20);
     assert.equal(base32Encode(secret).length, 32);
     assert.deepEqual(Buffer.from(decodeBase32(base32Encode(secret))), secret);
@@ -47,7 +45,7 @@ describe('TOTP', () => {
   it('builds the otpauth URI an app reads, with label and account escaped', () => {
     const secret = randomBytes(20);
     const uri = otpauthUri({ secret, label: 'Acme SSO', account: 'zoë@acme' });
-    assert.match(uri, /^otpauth:\/\/totp\/Acme%20SSO:zo%C3%AB%40acme\?secret=[A-Z2-7]{32}&issuer=Acme%20SSO&algorithm=SHA1&digits=6&period=30$/);
+    assert.match(uri, /^otpauth:\/\/totp\/Acme%20SSO:zo%C3%AB%40acme\?secret=[A-Z2-7]{32}&issuer=Acme%20SSO(&algorithm=SHA1)?(&digits=6)?(&period=30)?$/);
     const parsed = parseOtpauth(uri);
     assert.equal(parsed.label, 'Acme SSO:zoë@acme');
     assert.equal(parsed.issuer, 'Acme SSO');
@@ -62,7 +60,7 @@ describe('TOTP', () => {
   describe('window, drift and replay', () => {
     const secret = randomBytes(20);
     const now = 1_000_000;
-    const code = (step: number) => hotp(secret, step);
+    const code = (step: number) => codeAt(secret, step);
     const at = (overrides: Partial<Parameters<typeof matchStep>[2]> = {}) => ({ nowStep: now, drift: 0, skewSteps: 1, lastStep: 0, ...overrides });
 
     it('accepts the current step and one either side with skew 1, not two', () => {
@@ -83,12 +81,30 @@ describe('TOTP', () => {
     it('centres the window on the learned drift', () => {
       assert.equal(matchStep(secret, code(now + 2), at({ drift: 1 })), now + 2);
       assert.equal(matchStep(secret, code(now - 1), at({ drift: 1 })), null);
+      assert.equal(matchStep(secret, code(now - 3), at({ drift: -2 })), now - 3);
     });
 
-    it('bounds the drift so it never moves the window more than skewSteps', () => {
-      assert.equal(matchStep(secret, code(now + 5), at({ drift: 50 })), null);
-      assert.equal(matchStep(secret, code(now + 2), at({ drift: 50 })), now + 2);
-      assert.equal(matchStep(secret, code(now), at({ skewSteps: 0, drift: 3 })), now, 'no drift at skew 0');
+    it('bounds the drift to two steps, so a window never reaches past skewSteps + 2 from now', () => {
+      assert.equal(matchStep(secret, code(now + 3), at({ drift: 50 })), now + 3, 'drift 50 counts as 2: now+1 … now+3');
+      assert.equal(matchStep(secret, code(now + 4), at({ drift: 50 })), null);
+      assert.equal(matchStep(secret, code(now), at({ drift: 50 })), null);
+      assert.equal(matchStep(secret, code(now + 2), at({ skewSteps: 0, drift: 3 })), now + 2, 'skew 0 with drift 2: exactly now+2');
+      assert.equal(matchStep(secret, code(now), at({ skewSteps: 0, drift: 3 })), null);
+      // Skew 10: the furthest steps accepted are 12 away (10 + a drift of 2), never 20.
+      assert.equal(matchStep(secret, code(now + 12), at({ skewSteps: 10, drift: 10 })), now + 12);
+      assert.equal(matchStep(secret, code(now + 13), at({ skewSteps: 10, drift: 10 })), null);
+      assert.equal(matchStep(secret, code(now + 20), at({ skewSteps: 10, drift: 10 })), null);
+      assert.equal(matchStep(secret, code(now - 12), at({ skewSteps: 10, drift: -10 })), now - 12);
+      assert.equal(matchStep(secret, code(now - 13), at({ skewSteps: 10, drift: -10 })), null);
+    });
+
+    it('learns a drift only when two successive accepted codes agree on it, and at most two steps', () => {
+      assert.equal(learnDrift({ drift: 0 }, 1), 0, 'one code one step ahead proves nothing yet');
+      assert.equal(learnDrift({ drift: 0, lastOffset: 1 }, 1), 1, 'the second in a row moves the window');
+      assert.equal(learnDrift({ drift: 1, lastOffset: 1 }, 0), 1, 'one code at now does not move it back');
+      assert.equal(learnDrift({ drift: 1, lastOffset: 0 }, 0), 0, 'two at now do');
+      assert.equal(learnDrift({ drift: 0, lastOffset: 5 }, 5), 2, 'never more than two steps');
+      assert.equal(learnDrift({ drift: 0, lastOffset: -7 }, -7), -2);
     });
 
     it('refuses a step at or before the last accepted one (RFC 6238 section 5.2)', () => {

@@ -39,11 +39,11 @@ describe('password sign-in', () => {
   it('spends one argon2 verification on an unknown username, as on a known one', async () => {
     const { hasher, counts } = await countingHasher();
     const service = createUserService({ users: createMemoryUserStore({ clock: createManualClock() }), hasher });
-    await service.create({ username: 'rita', password: 'rita passphrase' });
+    const rita = await service.create({ username: 'rita', password: 'rita passphrase' });
 
     assert.deepEqual(await service.verifyPassword('nobody', 'whatever'), { ok: false, reason: 'unknown_user' });
     assert.deepEqual(counts, { verify: 0, dummy: 1 });
-    assert.deepEqual(await service.verifyPassword('rita', 'whatever'), { ok: false, reason: 'wrong_password' });
+    assert.deepEqual(await service.verifyPassword('rita', 'whatever'), { ok: false, reason: 'wrong_password', userId: rita.id });
     assert.deepEqual(counts, { verify: 1, dummy: 1 });
   });
 });

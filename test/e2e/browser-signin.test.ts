@@ -40,6 +40,11 @@ describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
       const { secret } = parseOtpauth(uri);
       await page.getByLabel('Code from the app').fill(await authenticatorCode(decodeBase32(secret), Date.now() / 1000));
       await page.getByRole('button', { name: 'Verify and continue' }).click();
+      // The backup codes, once, before the application.
+      await page.getByTestId('backup-code').first().waitFor();
+      assert.equal(await page.getByTestId('backup-code').count(), 10);
+      await page.screenshot({ path: screenshotPath('demo-backup-codes'), fullPage: true });
+      await page.getByTestId('continue').click();
       await page.waitForURL(`${server.issuer}/demo/`);
       await page.screenshot({ path: screenshotPath('demo-claims'), fullPage: true });
       const claims = Object.fromEntries(

@@ -184,18 +184,21 @@ describe('admin API: users and clients', () => {
 
     it('shows the defaults, changes some keys and keeps the others', async () => {
       const initial = await (await server.adminFetch('/admin/api/settings')).json();
-      assert.deepEqual(initial, { enabled: true, defaultPolicy: 'off', skewSteps: 1, issuerLabel: 'twofold', registrationMessage: '' });
-      const response = await patch({ skewSteps: 10, issuerLabel: 'Acme SSO', registrationMessage: 'Ask IT for help.' });
+      assert.deepEqual(initial, { enabled: true, defaultPolicy: 'off', skewSteps: 1, maxAttempts: 5, lockoutSeconds: 900, backupCodes: { enabled: true, count: 10 }, issuerLabel: 'twofold', registrationMessage: '' });
+      const response = await patch({ skewSteps: 10, issuerLabel: 'Acme SSO', registrationMessage: 'Ask IT for help.', maxAttempts: 3, lockoutSeconds: 0, backupCodes: { enabled: false, count: 12 } });
       assert.equal(response.status, 200);
       assert.deepEqual(await response.json(), {
         enabled: true,
         defaultPolicy: 'off',
         skewSteps: 10,
+        maxAttempts: 3,
+        lockoutSeconds: 0,
+        backupCodes: { enabled: false, count: 12 },
         issuerLabel: 'Acme SSO',
         registrationMessage: 'Ask IT for help.',
       });
       assert.equal(((await (await server.adminFetch('/admin/api/settings')).json()) as { skewSteps: number }).skewSteps, 10);
-      await patch({ skewSteps: 1 });
+      await patch({ skewSteps: 1, maxAttempts: 5, lockoutSeconds: 900, backupCodes: { enabled: true, count: 10 } });
     });
 
     it('refuses bad values and unknown keys with 400 and changes nothing', async () => {
@@ -209,7 +212,16 @@ describe('admin API: users and clients', () => {
         [{ issuerLabel: 'Acme:SSO' }, /^issuerLabel:/],
         [{ issuerLabel: '' }, /^issuerLabel:/],
         [{ registrationMessage: 'x'.repeat(2001) }, /^registrationMessage:/],
-        [{ maxAttempts: 5 }, /unknown field: maxAttempts/],
+        [{ maxAttempts: 0 }, /^maxAttempts: an integer from 1 to 10/],
+        [{ maxAttempts: 11 }, /^maxAttempts:/],
+        [{ lockoutSeconds: -1 }, /^lockoutSeconds:/],
+        [{ lockoutSeconds: 7_776_001 }, /^lockoutSeconds:/],
+        [{ backupCodes: { enabled: true } }, /^backupCodes\.count:/],
+        [{ backupCodes: { enabled: true, count: 0 } }, /^backupCodes\.count: an integer from 1 to 20/],
+        [{ backupCodes: { enabled: true, count: 21 } }, /^backupCodes\.count:/],
+        [{ backupCodes: { enabled: 'yes', count: 10 } }, /^backupCodes\.enabled:/],
+        [{ backupCodes: { enabled: true, count: 10, shown: 1 } }, /unknown field/],
+        [{ lockout: 5 }, /unknown field: lockout/],
         [{}, /nothing to change/],
         [{ skewSteps: 2, colour: 'blue' }, /unknown field: colour/],
       ];
@@ -224,10 +236,11 @@ describe('admin API: users and clients', () => {
         id: string;
         mfa: unknown;
       };
-      assert.deepEqual(created.mfa, { status: 'none', exempt: false });
+      const idle = { locked: false, lockedUntil: null, lastUsedAt: null, backupCodesLeft: 0 };
+      assert.deepEqual(created.mfa, { status: 'none', exempt: false, ...idle });
       const changed = await server.adminFetch(`/admin/api/users/${created.id}`, { method: 'PATCH', body: JSON.stringify({ exempt: true }) });
       assert.equal(changed.status, 200);
-      assert.deepEqual(((await changed.json()) as { mfa: unknown }).mfa, { status: 'none', exempt: true });
+      assert.deepEqual(((await changed.json()) as { mfa: unknown }).mfa, { status: 'none', exempt: true, ...idle });
       const disabled = await server.adminFetch(`/admin/api/users/${created.id}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) });
       assert.equal(((await disabled.json()) as { disabled: boolean }).disabled, true);
       for (const [body, message] of [

@@ -119,14 +119,14 @@ for (const impl of implementations) {
         const created = await users.create({ username: 'jack', passwordHash: hash });
         await users.registerDevice(created.id, device(100));
         const at = new Date('2026-04-01T00:00:00Z');
-        assert.equal(await users.acceptStep(created.id, { step: 101, drift: 1, at }), true);
-        assert.equal(await users.acceptStep(created.id, { step: 101, drift: 1, at }), false, 'the same step again');
-        assert.equal(await users.acceptStep(created.id, { step: 100, drift: 0, at }), false, 'an earlier step');
+        assert.equal(await users.acceptStep(created.id, { step: 101, drift: 1, lastOffset: 0, at }), true);
+        assert.equal(await users.acceptStep(created.id, { step: 101, drift: 1, lastOffset: 0, at }), false, 'the same step again');
+        assert.equal(await users.acceptStep(created.id, { step: 100, drift: 0, lastOffset: 0, at }), false, 'an earlier step');
         const after = (await users.findById(created.id))?.mfa.device;
         assert.equal(after?.lastStep, 101);
         assert.equal(after?.drift, 1);
         assert.deepEqual(after?.lastUsedAt, at);
-        assert.equal(await users.acceptStep(created.id, { step: 102, drift: 0, at }), true);
+        assert.equal(await users.acceptStep(created.id, { step: 102, drift: 0, lastOffset: 0, at }), true);
       }));
 
     it('accepts one time step once when 20 callers claim it at the same moment, and the winner\'s drift is kept', () =>
@@ -136,7 +136,7 @@ for (const impl of implementations) {
         const at = new Date('2026-04-01T00:00:00Z');
         for (const step of [101, 102, 103]) {
           const outcomes = await Promise.all(
-            Array.from({ length: 20 }, (_, caller) => users.acceptStep(created.id, { step, drift: caller % 3, at })),
+            Array.from({ length: 20 }, (_, caller) => users.acceptStep(created.id, { step, drift: caller % 3, lastOffset: caller % 3, at })),
           );
           assert.equal(outcomes.filter(Boolean).length, 1, `exactly one of 20 simultaneous claims of step ${step} wins`);
           const stored = (await users.findById(created.id))?.mfa.device;
@@ -156,7 +156,7 @@ for (const impl of implementations) {
     it('accepts no step for a user without a device', () =>
       withStore(async (users) => {
         const created = await users.create({ username: 'liam', passwordHash: hash });
-        assert.equal(await users.acceptStep(created.id, { step: 1, drift: 0, at: new Date() }), false);
+        assert.equal(await users.acceptStep(created.id, { step: 1, drift: 0, lastOffset: 0, at: new Date() }), false);
       }));
   });
 }

@@ -7,6 +7,8 @@ import { authenticatorCode, decodeBase32 } from './rfc6238.ts';
  */
 export class Phone {
   secret: Uint8Array | undefined;
+  /** The backup codes saved after registering, as shown. */
+  backupCodes: string[] = [];
   readonly clock: Clock;
 
   constructor(clock: Clock) {
@@ -26,6 +28,9 @@ export class Phone {
         return this.code();
       },
       code: () => this.code(),
+      saveBackupCodes: (codes: string[]) => {
+        this.backupCodes = codes;
+      },
     };
   }
 }

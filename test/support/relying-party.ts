@@ -142,7 +142,11 @@ export interface Authenticator {
   register?(secret: string, page: Page): Promise<string> | string;
   /** Returns the code to enter on the code page. */
   code?(page: Page): Promise<string> | string;
+  /** Keeps the backup codes shown once after a registration. */
+  saveBackupCodes?(codes: string[]): void;
 }
+
+export const backupCodesOnPage = (html: string) => [...html.matchAll(/data-testid="backup-code"[^>]*>([^<]+)</g)].map((m) => m[1]!.trim());
 
 export const secretOnPage = (html: string) => /data-testid="totp-secret"[^>]*>([^<]+)</.exec(html)?.[1]?.trim();
 
@@ -157,7 +161,7 @@ export async function signIn(
   credentials: { username: string; password: string } | null,
   params: Record<string, string> = {},
   authenticator: Authenticator = {},
-  onPage: (kind: 'login' | 'register' | 'code' | 'consent', page: Page) => void = () => {},
+  onPage: (kind: 'login' | 'register' | 'code' | 'backup-codes' | 'consent', page: Page) => void = () => {},
 ) {
   const start = await startAuthorization(rp, params);
   let page = await follow(agent, start.url, rp.redirectUri);
@@ -179,6 +183,13 @@ export async function signIn(
       if (!answer) throw new Error(`a ${secret ? 'registration' : 'code'} page was shown where none was expected`);
       const code = await (secret ? authenticator.register!(secret, page) : authenticator.code!(page));
       const response = await agent.postForm(formAction(page, '/code'), { code });
+      if (response.status !== 303) throw new SignInRefused({ url: page.url, status: response.status, html: await response.text() });
+      page = await follow(agent, new URL(response.headers.get('location')!, page.url), rp.redirectUri);
+    } else if (page.html.includes('data-testid="backup-code"')) {
+      seen.push('backup-codes');
+      onPage('backup-codes', page);
+      authenticator.saveBackupCodes?.(backupCodesOnPage(page.html));
+      const response = await agent.postForm(formAction(page, '/continue'), {});
       if (response.status !== 303) throw new SignInRefused({ url: page.url, status: response.status, html: await response.text() });
       page = await follow(agent, new URL(response.headers.get('location')!, page.url), rp.redirectUri);
     } else if (page.html.includes('data-testid="consent-allow"')) {

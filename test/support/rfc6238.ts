@@ -40,8 +40,8 @@ export function parseOtpauth(uri: string) {
     label,
     secret: url.searchParams.get('secret')!,
     issuer: url.searchParams.get('issuer'),
-    algorithm: url.searchParams.get('algorithm'),
-    digits: Number(url.searchParams.get('digits')),
-    period: Number(url.searchParams.get('period')),
+    algorithm: url.searchParams.get('algorithm') ?? undefined,
+    digits: url.searchParams.has('digits') ? Number(url.searchParams.get('digits')) : undefined,
+    period: url.searchParams.has('period') ? Number(url.searchParams.get('period')) : undefined,
   };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ClientService } from '../../domain/clients.ts';
 import { AppError } from '../../domain/errors.ts';
 import { mfaPolicies } from '../../domain/mfa-policy.ts';
+import { INTERNAL_CLIENT_PREFIX, isInternalClient } from '../../oidc/internal-clients.ts';
 import { parseInput } from '../validate.ts';
 import { presentClient } from './presenters.ts';
 
@@ -15,7 +16,10 @@ const uri = z.url({ message: 'an absolute URL' }).max(2048);
  * types, …).
  */
 const newClient = z.strictObject({
-  client_id: z.string().regex(/^[\x21-\x7e]{1,128}$/, { message: '1 to 128 printable characters without spaces' }),
+  client_id: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,128}$/, { message: '1 to 128 printable characters without spaces' })
+    .refine((id) => !isInternalClient(id), { message: `ids starting with ${INTERNAL_CLIENT_PREFIX} are twofold's own` }),
   client_secret: z.string().min(32, { message: 'at least 32 characters' }).max(512).optional(),
   client_name: z.string().trim().min(1).max(256).optional(),
   redirect_uris: z.array(uri).min(1).max(50),
@@ -66,6 +70,7 @@ export function mountClientRoutes(router: Router, deps: { clients: ClientService
 
   router.patch('/clients/:client_id', deps.json, async (ctx) => {
     const clientId = parseInput(clientIdParam, ctx.params.client_id);
+    if (isInternalClient(clientId)) throw new AppError('forbidden', `${clientId} is twofold's own application and cannot be changed`);
     const patch = parseInput(clientPatch, ctx.request.body);
     const client = await deps.clients.update(clientId, patch);
     if (!client) throw new AppError('not_found', 'no client with this client_id');

@@ -1,7 +1,7 @@
 import type { ClientRecord, UserRecord } from '../../stores/types.ts';
 
-/** A user as the admin API shows it: never the password hash. */
-export function presentUser(user: UserRecord) {
+/** A user as the admin API shows it: never the password hash, the secret or the backup codes. */
+export function presentUser(user: UserRecord, lock: { until: number | null } | null) {
   return {
     id: user.id,
     username: user.username,
@@ -11,8 +11,12 @@ export function presentUser(user: UserRecord) {
     mfa: {
       status: user.mfa.device ? 'registered' : user.mfa.pendingSince ? 'pending' : 'none',
       exempt: user.mfa.exempt,
+      locked: lock !== null,
+      // null with locked: until an administrator unlocks.
+      lockedUntil: lock?.until ? new Date(lock.until).toISOString() : null,
       ...(user.mfa.device ? { registeredAt: user.mfa.device.registeredAt.toISOString() } : {}),
-      ...(user.mfa.device?.lastUsedAt ? { lastUsedAt: user.mfa.device.lastUsedAt.toISOString() } : {}),
+      lastUsedAt: user.mfa.device?.lastUsedAt?.toISOString() ?? null,
+      backupCodesLeft: user.mfa.device ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
     },
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),

@@ -1,9 +1,11 @@
 import Router from '@koa/router';
 import type { ClientService } from '../../domain/clients.ts';
+import type { RecoveryService } from '../../domain/recovery.ts';
+import type { SecondFactorService } from '../../domain/second-factor.ts';
 import type { SettingsService } from '../../domain/settings.ts';
 import type { UserService } from '../../domain/users.ts';
 import type { UserStore } from '../../stores/types.ts';
-import { bodyParser } from '../body.ts';
+import { bodyParser, emptyOrJson } from '../body.ts';
 import { adminAuth } from './auth.ts';
 import { mountClientRoutes } from './clients.ts';
 import { mountSettingsRoutes } from './settings.ts';
@@ -16,6 +18,8 @@ export function createAdminRouter(deps: {
   userService: UserService;
   clients: ClientService;
   settings: SettingsService;
+  secondFactor: SecondFactorService;
+  recovery: RecoveryService;
   bodyLimit: number;
   onSettingsChange: (changed: string[]) => void;
 }) {
@@ -26,7 +30,7 @@ export function createAdminRouter(deps: {
     await next();
   });
   router.use(adminAuth(deps.adminToken));
-  mountUserRoutes(router, { users: deps.users, userService: deps.userService, json });
+  mountUserRoutes(router, { users: deps.users, userService: deps.userService, secondFactor: deps.secondFactor, recovery: deps.recovery, json, action: emptyOrJson(deps.bodyLimit) });
   mountClientRoutes(router, { clients: deps.clients, json });
   mountSettingsRoutes(router, { settings: deps.settings, json, onChange: deps.onSettingsChange });
   return router;

@@ -9,6 +9,16 @@ const settingsPatch = z
     enabled: z.boolean(),
     defaultPolicy: z.enum(mfaPolicies),
     skewSteps: z.number().int().min(0, { message: 'an integer from 0 to 10' }).max(10, { message: 'an integer from 0 to 10' }),
+    maxAttempts: z.number().int().min(1, { message: 'an integer from 1 to 10' }).max(10, { message: 'an integer from 1 to 10' }),
+    lockoutSeconds: z
+      .number()
+      .int()
+      .min(0, { message: 'seconds from 0 (until an administrator unlocks) to 7776000 (90 days)' })
+      .max(7_776_000, { message: 'seconds from 0 (until an administrator unlocks) to 7776000 (90 days)' }),
+    backupCodes: z.strictObject({
+      enabled: z.boolean(),
+      count: z.number().int().min(1, { message: 'an integer from 1 to 20' }).max(20, { message: 'an integer from 1 to 20' }),
+    }),
     // It names the account in the app and in the otpauth URI, where ':' separates the two.
     issuerLabel: z
       .string()

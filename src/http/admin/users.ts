@@ -1,8 +1,10 @@
 import type { Router, RouterMiddleware } from '@koa/router';
 import { z } from 'zod';
 import { AppError } from '../../domain/errors.ts';
+import type { RecoveryService } from '../../domain/recovery.ts';
+import type { SecondFactorService } from '../../domain/second-factor.ts';
 import type { UserService } from '../../domain/users.ts';
-import type { UserStore } from '../../stores/types.ts';
+import type { UserRecord, UserStore } from '../../stores/types.ts';
 import { parseInput } from '../validate.ts';
 import { presentUser } from './presenters.ts';
 
@@ -29,31 +31,71 @@ const userPatch = z
   .strictObject({ disabled: z.boolean().optional(), exempt: z.boolean().optional() })
   .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });
 
-export function mountUserRoutes(router: Router, deps: { users: UserStore; userService: UserService; json: RouterMiddleware }) {
+const noBody = z.strictObject({});
+
+export function mountUserRoutes(
+  router: Router,
+  deps: {
+    users: UserStore;
+    userService: UserService;
+    secondFactor: SecondFactorService;
+    recovery: RecoveryService;
+    json: RouterMiddleware;
+    action: RouterMiddleware;
+  },
+) {
+  const present = async (user: UserRecord) => presentUser(user, await deps.secondFactor.lockOf(user.id));
+  const notFound = () => new AppError('not_found', 'no user with this id');
+  const adminSource = (ctx: { ip: string; get(name: string): string }) => ({ actor: 'admin', ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined });
+
   router.post('/users', deps.json, async (ctx) => {
     const input = parseInput(newUser, ctx.request.body);
     const user = await deps.userService.create(input);
     ctx.status = 201;
-    ctx.body = presentUser(user);
+    ctx.body = await present(user);
   });
 
   router.get('/users', async (ctx) => {
     const query = parseInput(listQuery, ctx.query);
     const users = await deps.users.list({ ...(query.q === undefined ? {} : { pattern: query.q }), limit: query.limit });
-    ctx.body = { users: users.map(presentUser) };
+    ctx.body = { users: await Promise.all(users.map(present)) };
   });
 
   router.patch('/users/:id', deps.json, async (ctx) => {
     const id = parseInput(idParam, ctx.params.id);
     const patch = parseInput(userPatch, ctx.request.body);
     const user = await deps.users.update(id, patch, new Date());
-    if (!user) throw new AppError('not_found', 'no user with this id');
-    ctx.body = presentUser(user);
+    if (!user) throw notFound();
+    ctx.body = await present(user);
   });
 
   router.get('/users/:id', async (ctx) => {
     const user = await deps.users.findById(parseInput(idParam, ctx.params.id));
-    if (!user) throw new AppError('not_found', 'no user with this id');
-    ctx.body = presentUser(user);
+    if (!user) throw notFound();
+    ctx.body = await present(user);
+  });
+
+  router.delete('/users/:id', async (ctx) => {
+    if (!(await deps.recovery.deleteUser(parseInput(idParam, ctx.params.id), adminSource(ctx)))) throw notFound();
+    ctx.status = 204;
+  });
+
+  // Deregisters the device and backup codes: the next sign-in registers anew.
+  router.post('/users/:id/mfa/reset', deps.action, async (ctx) => {
+    const id = parseInput(idParam, ctx.params.id);
+    parseInput(noBody, ctx.request.body);
+    if (!(await deps.recovery.resetMfa(id, adminSource(ctx)))) throw notFound();
+    const user = await deps.users.findById(id);
+    if (!user) throw notFound();
+    ctx.body = await present(user);
+  });
+
+  router.post('/users/:id/unlock', deps.action, async (ctx) => {
+    const id = parseInput(idParam, ctx.params.id);
+    parseInput(noBody, ctx.request.body);
+    if (!(await deps.recovery.unlock(id, adminSource(ctx)))) throw notFound();
+    const user = await deps.users.findById(id);
+    if (!user) throw notFound();
+    ctx.body = await present(user);
   });
 }

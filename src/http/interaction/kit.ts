@@ -1,14 +1,16 @@
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
+import type { RateLimitConfig } from '../../config/load.ts';
 import type { Clock } from '../../domain/clock.ts';
+import type { DataKeyring } from '../../domain/data-key.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { SecondFactorService } from '../../domain/second-factor.ts';
 import type { SettingsService } from '../../domain/settings.ts';
 import type { UserService } from '../../domain/users.ts';
 import type { MfaAssessor } from '../../oidc/mfa-assessment.ts';
 import type { MfaState } from '../../oidc/mfa-state.ts';
-import type { UserStore } from '../../stores/types.ts';
+import type { AuditLog, RateLimiter, UserStore } from '../../stores/types.ts';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 export type OidcClient = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
@@ -25,6 +27,10 @@ export interface InteractionDeps {
   clock: Clock;
   log: Logger;
   bodyLimit: number;
+  keyring: DataKeyring;
+  rateLimiter: RateLimiter;
+  rateLimits: RateLimitConfig;
+  audit: AuditLog;
 }
 
 export const EXPIRED = 'This sign-in has expired or was already finished. Start again from the application.';

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { mfaLogin, passwordLogin } from '../../oidc/acr.ts';
 import { DISABLED, type InteractionDeps, type InteractionKit } from './kit.ts';
+import { rateLimitedMessage } from './messages.ts';
 
 const loginForm = z.strictObject({
   username: z.string().trim().min(1).max(128),
@@ -21,30 +23,59 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
     await ctx.render('login', { title: 'Sign in', uid, clientName, username: options.username ?? '', error: options.error });
   }
 
+  /**
+   * Counts this attempt against the client address and then the account (known or not):
+   * the wait until another is allowed, or 0. Nothing about the password is checked first.
+   */
+  async function rateLimited(ctx: Context, username: string): Promise<{ waitMs: number; per: string }> {
+    const now = deps.clock.now();
+    const { perIp, perAccount } = deps.rateLimits;
+    const byIp = await deps.rateLimiter.hit(`ip:${ctx.ip}`, perIp.limit, perIp.windowSeconds * 1000, now);
+    if (!byIp.allowed) return { waitMs: byIp.retryAfterMs, per: 'per_ip' };
+    const account = createHash('sha256').update(username.toLowerCase()).digest('base64url');
+    const byAccount = await deps.rateLimiter.hit(`account:${account}`, perAccount.limit, perAccount.windowSeconds * 1000, now);
+    return byAccount.allowed ? { waitMs: 0, per: '' } : { waitMs: byAccount.retryAfterMs, per: 'per_account' };
+  }
+
   async function submit(ctx: Context) {
     const { interaction, client } = await kit.details(ctx, 'login');
     const clientName = kit.clientName(client);
     const parsed = loginForm.safeParse(ctx.request.body);
     if (!parsed.success) return show(ctx, interaction.uid, clientName, { error: 'Enter your username and password.', status: 400 });
     const { username, password } = parsed.data;
+    const source = { clientId: client.clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined };
+    const at = () => new Date(deps.clock.now());
+
+    const limited = await rateLimited(ctx, username);
+    if (limited.waitMs > 0) {
+      deps.log.info({ event: 'signin.rate_limited', per: limited.per, client: client.clientId, ip: ctx.ip }, 'password attempt rate limited');
+      await deps.audit.record({ at: at(), type: 'rate_limited', outcome: 'failure', reason: limited.per, ...source });
+      ctx.set('Retry-After', String(Math.ceil(limited.waitMs / 1000)));
+      return show(ctx, interaction.uid, clientName, { error: rateLimitedMessage(limited.waitMs, deps.clock.now()), username, status: 429 });
+    }
 
     const result = await deps.userService.verifyPassword(username, password);
     if (!result.ok) {
       deps.log.info({ event: 'signin.failed', reason: result.reason, client: client.clientId, ip: ctx.ip }, 'password sign-in failed');
+      await deps.audit.record({ at: at(), type: 'password.refused', outcome: 'failure', reason: result.reason, ...(result.userId ? { userId: result.userId } : {}), ...source });
       const error = result.reason === 'disabled' ? DISABLED : WRONG_CREDENTIALS;
       return show(ctx, interaction.uid, clientName, { error, username, status: 401 });
     }
     const { user } = result;
     deps.log.info({ event: 'signin.password', user: user.id, client: client.clientId, ip: ctx.ip }, 'password accepted');
 
-    // Signing in again in a session that passed the second factor keeps it (no downgrade).
+    // Signing in again in a session that passed the second factor keeps it (no downgrade),
+    // unless the application forced a new sign-in (prompt=login, max_age): then a second
+    // factor it wants is asked again, not carried over from before.
     const lastSecondFactorAt = await deps.assessor.sessionSecondFactorAt(interaction.session?.uid, user.id);
+    const forced = interaction.prompt.reasons.includes('login_prompt') || interaction.prompt.reasons.includes('max_age');
     const decision = await deps.assessor.decide({
       user,
+      clientId: client.clientId,
       clientMetadata: client.metadata() as Record<string, unknown>,
       acrValues: interaction.params.acr_values,
       claims: interaction.params.claims,
-      lastSecondFactorAt,
+      lastSecondFactorAt: forced ? undefined : lastSecondFactorAt,
     });
     switch (decision.action) {
       case 'deny':

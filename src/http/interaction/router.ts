@@ -61,6 +61,10 @@ export function createInteractionRoutes(deps: InteractionDeps) {
 
   router.post('/:uid/login', form, (ctx) => login.submit(ctx));
   router.post('/:uid/code', form, (ctx) => secondFactor.submit(ctx));
+  router.post('/:uid/continue', form, (ctx) => {
+    parseInput(z.strictObject({}), ctx.request.body);
+    return secondFactor.proceed(ctx);
+  });
 
   router.post('/:uid/confirm', form, async (ctx) => {
     parseInput(z.strictObject({}), ctx.request.body);

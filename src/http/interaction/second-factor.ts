@@ -2,22 +2,34 @@ import type { Context } from 'koa';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { AppError } from '../../domain/errors.ts';
-import { groupedSecret, isTotpShaped, normalizeCode, otpauthUri } from '../../domain/totp.ts';
+import type { AttemptSource } from '../../domain/second-factor.ts';
+import { groupedSecret, otpauthUri } from '../../domain/totp.ts';
 import { mfaLogin } from '../../oidc/acr.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import type { SignInState } from '../../oidc/mfa-state.ts';
 import type { UserRecord } from '../../stores/types.ts';
 import { DISABLED, EXPIRED, type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
+import { lockedMessage } from './messages.ts';
 
 export const codeForm = z.strictObject({ code: z.string().max(64) });
 
-const ENTER_CODE = 'Enter the 6-digit code your authenticator app shows.';
+const ENTER_CODE = 'Enter the code your authenticator app shows, or one of your backup codes.';
 const WRONG_CODE = 'That code is not correct or was already used. Enter the current code from your app.';
+const REGISTERED_ELSEWHERE =
+  'An authenticator app was registered for your account a moment ago, perhaps in another tab or window. Enter the code that app shows.';
+const BACKUP_CODES_PURPOSE = 'backup-codes-display';
+
+interface ShowOptions {
+  error?: string | undefined;
+  notice?: string | undefined;
+  status?: number | undefined;
+}
 
 /**
- * The registration page and the code page. The second factor is asked either inside the
- * login prompt (right after the password, which is not handed to the engine until the
- * factor passes) or in the `mfa` prompt of a session that already has a password login.
+ * The registration page, the code page (with its backup-code form) and the backup codes
+ * shown once after a registration. The second factor is asked either inside the login
+ * prompt (right after the password, which is not handed to the engine until the factor
+ * passes) or in the `mfa` prompt of a session that already has a password login.
  */
 export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionKit) {
   /**
@@ -39,22 +51,36 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     return user;
   }
 
+  const putState = (interaction: Interaction, state: SignInState) => deps.mfaState.signIn.put(interaction.uid, state, kit.remainingSeconds(interaction));
+
   /** The registration's secret, made once per sign-in and kept with it until it ends. */
   async function enrollmentOf(interaction: Interaction, state: SignInState): Promise<string> {
     if (state.sealedEnrollment) return state.sealedEnrollment;
     const { sealed } = deps.secondFactor.newEnrollment();
-    await deps.mfaState.signIn.put(interaction.uid, { ...state, sealedEnrollment: sealed }, kit.remainingSeconds(interaction));
+    await putState(interaction, { ...state, sealedEnrollment: sealed });
     await deps.users.markRegistrationPending(state.accountId, new Date(deps.clock.now()));
     return sealed;
   }
 
-  async function show(ctx: Context, interaction: Interaction, client: OidcClient, options: { error?: string; status?: number } = {}) {
+  async function show(ctx: Context, interaction: Interaction, client: OidcClient, options: ShowOptions = {}) {
     const state = await pendingOf(interaction);
     const user = await userOf(state.accountId);
-    const common = { uid: interaction.uid, clientName: kit.clientName(client), error: options.error };
+    const notice = options.notice ?? (user.mfa.device && state.sealedEnrollment ? REGISTERED_ELSEWHERE : undefined);
+    const common = { uid: interaction.uid, clientName: kit.clientName(client), error: options.error, notice };
     ctx.status = options.status ?? 200;
+    if (state.secondFactorAt !== undefined && state.sealedBackupCodes) {
+      const codes = JSON.parse(deps.keyring.open(state.sealedBackupCodes, BACKUP_CODES_PURPOSE)) as string[];
+      const text = `Backup codes for ${user.username}. Each works once.\n\n${codes.join('\n')}\n`;
+      return ctx.render('backup-codes', { ...common, title: 'Save your backup codes', codes, download: `data:text/plain;charset=utf-8,${encodeURIComponent(text)}` });
+    }
+    const lock = await deps.secondFactor.lockOf(user.id);
+    if (lock) {
+      ctx.status = options.status ?? 403;
+      return ctx.render('totp-code', { ...common, title: 'Account locked', locked: lockedMessage(lock.until, deps.clock.now()) });
+    }
     if (user.mfa.device) {
-      return ctx.render('totp-code', { ...common, title: 'Enter your code' });
+      const backup = ctx.query.use === 'backup';
+      return ctx.render('totp-code', { ...common, title: backup ? 'Enter a backup code' : 'Enter your code', backup });
     }
     const secret = deps.secondFactor.openEnrollment(await enrollmentOf(interaction, state));
     const settings = await deps.settings.get();
@@ -75,39 +101,70 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
   async function submit(ctx: Context) {
     const { interaction, client } = await kit.details(ctx, 'login', MFA_PROMPT);
     const state = await pendingOf(interaction);
+    // Passed already, and the backup codes are on screen: show them again.
+    if (state.secondFactorAt !== undefined) return redirectToPage(ctx, interaction);
     const user = await userOf(state.accountId);
     const parsed = codeForm.safeParse(ctx.request.body);
-    const code = parsed.success ? normalizeCode(parsed.data.code) : '';
-    if (!isTotpShaped(code)) return show(ctx, interaction, client, { error: ENTER_CODE, status: 400 });
+    const input = parsed.success ? parsed.data.code : '';
+    if (input.trim() === '') return show(ctx, interaction, client, { error: ENTER_CODE, status: 400 });
+    const source: AttemptSource = { clientId: client.clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined };
 
+    if (user.mfa.device && state.sealedEnrollment) {
+      // This page was a registration, and another finished first: ask for that app's code.
+      await putState(interaction, { accountId: state.accountId, ...(state.passwordAt === undefined ? {} : { passwordAt: state.passwordAt }) });
+      return show(ctx, interaction, client, { notice: REGISTERED_ELSEWHERE, status: 409 });
+    }
     const event = { user: user.id, client: client.clientId, ip: ctx.ip };
     if (user.mfa.device) {
-      if (!(await deps.secondFactor.verify(user, code))) {
-        deps.log.info({ ...event, event: 'mfa.failed' }, 'second factor refused');
-        return show(ctx, interaction, client, { error: WRONG_CODE, status: 401 });
-      }
-      deps.log.info({ ...event, event: 'mfa.passed' }, 'second factor passed');
-    } else {
-      if (!state.sealedEnrollment) throw new AppError('sign_in_expired', EXPIRED);
-      const outcome = await deps.secondFactor.register(user.id, state.sealedEnrollment, code);
-      if (outcome !== 'registered') {
-        deps.log.info({ ...event, event: 'mfa.registration_failed', outcome }, 'registration refused');
-        return show(ctx, interaction, client, { error: WRONG_CODE, status: 401 });
-      }
-      deps.log.info({ ...event, event: 'mfa.registered' }, 'authenticator registered');
-      await afterRegistration(ctx, interaction);
+      const outcome = await deps.secondFactor.verify(user, input, source);
+      deps.log.info({ ...event, event: 'mfa.verify', outcome: outcome.result }, 'second factor checked');
+      if (outcome.result === 'locked') return show(ctx, interaction, client, { status: 403 });
+      if (outcome.result !== 'passed') return show(ctx, interaction, client, { error: WRONG_CODE, status: 401 });
+      return complete(ctx, interaction.uid, state.accountId, Math.floor(deps.clock.now() / 1000));
     }
-    await complete(ctx, interaction.uid, state.accountId);
+    if (!state.sealedEnrollment) throw new AppError('sign_in_expired', EXPIRED);
+    const outcome = await deps.secondFactor.register(user, state.sealedEnrollment, input, source);
+    deps.log.info({ ...event, event: 'mfa.register', outcome: outcome.result }, 'registration checked');
+    switch (outcome.result) {
+      case 'registered':
+        return afterRegistration(ctx, interaction, state, source);
+      case 'already_registered':
+        await putState(interaction, { accountId: state.accountId, ...(state.passwordAt === undefined ? {} : { passwordAt: state.passwordAt }) });
+        return show(ctx, interaction, client, { notice: REGISTERED_ELSEWHERE, status: 409 });
+      case 'locked':
+        return show(ctx, interaction, client, { status: 403 });
+      default:
+        return show(ctx, interaction, client, { error: WRONG_CODE, status: 401 });
+    }
   }
 
-  /** The step between a registration and the end of the sign-in (backup codes go here). */
-  async function afterRegistration(_ctx: Context, _interaction: Interaction): Promise<void> {}
+  /** After a registration: the backup codes, shown once, before the sign-in goes on. */
+  async function afterRegistration(ctx: Context, interaction: Interaction, state: SignInState, source: AttemptSource) {
+    const secondFactorAt = Math.floor(deps.clock.now() / 1000);
+    const codes = await deps.secondFactor.issueBackupCodes(state.accountId, source);
+    if (!codes) return complete(ctx, interaction.uid, state.accountId, secondFactorAt);
+    const { sealedEnrollment: _done, ...rest } = state;
+    await putState(interaction, { ...rest, secondFactorAt, sealedBackupCodes: deps.keyring.seal(JSON.stringify(codes), BACKUP_CODES_PURPOSE) });
+    return redirectToPage(ctx, interaction);
+  }
 
-  async function complete(ctx: Context, uid: string, accountId: string) {
+  /** The person saw the backup codes: the sign-in goes on. */
+  async function proceed(ctx: Context) {
+    const { interaction } = await kit.details(ctx, 'login', MFA_PROMPT);
+    const state = await pendingOf(interaction);
+    if (state.secondFactorAt === undefined) throw new AppError('invalid_request', 'This step of the sign-in is not the current one. Start again from the application.');
+    return complete(ctx, interaction.uid, state.accountId, state.secondFactorAt);
+  }
+
+  function redirectToPage(ctx: Context, interaction: Interaction) {
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${interaction.uid}`);
+  }
+
+  async function complete(ctx: Context, uid: string, accountId: string, mfaAt: number) {
     await deps.mfaState.signIn.drop(uid);
-    const mfaAt = Math.floor(deps.clock.now() / 1000);
     await kit.finish(ctx, { login: mfaLogin(accountId), twofold: { accountId, mfaAt } });
   }
 
-  return { show, submit };
+  return { show, submit, proceed };
 }

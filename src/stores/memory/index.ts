@@ -3,7 +3,9 @@ import type { Stores } from '../types.ts';
 import { createMemoryClientStore } from './clients.ts';
 import { createMemoryKeyStore } from './keys.ts';
 import { createMemoryOidcStateStore } from './oidc-state.ts';
-import { createMemoryReplayGuard } from './replay-guard.ts';
+import { createMemoryAuditLog } from './audit.ts';
+import { createMemoryRateLimiter } from './rate-limiter.ts';
+import { createMemorySecondFactorGuard } from './second-factor-guard.ts';
 import { createMemorySettingsStore } from './settings.ts';
 import { createMemoryUserStore } from './users.ts';
 
@@ -15,7 +17,9 @@ export function createMemoryStores({ clock = systemClock }: { clock?: Clock } = 
     users: createMemoryUserStore({ clock }),
     clients: createMemoryClientStore(),
     settings: createMemorySettingsStore(),
-    guard: createMemoryReplayGuard({ clock }),
+    guard: createMemorySecondFactorGuard({ clock }),
+    rateLimiter: createMemoryRateLimiter(),
+    audit: createMemoryAuditLog(),
     notifySettingsChanged: async () => {
       for (const listener of settingsListeners) listener();
     },

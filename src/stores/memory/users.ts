@@ -55,10 +55,39 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       delete user.mfa.pendingSince;
       return true;
     },
-    async acceptStep(id, { step, drift, at }) {
+    async acceptStep(id, { step, drift, lastOffset, at }) {
       const device = byId.get(id)?.mfa.device;
       if (!device || !(device.lastStep < step)) return false;
-      Object.assign(device, { lastStep: step, drift, lastUsedAt: at });
+      Object.assign(device, { lastStep: step, drift, lastOffset, lastUsedAt: at });
+      return true;
+    },
+    async setBackupCodes(id, codes) {
+      const user = byId.get(id);
+      if (!user?.mfa.device) return false;
+      user.mfa.backupCodes = structuredClone(codes);
+      return true;
+    },
+    async useBackupCode(id, hash, at) {
+      const user = byId.get(id);
+      const codes = user?.mfa.backupCodes;
+      const index = codes?.hashes.indexOf(hash) ?? -1;
+      if (!user?.mfa.device || !codes || index < 0) return false;
+      codes.hashes.splice(index, 1);
+      user.mfa.device.lastUsedAt = at;
+      return true;
+    },
+    async resetMfa(id, at) {
+      const user = byId.get(id);
+      if (!user) return false;
+      user.mfa = { exempt: user.mfa.exempt };
+      user.updatedAt = at;
+      return true;
+    },
+    async delete(id) {
+      const user = byId.get(id);
+      if (!user) return false;
+      byId.delete(id);
+      idByLowerName.delete(user.username.toLowerCase());
       return true;
     },
   };

@@ -100,13 +100,43 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       );
       return result.modifiedCount === 1;
     },
-    async acceptStep(id, { step, drift, at }) {
+    async acceptStep(id, { step, drift, lastOffset, at }) {
       const result = await guard(() =>
         Users.collection.updateOne({ _id: id, 'mfa.device.lastStep': { $lt: step } } as never, {
-          $set: { 'mfa.device.lastStep': step, 'mfa.device.drift': drift, 'mfa.device.lastUsedAt': at },
+          $set: { 'mfa.device.lastStep': step, 'mfa.device.drift': drift, 'mfa.device.lastOffset': lastOffset, 'mfa.device.lastUsedAt': at },
         }),
       );
       return result.modifiedCount === 1;
+    },
+    async setBackupCodes(id, codes) {
+      const result = await guard(() =>
+        Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: true } } as never, { $set: { 'mfa.backupCodes': codes } }),
+      );
+      return result.modifiedCount === 1;
+    },
+    async useBackupCode(id, hash, at) {
+      // The filter names the code and the update pulls it: of simultaneous uses, the
+      // document changes once, for one caller.
+      const result = await guard(() =>
+        Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: true }, 'mfa.backupCodes.hashes': hash } as never, {
+          $pull: { 'mfa.backupCodes.hashes': hash },
+          $set: { 'mfa.device.lastUsedAt': at },
+        } as never),
+      );
+      return result.modifiedCount === 1;
+    },
+    async resetMfa(id, at) {
+      const result = await guard(() =>
+        Users.collection.updateOne({ _id: id } as never, {
+          $unset: { 'mfa.device': '', 'mfa.backupCodes': '', 'mfa.pendingSince': '' },
+          $set: { updatedAt: at },
+        }),
+      );
+      return result.matchedCount === 1;
+    },
+    async delete(id) {
+      const result = await guard(() => Users.collection.deleteOne({ _id: id } as never));
+      return result.deletedCount === 1;
     },
   };
 }

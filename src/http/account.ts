@@ -1,0 +1,172 @@
+import Router from '@koa/router';
+import Tokens from 'csrf';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { Clock } from '../domain/clock.ts';
+import type { RecoveryService } from '../domain/recovery.ts';
+import type { SecondFactorService } from '../domain/second-factor.ts';
+import { ACCOUNT_CLIENT_ID } from '../oidc/internal-clients.ts';
+import type { UserRecord, UserStore } from '../stores/types.ts';
+import { bodyParser } from './body.ts';
+import { lockedMessage } from './interaction/messages.ts';
+import { createSelfClient } from './self-client.ts';
+
+/** A second factor this recent lets the user delete the device or make new codes without another code. */
+export const FRESH_SECOND_FACTOR_SECONDS = 300;
+/** The account page signs out by itself after this long. */
+const SESSION_SECONDS = 1800;
+const SESSION_COOKIE = 'account_session';
+
+const sessionSchema = z.strictObject({ sub: z.string().min(1), mfaAt: z.number().int(), csrf: z.string().min(1), exp: z.number().int() });
+type AccountSession = z.infer<typeof sessionSchema>;
+const actionForm = z.strictObject({ csrf: z.string().max(200), code: z.string().max(64).optional() });
+
+const actions = {
+  'delete-device': {
+    title: 'Delete your authenticator app?',
+    lead: 'Your authenticator app will no longer sign you in, and your backup codes stop working. The next time an application asks for a second factor, you set up an authenticator app again.',
+    button: 'Delete authenticator app',
+    path: '/account/device/delete',
+  },
+  'new-codes': {
+    title: 'Make new backup codes?',
+    lead: 'Your current backup codes stop working at once. The new ones are shown once: save them somewhere safe.',
+    button: 'Make new backup codes',
+    path: '/account/backup-codes',
+  },
+} as const;
+type Action = keyof typeof actions;
+
+/**
+ * The account page: a user signs in through twofold itself (the `twofold-account` client,
+ * whose second factor is always required), sees the registered authenticator and the
+ * backup codes left, deletes the authenticator and makes new backup codes. Both changes
+ * need a second factor from the last 5 minutes, asked again on the confirmation page
+ * when older. Every form carries a CSRF token bound to the account session.
+ */
+export function createAccountRoutes(deps: {
+  issuer: string;
+  localOrigin: () => string | undefined;
+  users: UserStore;
+  secondFactor: SecondFactorService;
+  recovery: RecoveryService;
+  clock: Clock;
+  bodyLimit: number;
+}) {
+  const router = new Router({ prefix: '/account' });
+  const client = createSelfClient({ issuer: deps.issuer, clientId: ACCOUNT_CLIENT_ID, path: '/account', scope: 'openid profile', localOrigin: deps.localOrigin });
+  const tokens = new Tokens();
+  const form = bodyParser({ limit: deps.bodyLimit, accept: ['form'] });
+  const nowSeconds = () => Math.floor(deps.clock.now() / 1000);
+  const source = (ctx: Context) => ({ clientId: ACCOUNT_CLIENT_ID, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined });
+
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+
+  /** The signed-in user of this browser's account session, or null (the session is then cleared). */
+  async function signedIn(ctx: Context): Promise<{ session: AccountSession; user: UserRecord } | null> {
+    const parsed = sessionSchema.safeParse(client.readJson(ctx, SESSION_COOKIE));
+    const user = parsed.success && parsed.data.exp > nowSeconds() ? await deps.users.findById(parsed.data.sub) : null;
+    if (!parsed.success || !user || user.disabled) {
+      client.clear(ctx, SESSION_COOKIE);
+      return null;
+    }
+    return { session: parsed.data, user };
+  }
+
+  const isFresh = (session: AccountSession) => nowSeconds() - session.mfaAt <= FRESH_SECOND_FACTOR_SECONDS;
+
+  function renderHome(ctx: Context, user: UserRecord, session: AccountSession, notice?: string) {
+    const device = user.mfa.device;
+    return ctx.render('account', {
+      title: 'Your account',
+      username: user.username,
+      device: device && { registeredAt: device.registeredAt.toISOString().slice(0, 16).replace('T', ' '), lastUsedAt: device.lastUsedAt?.toISOString().slice(0, 16).replace('T', ' ') },
+      backupCodesLeft: device ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
+      csrf: tokens.create(session.csrf),
+      notice,
+    });
+  }
+
+  function renderConfirm(ctx: Context, action: Action, session: AccountSession, options: { error?: string; locked?: string; status?: number } = {}) {
+    ctx.status = options.status ?? 200;
+    return ctx.render('account-confirm', { ...actions[action], csrf: tokens.create(session.csrf), askCode: !isFresh(session), ...options });
+  }
+
+  router.get('/', async (ctx) => {
+    const current = await signedIn(ctx);
+    if (!current) return client.start(ctx);
+    await renderHome(ctx, current.user, current.session, ctx.query.done === 'deleted' ? 'Your authenticator app was deleted.' : undefined);
+  });
+
+  router.get('/callback', async (ctx) => {
+    const result = await client.finish(ctx);
+    const claims = 'tokens' in result ? result.tokens.claims() : undefined;
+    // The account page is only for a sign-in that passed the second factor.
+    if (!claims || !Array.isArray(claims.amr) || !claims.amr.includes('mfa') || typeof claims.auth_time !== 'number') {
+      ctx.status = 400;
+      return ctx.render('error', { title: 'Sign-in error', heading: 'Sign-in did not complete', message: 'error' in result ? `Sign-in did not complete: ${result.error}.` : 'Sign-in did not complete.' });
+    }
+    const session: AccountSession = { sub: claims.sub, mfaAt: claims.auth_time, csrf: tokens.secretSync(), exp: nowSeconds() + SESSION_SECONDS };
+    client.writeJson(ctx, SESSION_COOKIE, session);
+    ctx.redirect('/account/');
+  });
+
+  for (const action of Object.keys(actions) as Action[]) {
+    router.get(actions[action].path, async (ctx) => {
+      const current = await signedIn(ctx);
+      if (!current) return ctx.redirect('/account/');
+      await renderConfirm(ctx, action, current.session);
+    });
+
+    router.post(actions[action].path, form, async (ctx) => {
+      const current = await signedIn(ctx);
+      const parsed = actionForm.safeParse(ctx.request.body);
+      // No session, no form token, or another's: nothing changes.
+      if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
+        ctx.status = 403;
+        return ctx.render('error', { title: 'Not allowed', heading: 'This form has expired', message: 'Open your account page again and repeat the change.', backTo: '/account/' });
+      }
+      const { user } = current;
+      let { session } = current;
+      if (!user.mfa.device) return ctx.redirect('/account/');
+      if (!isFresh(session)) {
+        const outcome = await deps.secondFactor.verify(user, parsed.data.code ?? '', source(ctx));
+        if (outcome.result === 'locked') return renderConfirm(ctx, action, session, { locked: lockedMessage(outcome.until, deps.clock.now()), status: 403 });
+        if (outcome.result !== 'passed') return renderConfirm(ctx, action, session, { error: 'That code is not correct or was already used.', status: 401 });
+        session = { ...session, mfaAt: nowSeconds() };
+        client.writeJson(ctx, SESSION_COOKIE, session);
+      }
+      if (action === 'delete-device') {
+        await deps.recovery.deleteDevice(user.id, { ...source(ctx), actor: 'user' });
+        ctx.status = 303;
+        return ctx.redirect('/account/?done=deleted');
+      }
+      const codes = await deps.secondFactor.issueBackupCodes(user.id, source(ctx), true);
+      if (!codes) return renderHome(ctx, user, session, 'Backup codes are switched off by your administrator.');
+      const text = `Backup codes for ${user.username}. Each works once.\n\n${codes.join('\n')}\n`;
+      await ctx.render('backup-codes', {
+        title: 'Save your backup codes',
+        codes,
+        download: `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`,
+        continueHref: '/account/',
+      });
+    });
+  }
+
+  router.post('/logout', form, async (ctx) => {
+    const current = await signedIn(ctx);
+    const parsed = actionForm.safeParse(ctx.request.body);
+    if (current && parsed.success && tokens.verify(current.session.csrf, parsed.data.csrf)) client.clear(ctx, SESSION_COOKIE);
+    ctx.status = 303;
+    ctx.redirect('/account/signed-out');
+  });
+
+  router.get('/signed-out', (ctx) =>
+    ctx.render('error', { title: 'Signed out', heading: 'Signed out', message: 'You are signed out of your account page.', backTo: '/account/' }),
+  );
+
+  return router;
+}

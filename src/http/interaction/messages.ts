@@ -1,0 +1,19 @@
+/** Words the sign-in pages share. */
+
+/** When a wait ends, as a person reads it: the time (UTC) and how long from now. */
+export function waitUntil(untilMs: number, nowMs: number): string {
+  const minutes = Math.max(1, Math.ceil((untilMs - nowMs) / 60_000));
+  const at = new Date(untilMs).toISOString().slice(11, 16);
+  const span = minutes < 120 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : `${Math.round(minutes / 60)} hours`;
+  return `${at} UTC (in ${span})`;
+}
+
+export function lockedMessage(untilMs: number | null, nowMs: number): string {
+  return untilMs === null
+    ? 'Too many wrong codes were entered, so your account is locked until an administrator unlocks it. Ask your administrator.'
+    : `Too many wrong codes were entered, so your account is locked until ${waitUntil(untilMs, nowMs)}. Try again then, or ask your administrator to unlock it.`;
+}
+
+export function rateLimitedMessage(retryAfterMs: number, nowMs: number): string {
+  return `Too many sign-in attempts. Try again at ${waitUntil(nowMs + retryAfterMs, nowMs)}.`;
+}

@@ -1,0 +1,124 @@
+import type { Context } from 'koa';
+import * as oidc from 'openid-client';
+
+export interface SelfClientOptions {
+  issuer: string;
+  clientId: string;
+  /** None: a public client (PKCE only). */
+  clientSecret?: string | undefined;
+  /** Where the application lives, e.g. `/demo`: its callback is `<path>/callback`, its cookies are scoped to it. */
+  path: string;
+  scope: string;
+  /**
+   * This node's own address (`http://127.0.0.1:PORT`) once it listens: discovery, the
+   * token exchange and the keys are fetched there, so a node need not reach its public
+   * issuer URL (a load balancer's) to sign its own users in.
+   */
+  localOrigin: () => string | undefined;
+}
+
+/**
+ * A relying party served by twofold itself (the demo, the account page): an OpenID Connect
+ * code flow with PKCE through openid-client, its state in signed, HTTP-only cookies scoped
+ * to its path.
+ */
+export function createSelfClient(options: SelfClientOptions) {
+  const { issuer, path } = options;
+  const redirectUri = `${issuer}${path}/callback`;
+  const cookie = { signed: true, httpOnly: true, sameSite: 'lax' as const, path, overwrite: true };
+  const txCookie = `${path.slice(1)}_tx`;
+
+  const viaThisNode: oidc.CustomFetch = (url, init) => {
+    const local = options.localOrigin();
+    const target = new URL(url);
+    if (local && target.origin === new URL(issuer).origin) {
+      const rewritten = new URL(`${target.pathname}${target.search}`, local);
+      return fetch(rewritten, init as RequestInit);
+    }
+    return fetch(url, init as RequestInit);
+  };
+
+  // Discovered once, on first use (the node must be listening): shared by every request,
+  // since it is the same for all of them. A failed discovery is tried again next time.
+  let discovered: Promise<oidc.Configuration> | undefined;
+  const configuration = () => {
+    discovered ??= oidc
+      .discovery(new URL(issuer), options.clientId, options.clientSecret, options.clientSecret === undefined ? oidc.None() : undefined, {
+        [oidc.customFetch]: viaThisNode,
+        ...(issuer.startsWith('http:') || options.localOrigin() ? { execute: [oidc.allowInsecureRequests] } : {}),
+      })
+      .then((config) => {
+        config[oidc.customFetch] = viaThisNode;
+        return config;
+      })
+      .catch((err) => {
+        discovered = undefined;
+        throw err;
+      });
+    return discovered;
+  };
+
+  function readJson<T>(ctx: Context, name: string): T | undefined {
+    const raw = ctx.cookies.get(name, { signed: true });
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
+  return {
+    readJson,
+    writeJson: (ctx: Context, name: string, value: unknown) => ctx.cookies.set(name, Buffer.from(JSON.stringify(value)).toString('base64url'), cookie),
+    clear: (ctx: Context, name: string) => ctx.cookies.set(name, null, cookie),
+
+    /** Sends the browser to sign in, keeping the PKCE verifier, state and nonce in a cookie. */
+    async start(ctx: Context, params: Record<string, string> = {}) {
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      ctx.cookies.set(txCookie, Buffer.from(JSON.stringify({ verifier, state, nonce })).toString('base64url'), cookie);
+      const url = oidc.buildAuthorizationUrl(await configuration(), {
+        redirect_uri: redirectUri,
+        scope: options.scope,
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        nonce,
+        ...params,
+      });
+      ctx.redirect(url.href);
+    },
+
+    /**
+     * The callback: exchanges the code with every check openid-client makes. The tokens, or
+     * a reason the sign-in did not complete.
+     */
+    async finish(ctx: Context): Promise<{ tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers } | { error: string }> {
+      const tx = readJson<{ verifier: string; state: string; nonce: string }>(ctx, txCookie);
+      ctx.cookies.set(txCookie, null, cookie);
+      if (!tx) return { error: 'the sign-in was not started here' };
+      try {
+        const tokens = await oidc.authorizationCodeGrant(await configuration(), new URL(ctx.originalUrl, issuer), {
+          pkceCodeVerifier: tx.verifier,
+          expectedState: tx.state,
+          expectedNonce: tx.nonce,
+          idTokenExpected: true,
+        });
+        return { tokens };
+      } catch (err) {
+        return { error: err instanceof oidc.AuthorizationResponseError ? (err.error_description ?? err.error) : 'the answer could not be verified' };
+      }
+    },
+
+    async endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string): Promise<URL> {
+      return oidc.buildEndSessionUrl(await configuration(), {
+        post_logout_redirect_uri: postLogoutRedirectUri,
+        ...(idToken ? { id_token_hint: idToken } : {}),
+      });
+    },
+  };
+}
+
+export type SelfClient = ReturnType<typeof createSelfClient>;

@@ -1,0 +1,10 @@
+/**
+ * twofold's own applications, signed in through twofold itself. Their second factor is
+ * always required, whatever the settings, policies or exemptions say, and their ids are
+ * reserved: the admin API neither creates nor changes a client whose id starts with
+ * `twofold-`.
+ */
+export const ACCOUNT_CLIENT_ID = 'twofold-account';
+export const INTERNAL_CLIENT_PREFIX = 'twofold-';
+
+export const isInternalClient = (clientId: string): boolean => clientId.startsWith(INTERNAL_CLIENT_PREFIX);

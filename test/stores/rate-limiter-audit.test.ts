@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createMemoryAuditLog } from '../../src/stores/memory/audit.ts';
+import { createMemoryRateLimiter } from '../../src/stores/memory/rate-limiter.ts';
+import { createMongoAuditLog } from '../../src/stores/mongo/audit.ts';
+import { createRedisRateLimiter } from '../../src/stores/redis/rate-limiter.ts';
+import type { AuditLog, RateLimiter } from '../../src/stores/types.ts';
+import { memoryImplementation, mongoImplementation, redisImplementation, using, type Implementation } from './harness.ts';
+
+const limiters: Implementation<RateLimiter>[] = [
+  memoryImplementation(() => createMemoryRateLimiter()),
+  redisImplementation((redis, keyPrefix) => createRedisRateLimiter({ redis, keyPrefix })),
+];
+
+const T0 = 1_800_000_000_000;
+
+for (const impl of limiters) {
+  describe(`RateLimiter contract: ${impl.name}`, { skip: impl.skip }, () => {
+    it('allows the limit within a sliding window, then says when the oldest hit leaves it', () =>
+      using(impl, async (limiter) => {
+        for (let i = 0; i < 3; i++) assert.deepEqual(await limiter.hit('k', 3, 60_000, T0 + i * 10_000), { allowed: true, retryAfterMs: 0 });
+        assert.deepEqual(await limiter.hit('k', 3, 60_000, T0 + 30_000), { allowed: false, retryAfterMs: 30_000 });
+        assert.deepEqual(await limiter.hit('other', 3, 60_000, T0 + 30_000), { allowed: true, retryAfterMs: 0 }, 'keys are apart');
+        assert.deepEqual(await limiter.hit('k', 3, 60_000, T0 + 59_999), { allowed: false, retryAfterMs: 1 });
+        assert.deepEqual(await limiter.hit('k', 3, 60_000, T0 + 60_000), { allowed: true, retryAfterMs: 0 }, 'the first hit has left');
+        assert.deepEqual(await limiter.hit('k', 3, 60_000, T0 + 60_001), { allowed: false, retryAfterMs: 9_999 }, 'the window slides, not resets');
+      }));
+
+    it('allows exactly the limit of 50 simultaneous hits', () =>
+      using(impl, async (limiter) => {
+        const results = await Promise.all(Array.from({ length: 50 }, () => limiter.hit('k', 10, 60_000, T0)));
+        assert.equal(results.filter((r) => r.allowed).length, 10);
+      }));
+  });
+}
+
+const audits: Implementation<AuditLog>[] = [
+  memoryImplementation(() => createMemoryAuditLog()),
+  mongoImplementation((connection) => createMongoAuditLog({ connection })),
+];
+
+for (const impl of audits) {
+  describe(`AuditLog contract: ${impl.name}`, { skip: impl.skip }, () => {
+    it('lists events newest first, by user and by type, up to the limit', () =>
+      using(impl, async (audit) => {
+        await audit.record({ at: new Date(T0), type: 'mfa.passed', outcome: 'success', userId: 'u1', ip: '127.0.0.1', userAgent: 'ua', clientId: 'app', reason: 'totp' });
+        await audit.record({ at: new Date(T0 + 1), type: 'mfa.refused', outcome: 'failure', userId: 'u2', reason: 'wrong' });
+        await audit.record({ at: new Date(T0 + 2), type: 'mfa.unlocked', outcome: 'success', userId: 'u1', actor: 'admin' });
+        const all = await audit.list({ limit: 10 });
+        assert.deepEqual(all.map((e) => e.type), ['mfa.unlocked', 'mfa.refused', 'mfa.passed']);
+        assert.deepEqual(all[2], { at: new Date(T0), type: 'mfa.passed', outcome: 'success', userId: 'u1', ip: '127.0.0.1', userAgent: 'ua', clientId: 'app', reason: 'totp' });
+        assert.deepEqual((await audit.list({ userId: 'u1', limit: 10 })).map((e) => e.type), ['mfa.unlocked', 'mfa.passed']);
+        assert.deepEqual((await audit.list({ type: 'mfa.refused', limit: 10 })).map((e) => e.userId), ['u2']);
+        assert.equal((await audit.list({ limit: 2 })).length, 2);
+      }));
+  });
+}

@@ -1,0 +1,12 @@
+// The only script of twofold's pages: a copy button for the backup codes, shown only when
+// scripts run (the codes are on the page and in the download either way).
+for (const button of document.querySelectorAll('[data-copy-target]')) {
+  const target = document.getElementById(button.dataset.copyTarget);
+  if (!target || !navigator.clipboard) continue;
+  button.hidden = false;
+  button.addEventListener('click', async () => {
+    const codes = [...target.querySelectorAll('[data-testid="backup-code"]')].map((code) => code.textContent.trim());
+    await navigator.clipboard.writeText(codes.join('\n'));
+    button.textContent = 'Copied';
+  });
+}
