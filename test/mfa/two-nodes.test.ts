@@ -7,9 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../src/config/load.ts';
 import { systemClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
-import { Phone } from '../support/mfa.ts';
+import { Phone, wrongCode } from '../support/mfa.ts';
 import { freePort } from '../support/processes.ts';
-import { relyingParty, signIn, SignInRefused, UserAgent, type RelyingParty } from '../support/relying-party.ts';
+import { follow, formAction, relyingParty, signIn, SignInRefused, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
 import { ADMIN_TOKEN, newRealStores } from '../support/server.ts';
 
 interface Node {
@@ -77,6 +77,36 @@ describe('two twofold processes sharing Redis and MongoDB', { skip: realStoresSk
       if (routed.hostname === 'localhost') routed.host = new URL(node.url).host;
       return routed;
     });
+
+  it('shares the lock and the wrong-code count, and a reset on A ends an open code page on B', async () => {
+    const owner = { username: 'omar', password: 'omar passphrase' };
+    const created = (await (await admin(a, '/admin/api/users', { method: 'POST', body: JSON.stringify(owner) })).json()) as { id: string };
+    const phone = new Phone(systemClock);
+    await signIn(onNode(a), rp, owner, {}, phone.app);
+
+    // Wrong codes alternate between the nodes; the fifth, on either, locks on both.
+    const pages = await Promise.all([a, b, a, b, a].map(async (node) => {
+      const agent = onNode(node);
+      const login = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
+      const posted = await agent.postForm(formAction(login, '/login'), owner);
+      return { agent, page: await follow(agent, new URL(posted.headers.get('location')!, login.url), rp.redirectUri) };
+    }));
+    const statuses: number[] = [];
+    for (const { agent, page } of pages) statuses.push((await agent.postForm(formAction(page, '/code'), { code: wrongCode(await phone.code()) })).status);
+    assert.deepEqual(statuses, [401, 401, 401, 401, 403]);
+    const onB = await pages[1]!.agent.postForm(formAction(pages[1]!.page, '/code'), { code: await phone.code(1) });
+    assert.equal(onB.status, 403, 'B refuses the right code while A locked the user');
+    const viewOnB = (await (await admin(b, `/admin/api/users/${created.id}`)).json()) as { mfa: { locked: boolean } };
+    assert.equal(viewOnB.mfa.locked, true);
+
+    assert.equal((await admin(b, `/admin/api/users/${created.id}/unlock`, { method: 'POST', body: '{}' })).status, 200);
+    const open = pages[1]!;
+    assert.equal((await admin(a, `/admin/api/users/${created.id}/mfa/reset`, { method: 'POST', body: '{}' })).status, 200);
+    const afterReset = await open.agent.postForm(formAction(open.page, '/code'), { code: await phone.code(1) });
+    assert.equal(afterReset.status, 400, 'the code page open on B before the reset on A signs nobody in');
+    const again = await signIn(onNode(b), rp, owner, {}, new Phone(systemClock).app);
+    assert.deepEqual(again.seen, ['login', 'register', 'backup-codes'], 'the next sign-in, on B, registers anew');
+  });
 
   it('registers on A, signs in on B, refuses the replay on B, and B sees A\'s settings change within 5 s', async () => {
     const phone = new Phone(systemClock);

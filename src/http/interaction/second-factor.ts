@@ -75,7 +75,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     }
     const lock = await deps.secondFactor.lockOf(user.id);
     if (lock) {
-      ctx.status = options.status ?? 403;
+      ctx.status = 403;
       return ctx.render('totp-code', { ...common, title: 'Account locked', locked: lockedMessage(lock.until, deps.clock.now()) });
     }
     if (user.mfa.device) {
