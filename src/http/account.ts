@@ -26,12 +26,14 @@ const actions = {
     title: 'Delete your authenticator app?',
     lead: 'Your authenticator app will no longer sign you in, and your backup codes stop working. The next time an application asks for a second factor, you set up an authenticator app again.',
     button: 'Delete authenticator app',
+    danger: true,
     path: '/account/device/delete',
   },
   'new-codes': {
     title: 'Make new backup codes?',
     lead: 'Your current backup codes stop working at once. The new ones are shown once: save them somewhere safe.',
     button: 'Make new backup codes',
+    danger: false,
     path: '/account/backup-codes',
   },
 } as const;
@@ -115,13 +117,13 @@ export function createAccountRoutes(deps: {
   });
 
   for (const action of Object.keys(actions) as Action[]) {
-    router.get(actions[action].path, async (ctx) => {
+    router.get(actions[action].path.slice('/account'.length), async (ctx) => {
       const current = await signedIn(ctx);
       if (!current) return ctx.redirect('/account/');
       await renderConfirm(ctx, action, current.session);
     });
 
-    router.post(actions[action].path, form, async (ctx) => {
+    router.post(actions[action].path.slice('/account'.length), form, async (ctx) => {
       const current = await signedIn(ctx);
       const parsed = actionForm.safeParse(ctx.request.body);
       // No session, no form token, or another's: nothing changes.

@@ -9,11 +9,7 @@ export interface SelfClientOptions {
   /** Where the application lives, e.g. `/demo`: its callback is `<path>/callback`, its cookies are scoped to it. */
   path: string;
   scope: string;
-  /**
-   * This node's own address (`http://127.0.0.1:PORT`) once it listens: discovery, the
-   * token exchange and the keys are fetched there, so a node need not reach its public
-   * issuer URL (a load balancer's) to sign its own users in.
-   */
+  /** This node's own address (`http://127.0.0.1:PORT`) once it listens. */
   localOrigin: () => string | undefined;
 }
 
@@ -28,35 +24,36 @@ export function createSelfClient(options: SelfClientOptions) {
   const cookie = { signed: true, httpOnly: true, sameSite: 'lax' as const, path, overwrite: true };
   const txCookie = `${path.slice(1)}_tx`;
 
+  // Server-to-server calls (the token exchange, the keys) go to this node itself: a node
+  // need not reach its public issuer URL (a load balancer's) to sign its own users in.
+  const issuerOrigin = new URL(issuer).origin;
   const viaThisNode: oidc.CustomFetch = (url, init) => {
     const local = options.localOrigin();
     const target = new URL(url);
-    if (local && target.origin === new URL(issuer).origin) {
-      const rewritten = new URL(`${target.pathname}${target.search}`, local);
-      return fetch(rewritten, init as RequestInit);
-    }
-    return fetch(url, init as RequestInit);
+    const routed = local && target.origin === issuerOrigin ? new URL(`${target.pathname}${target.search}`, local) : target;
+    return fetch(routed, init as RequestInit);
   };
 
-  // Discovered once, on first use (the node must be listening): shared by every request,
-  // since it is the same for all of them. A failed discovery is tried again next time.
-  let discovered: Promise<oidc.Configuration> | undefined;
-  const configuration = () => {
-    discovered ??= oidc
-      .discovery(new URL(issuer), options.clientId, options.clientSecret, options.clientSecret === undefined ? oidc.None() : undefined, {
-        [oidc.customFetch]: viaThisNode,
-        ...(issuer.startsWith('http:') || options.localOrigin() ? { execute: [oidc.allowInsecureRequests] } : {}),
-      })
-      .then((config) => {
-        config[oidc.customFetch] = viaThisNode;
-        return config;
-      })
-      .catch((err) => {
-        discovered = undefined;
-        throw err;
-      });
-    return discovered;
-  };
+  // The engine's endpoints are known from the issuer (its default routes), so there is no
+  // discovery request: the addresses the browser is sent to are the issuer's, whatever
+  // address this node is reached at. The same for every request, made once.
+  const config = new oidc.Configuration(
+    {
+      issuer,
+      authorization_endpoint: `${issuer}/auth`,
+      token_endpoint: `${issuer}/token`,
+      jwks_uri: `${issuer}/jwks`,
+      end_session_endpoint: `${issuer}/session/end`,
+      id_token_signing_alg_values_supported: ['RS256'],
+      code_challenge_methods_supported: ['S256'],
+    },
+    options.clientId,
+    options.clientSecret === undefined ? { token_endpoint_auth_method: 'none' } : options.clientSecret,
+    options.clientSecret === undefined ? oidc.None() : undefined,
+  );
+  config[oidc.customFetch] = viaThisNode;
+  if (issuer.startsWith('http:')) oidc.allowInsecureRequests(config);
+  const configuration = async () => config;
 
   function readJson<T>(ctx: Context, name: string): T | undefined {
     const raw = ctx.cookies.get(name, { signed: true });

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { createManualClock } from '../../src/domain/clock.ts';
+import { interceptCallback, launchChromium, screenshotPath } from '../support/browser.ts';
+import { browserSkip } from '../support/env.ts';
+import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
+import { wrongCode } from '../support/mfa.ts';
+import { startAuthorization, relyingParty, type RelyingParty } from '../support/relying-party.ts';
+import { createUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+
+/**
+ * Backup codes, the locked page and the account page as a person sees them, at a phone's
+ * width and a desktop's, with screenshots of each page.
+ */
+describe('backup codes, lockout and the account page in Chromium', { skip: browserSkip }, () => {
+  const clock = createManualClock(Date.now());
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let server: TestServer;
+  let rp: RelyingParty;
+
+  before(async () => {
+    browser = await launchChromium();
+    server = await startTestServer({ clock });
+    const client = await registerClient(server, {
+      client_id: 'wiki',
+      client_name: 'Team wiki',
+      redirect_uris: ['http://127.0.0.1:9/wiki/cb'],
+      first_party: true,
+      mfa_policy: 'required',
+    });
+    rp = await relyingParty(server.issuer, 'wiki', client.client_secret, 'http://127.0.0.1:9/wiki/cb');
+  });
+  after(async () => {
+    await browser.cleanup();
+    await server.close();
+  });
+
+  const code = (secret: string) => authenticatorCode(decodeBase32(secret), clock.now() / 1000);
+
+  async function passwordStep(page: Page, username: string) {
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(`${username} passphrase`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  for (const [width, height, size] of [[390, 844, 'phone'], [1280, 900, 'desktop']] as const) {
+    it(`registers, keeps the backup codes, signs in with one, gets locked out, and manages the device (${size})`, async () => {
+      const username = `rosa-${size}`;
+      await createUser(server, { username, password: `${username} passphrase` });
+      const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true });
+      try {
+        const page = await context.newPage();
+        const callback = await interceptCallback(page, 'http://127.0.0.1:9/');
+
+        // Registration, then the backup codes page.
+        await page.goto((await startAuthorization(rp)).url.href);
+        await passwordStep(page, username);
+        const secret = (await page.getByTestId('totp-secret').textContent())!.replaceAll(' ', '');
+        await page.getByLabel('Code from the app').fill(await code(secret));
+        await page.getByRole('button', { name: 'Verify and continue' }).click();
+        await page.getByTestId('backup-code').first().waitFor();
+        await page.screenshot({ path: screenshotPath(`backup-codes-${size}`), fullPage: true });
+        const codes = await page.getByTestId('backup-code').allTextContents();
+        assert.equal(codes.length, 10);
+        assert.equal(await page.getByRole('button', { name: 'Copy to clipboard' }).isVisible(), true, 'the copy button runs under the page\'s policy');
+        const download = page.waitForEvent('download');
+        await page.getByRole('link', { name: 'Download as a text file' }).click();
+        const text = await (await download).createReadStream().then(async (stream) => {
+          let all = '';
+          for await (const chunk of stream) all += String(chunk);
+          return all;
+        });
+        for (const backup of codes) assert.ok(text.includes(backup), 'the download holds every code');
+        await page.getByTestId('continue').click();
+        await page.waitForURL('http://127.0.0.1:9/**');
+        assert.ok(callback());
+
+        // A backup code instead of the app, in a sign-in the application forces anew.
+        clock.advance(30_000);
+        await page.goto((await startAuthorization(rp, { prompt: 'login' })).url.href);
+        await passwordStep(page, username);
+        await page.getByRole('link', { name: 'Use a backup code instead' }).click();
+        await page.getByLabel('Backup code').waitFor();
+        await page.screenshot({ path: screenshotPath(`code-backup-form-${size}`), fullPage: true });
+        await page.getByLabel('Backup code').fill(codes[0]!.toUpperCase());
+        await page.getByRole('button', { name: 'Continue' }).click();
+        await page.waitForURL('http://127.0.0.1:9/**');
+
+        // Five wrong codes: the locked page says until when.
+        await page.goto((await startAuthorization(rp, { prompt: 'login' })).url.href);
+        await passwordStep(page, username);
+        for (let i = 0; i < 5; i++) {
+          await page.getByLabel('Code', { exact: true }).fill(wrongCode(await code(secret)));
+          await page.getByRole('button', { name: 'Continue' }).click();
+          if (i < 4) await page.getByRole('alert').waitFor();
+        }
+        await page.getByRole('heading', { name: 'Account locked' }).waitFor();
+        assert.match((await page.getByRole('alert').textContent())!, /locked until \d\d:\d\d UTC \(in 15 minutes\)/);
+        await page.screenshot({ path: screenshotPath(`locked-${size}`), fullPage: true });
+        clock.advance(900_000);
+
+        // The account page (the session passed the second factor: no sign-in page), new
+        // codes, then deleting the app.
+        await page.goto(`${server.issuer}/account/`);
+        await page.getByTestId('device').waitFor();
+        assert.equal(await page.getByTestId('backup-codes-left').textContent(), '9');
+        await page.screenshot({ path: screenshotPath(`account-${size}`), fullPage: true });
+
+        await page.getByTestId('regenerate-codes').click();
+        // The session's second factor (the backup code) was longer ago than 5 minutes: a code.
+        await page.getByLabel('Code', { exact: true }).fill(await code(secret));
+        await page.screenshot({ path: screenshotPath(`account-new-codes-confirm-${size}`), fullPage: true });
+        await page.getByTestId('confirm').click();
+        await page.getByTestId('backup-code').first().waitFor();
+        const fresh = await page.getByTestId('backup-code').allTextContents();
+        assert.equal(fresh.filter((c) => codes.includes(c)).length, 0);
+        await page.screenshot({ path: screenshotPath(`account-new-codes-${size}`), fullPage: true });
+        await page.getByTestId('continue').click();
+        assert.equal(await page.getByTestId('backup-codes-left').textContent(), '10');
+
+        clock.advance(6 * 60_000);
+        await page.getByTestId('delete-device').click();
+        await page.getByLabel('Code', { exact: true }).waitFor();
+        await page.screenshot({ path: screenshotPath(`account-delete-confirm-${size}`), fullPage: true });
+        await page.getByLabel('Code', { exact: true }).fill(await code(secret));
+        await page.getByTestId('confirm').click();
+        await page.getByText('Your authenticator app was deleted.').waitFor();
+        assert.match((await page.getByTestId('device').textContent())!, /No authenticator app is registered/);
+        await page.screenshot({ path: screenshotPath(`account-deleted-${size}`), fullPage: true });
+      } finally {
+        await context.close();
+      }
+    });
+  }
+});

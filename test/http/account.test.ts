@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createManualClock } from '../../src/domain/clock.ts';
+import { realStoresSkip } from '../support/env.ts';
+import { Phone } from '../support/mfa.ts';
+import { backupCodesOnPage, follow, formAction, relyingParty, signIn, SignInRefused, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
+import { createUser, newRealStores, patchSettings, patchUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+
+const csrfOf = (page: Page) => /name="csrf" value="([^"]+)"/.exec(page.html)?.[1];
+
+describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () => {
+  // The ID token's auth_time is on the engine's own clock, so this one starts at the real time.
+  const clock = createManualClock(Date.now());
+  let server: TestServer;
+  let rp: RelyingParty;
+  let users = 0;
+
+  before(async () => {
+    server = await startTestServer({ real: newRealStores(), clock });
+    const created = await registerClient(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' });
+    rp = await relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+  });
+  after(() => server.close());
+
+  async function registered() {
+    const credentials = { username: `acct${++users}`, password: 'a long passphrase' };
+    const { id } = await createUser(server, credentials);
+    const phone = new Phone(clock);
+    await signIn(new UserAgent(), rp, credentials, {}, phone.app);
+    clock.advance(30_000);
+    return { id, credentials, phone };
+  }
+
+  /** Signs in to /account through twofold's own sign-in pages; returns the account page. */
+  async function openAccount(agent: UserAgent, credentials: { username: string; password: string }, phone: Phone): Promise<Page> {
+    let page = await follow(agent, `${server.issuer}/account/`, 'never:');
+    const seen: string[] = [];
+    while (!page.html.includes('data-testid="backup-codes-left"')) {
+      assert.equal(page.status, 200, `${page.url.pathname}: ${page.html.slice(0, 300)}`);
+      if (page.html.includes('name="password"')) {
+        seen.push('login');
+        const posted = await agent.postForm(formAction(page, '/login'), credentials);
+        page = await follow(agent, new URL(posted.headers.get('location')!, page.url), 'never:');
+      } else if (page.html.includes('autocomplete="one-time-code"')) {
+        seen.push('code');
+        const posted = await agent.postForm(formAction(page, '/code'), { code: await phone.code() });
+        assert.equal(posted.status, 303);
+        page = await follow(agent, new URL(posted.headers.get('location')!, page.url), 'never:');
+      } else {
+        throw new Error(`unexpected page ${page.url.pathname}: ${page.html.slice(0, 300)}`);
+      }
+    }
+    assert.deepEqual(seen, ['login', 'code'], 'the account page asks for the password and the second factor');
+    return page;
+  }
+
+  it('shows the device and the backup codes left, and makes a new set that voids the old one', async () => {
+    const { credentials, phone } = await registered();
+    const agent = new UserAgent();
+    const home = await openAccount(agent, credentials, phone);
+    const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+    assert.match(home.html, new RegExp(`data-testid="device">Registered ${minute(clock.now() - 30_000)} UTC, last used ${minute(clock.now())} UTC`));
+    assert.match(home.html, /data-testid="backup-codes-left">10</);
+
+    const confirm = await follow(agent, `${server.issuer}/account/backup-codes`, 'never:');
+    assert.doesNotMatch(confirm.html, /name="code"/, 'a second factor of a moment ago needs no other code');
+    const made = await agent.postForm(formAction(confirm, '/account/backup-codes'), { csrf: csrfOf(confirm)! });
+    assert.equal(made.status, 200);
+    const fresh = backupCodesOnPage(await made.text());
+    assert.equal(fresh.length, 10);
+    assert.equal(fresh.filter((code) => phone.backupCodes.includes(code)).length, 0);
+
+    await assert.rejects(
+      signIn(new UserAgent(), rp, credentials, {}, { code: () => phone.backupCodes[0]! }),
+      (err) => err instanceof SignInRefused && err.page.status === 401,
+      'an old code no longer works',
+    );
+    const { claims } = await signIn(new UserAgent(), rp, credentials, {}, { code: () => fresh[0]! });
+    assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa'], 'a new one does');
+    const again = await follow(agent, `${server.issuer}/account/`, 'never:');
+    assert.match(again.html, /data-testid="backup-codes-left">9</);
+  });
+
+  it('asks a code again before deleting the device when the last one is older than 5 minutes; the next sign-in registers anew', async () => {
+    const { id, credentials, phone } = await registered();
+    const agent = new UserAgent();
+    await openAccount(agent, credentials, phone);
+    clock.advance(5 * 60_000 + 1_000);
+
+    const confirm = await follow(agent, `${server.issuer}/account/device/delete`, 'never:');
+    assert.match(confirm.html, /name="code"/, 'an old second factor: a code is asked');
+    const action = formAction(confirm, '/account/device/delete');
+    const without = await agent.postForm(action, { csrf: csrfOf(confirm)! });
+    assert.equal(without.status, 401);
+    assert.equal((await server.stores.users.findById(id))?.mfa.device !== undefined, true, 'nothing deleted');
+
+    const deleted = await agent.postForm(action, { csrf: csrfOf(confirm)!, code: await phone.code() });
+    assert.equal(deleted.status, 303);
+    const home = await follow(agent, new URL(deleted.headers.get('location')!, action), 'never:');
+    assert.match(home.html, /No authenticator app is registered/);
+    assert.match(home.html, /data-testid="backup-codes-left">0</);
+    const next = await signIn(new UserAgent(), rp, credentials, {}, new Phone(clock).app);
+    assert.deepEqual(next.seen, ['login', 'register', 'backup-codes']);
+    const event = (await server.stores.audit.list({ userId: id, type: 'mfa.device_deleted', limit: 1 }))[0];
+    assert.equal(event?.actor, 'user');
+  });
+
+  it('refuses a form posted without its CSRF token, or with another session\'s, and changes nothing', async () => {
+    const owner = await registered();
+    const other = await registered();
+    const agent = new UserAgent();
+    await openAccount(agent, owner.credentials, owner.phone);
+    const otherAgent = new UserAgent();
+    await openAccount(otherAgent, other.credentials, other.phone);
+    const otherConfirm = await follow(otherAgent, `${server.issuer}/account/device/delete`, 'never:');
+
+    const action = new URL('/account/device/delete', server.issuer);
+    for (const fields of [{}, { csrf: '' }, { csrf: 'forged' }, { csrf: csrfOf(otherConfirm)! }] as Record<string, string>[]) {
+      const refused = await agent.postForm(action, fields);
+      assert.equal(refused.status, 403, JSON.stringify(fields));
+    }
+    const noSession = await new UserAgent().postForm(action, { csrf: csrfOf(otherConfirm)! });
+    assert.equal(noSession.status, 403);
+    assert.ok((await server.stores.users.findById(owner.id))?.mfa.device, 'the device is still there');
+    assert.ok((await server.stores.users.findById(other.id))?.mfa.device);
+  });
+
+  it('always asks the second factor, whatever the switch, the default policy or an exemption say', async () => {
+    const { id, credentials, phone } = await registered();
+    await patchSettings(server, { enabled: false });
+    await patchUser(server, id, { exempt: true });
+    try {
+      await openAccount(new UserAgent(), credentials, phone);
+    } finally {
+      await patchSettings(server, { enabled: true });
+    }
+  });
+
+  it('keeps twofold\'s own application out of the admin API', async () => {
+    const created = await server.adminFetch('/admin/api/clients', {
+      method: 'POST',
+      body: JSON.stringify({ client_id: 'twofold-console', redirect_uris: ['https://x.example/cb'] }),
+    });
+    assert.equal(created.status, 400);
+    const changed = await server.adminFetch('/admin/api/clients/twofold-account', { method: 'PATCH', body: JSON.stringify({ mfa_policy: 'off' }) });
+    assert.equal(changed.status, 403);
+  });
+});
