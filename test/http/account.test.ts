@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
-import { Phone } from '../support/mfa.ts';
+import { Phone, registeredUser } from '../support/mfa.ts';
 import { backupCodesOnPage, follow, formAction, relyingParty, signIn, SignInRefused, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
-import { createUser, newRealStores, patchSettings, patchUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { newRealStores, patchSettings, patchUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 
 const csrfOf = (page: Page) => /name="csrf" value="([^"]+)"/.exec(page.html)?.[1];
 
@@ -22,14 +22,7 @@ describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () =
   });
   after(() => server.close());
 
-  async function registered() {
-    const credentials = { username: `acct${++users}`, password: 'a long passphrase' };
-    const { id } = await createUser(server, credentials);
-    const phone = new Phone(clock);
-    await signIn(new UserAgent(), rp, credentials, {}, phone.app);
-    clock.advance(30_000);
-    return { id, credentials, phone };
-  }
+  const registered = () => registeredUser(server, rp, clock, `acct${++users}`);
 
   /** Signs in to /account through twofold's own sign-in pages; returns the account page. */
   async function openAccount(agent: UserAgent, credentials: { username: string; password: string }, phone: Phone): Promise<Page> {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { connectMongo } from '../../src/stores/mongo/connection.ts';
 import { realStoresSkip } from '../support/env.ts';
-import { Phone, wrongCode } from '../support/mfa.ts';
+import { Phone, registeredUser, wrongCode } from '../support/mfa.ts';
 import {
   follow,
   formAction,
@@ -45,14 +45,7 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
   });
   after(() => server.close());
 
-  async function registered() {
-    const credentials = { username: `person${++users}`, password: 'a long passphrase' };
-    const { id } = await createUser(server, credentials);
-    const phone = new Phone(clock);
-    await signIn(new UserAgent(), rp, credentials, {}, phone.app);
-    clock.advance(30_000);
-    return { id, credentials, phone };
-  }
+  const registered = () => registeredUser(server, rp, clock, `person${++users}`);
 
   const view = async (id: string) => (await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as UserView;
 
@@ -170,6 +163,22 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
       assert.deepEqual(claims.amr, MFA_AMR, 'signs in once the lock has passed');
       const types = (await server.stores.audit.list({ userId: id, limit: 50 })).map((e) => e.type);
       assert.ok(types.includes('mfa.locked'));
+    });
+
+    it('lets no more than maxAttempts of 150 simultaneous guesses be checked, and refuses the right code after them', async () => {
+      const { id, credentials, phone } = await registered();
+      const { agent, page } = await codePage(credentials);
+      const action = formAction(page, '/code');
+      const right = await phone.code();
+      const guesses = Array.from({ length: 150 }, (_, i) => String((Number(right) + 1 + i * 6151) % 1_000_000).padStart(6, '0'));
+      const statuses = await Promise.all(guesses.map((code) => agent.postForm(action, { code }).then((r) => r.status)));
+      // A page drawn after the lock says so, whichever guess it answers.
+      assert.equal(statuses.filter((s) => s === 401 || s === 403).length, 150);
+      assert.equal((await agent.postForm(action, { code: right })).status, 403, 'the right code after them is refused');
+      const refused = await server.stores.audit.list({ userId: id, type: 'mfa.refused', limit: 200 });
+      assert.equal(refused.filter((e) => e.reason === 'wrong').length, 4, 'four guesses were checked and found wrong');
+      assert.equal(refused.filter((e) => e.reason === 'locked').length, 147, 'the fifth locked; the rest and the right code were refused unchecked');
+      assert.equal((await server.stores.audit.list({ userId: id, type: 'mfa.locked', limit: 10 })).length, 1);
     });
 
     it('counts wrong codes of every shape, and wrong codes on the registration page, never answering 500', async () => {

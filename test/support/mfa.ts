@@ -1,4 +1,6 @@
-import type { Clock } from '../../src/domain/clock.ts';
+import type { Clock, createManualClock } from '../../src/domain/clock.ts';
+import { signIn, UserAgent, type RelyingParty } from './relying-party.ts';
+import { createUser, type TestServer } from './server.ts';
 import { authenticatorCode, decodeBase32 } from './rfc6238.ts';
 
 /**
@@ -38,4 +40,17 @@ export class Phone {
 /** A 6-digit code that is certainly not `code`. */
 export function wrongCode(code: string): string {
   return String((Number(code) + 500_000) % 1_000_000).padStart(6, '0');
+}
+
+/**
+ * A new user who has registered an authenticator app through `rp` (and kept the backup
+ * codes); the clock then moves one step on, so the next code is a new one.
+ */
+export async function registeredUser(server: TestServer, rp: RelyingParty, clock: ReturnType<typeof createManualClock>, username: string) {
+  const credentials = { username, password: 'a long passphrase' };
+  const { id } = await createUser(server, credentials);
+  const phone = new Phone(clock);
+  await signIn(new UserAgent(), rp, credentials, {}, phone.app);
+  clock.advance(30_000);
+  return { id, credentials, phone };
 }

@@ -80,22 +80,20 @@ export function mountUserRoutes(
     ctx.status = 204;
   });
 
-  // Deregisters the device and backup codes: the next sign-in registers anew.
-  router.post('/users/:id/mfa/reset', deps.action, async (ctx) => {
-    const id = parseInput(idParam, ctx.params.id);
-    parseInput(noBody, ctx.request.body);
-    if (!(await deps.recovery.resetMfa(id, adminSource(ctx)))) throw notFound();
-    const user = await deps.users.findById(id);
-    if (!user) throw notFound();
-    ctx.body = await present(user);
-  });
-
-  router.post('/users/:id/unlock', deps.action, async (ctx) => {
-    const id = parseInput(idParam, ctx.params.id);
-    parseInput(noBody, ctx.request.body);
-    if (!(await deps.recovery.unlock(id, adminSource(ctx)))) throw notFound();
-    const user = await deps.users.findById(id);
-    if (!user) throw notFound();
-    ctx.body = await present(user);
-  });
+  // The recovery actions take no input and answer with the user as it is afterwards. A
+  // reset deregisters the device and backup codes: the next sign-in registers anew.
+  const recoveryActions = [
+    ['/users/:id/mfa/reset', deps.recovery.resetMfa],
+    ['/users/:id/unlock', deps.recovery.unlock],
+  ] as const;
+  for (const [path, act] of recoveryActions) {
+    router.post(path, deps.action, async (ctx) => {
+      const id = parseInput(idParam, ctx.params.id);
+      parseInput(noBody, ctx.request.body);
+      if (!(await act(id, adminSource(ctx)))) throw notFound();
+      const user = await deps.users.findById(id);
+      if (!user) throw notFound();
+      ctx.body = await present(user);
+    });
+  }
 }
