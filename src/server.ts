@@ -8,6 +8,7 @@ import { createClientService } from './domain/clients.ts';
 import { createDataKeyring } from './domain/data-key.ts';
 import { AppError } from './domain/errors.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
+import { createAdministration } from './domain/administration.ts';
 import { createRecoveryService } from './domain/recovery.ts';
 import { createSecondFactorService } from './domain/second-factor.ts';
 import { createSettingsService } from './domain/settings.ts';
@@ -48,11 +49,12 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   const clock = options.clock ?? systemClock;
   const stores =
     config.mode === 'embedded'
-      ? createMemoryStores({ clock })
+      ? createMemoryStores({ clock, auditRetentionDays: config.audit.retentionDays })
       : await createMongoRedisStores({
           mongodb: { uri: config.mongodb.uri!, serverSelectionTimeoutMs: config.mongodb.serverSelectionTimeoutMs },
           redis: config.redis,
           clock,
+          auditRetentionDays: config.audit.retentionDays,
           onRetry: (store, reason) => log.warn({ store, reason }, `${store} is not reachable; retrying`),
         });
 
@@ -93,6 +95,17 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     },
   });
 
+  const administration = createAdministration({
+    users: stores.users,
+    userService,
+    clients: clientService,
+    settings,
+    recovery,
+    secondFactor,
+    oidc: stores.oidc,
+    audit: stores.audit,
+    clock,
+  });
   await ensureAccountClient(config, clientService);
   const seedDemo = config.mode === 'embedded' && options.demo !== false;
   const demo = seedDemo ? await seedDemoData(config, userService, clientService) : undefined;
@@ -111,6 +124,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     interaction: { secondFactor, assessor, mfaState, clock },
     keyring,
     recovery,
+    administration,
     localOrigin: () => localOrigin,
     pages,
     viewsDir,

@@ -59,6 +59,14 @@ export function createClientService(deps: {
     },
     find: (clientId: string) => deps.clients.find(clientId),
     list: () => deps.clients.list(),
+    delete: (clientId: string) => deps.clients.delete(clientId),
+    /** A new generated secret for a confidential client, sealed; null for a public or unknown one. */
+    async rotateSecret(clientId: string): Promise<string | null> {
+      const record = await deps.clients.find(clientId);
+      if (!record?.sealedSecret) return null;
+      const secret = randomBytes(32).toString('base64url');
+      return (await deps.clients.setSecret(clientId, deps.keyring.seal(secret, CLIENT_SECRET_PURPOSE))) ? secret : null;
+    },
   };
 }
 

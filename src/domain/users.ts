@@ -12,6 +12,14 @@ export interface NewUserInput {
   name?: string | undefined;
 }
 
+export interface UserChanges {
+  disabled?: boolean | undefined;
+  exempt?: boolean | undefined;
+  password?: string | undefined;
+  email?: string | null | undefined;
+  name?: string | null | undefined;
+}
+
 /** Users and their first factor. */
 export function createUserService({ users, hasher }: { users: UserStore; hasher: PasswordHasher }) {
   return {
@@ -22,6 +30,12 @@ export function createUserService({ users, hasher }: { users: UserStore; hasher:
         ...(input.email === undefined ? {} : { email: input.email }),
         ...(input.name === undefined ? {} : { name: input.name }),
       });
+    },
+
+    /** Changes a user's profile; a new password is hashed first. Null if there is no such user. */
+    async update(id: string, patch: UserChanges, at: Date): Promise<UserRecord | null> {
+      const { password, ...rest } = patch;
+      return users.update(id, { ...rest, ...(password === undefined ? {} : { passwordHash: await hasher.hash(password) }) }, at);
     },
 
     /**

@@ -6,6 +6,7 @@ import Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
+import type { Administration } from '../domain/administration.ts';
 import type { ClientService } from '../domain/clients.ts';
 import type { DataKeyring } from '../domain/data-key.ts';
 import type { RecoveryService } from '../domain/recovery.ts';
@@ -43,6 +44,7 @@ export interface AppDeps {
   interaction: Omit<InteractionDeps, 'provider' | 'users' | 'userService' | 'settings' | 'log' | 'bodyLimit' | 'keyring' | 'rateLimiter' | 'rateLimits' | 'audit'>;
   keyring: DataKeyring;
   recovery: RecoveryService;
+  administration: Administration;
   /** This node's own address once it listens (see self-client.ts). */
   localOrigin: () => string | undefined;
   pages: Koa.Middleware;
@@ -93,14 +95,9 @@ export function createApp(deps: AppDeps): Koa {
     assets,
     createAdminRouter({
       adminToken: config.adminToken,
-      users: stores.users,
-      userService: deps.userService,
-      clients: deps.clientService,
-      settings: deps.settings,
-      secondFactor: deps.interaction.secondFactor,
-      recovery: deps.recovery,
+      administration: deps.administration,
       bodyLimit: config.http.bodyLimitBytes,
-      onSettingsChange: (changed) => log.info({ event: 'settings.changed', changed }, 'settings changed'),
+      issuer: config.issuer,
     }),
     createInteractionRoutes({
       ...deps.interaction,

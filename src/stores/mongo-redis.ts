@@ -15,6 +15,7 @@ export interface MongoRedisOptions {
   mongodb: { uri: string; serverSelectionTimeoutMs: number };
   redis: RedisConfig & { keyPrefix: string };
   clock: Clock;
+  auditRetentionDays: number;
   onRetry?: (store: 'mongodb' | 'redis', reason: string) => void;
 }
 
@@ -31,7 +32,7 @@ export async function createMongoRedisStores(options: MongoRedisOptions): Promis
   const [users, clients, audit] = await Promise.all([
     createMongoUserStore({ connection, clock: options.clock }),
     createMongoClientStore({ connection }),
-    createMongoAuditLog({ connection }),
+    createMongoAuditLog({ connection, retentionDays: options.auditRetentionDays }),
   ]);
 
   // Settings changes reach the other nodes through Redis pub/sub, on a connection of its

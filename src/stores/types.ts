@@ -44,6 +44,10 @@ export interface UserRecord {
   disabled: boolean;
   passwordHash: string;
   mfa: UserMfa;
+  /** The last password sign-in that succeeded. */
+  lastLogin?: { at: Date; ip?: string; userAgent?: string };
+  /** The last password sign-in attempt, right or wrong. */
+  lastAttemptAt?: Date;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -53,13 +57,29 @@ export type NewUser = Pick<UserRecord, 'username' | 'email' | 'name' | 'password
 export interface UserPatch {
   disabled?: boolean;
   exempt?: boolean;
+  passwordHash?: string;
+  /** null removes it. */
+  email?: string | null;
+  /** null removes it. */
+  name?: string | null;
 }
 
 export interface UserQuery {
-  /** Case-sensitive username pattern where `*` matches any run of characters. */
+  /** Case-sensitive username pattern where `*` matches any run of characters (domain/glob.ts). */
   pattern?: string;
   limit: number;
+  /** Only usernames after this one (the `next` of the page before). */
+  after?: string;
 }
+
+export interface UserPage {
+  users: UserRecord[];
+  /** Where the next page starts, when there may be more. */
+  next?: string;
+}
+
+/** How many users one list call reads at most while looking for matches of a pattern. */
+export const USER_SCAN_LIMIT = 5000;
 
 export interface UserStore {
   /** Throws AppError `conflict` when the username is taken, whatever its case. */
@@ -67,8 +87,13 @@ export interface UserStore {
   findById(id: string): Promise<UserRecord | null>;
   /** Case-insensitive. */
   findByUsername(username: string): Promise<UserRecord | null>;
-  /** Ordered by username. */
-  list(query: UserQuery): Promise<UserRecord[]>;
+  /**
+   * Ordered by username. Reads at most USER_SCAN_LIMIT users per call: a sparse pattern may
+   * return fewer than `limit` users with a `next` to go on from.
+   */
+  list(query: UserQuery): Promise<UserPage>;
+  /** A password sign-in of the user: `lastAttemptAt`, and `lastLogin` when it succeeded. */
+  recordSignIn(id: string, attempt: { at: Date; ip?: string | undefined; userAgent?: string | undefined; succeeded: boolean }): Promise<void>;
   /** The changed user, or null when there is none. */
   update(id: string, patch: UserPatch, at: Date): Promise<UserRecord | null>;
   /** Notes that a registration page was shown, unless a device is registered. */
@@ -162,7 +187,14 @@ export const auditTypes = [
   'mfa.backup_codes_regenerated',
   'password.refused',
   'rate_limited',
+  'user.created',
+  'user.updated',
   'user.deleted',
+  'client.created',
+  'client.updated',
+  'client.deleted',
+  'client.secret_rotated',
+  'settings.updated',
 ] as const;
 export type AuditType = (typeof auditTypes)[number];
 
@@ -179,12 +211,28 @@ export interface AuditEvent {
   actor?: string | undefined;
   /** A short reason (`wrong`, `replayed`, `locked`, `per_account`, …). */
   reason?: string | undefined;
+  /** What an administration event changed: field or setting names, never their values. */
+  changed?: string[] | undefined;
+  /** The application an administration event is about. */
+  targetClientId?: string | undefined;
+}
+
+export interface AuditQuery {
+  userId?: string | undefined;
+  type?: AuditType | undefined;
+  /** Only events at or after this time. */
+  since?: Date | undefined;
+  /** Where this page starts: the `next` of the page before. */
+  cursor?: string | undefined;
+  limit: number;
 }
 
 export interface AuditLog {
   record(event: AuditEvent): Promise<void>;
-  /** Newest first. */
-  list(query: { userId?: string; type?: AuditType; limit: number }): Promise<AuditEvent[]>;
+  /** Newest first; `next` when there may be more. A malformed cursor is AppError `invalid_request`. */
+  list(query: AuditQuery): Promise<{ events: AuditEvent[]; next?: string }>;
+  /** Drops the events older than the retention (the Mongo log leaves it to a TTL index). */
+  readonly retentionDays: number;
 }
 
 export interface StoredSettings {
@@ -222,6 +270,10 @@ export interface ClientStore {
   list(): Promise<ClientRecord[]>;
   /** Replaces the metadata; false when there is no such client. */
   updateMetadata(clientId: string, metadata: Record<string, unknown>): Promise<boolean>;
+  /** Replaces the sealed secret; false when there is no such client. */
+  setSecret(clientId: string, sealedSecret: string): Promise<boolean>;
+  /** False when there is no such client. */
+  delete(clientId: string): Promise<boolean>;
 }
 
 export interface KeyStore {
@@ -253,6 +305,8 @@ export interface OidcAdapter {
 
 export interface OidcStateStore {
   adapterFor(model: string): OidcAdapter;
+  /** Ends every session of the account and revokes every grant (and so every token) it has. */
+  endSessionsOf(accountId: string): Promise<void>;
   /** Seconds until the stored instance expires; null when absent or without expiry. */
   ttlOf(model: string, id: string): Promise<number | null>;
 }

@@ -94,7 +94,7 @@ describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () =
     assert.match(home.html, /data-testid="backup-codes-left">0</);
     const next = await signIn(new UserAgent(), rp, credentials, {}, new Phone(clock).app);
     assert.deepEqual(next.seen, ['login', 'register', 'backup-codes']);
-    const event = (await server.stores.audit.list({ userId: id, type: 'mfa.device_deleted', limit: 1 }))[0];
+    const event = ((await server.stores.audit.list({ userId: id, type: 'mfa.device_deleted', limit: 1 })).events)[0];
     assert.equal(event?.actor, 'user');
   });
 

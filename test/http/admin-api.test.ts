@@ -245,7 +245,9 @@ describe('admin API: users and clients', () => {
       assert.equal(((await disabled.json()) as { disabled: boolean }).disabled, true);
       for (const [body, message] of [
         [{ exempt: 'yes' }, /^exempt:/],
-        [{ password: 'new passphrase' }, /unknown field: password/],
+        [{ password: 'short' }, /^password: at least 8 characters/],
+        [{ email: 'not an address' }, /^email:/],
+        [{ role: 'admin' }, /unknown field: role/],
         [{}, /nothing to change/],
       ] as const) {
         await expectError(

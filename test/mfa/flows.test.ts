@@ -257,8 +257,10 @@ describe('the second factor on Redis and MongoDB', { skip: realStoresSkip }, () 
     const rp = rps['required-b']!;
     const page = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
     assert.equal(page.url.href.startsWith(rp.redirectUri), false, 'no code for a disabled user');
-    assert.equal(page.status, 403);
-    assert.match(page.html, /role="alert"[^>]*>This account is disabled/);
+    assert.match(page.html, /name="password"/, 'disabling ended the session: the password is asked');
+    const refused = await agent.postForm(formAction(page, '/login'), credentials);
+    assert.equal(refused.status, 401);
+    assert.match(await refused.text(), /role="alert"[^>]*>This account is disabled/);
   });
 
   it('never yields a code when the code page is skipped', async () => {

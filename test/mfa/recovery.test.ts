@@ -79,7 +79,7 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
         (err) => err instanceof SignInRefused && err.page.status === 401,
         'a used backup code is refused',
       );
-      const events = await server.stores.audit.list({ userId: id, type: 'mfa.backup_code_used', limit: 10 });
+      const events = (await server.stores.audit.list({ userId: id, type: 'mfa.backup_code_used', limit: 10 })).events;
       assert.equal(events.length, 3);
     });
 
@@ -161,7 +161,7 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
       assert.equal((await view(id)).mfa.locked, false);
       const { claims } = await signIn(new UserAgent(), rp, credentials, {}, phone.app);
       assert.deepEqual(claims.amr, MFA_AMR, 'signs in once the lock has passed');
-      const types = (await server.stores.audit.list({ userId: id, limit: 50 })).map((e) => e.type);
+      const types = ((await server.stores.audit.list({ userId: id, limit: 50 })).events).map((e) => e.type);
       assert.ok(types.includes('mfa.locked'));
     });
 
@@ -175,10 +175,10 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
       // A page drawn after the lock says so, whichever guess it answers.
       assert.equal(statuses.filter((s) => s === 401 || s === 403).length, 150);
       assert.equal((await agent.postForm(action, { code: right })).status, 403, 'the right code after them is refused');
-      const refused = await server.stores.audit.list({ userId: id, type: 'mfa.refused', limit: 200 });
+      const refused = (await server.stores.audit.list({ userId: id, type: 'mfa.refused', limit: 200 })).events;
       assert.equal(refused.filter((e) => e.reason === 'wrong').length, 4, 'four guesses were checked and found wrong');
       assert.equal(refused.filter((e) => e.reason === 'locked').length, 147, 'the fifth locked; the rest and the right code were refused unchecked');
-      assert.equal((await server.stores.audit.list({ userId: id, type: 'mfa.locked', limit: 10 })).length, 1);
+      assert.equal(((await server.stores.audit.list({ userId: id, type: 'mfa.locked', limit: 10 })).events).length, 1);
     });
 
     it('counts wrong codes of every shape, and wrong codes on the registration page, never answering 500', async () => {
@@ -221,7 +221,7 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
         assert.equal(((await unlocked.json()) as UserView).mfa.locked, false);
         const { claims } = await signIn(new UserAgent(), rp, credentials, {}, phone.app);
         assert.deepEqual(claims.amr, MFA_AMR);
-        const unlockEvent = (await server.stores.audit.list({ userId: id, type: 'mfa.unlocked', limit: 1 }))[0];
+        const unlockEvent = ((await server.stores.audit.list({ userId: id, type: 'mfa.unlocked', limit: 1 })).events)[0];
         assert.equal(unlockEvent?.actor, 'admin');
       } finally {
         await patchSettings(server, { maxAttempts: 5, lockoutSeconds: 900 });
@@ -361,7 +361,7 @@ describe('first-factor rate limits', { skip: realStoresSkip }, () => {
     clock.advance(60_000);
     const later = await signIn(new UserAgent(), rp, credentials);
     assert.deepEqual(later.seen, ['login'], 'the right password works once the window has passed');
-    const events = await server.stores.audit.list({ type: 'rate_limited', limit: 10 });
+    const events = (await server.stores.audit.list({ type: 'rate_limited', limit: 10 })).events;
     assert.ok(events.some((e) => e.reason === 'per_account' && e.ip === '198.51.100.78'));
   });
 

@@ -35,8 +35,8 @@ for (const impl of limiters) {
 }
 
 const audits: Implementation<AuditLog>[] = [
-  memoryImplementation(() => createMemoryAuditLog()),
-  mongoImplementation((connection) => createMongoAuditLog({ connection })),
+  memoryImplementation((clock) => createMemoryAuditLog({ clock, retentionDays: 90 })),
+  mongoImplementation((connection) => createMongoAuditLog({ connection, retentionDays: 90 })),
 ];
 
 for (const impl of audits) {
@@ -46,12 +46,19 @@ for (const impl of audits) {
         await audit.record({ at: new Date(T0), type: 'mfa.passed', outcome: 'success', userId: 'u1', ip: '127.0.0.1', userAgent: 'ua', clientId: 'app', reason: 'totp' });
         await audit.record({ at: new Date(T0 + 1), type: 'mfa.refused', outcome: 'failure', userId: 'u2', reason: 'wrong' });
         await audit.record({ at: new Date(T0 + 2), type: 'mfa.unlocked', outcome: 'success', userId: 'u1', actor: 'admin' });
-        const all = await audit.list({ limit: 10 });
+        const all = (await audit.list({ limit: 10 })).events;
         assert.deepEqual(all.map((e) => e.type), ['mfa.unlocked', 'mfa.refused', 'mfa.passed']);
         assert.deepEqual(all[2], { at: new Date(T0), type: 'mfa.passed', outcome: 'success', userId: 'u1', ip: '127.0.0.1', userAgent: 'ua', clientId: 'app', reason: 'totp' });
-        assert.deepEqual((await audit.list({ userId: 'u1', limit: 10 })).map((e) => e.type), ['mfa.unlocked', 'mfa.passed']);
-        assert.deepEqual((await audit.list({ type: 'mfa.refused', limit: 10 })).map((e) => e.userId), ['u2']);
-        assert.equal((await audit.list({ limit: 2 })).length, 2);
+        assert.deepEqual((await audit.list({ userId: 'u1', limit: 10 })).events.map((e) => e.type), ['mfa.unlocked', 'mfa.passed']);
+        assert.deepEqual((await audit.list({ type: 'mfa.refused', limit: 10 })).events.map((e) => e.userId), ['u2']);
+        assert.deepEqual((await audit.list({ since: new Date(T0 + 1), limit: 10 })).events.map((e) => e.type), ['mfa.unlocked', 'mfa.refused']);
+        const first = await audit.list({ limit: 2 });
+        assert.equal(first.events.length, 2);
+        assert.ok(first.next, 'a cursor to the rest');
+        const second = await audit.list({ limit: 2, cursor: first.next });
+        assert.deepEqual(second.events.map((e) => e.type), ['mfa.passed']);
+        assert.equal(second.next, undefined);
+        await assert.rejects(audit.list({ limit: 2, cursor: 'not a cursor' }), (err) => (err as { code?: string }).code === 'invalid_request');
       }));
   });
 }

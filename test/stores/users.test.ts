@@ -44,14 +44,14 @@ for (const impl of implementations) {
       withStore(async (users) => {
         await users.create({ username: 'carol', passwordHash: hash });
         await assert.rejects(users.create({ username: 'CAROL', passwordHash: hash }), (err) => isAppError(err, 'conflict'));
-        assert.equal((await users.list({ limit: 10 })).length, 1);
+        assert.equal((await users.list({ limit: 10 })).users.length, 1);
       }));
 
     it('lists users by case-sensitive wildcard pattern, ordered, up to the limit', () =>
       withStore(async (users) => {
         for (const username of ['dave', 'Dan', 'daisy', 'eve', 'd.x']) await users.create({ username, passwordHash: hash });
         const names = async (pattern: string | undefined, limit = 10) =>
-          (await users.list({ ...(pattern === undefined ? {} : { pattern }), limit })).map((u) => u.username);
+          (await users.list({ ...(pattern === undefined ? {} : { pattern }), limit })).users.map((u) => u.username);
         assert.deepEqual(await names(undefined), ['Dan', 'd.x', 'daisy', 'dave', 'eve']);
         assert.deepEqual(await names('da*'), ['daisy', 'dave']);
         assert.deepEqual(await names('D*'), ['Dan']);
@@ -60,6 +60,46 @@ for (const impl of implementations) {
         assert.deepEqual(await names('dave'), ['dave']);
         assert.deepEqual(await names('dav'), []);
         assert.deepEqual(await names('*', 2), ['Dan', 'd.x']);
+        assert.deepEqual(await names('*a*a*'), []);
+        assert.deepEqual(await names('d*s*'), ['daisy']);
+        assert.deepEqual(await names('[da]*'), [], 'brackets are literal too');
+      }));
+
+    it('pages through users with a cursor, each page after the last name of the one before', () =>
+      withStore(async (users) => {
+        for (let i = 0; i < 7; i++) await users.create({ username: `user${i}`, passwordHash: hash });
+        await users.create({ username: 'other', passwordHash: hash });
+        const first = await users.list({ pattern: 'user*', limit: 3 });
+        assert.deepEqual(first.users.map((u) => u.username), ['user0', 'user1', 'user2']);
+        assert.equal(first.next, 'user2');
+        const second = await users.list({ pattern: 'user*', limit: 3, after: first.next! });
+        assert.deepEqual(second.users.map((u) => u.username), ['user3', 'user4', 'user5']);
+        const third = await users.list({ pattern: 'user*', limit: 3, after: second.next! });
+        assert.deepEqual(third.users.map((u) => u.username), ['user6']);
+        assert.equal(third.next, undefined);
+      }));
+
+    it('keeps the last sign-in and the last attempt', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'lara', passwordHash: hash });
+        const at = new Date('2026-05-01T10:00:00Z');
+        await users.recordSignIn(created.id, { at, ip: '192.0.2.1', userAgent: 'Firefox', succeeded: true });
+        const later = new Date('2026-05-02T10:00:00Z');
+        await users.recordSignIn(created.id, { at: later, ip: '192.0.2.2', succeeded: false });
+        const found = await users.findById(created.id);
+        assert.deepEqual(found?.lastLogin, { at, ip: '192.0.2.1', userAgent: 'Firefox' });
+        assert.deepEqual(found?.lastAttemptAt, later);
+      }));
+
+    it('changes the password hash, and sets and removes email and name', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'mia', email: 'mia@example.com', passwordHash: hash });
+        const at = new Date('2026-05-01T10:00:00Z');
+        const changed = await users.update(created.id, { passwordHash: `${hash}2`, email: null, name: 'Mia M' }, at);
+        assert.equal(changed?.passwordHash, `${hash}2`);
+        assert.equal('email' in changed!, false);
+        assert.equal(changed?.name, 'Mia M');
+        assert.deepEqual(await users.findById(created.id), changed);
       }));
 
     const device = (lastStep: number) => ({

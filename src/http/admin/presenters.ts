@@ -1,5 +1,7 @@
 import type { ClientRecord, UserRecord } from '../../stores/types.ts';
 
+const iso = (date: Date | undefined) => date?.toISOString() ?? null;
+
 /** A user as the admin API shows it: never the password hash, the secret or the backup codes. */
 export function presentUser(user: UserRecord, lock: { until: number | null } | null) {
   return {
@@ -15,9 +17,11 @@ export function presentUser(user: UserRecord, lock: { until: number | null } | n
       // null with locked: until an administrator unlocks.
       lockedUntil: lock?.until ? new Date(lock.until).toISOString() : null,
       ...(user.mfa.device ? { registeredAt: user.mfa.device.registeredAt.toISOString() } : {}),
-      lastUsedAt: user.mfa.device?.lastUsedAt?.toISOString() ?? null,
+      lastUsedAt: iso(user.mfa.device?.lastUsedAt),
       backupCodesLeft: user.mfa.device ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
     },
+    lastLogin: user.lastLogin ? { ...user.lastLogin, at: user.lastLogin.at.toISOString() } : null,
+    lastAttemptAt: iso(user.lastAttemptAt),
     createdAt: user.createdAt.toISOString(),
     updatedAt: user.updatedAt.toISOString(),
   };

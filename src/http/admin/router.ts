@@ -1,37 +1,49 @@
 import Router from '@koa/router';
-import type { ClientService } from '../../domain/clients.ts';
-import type { RecoveryService } from '../../domain/recovery.ts';
-import type { SecondFactorService } from '../../domain/second-factor.ts';
-import type { SettingsService } from '../../domain/settings.ts';
-import type { UserService } from '../../domain/users.ts';
-import type { UserStore } from '../../stores/types.ts';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { Administration } from '../../domain/administration.ts';
 import { bodyParser, emptyOrJson } from '../body.ts';
+import { parseInput } from '../validate.ts';
 import { adminAuth } from './auth.ts';
-import { mountClientRoutes } from './clients.ts';
-import { mountSettingsRoutes } from './settings.ts';
-import { mountUserRoutes } from './users.ts';
+import { openApiDocument } from './openapi.ts';
+import { adminRoutes } from './routes.ts';
+import type { AdminRoute } from './route.ts';
 
-/** The admin REST API under /admin/api (SPEC section 7). */
-export function createAdminRouter(deps: {
-  adminToken: string;
-  users: UserStore;
-  userService: UserService;
-  clients: ClientService;
-  settings: SettingsService;
-  secondFactor: SecondFactorService;
-  recovery: RecoveryService;
-  bodyLimit: number;
-  onSettingsChange: (changed: string[]) => void;
-}) {
+/** The admin REST API under /admin/api (SPEC section 7), with its OpenAPI document. */
+export function createAdminRouter(deps: { adminToken: string; administration: Administration; bodyLimit: number; issuer: string }) {
   const router = new Router({ prefix: '/admin/api' });
-  const json = bodyParser({ limit: deps.bodyLimit, accept: ['json'] });
+  const routes = adminRoutes(deps.administration);
+  const document = openApiDocument(routes, `${deps.issuer}/admin/api`);
   router.use(async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');
     await next();
   });
   router.use(adminAuth(deps.adminToken));
-  mountUserRoutes(router, { users: deps.users, userService: deps.userService, secondFactor: deps.secondFactor, recovery: deps.recovery, json, action: emptyOrJson(deps.bodyLimit) });
-  mountClientRoutes(router, { clients: deps.clients, json });
-  mountSettingsRoutes(router, { settings: deps.settings, json, onChange: deps.onSettingsChange });
-  return router;
+
+  router.get('/', (ctx) => {
+    ctx.body = { name: 'twofold admin API', openapi: `${deps.issuer}/admin/api/openapi.json`, endpoints: routes.map((r) => `${r.method.toUpperCase()} /admin/api${r.path}`) };
+  });
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = document;
+  });
+
+  for (const definition of routes) {
+    const parsers = definition.body ? [definition.body.optional ? emptyOrJson(deps.bodyLimit) : bodyParser({ limit: deps.bodyLimit, accept: ['json'] })] : [];
+    router[definition.method](definition.path, ...parsers, (ctx) => run(ctx, definition));
+  }
+  return Object.assign(router, { adminRoutes: routes });
 }
+
+async function run(ctx: Context, definition: AdminRoute) {
+  const input = {
+    params: definition.params ? parseInput(definition.params, { ...ctx.params }) : {},
+    query: parseInput(definition.query ?? emptyQuery, { ...ctx.query }),
+    body: definition.body ? parseInput(definition.body.schema, ctx.request.body) : undefined,
+    actor: { actor: 'admin', ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined },
+  };
+  const result = await definition.handle(input);
+  ctx.status = definition.ok.status;
+  if (definition.ok.status !== 204) ctx.body = result;
+}
+
+const emptyQuery = z.strictObject({});

@@ -78,6 +78,10 @@ export function createInteractionKit(deps: InteractionDeps) {
     },
 
     clientName: (client: OidcClient) => client.clientName ?? client.clientId,
+
+    /** Notes a password attempt of a known user, and a sign-in that completed, on the user. */
+    recordSignIn: (ctx: Context, userId: string, succeeded: boolean) =>
+      deps.users.recordSignIn(userId, { at: new Date(deps.clock.now()), ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, succeeded }),
   };
 }
 

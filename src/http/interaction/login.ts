@@ -58,6 +58,7 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
     if (!result.ok) {
       deps.log.info({ event: 'signin.failed', reason: result.reason, client: client.clientId, ip: ctx.ip }, 'password sign-in failed');
       await deps.audit.record({ at: at(), type: 'password.refused', outcome: 'failure', reason: result.reason, ...(result.userId ? { userId: result.userId } : {}), ...source });
+      if (result.userId) await kit.recordSignIn(ctx, result.userId, false);
       const error = result.reason === 'disabled' ? DISABLED : WRONG_CREDENTIALS;
       return show(ctx, interaction.uid, clientName, { error, username, status: 401 });
     }
@@ -81,8 +82,10 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
       case 'deny':
         return show(ctx, interaction.uid, clientName, { error: DISABLED, username, status: 401 });
       case 'none':
+        await kit.recordSignIn(ctx, user.id, true);
         return kit.finish(ctx, { login: lastSecondFactorAt === undefined ? passwordLogin(user.id) : mfaLogin(user.id) });
       default: {
+        await kit.recordSignIn(ctx, user.id, false);
         const now = deps.clock.now();
         await deps.mfaState.signIn.put(interaction.uid, { accountId: user.id, passwordAt: Math.floor(now / 1000) }, kit.remainingSeconds(interaction));
         ctx.status = 303;

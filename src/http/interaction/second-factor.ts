@@ -163,6 +163,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
 
   async function complete(ctx: Context, uid: string, accountId: string, mfaAt: number) {
     await deps.mfaState.signIn.drop(uid);
+    await kit.recordSignIn(ctx, accountId, true);
     await kit.finish(ctx, { login: mfaLogin(accountId), twofold: { accountId, mfaAt } });
   }
 

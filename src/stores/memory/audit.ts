@@ -1,22 +1,33 @@
+import type { Clock } from '../../domain/clock.ts';
+import { AppError } from '../../domain/errors.ts';
 import type { AuditEvent, AuditLog } from '../types.ts';
 
 // The embedded log keeps the newest events only, so a long-running demo stays bounded.
 const KEEP = 10_000;
 
-export function createMemoryAuditLog(): AuditLog {
-  const events: AuditEvent[] = [];
+/** The embedded audit log: newest last in memory, each event numbered for the cursor. */
+export function createMemoryAuditLog({ clock, retentionDays }: { clock: Clock; retentionDays: number }): AuditLog {
+  const events: { seq: number; event: AuditEvent }[] = [];
+  let seq = 0;
   return {
+    retentionDays,
     async record(event) {
-      events.push(structuredClone(event));
-      if (events.length > KEEP) events.splice(0, events.length - KEEP);
+      events.push({ seq: ++seq, event: structuredClone(event) });
+      const oldest = clock.now() - retentionDays * 86_400_000;
+      while (events.length > KEEP || (events.length > 0 && events[0]!.event.at.getTime() < oldest)) events.shift();
     },
-    async list({ userId, type, limit }) {
-      const found: AuditEvent[] = [];
-      for (let i = events.length - 1; i >= 0 && found.length < limit; i--) {
-        const event = events[i]!;
-        if ((userId === undefined || event.userId === userId) && (type === undefined || event.type === type)) found.push(structuredClone(event));
+    async list({ userId, type, since, cursor, limit }) {
+      const before = cursor === undefined ? Infinity : Number(cursor);
+      if (cursor !== undefined && !/^\d+$/.test(cursor)) throw new AppError('invalid_request', 'cursor: not a cursor of this list');
+      const found: { seq: number; event: AuditEvent }[] = [];
+      for (let i = events.length - 1; i >= 0 && found.length <= limit; i--) {
+        const entry = events[i]!;
+        const { event } = entry;
+        if (entry.seq >= before || (since && event.at < since)) continue;
+        if ((userId === undefined || event.userId === userId) && (type === undefined || event.type === type)) found.push(entry);
       }
-      return found;
+      const page = found.slice(0, limit);
+      return { events: page.map((entry) => structuredClone(entry.event)), ...(found.length > limit ? { next: String(page.at(-1)!.seq) } : {}) };
     },
   };
 }

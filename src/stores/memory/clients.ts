@@ -18,6 +18,15 @@ export function createMemoryClientStore(): ClientStore {
       client.metadata = structuredClone(metadata);
       return true;
     },
+    async setSecret(clientId, sealedSecret) {
+      const client = clients.get(clientId);
+      if (!client) return false;
+      client.sealedSecret = sealedSecret;
+      return true;
+    },
+    async delete(clientId) {
+      return clients.delete(clientId);
+    },
     async list() {
       return [...clients.values()]
         .sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0))

@@ -10,7 +10,7 @@ import { createMemorySettingsStore } from './settings.ts';
 import { createMemoryUserStore } from './users.ts';
 
 /** The embedded default: everything in this process, nothing persisted. */
-export function createMemoryStores({ clock = systemClock }: { clock?: Clock } = {}): Stores {
+export function createMemoryStores({ clock = systemClock, auditRetentionDays = 90 }: { clock?: Clock; auditRetentionDays?: number } = {}): Stores {
   const settingsListeners: (() => void)[] = [];
   return {
     kind: 'memory',
@@ -19,7 +19,7 @@ export function createMemoryStores({ clock = systemClock }: { clock?: Clock } = 
     settings: createMemorySettingsStore(),
     guard: createMemorySecondFactorGuard({ clock }),
     rateLimiter: createMemoryRateLimiter(),
-    audit: createMemoryAuditLog(),
+    audit: createMemoryAuditLog({ clock, retentionDays: auditRetentionDays }),
     notifySettingsChanged: async () => {
       for (const listener of settingsListeners) listener();
     },

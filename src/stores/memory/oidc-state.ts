@@ -12,6 +12,8 @@ export function createMemoryOidcStateStore({ clock }: { clock: Clock }): OidcSta
   const grantIndex = new Map<string, Set<string>>();
   const uidIndex = new Map<string, string>();
   const userCodeIndex = new Map<string, string>();
+  // The account's Session, Grant and token keys, and its grant ids, to end them all.
+  const accountIndex = new Map<string, { keys: Set<string>; grants: Set<string> }>();
 
   const keyOf = (model: string, id: string) => `${model}:${id}`;
 
@@ -46,6 +48,12 @@ export function createMemoryOidcStateStore({ clock }: { clock: Clock }): OidcSta
           grantIndex.set(payload.grantId, keys);
         }
         if (payload.uid) uidIndex.set(payload.uid, id);
+        if (typeof payload.accountId === 'string') {
+          const index = accountIndex.get(payload.accountId) ?? { keys: new Set<string>(), grants: new Set<string>() };
+          index.keys.add(key);
+          if (payload.grantId) index.grants.add(payload.grantId);
+          accountIndex.set(payload.accountId, index);
+        }
         if (payload.userCode) userCodeIndex.set(payload.userCode, id);
       },
       find: (id) => findKey(keyOf(model, id)),
@@ -73,6 +81,16 @@ export function createMemoryOidcStateStore({ clock }: { clock: Clock }): OidcSta
 
   return {
     adapterFor,
+    async endSessionsOf(accountId) {
+      const index = accountIndex.get(accountId);
+      if (!index) return;
+      for (const key of index.keys) entries.delete(key);
+      for (const grantId of index.grants) {
+        for (const key of grantIndex.get(grantId) ?? []) entries.delete(key);
+        grantIndex.delete(grantId);
+      }
+      accountIndex.delete(accountId);
+    },
     async ttlOf(model, id) {
       const entry = live(keyOf(model, id));
       if (!entry || entry.expiresAt === null) return null;

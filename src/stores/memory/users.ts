@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
-import { usernamePatternSource } from '../../domain/username-pattern.ts';
-import type { UserRecord, UserStore } from '../types.ts';
+import { globMatch } from '../../domain/glob.ts';
+import { USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../types.ts';
 
 /** Users in process memory. Each method runs to completion alone, so each is atomic. */
 export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
@@ -28,21 +28,38 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       const id = idByLowerName.get(username.toLowerCase());
       return id ? copy(byId.get(id)) : null;
     },
-    async list({ pattern, limit }) {
-      const matcher = pattern === undefined ? null : new RegExp(usernamePatternSource(pattern));
-      return [...byId.values()]
-        .filter((user) => !matcher || matcher.test(user.username))
-        .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0))
-        .slice(0, limit)
-        .map((user) => structuredClone(user));
+    async list({ pattern, limit, after }) {
+      const sorted = [...byId.values()]
+        .filter((user) => after === undefined || user.username > after)
+        .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+      const users: UserRecord[] = [];
+      let scanned = 0;
+      for (const user of sorted) {
+        if (users.length === limit) return { users, next: users.at(-1)!.username };
+        if (scanned === USER_SCAN_LIMIT) return { users, next: sorted[scanned - 1]!.username };
+        scanned++;
+        if (pattern === undefined || globMatch(pattern, user.username)) users.push(structuredClone(user));
+      }
+      return { users };
     },
     async update(id, patch, at) {
       const user = byId.get(id);
       if (!user) return null;
       if (patch.disabled !== undefined) user.disabled = patch.disabled;
       if (patch.exempt !== undefined) user.mfa.exempt = patch.exempt;
+      if (patch.passwordHash !== undefined) user.passwordHash = patch.passwordHash;
+      for (const key of ['email', 'name'] as const) {
+        if (patch[key] === null) delete user[key];
+        else if (patch[key] !== undefined) user[key] = patch[key];
+      }
       user.updatedAt = at;
       return structuredClone(user);
+    },
+    async recordSignIn(id, { at, ip, userAgent, succeeded }) {
+      const user = byId.get(id);
+      if (!user) return;
+      user.lastAttemptAt = at;
+      if (succeeded) user.lastLogin = { at, ...(ip ? { ip } : {}), ...(userAgent ? { userAgent } : {}) };
     },
     async markRegistrationPending(id, at) {
       const user = byId.get(id);

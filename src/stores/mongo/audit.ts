@@ -1,4 +1,5 @@
-import { Schema, type Connection } from 'mongoose';
+import { Schema, Types, type Connection } from 'mongoose';
+import { AppError } from '../../domain/errors.ts';
 import type { AuditEvent, AuditLog } from '../types.ts';
 import { guard } from './connection.ts';
 
@@ -15,28 +16,52 @@ const auditSchema = new Schema<AuditDocument>(
     userAgent: String,
     actor: String,
     reason: String,
+    changed: [String],
+    targetClientId: String,
   },
   { collection: 'audit', versionKey: false, strict: 'throw' },
 );
-auditSchema.index({ userId: 1, at: -1 });
-auditSchema.index({ at: -1 });
+auditSchema.index({ userId: 1, _id: -1 });
 
-const fields = ['userId', 'clientId', 'ip', 'userAgent', 'actor', 'reason'] as const;
+const fields = ['userId', 'clientId', 'ip', 'userAgent', 'actor', 'reason', 'changed', 'targetClientId'] as const;
 
-/** The audit log in MongoDB's `audit` collection: one insert per event. */
-export async function createMongoAuditLog({ connection }: { connection: Connection }): Promise<AuditLog> {
+/**
+ * The audit log in MongoDB's `audit` collection: one insert per event, newest first by
+ * `_id` (the cursor), and a TTL index on `at` that drops events past the retention.
+ */
+export async function createMongoAuditLog({ connection, retentionDays }: { connection: Connection; retentionDays: number }): Promise<AuditLog> {
   const Audit = connection.model<AuditDocument>('Audit', auditSchema);
   await guard(() => Audit.createIndexes());
+  const expireAfterSeconds = retentionDays * 86_400;
+  await guard(async () => {
+    try {
+      await Audit.collection.createIndex({ at: 1 }, { expireAfterSeconds, name: 'at_retention' });
+    } catch {
+      // The retention changed since the index was made: change the index in place.
+      await connection.db!.command({ collMod: 'audit', index: { name: 'at_retention', expireAfterSeconds } });
+    }
+  });
   return {
+    retentionDays,
     async record(event) {
       const doc: Record<string, unknown> = { at: event.at, type: event.type, outcome: event.outcome };
       for (const field of fields) if (event[field] !== undefined) doc[field] = event[field];
       await guard(() => Audit.collection.insertOne(doc as never));
     },
-    async list({ userId, type, limit }) {
-      const filter = { ...(userId === undefined ? {} : { userId }), ...(type === undefined ? {} : { type }) };
-      const docs = await guard(() => Audit.find(filter).sort({ at: -1, _id: -1 }).limit(limit).lean<(AuditDocument & { _id: unknown })[]>().exec());
-      return docs.map(({ _id, ...event }) => event);
+    async list({ userId, type, since, cursor, limit }) {
+      if (cursor !== undefined && !Types.ObjectId.isValid(cursor)) throw new AppError('invalid_request', 'cursor: not a cursor of this list');
+      const filter = {
+        ...(userId === undefined ? {} : { userId }),
+        ...(type === undefined ? {} : { type }),
+        ...(since === undefined ? {} : { at: { $gte: since } }),
+        ...(cursor === undefined ? {} : { _id: { $lt: new Types.ObjectId(cursor) } }),
+      };
+      const docs = await guard(() => Audit.find(filter).sort({ _id: -1 }).limit(limit + 1).lean<(AuditDocument & { _id: Types.ObjectId })[]>().exec());
+      const page = docs.slice(0, limit);
+      return {
+        events: page.map(({ _id, ...event }) => event),
+        ...(docs.length > limit ? { next: page.at(-1)!._id.toHexString() } : {}),
+      };
     },
   };
 }

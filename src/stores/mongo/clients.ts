@@ -54,6 +54,14 @@ export async function createMongoClientStore({ connection }: { connection: Conne
       const result = await guard(() => Clients.collection.updateOne({ _id: clientId } as never, { $set: { metadata } }));
       return result.matchedCount === 1;
     },
+    async setSecret(clientId, sealedSecret) {
+      const result = await guard(() => Clients.collection.updateOne({ _id: clientId } as never, { $set: { sealedSecret } }));
+      return result.matchedCount === 1;
+    },
+    async delete(clientId) {
+      const result = await guard(() => Clients.collection.deleteOne({ _id: clientId } as never));
+      return result.deletedCount === 1;
+    },
     async list() {
       const docs = await guard(() => Clients.find().sort({ _id: 1 }).lean<ClientDocument[]>().exec());
       return docs.map(toRecord);

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
-import { usernamePatternSource } from '../../domain/username-pattern.ts';
-import type { UserRecord, UserStore } from '../types.ts';
+import { globMatch, literalPrefix } from '../../domain/glob.ts';
+import { USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../types.ts';
 import { guard, isDuplicateKey } from './connection.ts';
 
 type UserDocument = Omit<UserRecord, 'id'> & {
@@ -24,6 +24,8 @@ const userSchema = new Schema<UserDocument>(
     // The second factor lives in the user's document, so every change to it is one
     // single-document atomic update (no transactions needed).
     mfa: { type: Schema.Types.Mixed, required: true, default: () => ({ exempt: false }) },
+    lastLogin: { type: Schema.Types.Mixed },
+    lastAttemptAt: { type: Date },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
@@ -34,7 +36,7 @@ userSchema.index({ username: 1 });
 function toRecord(doc: UserDocument): UserRecord {
   const { _id, usernameLower: _lower, ...rest } = doc;
   const user: UserRecord = { id: _id, ...rest, mfa: doc.mfa ?? { exempt: false } };
-  for (const key of ['email', 'name'] as const) if (user[key] == null) delete user[key];
+  for (const key of ['email', 'name', 'lastLogin', 'lastAttemptAt'] as const) if (user[key] == null) delete user[key];
   return user;
 }
 
@@ -74,17 +76,47 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       const doc = await guard(() => Users.findOne({ usernameLower: username.toLowerCase() }).lean<UserDocument>().exec());
       return doc ? toRecord(doc) : null;
     },
-    async list({ pattern, limit }) {
-      const filter = pattern === undefined ? {} : { username: { $regex: usernamePatternSource(pattern) } };
-      const docs = await guard(() => Users.find(filter).sort({ username: 1 }).limit(limit).lean<UserDocument[]>().exec());
-      return docs.map(toRecord);
+    async list({ pattern, limit, after }) {
+      // The pattern's literal start narrows the index range; the rest is matched here,
+      // without a regular expression, reading at most USER_SCAN_LIMIT users.
+      const prefix = pattern === undefined ? '' : literalPrefix(pattern);
+      const range: Record<string, string> = {};
+      if (after !== undefined && after >= prefix) range.$gt = after;
+      else if (prefix) range.$gte = prefix;
+      if (prefix) range.$lt = `${prefix}\u{10FFFF}`;
+      const filter = Object.keys(range).length ? { username: range } : {};
+      return guard(async () => {
+        const users: UserRecord[] = [];
+        let scanned = 0;
+        let last: string | undefined;
+        for await (const doc of Users.find(filter).sort({ username: 1 }).limit(USER_SCAN_LIMIT + 1).lean<UserDocument>().cursor({ batchSize: Math.min(limit + 1, 500) })) {
+          if (users.length === limit) return { users, next: users.at(-1)!.username };
+          if (scanned === USER_SCAN_LIMIT) return { users, next: last! };
+          scanned++;
+          last = doc.username;
+          if (pattern === undefined || globMatch(pattern, doc.username)) users.push(toRecord(doc));
+        }
+        return { users };
+      });
     },
     async update(id, patch, at) {
       const set: Record<string, unknown> = { updatedAt: at };
+      const unset: Record<string, ''> = {};
       if (patch.disabled !== undefined) set.disabled = patch.disabled;
       if (patch.exempt !== undefined) set['mfa.exempt'] = patch.exempt;
-      const doc = await guard(() => Users.collection.findOneAndUpdate({ _id: id } as never, { $set: set }, { returnDocument: 'after' }));
+      if (patch.passwordHash !== undefined) set.passwordHash = patch.passwordHash;
+      for (const key of ['email', 'name'] as const) {
+        if (patch[key] === null) unset[key] = '';
+        else if (patch[key] !== undefined) set[key] = patch[key];
+      }
+      const update = Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set };
+      const doc = await guard(() => Users.collection.findOneAndUpdate({ _id: id } as never, update, { returnDocument: 'after' }));
       return doc ? toRecord(doc as unknown as UserDocument) : null;
+    },
+    async recordSignIn(id, { at, ip, userAgent, succeeded }) {
+      const set: Record<string, unknown> = { lastAttemptAt: at };
+      if (succeeded) set.lastLogin = { at, ...(ip ? { ip } : {}), ...(userAgent ? { userAgent } : {}) };
+      await guard(() => Users.collection.updateOne({ _id: id } as never, { $set: set }));
     },
     async markRegistrationPending(id, at) {
       await guard(() =>

@@ -9,11 +9,13 @@ import { guardRedis, type RedisClient } from './connection.ts';
  *   grant:<grantId>   a set of the keys issued under a grant, for revokeByGrantId
  *   uid:<uid>         Session id by its uid, for findByUid
  *   userCode:<code>   DeviceCode id by its user code, for findByUserCode
+ *   account:<id>      the account's Session and Grant keys and grant indexes, to end
+ *                     every session and token of an account (password change, deletion)
  * Every write is one Lua script, so an instance and its indexes change together.
  */
 
 const UPSERT = `
-local key, grantKey, uidKey, userCodeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local key, grantKey, uidKey, userCodeKey, accountKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local payload, ttl = ARGV[1], tonumber(ARGV[2])
 redis.call('DEL', key)
 redis.call('HSET', key, 'payload', payload)
@@ -31,6 +33,10 @@ end
 index(grantKey, function(k) redis.call('SADD', k, key) end)
 index(uidKey, function(k) redis.call('SET', k, ARGV[3]) end)
 index(userCodeKey, function(k) redis.call('SET', k, ARGV[3]) end)
+index(accountKey, function(k)
+  redis.call('SADD', k, key)
+  if grantKey ~= '' then redis.call('SADD', k, grantKey) end
+end)
 return 1
 `;
 
@@ -40,6 +46,18 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.call('HSET', KEYS[1], 'consumed', ARGV[1])
 end
 return 0
+`;
+
+// Deletes every member of the account index; a member that is a grant index is revoked.
+const END_ACCOUNT = `
+for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('TYPE', member).ok == 'set' then
+    for _, k in ipairs(redis.call('SMEMBERS', member)) do redis.call('DEL', k) end
+  end
+  redis.call('DEL', member)
+end
+redis.call('DEL', KEYS[1])
+return 1
 `;
 
 const REVOKE = `
@@ -54,6 +72,9 @@ export function createRedisOidcStateStore({ redis, keyPrefix }: { redis: RedisCl
   const grantKey = (grantId: string) => `${keyPrefix}oidc:grant:${grantId}`;
   const uidKey = (uid: string) => `${keyPrefix}oidc:uid:${uid}`;
   const userCodeKey = (code: string) => `${keyPrefix}oidc:userCode:${code}`;
+  const accountKey = (accountId: string) => `${keyPrefix}oidc:account:${accountId}`;
+  // Only these models belong to an account's sign-ins; the others come and go with a grant.
+  const accountModels = new Set(['Session', 'Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode']);
 
   async function read(key: string): Promise<OidcPayload | undefined> {
     const hash = await guardRedis(() => redis.hgetall(key));
@@ -70,11 +91,12 @@ export function createRedisOidcStateStore({ redis, keyPrefix }: { redis: RedisCl
         await guardRedis(() =>
           redis.eval(
             UPSERT,
-            4,
+            5,
             modelKey(model, id),
             payload.grantId ? grantKey(payload.grantId) : '',
             model === 'Session' && payload.uid ? uidKey(payload.uid) : '',
             payload.userCode ? userCodeKey(payload.userCode) : '',
+            accountModels.has(model) && typeof payload.accountId === 'string' ? accountKey(payload.accountId) : '',
             JSON.stringify(payload),
             String(ttl),
             id,
@@ -104,6 +126,9 @@ export function createRedisOidcStateStore({ redis, keyPrefix }: { redis: RedisCl
 
   return {
     adapterFor,
+    async endSessionsOf(accountId) {
+      await guardRedis(() => redis.eval(END_ACCOUNT, 1, accountKey(accountId)));
+    },
     async ttlOf(model, id) {
       const ttl = await guardRedis(() => redis.ttl(modelKey(model, id)));
       return ttl >= 0 ? ttl : null;

@@ -1,0 +1,109 @@
+import type { AuditEvent, AuditLog, AuditType, OidcStateStore, UserQuery, UserStore } from '../stores/types.ts';
+import type { ClientRegistration, ClientService } from './clients.ts';
+import type { Clock } from './clock.ts';
+import type { RecoveryService } from './recovery.ts';
+import type { SecondFactorService } from './second-factor.ts';
+import type { Settings, SettingsService } from './settings.ts';
+import type { NewUserInput, UserChanges, UserService } from './users.ts';
+
+/** Who made a change: `admin` for the admin token (the API, the CLI), with where from. */
+export interface Actor {
+  actor: string;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/**
+ * The one administration service: the admin API (and through it the CLI) and the console
+ * call it, never the stores. Every change goes through the audit log with its actor, so
+ * no path changes a user, an application or a setting without an event.
+ */
+export function createAdministration(deps: {
+  users: UserStore;
+  userService: UserService;
+  clients: ClientService;
+  settings: SettingsService;
+  recovery: RecoveryService;
+  secondFactor: SecondFactorService;
+  oidc: OidcStateStore;
+  audit: AuditLog;
+  clock: Clock;
+}) {
+  const now = () => new Date(deps.clock.now());
+  const record = (type: AuditType, by: Actor, extra: Partial<AuditEvent> = {}) =>
+    deps.audit.record({ at: now(), type, outcome: 'success', ...by, ...extra });
+
+  return {
+    users: {
+      async create(input: NewUserInput, by: Actor) {
+        const user = await deps.userService.create(input);
+        await record('user.created', by, { userId: user.id });
+        return user;
+      },
+      list: (query: UserQuery) => deps.users.list(query),
+      get: (id: string) => deps.users.findById(id),
+      lockOf: (id: string) => deps.secondFactor.lockOf(id),
+
+      /**
+       * Changes a user. A new password, or disabling, ends every session and token of the
+       * user at once: whoever held them must sign in again.
+       */
+      async update(id: string, changes: UserChanges, by: Actor) {
+        const user = await deps.userService.update(id, changes, now());
+        if (!user) return null;
+        if (changes.password !== undefined || changes.disabled === true) await deps.oidc.endSessionsOf(id);
+        await record('user.updated', by, { userId: id, changed: Object.keys(changes).sort() });
+        return user;
+      },
+
+      async delete(id: string, by: Actor) {
+        if (!(await deps.recovery.deleteUser(id, by))) return false;
+        await deps.oidc.endSessionsOf(id);
+        return true;
+      },
+      resetMfa: (id: string, by: Actor) => deps.recovery.resetMfa(id, by),
+      unlock: (id: string, by: Actor) => deps.recovery.unlock(id, by),
+    },
+
+    clients: {
+      async register(input: ClientRegistration, by: Actor) {
+        const registered = await deps.clients.register(input);
+        await record('client.created', by, { targetClientId: input.client_id });
+        return registered;
+      },
+      list: () => deps.clients.list(),
+      get: (clientId: string) => deps.clients.find(clientId),
+      async update(clientId: string, patch: Record<string, unknown>, by: Actor) {
+        const client = await deps.clients.update(clientId, patch);
+        if (client) await record('client.updated', by, { targetClientId: clientId, changed: Object.keys(patch).sort() });
+        return client;
+      },
+      async delete(clientId: string, by: Actor) {
+        const deleted = await deps.clients.delete(clientId);
+        if (deleted) await record('client.deleted', by, { targetClientId: clientId });
+        return deleted;
+      },
+      /** A new secret, shown once; the old one stops working at once. Null: no such confidential client. */
+      async rotateSecret(clientId: string, by: Actor) {
+        const secret = await deps.clients.rotateSecret(clientId);
+        if (secret) await record('client.secret_rotated', by, { targetClientId: clientId });
+        return secret;
+      },
+    },
+
+    settings: {
+      get: () => deps.settings.get(),
+      async update(patch: Partial<Settings>, by: Actor) {
+        const settings = await deps.settings.update(patch);
+        await record('settings.updated', by, { changed: Object.keys(patch).sort() });
+        return settings;
+      },
+    },
+
+    audit: {
+      list: (query: Parameters<AuditLog['list']>[0]) => deps.audit.list(query),
+    },
+  };
+}
+
+export type Administration = ReturnType<typeof createAdministration>;

@@ -1,0 +1,25 @@
+import type { z } from 'zod';
+import type { Actor } from '../../domain/administration.ts';
+
+/**
+ * One admin API operation: its address, what it takes and answers (zod schemas), and what
+ * it does. The router and the OpenAPI document are both made from the list of these, so
+ * no route can be missing from the document.
+ */
+export interface AdminRoute {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  /** Koa style: `/users/:id`. */
+  path: string;
+  summary: string;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  /** A JSON body. `optional`: the request may also come with no body at all. */
+  body?: { schema: z.ZodType; optional?: boolean };
+  /** The success answer: its status, and its schema (none for 204). */
+  ok: { status: number; description: string; schema?: z.ZodType };
+  /** The error statuses it can answer besides 400, 401 and 503. */
+  errors?: readonly number[];
+  handle(input: { params: any; query: any; body: any; actor: Actor }): Promise<unknown>;
+}
+
+export const route = (definition: AdminRoute): AdminRoute => definition;

@@ -1,0 +1,143 @@
+import type { Administration } from '../../domain/administration.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { Settings } from '../../domain/settings.ts';
+import { isInternalClient } from '../../oidc/internal-clients.ts';
+import type { UserRecord } from '../../stores/types.ts';
+import { presentClient, presentUser } from './presenters.ts';
+import { route, type AdminRoute } from './route.ts';
+import * as s from './schemas.ts';
+
+const noUser = () => new AppError('not_found', 'no user with this id');
+const noClient = () => new AppError('not_found', 'no client with this client_id');
+
+/** Every operation of the admin API (SPEC section 7), in the order the document lists them. */
+export function adminRoutes(admin: Administration): AdminRoute[] {
+  const present = async (user: UserRecord | null) => {
+    if (!user) throw noUser();
+    return presentUser(user, await admin.users.lockOf(user.id));
+  };
+  const changeable = (clientId: string) => {
+    if (isInternalClient(clientId)) throw new AppError('forbidden', `${clientId} is twofold's own application and cannot be changed`);
+    return clientId;
+  };
+
+  return [
+    route({
+      method: 'post', path: '/users', summary: 'Create a user',
+      body: { schema: s.newUser }, ok: { status: 201, description: 'the user', schema: s.userView }, errors: [409],
+      handle: async ({ body, actor }) => present(await admin.users.create(body, actor)),
+    }),
+    route({
+      method: 'get', path: '/users', summary: 'List users by username; `q` matches with `*` wildcards, case-sensitive',
+      query: s.userListQuery, ok: { status: 200, description: 'a page of users, `next` to go on', schema: s.userList },
+      handle: async ({ query }) => {
+        const page = await admin.users.list({ limit: query.limit, ...(query.q ? { pattern: query.q } : {}), ...(query.cursor ? { after: query.cursor } : {}) });
+        return { users: await Promise.all(page.users.map(present)), ...(page.next ? { next: page.next } : {}) };
+      },
+    }),
+    route({
+      method: 'get', path: '/users/:id', summary: 'One user, with the second factor and the last sign-in',
+      params: s.idParams, ok: { status: 200, description: 'the user', schema: s.userView }, errors: [404],
+      handle: async ({ params }) => present(await admin.users.get(params.id)),
+    }),
+    route({
+      method: 'patch', path: '/users/:id', summary: 'Change a user; a new password or disabling ends all of its sessions',
+      params: s.idParams, body: { schema: s.userPatch }, ok: { status: 200, description: 'the user', schema: s.userView }, errors: [404],
+      handle: async ({ params, body, actor }) => present(await admin.users.update(params.id, body, actor)),
+    }),
+    route({
+      method: 'delete', path: '/users/:id', summary: 'Delete a user and its second factor',
+      params: s.idParams, ok: { status: 204, description: 'deleted' }, errors: [404],
+      handle: async ({ params, actor }) => {
+        if (!(await admin.users.delete(params.id, actor))) throw noUser();
+      },
+    }),
+    route({
+      method: 'post', path: '/users/:id/mfa/reset', summary: 'Remove the authenticator app and backup codes and lift a lock; the next sign-in registers anew',
+      params: s.idParams, body: { schema: s.noBody, optional: true }, ok: { status: 200, description: 'the user', schema: s.userView }, errors: [404],
+      handle: async ({ params, actor }) => {
+        if (!(await admin.users.resetMfa(params.id, actor))) throw noUser();
+        return present(await admin.users.get(params.id));
+      },
+    }),
+    route({
+      method: 'post', path: '/users/:id/unlock', summary: 'Lift a lock',
+      params: s.idParams, body: { schema: s.noBody, optional: true }, ok: { status: 200, description: 'the user', schema: s.userView }, errors: [404],
+      handle: async ({ params, actor }) => {
+        if (!(await admin.users.unlock(params.id, actor))) throw noUser();
+        return present(await admin.users.get(params.id));
+      },
+    }),
+    route({
+      method: 'post', path: '/clients', summary: 'Register an application; a generated secret is in the answer, once',
+      body: { schema: s.newClient }, ok: { status: 201, description: 'the application', schema: s.clientWithSecret }, errors: [409],
+      handle: async ({ body, actor }) => {
+        const { record, secret } = await admin.clients.register(body, actor);
+        return { ...presentClient(record), ...(secret ? { client_secret: secret } : {}) };
+      },
+    }),
+    route({
+      method: 'get', path: '/clients', summary: 'List applications',
+      query: s.noBody, ok: { status: 200, description: 'the applications', schema: s.clientList },
+      handle: async () => ({ clients: (await admin.clients.list()).map(presentClient) }),
+    }),
+    route({
+      method: 'get', path: '/clients/:client_id', summary: 'One application (never its secret)',
+      params: s.clientIdParams, ok: { status: 200, description: 'the application', schema: s.clientView }, errors: [404],
+      handle: async ({ params }) => {
+        const client = await admin.clients.get(params.client_id);
+        if (!client) throw noClient();
+        return presentClient(client);
+      },
+    }),
+    route({
+      method: 'patch', path: '/clients/:client_id', summary: 'Change an application; null removes an optional key',
+      params: s.clientIdParams, body: { schema: s.clientPatch }, ok: { status: 200, description: 'the application', schema: s.clientView }, errors: [403, 404],
+      handle: async ({ params, body, actor }) => {
+        const client = await admin.clients.update(changeable(params.client_id), body, actor);
+        if (!client) throw noClient();
+        return presentClient(client);
+      },
+    }),
+    route({
+      method: 'delete', path: '/clients/:client_id', summary: 'Delete an application: its tokens stop working',
+      params: s.clientIdParams, ok: { status: 204, description: 'deleted' }, errors: [403, 404],
+      handle: async ({ params, actor }) => {
+        if (!(await admin.clients.delete(changeable(params.client_id), actor))) throw noClient();
+      },
+    }),
+    route({
+      method: 'post', path: '/clients/:client_id/secret', summary: 'Rotate a confidential application\'s secret: the new one is in the answer, once; the old one stops working',
+      params: s.clientIdParams, body: { schema: s.noBody, optional: true }, ok: { status: 200, description: 'the new secret', schema: s.rotatedSecret }, errors: [403, 404],
+      handle: async ({ params, actor }) => {
+        const secret = await admin.clients.rotateSecret(changeable(params.client_id), actor);
+        if (!secret) throw new AppError('not_found', 'no confidential client with this client_id');
+        return { client_id: params.client_id, client_secret: secret };
+      },
+    }),
+    route({
+      method: 'get', path: '/settings', summary: 'The second-factor settings',
+      ok: { status: 200, description: 'the settings', schema: s.settingsView },
+      handle: () => admin.settings.get(),
+    }),
+    route({
+      method: 'patch', path: '/settings', summary: 'Change settings; every node applies them within 5 seconds',
+      body: { schema: s.settingsPatch }, ok: { status: 200, description: 'the settings', schema: s.settingsView },
+      handle: ({ body, actor }) => admin.settings.update(body as Partial<Settings>, actor),
+    }),
+    route({
+      method: 'get', path: '/audit', summary: 'Audit events, newest first',
+      query: s.auditQuery, ok: { status: 200, description: 'a page of events, `next` to go on', schema: s.auditList },
+      handle: async ({ query }) => {
+        const page = await admin.audit.list({
+          limit: query.limit,
+          userId: query.user,
+          type: query.type,
+          since: query.since ? new Date(query.since) : undefined,
+          cursor: query.cursor,
+        });
+        return { events: page.events.map((event) => ({ ...event, at: event.at.toISOString() })), ...(page.next ? { next: page.next } : {}) };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { mfaPolicies } from '../../domain/mfa-policy.ts';
+import { INTERNAL_CLIENT_PREFIX, isInternalClient } from '../../oidc/internal-clients.ts';
+import { auditTypes } from '../../stores/types.ts';
+
+/**
+ * The admin API's inputs and outputs, once: the routes validate with them and the OpenAPI
+ * document is generated from them (zod's own JSON Schema output).
+ */
+
+// No whitespace or control characters, and no `*`: it is the search wildcard.
+export const username = z
+  .string()
+  .regex(/^[^\s\p{Cc}*]{1,128}$/u, { message: '1 to 128 characters, without spaces, control characters or *' });
+const password = z.string().min(8, { message: 'at least 8 characters' }).max(1024, { message: 'at most 1024 characters' });
+const email = z.email({ message: 'an email address' }).max(254);
+const name = z.string().trim().min(1).max(256);
+const uri = z.url({ message: 'an absolute URL' }).max(2048);
+const timestamp = z.iso.datetime();
+
+export const idParams = z.strictObject({ id: z.string().min(1).max(64) });
+export const clientIdParams = z.strictObject({ client_id: z.string().min(1).max(128) });
+export const noBody = z.strictObject({});
+
+export const newUser = z.strictObject({ username, password, email: email.optional(), name: name.optional() });
+
+export const userPatch = z
+  .strictObject({
+    disabled: z.boolean().optional(),
+    exempt: z.boolean().optional(),
+    password: password.optional(),
+    email: email.nullable().optional(),
+    name: name.nullable().optional(),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });
+
+export const userListQuery = z.strictObject({
+  q: z.string().min(1).max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().min(1).max(256).optional(),
+});
+
+export const userView = z.object({
+  id: z.string(),
+  username: z.string(),
+  email: z.string().optional(),
+  name: z.string().optional(),
+  disabled: z.boolean(),
+  mfa: z.object({
+    status: z.enum(['registered', 'pending', 'none']),
+    exempt: z.boolean(),
+    locked: z.boolean(),
+    lockedUntil: timestamp.nullable(),
+    registeredAt: timestamp.optional(),
+    lastUsedAt: timestamp.nullable(),
+    backupCodesLeft: z.number().int(),
+  }),
+  lastLogin: z.object({ at: timestamp, ip: z.string().optional(), userAgent: z.string().optional() }).nullable(),
+  lastAttemptAt: timestamp.nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+export const userList = z.object({ users: z.array(userView), next: z.string().optional() });
+
+/**
+ * The client metadata an administrator can set: twofold's own (`first_party`, the MFA
+ * policy) and the OIDC registration metadata a relying party of this provider uses. The
+ * engine then checks the combination (redirect URIs against application_type, …).
+ */
+export const newClient = z.strictObject({
+  client_id: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,128}$/, { message: '1 to 128 printable characters without spaces' })
+    .refine((id) => !isInternalClient(id), { message: `ids starting with ${INTERNAL_CLIENT_PREFIX} are twofold's own` }),
+  client_secret: z.string().min(32, { message: 'at least 32 characters' }).max(512).optional(),
+  client_name: z.string().trim().min(1).max(256).optional(),
+  redirect_uris: z.array(uri).min(1).max(50),
+  post_logout_redirect_uris: z.array(uri).max(50).optional(),
+  grant_types: z.array(z.enum(['authorization_code', 'refresh_token'])).min(1).optional(),
+  response_types: z.array(z.literal('code')).min(1).optional(),
+  token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+  application_type: z.enum(['web', 'native']).optional(),
+  scope: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/).max(1024).optional(),
+  id_token_signed_response_alg: z.enum(['RS256']).optional(),
+  client_uri: uri.optional(),
+  logo_uri: uri.optional(),
+  policy_uri: uri.optional(),
+  tos_uri: uri.optional(),
+  first_party: z.boolean().optional(),
+  mfa_policy: z.enum(mfaPolicies).optional(),
+  mfa_max_age: z.number().int().min(0).max(31_536_000).optional(),
+});
+
+/** Any metadata but the identifiers; null removes an optional key. */
+export const clientPatch = newClient
+  .omit({ client_id: true, client_secret: true })
+  .partial()
+  .extend({
+    client_name: z.string().trim().min(1).max(256).nullable().optional(),
+    post_logout_redirect_uris: z.array(uri).max(50).nullable().optional(),
+    mfa_policy: z.enum(mfaPolicies).nullable().optional(),
+    mfa_max_age: z.number().int().min(0).max(31_536_000).nullable().optional(),
+    first_party: z.boolean().nullable().optional(),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });
+
+export const clientView = z
+  .object({ client_id: z.string(), has_client_secret: z.boolean(), created_at: timestamp, redirect_uris: z.array(z.string()) })
+  .catchall(z.unknown());
+export const clientWithSecret = clientView.extend({ client_secret: z.string().optional() });
+export const clientList = z.object({ clients: z.array(clientView) });
+export const rotatedSecret = z.object({ client_id: z.string(), client_secret: z.string() });
+
+const between = (min: number, max: number, what = 'an integer') =>
+  z.number().int().min(min, { message: `${what} from ${min} to ${max}` }).max(max, { message: `${what} from ${min} to ${max}` });
+
+export const settingsView = z.object({
+  enabled: z.boolean(),
+  defaultPolicy: z.enum(mfaPolicies),
+  skewSteps: z.number().int(),
+  maxAttempts: z.number().int(),
+  lockoutSeconds: z.number().int(),
+  backupCodes: z.object({ enabled: z.boolean(), count: z.number().int() }),
+  issuerLabel: z.string(),
+  registrationMessage: z.string(),
+});
+
+export const settingsPatch = z
+  .strictObject({
+    enabled: z.boolean(),
+    defaultPolicy: z.enum(mfaPolicies),
+    skewSteps: between(0, 10),
+    maxAttempts: between(1, 10),
+    lockoutSeconds: between(0, 7_776_000, 'seconds (0: until an administrator unlocks)'),
+    backupCodes: z.strictObject({ enabled: z.boolean(), count: between(1, 20) }),
+    // It names the account in the app and in the otpauth URI, where ':' separates the two.
+    issuerLabel: z
+      .string()
+      .trim()
+      .regex(/^[^:\p{Cc}]{1,64}$/u, { message: '1 to 64 characters, without ":" or control characters' }),
+    registrationMessage: z.string().max(2000, { message: 'at most 2000 characters' }),
+  })
+  .partial()
+  .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });
+
+export const auditQuery = z.strictObject({
+  user: z.string().min(1).max(64).optional(),
+  type: z.enum(auditTypes).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().min(1).max(64).optional(),
+});
+
+export const auditView = z.object({
+  at: timestamp,
+  type: z.enum(auditTypes),
+  outcome: z.enum(['success', 'failure']),
+  userId: z.string().optional(),
+  clientId: z.string().optional(),
+  ip: z.string().optional(),
+  userAgent: z.string().optional(),
+  actor: z.string().optional(),
+  reason: z.string().optional(),
+  changed: z.array(z.string()).optional(),
+  targetClientId: z.string().optional(),
+});
+export const auditList = z.object({ events: z.array(auditView), next: z.string().optional() });
+
+export const errorView = z.object({ error: z.string(), message: z.string() });
