@@ -1,0 +1,227 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import type { ParseArgsOptionsConfig } from 'node:util';
+import { ApiError, type Api } from './api.ts';
+import { record, table } from './format.ts';
+
+export class UsageError extends Error {}
+
+export interface Invocation {
+  api: Api;
+  positionals: string[];
+  values: Record<string, string | boolean | string[] | undefined>;
+  readStdin: () => Promise<string>;
+}
+
+export interface Command {
+  /** `users add` */
+  name: string;
+  /** What follows the name, for the help. */
+  args: string;
+  summary: string;
+  options?: ParseArgsOptionsConfig;
+  /** How many positionals: [least, most]. */
+  positionals: [number, number];
+  run(invocation: Invocation): Promise<unknown>;
+  /** The answer as a person reads it; JSON when absent. */
+  text?(result: any): string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A user by id or by exact username (the API search is case-sensitive; names hold no `*`). */
+async function userId(api: Api, who: string): Promise<string> {
+  if (UUID.test(who)) return who;
+  const { users } = (await api.call('GET', `/users?q=${encodeURIComponent(who)}&limit=1`)) as { users: { id: string; username: string }[] };
+  const found = users.find((user) => user.username === who);
+  if (!found) throw new ApiError(404, 'not_found', `no user named ${who}`);
+  return found.id;
+}
+
+const userPath = async (api: Api, who: string) => `/users/${encodeURIComponent(await userId(api, who))}`;
+
+async function password(invocation: Invocation): Promise<string> {
+  if (invocation.values['password-stdin']) return (await invocation.readStdin()).replace(/\r?\n$/, '');
+  if (typeof invocation.values.password === 'string') return invocation.values.password;
+  throw new UsageError('give the password with --password-stdin (or --password, visible to other users of this machine)');
+}
+
+function confirmed(invocation: Invocation, what: string) {
+  if (!invocation.values.yes) throw new UsageError(`${what}: add --yes to confirm`);
+}
+
+const passwordOptions: ParseArgsOptionsConfig = { password: { type: 'string' }, 'password-stdin': { type: 'boolean' } };
+const userRows = (users: any[]) =>
+  table(
+    ['USERNAME', 'ID', 'MFA', 'EXEMPT', 'LOCKED UNTIL', 'LAST SIGN-IN', 'DISABLED'],
+    users.map((u) => [u.username, u.id, u.mfa.status, u.mfa.exempt, u.mfa.locked ? (u.mfa.lockedUntil ?? 'unlocked by admin') : '', u.lastLogin?.at, u.disabled]),
+  );
+const showUser = (user: any) => record(user);
+
+function clientMetadata(values: Invocation['values']): Record<string, unknown> {
+  const metadata: Record<string, unknown> = {};
+  if (values['redirect-uri']) metadata.redirect_uris = values['redirect-uri'];
+  if (values.name !== undefined) metadata.client_name = values.name;
+  if (values.policy !== undefined) metadata.mfa_policy = values.policy;
+  if (values['max-age'] !== undefined) {
+    const seconds = Number(values['max-age']);
+    if (!Number.isSafeInteger(seconds)) throw new UsageError('--max-age takes a number of seconds');
+    metadata.mfa_max_age = seconds;
+  }
+  if (values['first-party']) metadata.first_party = true;
+  if (values['not-first-party']) metadata.first_party = false;
+  if (values.refresh) metadata.grant_types = ['authorization_code', 'refresh_token'];
+  return metadata;
+}
+
+const clientOptions: ParseArgsOptionsConfig = {
+  'redirect-uri': { type: 'string', multiple: true },
+  name: { type: 'string' },
+  policy: { type: 'string' },
+  'max-age': { type: 'string' },
+  'first-party': { type: 'boolean' },
+  'not-first-party': { type: 'boolean' },
+  refresh: { type: 'boolean' },
+};
+
+/** A `key=value` setting; the value is JSON when it parses as JSON, else a string. */
+function setting(pair: string): [string, unknown] {
+  const eq = pair.indexOf('=');
+  if (eq < 1) throw new UsageError(`settings set takes key=value pairs, not ${pair}`);
+  const raw = pair.slice(eq + 1);
+  try {
+    return [pair.slice(0, eq), JSON.parse(raw)];
+  } catch {
+    return [pair.slice(0, eq), raw];
+  }
+}
+
+export const commands: Command[] = [
+  {
+    name: 'users add', args: 'USERNAME', summary: 'create a user', positionals: [1, 1],
+    options: { ...passwordOptions, email: { type: 'string' }, name: { type: 'string' } },
+    run: async (i) =>
+      i.api.call('POST', '/users', {
+        username: i.positionals[0],
+        password: await password(i),
+        ...(i.values.email ? { email: i.values.email } : {}),
+        ...(i.values.name ? { name: i.values.name } : {}),
+      }),
+    text: showUser,
+  },
+  {
+    name: 'users list', args: '[PATTERN]', summary: 'list users; * matches anything, case-sensitive', positionals: [0, 1],
+    options: { limit: { type: 'string' }, cursor: { type: 'string' } },
+    run: (i) => {
+      const query = new URLSearchParams();
+      if (i.positionals[0]) query.set('q', i.positionals[0]);
+      if (i.values.limit) query.set('limit', String(i.values.limit));
+      if (i.values.cursor) query.set('cursor', String(i.values.cursor));
+      return i.api.call('GET', `/users?${query}`);
+    },
+    text: (page) => `${userRows(page.users)}${page.next ? `\n(more: --cursor ${page.next})` : ''}`,
+  },
+  { name: 'users show', args: 'USER', summary: 'one user, by username or id', positionals: [1, 1], run: async (i) => i.api.call('GET', await userPath(i.api, i.positionals[0]!)), text: showUser },
+  { name: 'users disable', args: 'USER', summary: 'disable a user (ends its sessions)', positionals: [1, 1], run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { disabled: true }), text: showUser },
+  { name: 'users enable', args: 'USER', summary: 'enable a user', positionals: [1, 1], run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { disabled: false }), text: showUser },
+  {
+    name: 'users delete', args: 'USER --yes', summary: 'delete a user and its second factor', positionals: [1, 1], options: { yes: { type: 'boolean' } },
+    run: async (i) => {
+      confirmed(i, 'deleting a user');
+      await i.api.call('DELETE', await userPath(i.api, i.positionals[0]!));
+      return { deleted: i.positionals[0] };
+    },
+    text: (result) => `deleted ${result.deleted}`,
+  },
+  {
+    name: 'users set-password', args: 'USER', summary: 'set a new password (ends the user\'s sessions)', positionals: [1, 1], options: passwordOptions,
+    run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { password: await password(i) }),
+    text: (user) => `password changed for ${user.username}; its sessions have ended`,
+  },
+  {
+    name: 'mfa reset', args: 'USER --yes', summary: 'remove the authenticator app and backup codes; the next sign-in registers anew', positionals: [1, 1], options: { yes: { type: 'boolean' } },
+    run: async (i) => {
+      confirmed(i, 'resetting the second factor');
+      return i.api.call('POST', `${await userPath(i.api, i.positionals[0]!)}/mfa/reset`);
+    },
+    text: showUser,
+  },
+  { name: 'mfa unlock', args: 'USER', summary: 'lift a lock', positionals: [1, 1], run: async (i) => i.api.call('POST', `${await userPath(i.api, i.positionals[0]!)}/unlock`), text: showUser },
+  { name: 'mfa exempt', args: 'USER', summary: 'never ask this user for a second factor', positionals: [1, 1], run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { exempt: true }), text: showUser },
+  { name: 'mfa unexempt', args: 'USER', summary: 'ask this user again as the policy says', positionals: [1, 1], run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { exempt: false }), text: showUser },
+  {
+    name: 'clients add', args: 'CLIENT_ID --redirect-uri URI', summary: 'register an application (its secret is shown once)', positionals: [1, 1],
+    options: { ...clientOptions, public: { type: 'boolean' } },
+    run: (i) =>
+      i.api.call('POST', '/clients', { client_id: i.positionals[0], ...clientMetadata(i.values), ...(i.values.public ? { token_endpoint_auth_method: 'none' } : {}) }),
+    text: record,
+  },
+  { name: 'clients list', args: '', summary: 'list applications', positionals: [0, 0], run: (i) => i.api.call('GET', '/clients'),
+    text: (result) => table(['CLIENT_ID', 'NAME', 'MFA POLICY', 'FIRST PARTY', 'REDIRECT URIS'], result.clients.map((c: any) => [c.client_id, c.client_name, c.mfa_policy ?? '(default)', c.first_party ?? false, c.redirect_uris.join(' ')])) },
+  { name: 'clients show', args: 'CLIENT_ID', summary: 'one application', positionals: [1, 1], run: (i) => i.api.call('GET', `/clients/${encodeURIComponent(i.positionals[0]!)}`), text: record },
+  {
+    name: 'clients set', args: 'CLIENT_ID [options]', summary: 'change an application', positionals: [1, 1], options: clientOptions,
+    run: (i) => {
+      const patch = clientMetadata(i.values);
+      if (Object.keys(patch).length === 0) throw new UsageError('nothing to change: give --policy, --name, --redirect-uri, --max-age, …');
+      return i.api.call('PATCH', `/clients/${encodeURIComponent(i.positionals[0]!)}`, patch);
+    },
+    text: record,
+  },
+  {
+    name: 'clients delete', args: 'CLIENT_ID --yes', summary: 'delete an application', positionals: [1, 1], options: { yes: { type: 'boolean' } },
+    run: async (i) => {
+      confirmed(i, 'deleting an application');
+      await i.api.call('DELETE', `/clients/${encodeURIComponent(i.positionals[0]!)}`);
+      return { deleted: i.positionals[0] };
+    },
+    text: (result) => `deleted ${result.deleted}`,
+  },
+  { name: 'clients rotate-secret', args: 'CLIENT_ID', summary: 'a new client secret, shown once; the old one stops working', positionals: [1, 1], run: (i) => i.api.call('POST', `/clients/${encodeURIComponent(i.positionals[0]!)}/secret`), text: record },
+  { name: 'settings get', args: '', summary: 'the second-factor settings', positionals: [0, 0], run: (i) => i.api.call('GET', '/settings'), text: record },
+  {
+    name: 'settings set', args: 'KEY=VALUE…', summary: 'change settings, e.g. enabled=false maxAttempts=3 issuerLabel="Acme SSO"', positionals: [1, 20],
+    run: (i) => i.api.call('PATCH', '/settings', Object.fromEntries(i.positionals.map(setting))),
+    text: record,
+  },
+  {
+    name: 'audit', args: '', summary: 'audit events, newest first', positionals: [0, 0],
+    options: { user: { type: 'string' }, type: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+    run: async (i) => {
+      const query = new URLSearchParams();
+      if (i.values.user) query.set('user', await userId(i.api, String(i.values.user)));
+      for (const key of ['type', 'since', 'limit', 'cursor'] as const) if (i.values[key]) query.set(key, String(i.values[key]));
+      return i.api.call('GET', `/audit?${query}`);
+    },
+    text: (page) =>
+      `${table(['AT', 'TYPE', 'OUTCOME', 'USER', 'ACTOR', 'IP', 'REASON'], page.events.map((e: any) => [e.at, e.type, e.outcome, e.userId, e.actor, e.ip, e.reason ?? e.changed?.join(',')]))}${page.next ? `\n(more: --cursor ${page.next})` : ''}`,
+  },
+  {
+    name: 'export', args: '[FILE]', summary: 'users with their second factor (secrets stay sealed) and applications, as JSON', positionals: [0, 1],
+    options: { 'no-clients': { type: 'boolean' } },
+    run: async (i) => {
+      const data = await i.api.call('GET', `/export${i.values['no-clients'] ? '?clients=false' : ''}`);
+      if (!i.positionals[0]) return data;
+      await writeFile(i.positionals[0], `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
+      return { file: i.positionals[0], users: data.users.length, clients: data.clients?.length ?? 0 };
+    },
+    text: (result) => (result.file ? `wrote ${result.users} users and ${result.clients} applications to ${result.file}` : JSON.stringify(result, null, 2)),
+  },
+  {
+    name: 'import', args: 'FILE', summary: 'import an export: users by username, applications by client_id (idempotent)', positionals: [1, 1],
+    run: async (i) => {
+      let data: unknown;
+      try {
+        data = JSON.parse(await readFile(i.positionals[0]!, 'utf8'));
+      } catch (err) {
+        throw new UsageError(`${i.positionals[0]}: not a readable JSON file (${(err as Error).message})`);
+      }
+      return i.api.call('POST', '/import', data);
+    },
+    text: (result) => record(result),
+  },
+  {
+    name: 'keys rotate', args: '', summary: 're-seal every secret under the newest DATA_KEY (resumable)', positionals: [0, 0],
+    run: (i) => i.api.call('POST', '/keys/rotate'),
+    text: record,
+  },
+];
