@@ -9,6 +9,8 @@ import { createDataKeyring } from './domain/data-key.ts';
 import { AppError } from './domain/errors.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { createAdministration } from './domain/administration.ts';
+import { createDataPortability } from './domain/data-portability.ts';
+import { createKeyRotation } from './domain/key-rotation.ts';
 import { createRecoveryService } from './domain/recovery.ts';
 import { createSecondFactorService } from './domain/second-factor.ts';
 import { createSettingsService } from './domain/settings.ts';
@@ -20,7 +22,7 @@ import { createMfaAssessor } from './oidc/mfa-assessment.ts';
 import { createMfaState } from './oidc/mfa-state.ts';
 import { ACCOUNT_CLIENT_ID } from './oidc/internal-clients.ts';
 import { createProvider } from './oidc/provider.ts';
-import { loadSigningKeys } from './oidc/signing-keys.ts';
+import { loadSigningKeys, SIGNING_KEYS_ID, SIGNING_KEYS_PURPOSE } from './oidc/signing-keys.ts';
 import { createMemoryStores } from './stores/memory/index.ts';
 import { createMongoRedisStores } from './stores/mongo-redis.ts';
 import type { Stores } from './stores/types.ts';
@@ -81,19 +83,15 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   const jwks = await loadSigningKeys(stores.keys, keyring);
   const provider = createProvider({ config, stores, keyring, jwks, pages, assessor });
   provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc engine error'));
-  const clientService = createClientService({
-    clients: stores.clients,
-    keyring,
-    clock,
-    async validate(metadata) {
-      try {
-        await provider.Client.validate(metadata as Parameters<typeof provider.Client.validate>[0]);
-      } catch (err) {
-        const described = err as { error_description?: string; message?: string };
-        throw new AppError('invalid_request', described.error_description ?? described.message ?? 'invalid client metadata');
-      }
-    },
-  });
+  const validateClient = async (metadata: Record<string, unknown>) => {
+    try {
+      await provider.Client.validate(metadata as Parameters<typeof provider.Client.validate>[0]);
+    } catch (err) {
+      const described = err as { error_description?: string; message?: string };
+      throw new AppError('invalid_request', described.error_description ?? described.message ?? 'invalid client metadata');
+    }
+  };
+  const clientService = createClientService({ clients: stores.clients, keyring, clock, validate: validateClient });
 
   const administration = createAdministration({
     users: stores.users,
@@ -105,6 +103,16 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     oidc: stores.oidc,
     audit: stores.audit,
     clock,
+    portability: createDataPortability({ users: stores.users, clients: stores.clients, keyring, audit: stores.audit, clock, validateClient }),
+    keyRotation: createKeyRotation({
+      users: stores.users,
+      clients: stores.clients,
+      keys: stores.keys,
+      keyring,
+      audit: stores.audit,
+      clock,
+      keyPurposes: { [SIGNING_KEYS_ID]: SIGNING_KEYS_PURPOSE },
+    }),
   });
   await ensureAccountClient(config, clientService);
   const seedDemo = config.mode === 'embedded' && options.demo !== false;

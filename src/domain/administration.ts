@@ -1,6 +1,8 @@
 import type { AuditEvent, AuditLog, AuditType, OidcStateStore, UserQuery, UserStore } from '../stores/types.ts';
 import type { ClientRegistration, ClientService } from './clients.ts';
 import type { Clock } from './clock.ts';
+import type { DataPortability } from './data-portability.ts';
+import type { KeyRotation } from './key-rotation.ts';
 import type { RecoveryService } from './recovery.ts';
 import type { SecondFactorService } from './second-factor.ts';
 import type { Settings, SettingsService } from './settings.ts';
@@ -28,6 +30,8 @@ export function createAdministration(deps: {
   oidc: OidcStateStore;
   audit: AuditLog;
   clock: Clock;
+  portability: DataPortability;
+  keyRotation: KeyRotation;
 }) {
   const now = () => new Date(deps.clock.now());
   const record = (type: AuditType, by: Actor, extra: Partial<AuditEvent> = {}) =>
@@ -102,6 +106,15 @@ export function createAdministration(deps: {
 
     audit: {
       list: (query: Parameters<AuditLog['list']>[0]) => deps.audit.list(query),
+    },
+
+    data: {
+      export: (options: { clients: boolean }, by: Actor) => deps.portability.export(options, by),
+      import: (input: unknown, by: Actor) => deps.portability.import(input, by),
+    },
+
+    keys: {
+      rotate: (by: Actor) => deps.keyRotation.rotate(by),
     },
   };
 }

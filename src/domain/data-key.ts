@@ -18,7 +18,15 @@ export interface DataKeyring {
    * rotation. Throws when `kid` is not configured.
    */
   derive(purpose: string, kid?: string): { kid: string; key: Buffer };
+  /** Whether a data key of this id is configured. */
+  has(kid: string): boolean;
   readonly currentKeyId: string;
+}
+
+/** The id of the data key that sealed `sealed`, or null when it is not a sealed value. */
+export function sealedKeyId(sealed: string): string | null {
+  const parts = sealed.split('.');
+  return parts.length === 5 && parts[0] === 'v1' ? parts[1]! : null;
 }
 
 export function keyIdOf(key: Buffer): string {
@@ -34,6 +42,7 @@ export function createDataKeyring(keys: readonly Buffer[]): DataKeyring {
 
   return {
     currentKeyId,
+    has: (kid) => byId.has(kid),
     derive(purpose, kid = currentKeyId) {
       const key = byId.get(kid);
       if (!key) throw new AppError('internal', 'a keyed value needs a data key that is not configured', { detail: `kid=${kid}` });

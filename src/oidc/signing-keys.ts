@@ -2,7 +2,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { DataKeyring } from '../domain/data-key.ts';
 import type { KeyStore } from '../stores/types.ts';
 
-const SEAL_PURPOSE = 'oidc-signing-keys';
+export const SIGNING_KEYS_PURPOSE = 'oidc-signing-keys';
+export const SIGNING_KEYS_ID = 'oidc-jwks';
 
 export interface Jwks {
   keys: Record<string, unknown>[];
@@ -20,6 +21,6 @@ function generateJwks(): Jwks {
  * signs with the same key.
  */
 export async function loadSigningKeys(keys: KeyStore, keyring: DataKeyring): Promise<Jwks> {
-  const sealed = await keys.getOrCreate('oidc-jwks', () => keyring.seal(JSON.stringify(generateJwks()), SEAL_PURPOSE));
-  return JSON.parse(keyring.open(sealed, SEAL_PURPOSE)) as Jwks;
+  const sealed = await keys.getOrCreate(SIGNING_KEYS_ID, () => keyring.seal(JSON.stringify(generateJwks()), SIGNING_KEYS_PURPOSE));
+  return JSON.parse(keyring.open(sealed, SIGNING_KEYS_PURPOSE)) as Jwks;
 }

@@ -120,6 +120,14 @@ export interface UserStore {
   resetMfa(id: string, at: Date): Promise<boolean>;
   /** False when there is no such user. */
   delete(id: string): Promise<boolean>;
+  /**
+   * Writes an imported user: over the user of the same username (whatever its case), which
+   * keeps its id, or as a new user with the record's id. Throws AppError `conflict` when the
+   * id belongs to another username.
+   */
+  importUser(user: UserRecord): Promise<'created' | 'updated'>;
+  /** Replaces the device's sealed secret, only if it is still `old` (a key rotation). */
+  resealDevice(id: string, old: string, sealed: string): Promise<boolean>;
 }
 
 export interface AttemptLimits {
@@ -195,6 +203,9 @@ export const auditTypes = [
   'client.deleted',
   'client.secret_rotated',
   'settings.updated',
+  'data.exported',
+  'data.imported',
+  'keys.rotated',
 ] as const;
 export type AuditType = (typeof auditTypes)[number];
 
@@ -274,6 +285,10 @@ export interface ClientStore {
   setSecret(clientId: string, sealedSecret: string): Promise<boolean>;
   /** False when there is no such client. */
   delete(clientId: string): Promise<boolean>;
+  /** Writes an imported client over the one of the same client_id, or as a new one. */
+  importClient(client: ClientRecord): Promise<'created' | 'updated'>;
+  /** Replaces the sealed secret, only if it is still `old` (a key rotation). */
+  resealSecret(clientId: string, old: string, sealed: string): Promise<boolean>;
 }
 
 export interface KeyStore {
@@ -282,6 +297,9 @@ export interface KeyStore {
    * returned. Two nodes starting at once agree on one value.
    */
   getOrCreate(id: string, create: () => string): Promise<string>;
+  list(): Promise<{ id: string; value: string }[]>;
+  /** Replaces the value, only if it is still `old` (a key rotation). */
+  replace(id: string, old: string, value: string): Promise<boolean>;
 }
 
 /** What oidc-provider stores for one model instance. */

@@ -14,7 +14,8 @@ export interface AdminRoute {
   params?: z.ZodType;
   query?: z.ZodType;
   /** A JSON body. `optional`: the request may also come with no body at all. */
-  body?: { schema: z.ZodType; optional?: boolean };
+  /** `checkedByService`: the schema documents the body, and the service parses it itself. */
+  body?: { schema: z.ZodType; optional?: boolean; limitBytes?: number; checkedByService?: boolean };
   /** The success answer: its status, and its schema (none for 204). */
   ok: { status: number; description: string; schema?: z.ZodType };
   /** The error statuses it can answer besides 400, 401 and 503. */

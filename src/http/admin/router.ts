@@ -28,7 +28,7 @@ export function createAdminRouter(deps: { adminToken: string; administration: Ad
   });
 
   for (const definition of routes) {
-    const parsers = definition.body ? [definition.body.optional ? emptyOrJson(deps.bodyLimit) : bodyParser({ limit: deps.bodyLimit, accept: ['json'] })] : [];
+    const parsers = definition.body ? [definition.body.optional ? emptyOrJson(deps.bodyLimit) : bodyParser({ limit: definition.body.limitBytes ?? deps.bodyLimit, accept: ['json'] })] : [];
     router[definition.method](definition.path, ...parsers, (ctx) => run(ctx, definition));
   }
   return Object.assign(router, { adminRoutes: routes });
@@ -38,7 +38,7 @@ async function run(ctx: Context, definition: AdminRoute) {
   const input = {
     params: definition.params ? parseInput(definition.params, { ...ctx.params }) : {},
     query: parseInput(definition.query ?? emptyQuery, { ...ctx.query }),
-    body: definition.body ? parseInput(definition.body.schema, ctx.request.body) : undefined,
+    body: !definition.body ? undefined : definition.body.checkedByService ? ctx.request.body : parseInput(definition.body.schema, ctx.request.body),
     actor: { actor: 'admin', ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined },
   };
   const result = await definition.handle(input);

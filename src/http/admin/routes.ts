@@ -6,6 +6,7 @@ import type { UserRecord } from '../../stores/types.ts';
 import { presentClient, presentUser } from './presenters.ts';
 import { route, type AdminRoute } from './route.ts';
 import * as s from './schemas.ts';
+import { exportSchema } from '../../domain/data-portability.ts';
 
 const noUser = () => new AppError('not_found', 'no user with this id');
 const noClient = () => new AppError('not_found', 'no client with this client_id');
@@ -124,6 +125,21 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
       method: 'patch', path: '/settings', summary: 'Change settings; every node applies them within 5 seconds',
       body: { schema: s.settingsPatch }, ok: { status: 200, description: 'the settings', schema: s.settingsView },
       handle: ({ body, actor }) => admin.settings.update(body as Partial<Settings>, actor),
+    }),
+    route({
+      method: 'get', path: '/export', summary: 'Users with their second factor (secrets still sealed, key ids kept) and, unless clients=false, applications',
+      query: s.exportQuery, ok: { status: 200, description: 'the export', schema: exportSchema },
+      handle: ({ query, actor }) => admin.data.export({ clients: query.clients !== 'false' }, actor),
+    }),
+    route({
+      method: 'post', path: '/import', summary: 'Import an export: users by username, applications by client_id; every record is checked before any is written',
+      body: { schema: exportSchema, limitBytes: 64 * 1024 * 1024, checkedByService: true }, ok: { status: 200, description: 'what was created and updated', schema: s.importResult }, errors: [409],
+      handle: ({ body, actor }) => admin.data.import(body, actor),
+    }),
+    route({
+      method: 'post', path: '/keys/rotate', summary: 'Re-seal every secret under the newest DATA_KEY; safe while serving, and resumable',
+      body: { schema: s.noBody, optional: true }, ok: { status: 200, description: 'what was re-sealed', schema: s.rotationResult },
+      handle: ({ actor }) => admin.keys.rotate(actor),
     }),
     route({
       method: 'get', path: '/audit', summary: 'Audit events, newest first',

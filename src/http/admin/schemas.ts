@@ -167,3 +167,10 @@ export const auditView = z.object({
 export const auditList = z.object({ events: z.array(auditView), next: z.string().optional() });
 
 export const errorView = z.object({ error: z.string(), message: z.string() });
+
+export const exportQuery = z.strictObject({ clients: z.enum(['true', 'false']).optional() });
+export const importResult = z.object({ usersCreated: z.number().int(), usersUpdated: z.number().int(), clientsCreated: z.number().int(), clientsUpdated: z.number().int() });
+export const rotationResult = z.object({
+  keyId: z.string(),
+  resealed: z.object({ users: z.number().int(), clients: z.number().int(), keys: z.number().int(), skipped: z.number().int() }),
+});

@@ -24,6 +24,17 @@ export function createMemoryClientStore(): ClientStore {
       client.sealedSecret = sealedSecret;
       return true;
     },
+    async importClient(client) {
+      const existed = clients.has(client.clientId);
+      clients.set(client.clientId, structuredClone(client));
+      return existed ? 'updated' : 'created';
+    },
+    async resealSecret(clientId, old, sealed) {
+      const client = clients.get(clientId);
+      if (!client || client.sealedSecret !== old) return false;
+      client.sealedSecret = sealed;
+      return true;
+    },
     async delete(clientId) {
       return clients.delete(clientId);
     },

@@ -100,6 +100,23 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       user.updatedAt = at;
       return true;
     },
+    async importUser(record) {
+      const lower = record.username.toLowerCase();
+      const existingId = idByLowerName.get(lower);
+      if (existingId === undefined && byId.has(record.id)) throw new AppError('conflict', `id ${record.id} belongs to another user`);
+      const id = existingId ?? record.id;
+      const previous = byId.get(id);
+      if (previous) idByLowerName.delete(previous.username.toLowerCase());
+      byId.set(id, structuredClone({ ...record, id }));
+      idByLowerName.set(lower, id);
+      return existingId === undefined ? 'created' : 'updated';
+    },
+    async resealDevice(id, old, sealed) {
+      const device = byId.get(id)?.mfa.device;
+      if (!device || device.sealedSecret !== old) return false;
+      device.sealedSecret = sealed;
+      return true;
+    },
     async delete(id) {
       const user = byId.get(id);
       if (!user) return false;

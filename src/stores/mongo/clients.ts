@@ -58,6 +58,21 @@ export async function createMongoClientStore({ connection }: { connection: Conne
       const result = await guard(() => Clients.collection.updateOne({ _id: clientId } as never, { $set: { sealedSecret } }));
       return result.matchedCount === 1;
     },
+    async importClient(client) {
+      const doc = { metadata: client.metadata, createdAt: client.createdAt, ...(client.sealedSecret ? { sealedSecret: client.sealedSecret } : {}) };
+      const result = await guard(() =>
+        Clients.collection.updateOne(
+          { _id: client.clientId } as never,
+          client.sealedSecret ? { $set: doc } : { $set: doc, $unset: { sealedSecret: '' } },
+          { upsert: true },
+        ),
+      );
+      return result.upsertedCount === 1 ? 'created' : 'updated';
+    },
+    async resealSecret(clientId, old, sealed) {
+      const result = await guard(() => Clients.collection.updateOne({ _id: clientId, sealedSecret: old } as never, { $set: { sealedSecret: sealed } }));
+      return result.modifiedCount === 1;
+    },
     async delete(clientId) {
       const result = await guard(() => Clients.collection.deleteOne({ _id: clientId } as never));
       return result.deletedCount === 1;

@@ -21,6 +21,14 @@ export function createMongoKeyStore({ connection }: { connection: Connection }):
   const Keys = connection.model<KeyDocument>('Key', keySchema);
   const read = async (id: string) => (await guard(() => Keys.findById(id).lean<KeyDocument>().exec()))?.value;
   return {
+    async list() {
+      const docs = await guard(() => Keys.find().sort({ _id: 1 }).lean<KeyDocument[]>().exec());
+      return docs.map((doc) => ({ id: doc._id, value: doc.value }));
+    },
+    async replace(id, old, value) {
+      const result = await guard(() => Keys.collection.updateOne({ _id: id, value: old } as never, { $set: { value } }));
+      return result.modifiedCount === 1;
+    },
     async getOrCreate(id, create) {
       const existing = await read(id);
       if (existing !== undefined) return existing;

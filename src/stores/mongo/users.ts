@@ -166,6 +166,28 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       );
       return result.matchedCount === 1;
     },
+    async importUser(record) {
+      const { id, ...rest } = record;
+      const fields = { ...rest, usernameLower: record.username.toLowerCase() };
+      try {
+        // Over the same username (keeping its id), else a new document with the record's id.
+        const updated = await guard(() =>
+          Users.collection.updateOne({ usernameLower: fields.usernameLower } as never, { $set: fields }),
+        );
+        if (updated.matchedCount === 1) return 'updated';
+        await guard(() => Users.collection.insertOne({ _id: id, ...fields } as never));
+        return 'created';
+      } catch (err) {
+        if (isDuplicateKey(err)) throw new AppError('conflict', `id ${id} or username ${record.username} belongs to another user`);
+        throw err;
+      }
+    },
+    async resealDevice(id, old, sealed) {
+      const result = await guard(() =>
+        Users.collection.updateOne({ _id: id, 'mfa.device.sealedSecret': old } as never, { $set: { 'mfa.device.sealedSecret': sealed } }),
+      );
+      return result.modifiedCount === 1;
+    },
     async delete(id) {
       const result = await guard(() => Users.collection.deleteOne({ _id: id } as never));
       return result.deletedCount === 1;

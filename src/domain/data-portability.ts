@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import type { AuditLog, ClientRecord, ClientStore, UserRecord, UserStore } from '../stores/types.ts';
+import type { Actor } from './administration.ts';
+import type { Clock } from './clock.ts';
+import { sealedKeyId, type DataKeyring } from './data-key.ts';
+import { CLIENT_SECRET_PURPOSE } from './clients.ts';
+import { AppError } from './errors.ts';
+import { TOTP_SECRET_PURPOSE } from './second-factor.ts';
+
+/**
+ * Export and import of users (with their second factor, its secret still sealed) and
+ * applications, between instances that share DATA_KEY. Import is idempotent: users by
+ * username, applications by client_id. Every record is checked, the sealed values' data
+ * keys included, before anything is written.
+ */
+const date = z.iso.datetime().transform((value) => new Date(value));
+const sealed = z.string().regex(/^v1\.[\w-]+\.[\w-]+\.[\w-]*\.[\w-]+$/, { message: 'a sealed value' });
+
+const userRecord = z.strictObject({
+  id: z.string().min(1).max(64),
+  username: z.string().regex(/^[^\s\p{Cc}*]{1,128}$/u, { message: '1 to 128 characters, without spaces, control characters or *' }),
+  email: z.string().max(254).optional(),
+  name: z.string().max(256).optional(),
+  disabled: z.boolean(),
+  passwordHash: z.string().regex(/^\$argon2id\$v=19\$[mtp=\d,]{5,40}\$[\w+/]+\$[\w+/]+$/, { message: 'an argon2id hash' }),
+  mfa: z.strictObject({
+    exempt: z.boolean(),
+    pendingSince: date.optional(),
+    device: z
+      .strictObject({
+        sealedSecret: sealed,
+        registeredAt: date,
+        lastStep: z.number().int().min(-1),
+        drift: z.number().int().min(-2).max(2),
+        lastOffset: z.number().int().min(-100).max(100).optional(),
+        lastUsedAt: date.optional(),
+      })
+      .optional(),
+    backupCodes: z.strictObject({ kid: z.string().min(1).max(64), hashes: z.array(z.string().regex(/^[\w-]{43}$/)).max(20), createdAt: date }).optional(),
+  }),
+  lastLogin: z.strictObject({ at: date, ip: z.string().max(64).optional(), userAgent: z.string().max(1024).optional() }).optional(),
+  lastAttemptAt: date.optional(),
+  createdAt: date,
+  updatedAt: date,
+});
+
+const clientRecord = z.strictObject({
+  clientId: z.string().regex(/^[\x21-\x7e]{1,128}$/),
+  metadata: z.record(z.string(), z.unknown()),
+  sealedSecret: sealed.optional(),
+  createdAt: date,
+});
+
+export const exportSchema = z.strictObject({
+  format: z.literal('twofold-export'),
+  version: z.literal(1),
+  exportedAt: z.iso.datetime(),
+  users: z.array(userRecord).max(1_000_000),
+  clients: z.array(clientRecord).max(100_000).optional(),
+});
+export type ExportData = z.input<typeof exportSchema>;
+
+export function createDataPortability(deps: {
+  users: UserStore;
+  clients: ClientStore;
+  keyring: DataKeyring;
+  audit: AuditLog;
+  clock: Clock;
+  /** Checks an application's metadata as the engine will read it. */
+  validateClient: (metadata: Record<string, unknown>) => Promise<void>;
+}) {
+  const record = (type: 'data.exported' | 'data.imported', by: Actor, reason: string) =>
+    deps.audit.record({ at: new Date(deps.clock.now()), type, outcome: 'success', ...by, reason });
+
+  /** The opened value; a sealed value that does not open (changed since it was sealed) is refused. */
+  function opens(value: string, purpose: string, where: string): string {
+    try {
+      return deps.keyring.open(value, purpose);
+    } catch {
+      throw new AppError('invalid_request', `${where}: a sealed value does not open with its data key: the file was changed after the export`);
+    }
+  }
+
+  async function allUsers(): Promise<UserRecord[]> {
+    const users: UserRecord[] = [];
+    let after: string | undefined;
+    do {
+      const page = await deps.users.list({ limit: 500, ...(after === undefined ? {} : { after }) });
+      users.push(...page.users);
+      after = page.next;
+    } while (after !== undefined);
+    return users;
+  }
+
+  return {
+    async export(options: { clients: boolean }, by: Actor) {
+      const users = await allUsers();
+      const clients = options.clients ? (await deps.clients.list()).filter((client) => !client.clientId.startsWith('twofold-')) : undefined;
+      await record('data.exported', by, `${users.length} users${clients ? `, ${clients.length} clients` : ''}`);
+      return JSON.parse(
+        JSON.stringify({ format: 'twofold-export', version: 1, exportedAt: new Date(deps.clock.now()).toISOString(), users, ...(clients ? { clients } : {}) }),
+      ) as unknown;
+    },
+
+    async import(input: unknown, by: Actor) {
+      const parsed = exportSchema.safeParse(input);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw new AppError('invalid_request', `${issue.path.join('.') || 'the file'}: ${issue.message}`);
+      }
+      const { users, clients = [] } = parsed.data;
+      // Every check before any write: keys, duplicates, application metadata.
+      const usernames = new Set<string>();
+      users.forEach((user, i) => {
+        const lower = user.username.toLowerCase();
+        if (usernames.has(lower)) throw new AppError('invalid_request', `users.${i}.username: ${user.username} is in the file twice`);
+        usernames.add(lower);
+        const kids = [user.mfa.device && sealedKeyId(user.mfa.device.sealedSecret), user.mfa.backupCodes?.kid];
+        for (const kid of kids) {
+          if (kid && !deps.keyring.has(kid)) {
+            throw new AppError('invalid_request', `users.${i} (${user.username}): sealed under data key ${kid}, which this instance does not have; add it to DATA_KEY`);
+          }
+        }
+        if (user.mfa.device) opens(user.mfa.device.sealedSecret, TOTP_SECRET_PURPOSE, `users.${i} (${user.username})`);
+      });
+      for (const [i, client] of clients.entries()) {
+        if (client.clientId.startsWith('twofold-')) throw new AppError('invalid_request', `clients.${i}: ${client.clientId} is twofold's own application`);
+        const kid = client.sealedSecret && sealedKeyId(client.sealedSecret);
+        if (kid && !deps.keyring.has(kid)) throw new AppError('invalid_request', `clients.${i} (${client.clientId}): sealed under data key ${kid}, which this instance does not have`);
+        const secret = client.sealedSecret ? opens(client.sealedSecret, CLIENT_SECRET_PURPOSE, `clients.${i} (${client.clientId})`) : undefined;
+        await deps.validateClient({ ...client.metadata, client_id: client.clientId, ...(secret ? { client_secret: secret } : {}) }).catch((err: AppError) => {
+          throw new AppError('invalid_request', `clients.${i} (${client.clientId}): ${err.message}`);
+        });
+      }
+      for (const [i, user] of users.entries()) {
+        const existing = await deps.users.findById(user.id);
+        if (existing && existing.username.toLowerCase() !== user.username.toLowerCase()) {
+          throw new AppError('conflict', `users.${i} (${user.username}): its id belongs to ${existing.username} here`);
+        }
+      }
+
+      const counts = { usersCreated: 0, usersUpdated: 0, clientsCreated: 0, clientsUpdated: 0 };
+      for (const user of users) counts[(await deps.users.importUser(user as UserRecord)) === 'created' ? 'usersCreated' : 'usersUpdated']++;
+      for (const client of clients) counts[(await deps.clients.importClient(client as ClientRecord)) === 'created' ? 'clientsCreated' : 'clientsUpdated']++;
+      await record('data.imported', by, `${users.length} users, ${clients.length} clients`);
+      return counts;
+    },
+  };
+}
+
+export type DataPortability = ReturnType<typeof createDataPortability>;
