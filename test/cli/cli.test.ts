@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { packageRoot } from '../../src/config/load.ts';
+import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.ts';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The `twofold` command as a person runs it: bin/twofold.js in a process of its own. */
+function twofold(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(packageRoot, 'bin/twofold.js'), ...args], {
+      env: { PATH: process.env.PATH, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+describe('the twofold command against a running server', () => {
+  let server: TestServer;
+  let env: NodeJS.ProcessEnv;
+  before(async () => {
+    server = await startTestServer();
+    env = { TWOFOLD_URL: server.issuer, ADMIN_TOKEN };
+  });
+  after(() => server.close());
+
+  it('manages users and their second factor, with --json for scripts and tables for people', async () => {
+    const added = await twofold(['users', 'add', 'una', '--password-stdin', '--email', 'una@example.com', '--json'], { env, input: 'una passphrase\n' });
+    assert.equal(added.code, 0, added.stderr);
+    const user = JSON.parse(added.stdout) as { id: string; username: string; email: string };
+    assert.deepEqual([user.username, user.email], ['una', 'una@example.com']);
+
+    const listed = await twofold(['users', 'list', 'u*'], { env });
+    assert.equal(listed.code, 0);
+    const [header, row] = listed.stdout.trim().split('\n');
+    assert.match(header!, /^USERNAME\s+ID\s+MFA\s+EXEMPT/);
+    assert.match(row!, new RegExp(`^una\\s+${user.id}\\s+none\\s+false`));
+
+    for (const args of [['mfa', 'exempt', 'una'], ['users', 'disable', user.id], ['mfa', 'unlock', 'una']]) {
+      const result = await twofold([...args, '--json'], { env });
+      assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+    }
+    const shown = JSON.parse((await twofold(['users', 'show', 'una', '--json'], { env })).stdout) as { disabled: boolean; mfa: { exempt: boolean } };
+    assert.deepEqual([shown.disabled, shown.mfa.exempt], [true, true]);
+    const text = await twofold(['users', 'show', 'una'], { env });
+    assert.match(text.stdout, /^mfa\.exempt:\s+true$/m);
+
+    const reset = await twofold(['mfa', 'reset', 'una'], { env });
+    assert.equal(reset.code, 2, 'a reset asks for --yes');
+    assert.match(reset.stderr, /--yes/);
+    assert.equal((await twofold(['mfa', 'reset', 'una', '--yes'], { env })).code, 0);
+    assert.equal((await twofold(['users', 'set-password', 'una', '--password-stdin'], { env, input: 'a new passphrase' })).code, 0);
+    const audit = JSON.parse((await twofold(['audit', '--user', 'una', '--json'], { env })).stdout) as { events: { type: string; actor: string }[] };
+    assert.deepEqual(audit.events.map((e) => e.type).slice(0, 2), ['user.updated', 'mfa.reset']);
+    assert.ok(audit.events.every((e) => e.actor === 'admin'));
+    assert.equal((await twofold(['users', 'delete', 'una', '--yes'], { env })).code, 0);
+  });
+
+  it('manages applications and settings, and exports to a file that imports back', async () => {
+    const added = await twofold(['clients', 'add', 'wiki', '--redirect-uri', 'https://wiki.example/cb', '--policy', 'required', '--first-party', '--json'], { env });
+    assert.equal(added.code, 0, added.stderr);
+    const client = JSON.parse(added.stdout) as { client_secret: string; mfa_policy: string };
+    assert.equal(client.mfa_policy, 'required');
+    assert.ok(client.client_secret.length >= 32, 'the secret is shown once');
+    const rotated = JSON.parse((await twofold(['clients', 'rotate-secret', 'wiki', '--json'], { env })).stdout) as { client_secret: string };
+    assert.notEqual(rotated.client_secret, client.client_secret);
+    assert.equal((await twofold(['clients', 'set', 'wiki', '--policy', 'if_enrolled'], { env })).code, 0);
+    assert.match((await twofold(['clients', 'list'], { env })).stdout, /^wiki\s+-\s+if_enrolled\s+true\s+https:\/\/wiki\.example\/cb$/m);
+
+    const set = await twofold(['settings', 'set', 'maxAttempts=3', 'issuerLabel=Acme SSO', 'backupCodes={"enabled":true,"count":8}', '--json'], { env });
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual(JSON.parse(set.stdout).backupCodes, { enabled: true, count: 8 });
+    assert.match((await twofold(['settings', 'get'], { env })).stdout, /^issuerLabel:\s+Acme SSO$/m);
+
+    await twofold(['users', 'add', 'vera', '--password-stdin'], { env, input: 'vera passphrase' });
+    const file = join(mkdtempSync(join(tmpdir(), 'twofold-cli-')), 'export.json');
+    const exported = await twofold(['export', file], { env });
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stdout, /^wrote \d+ users and 1 applications to /);
+    assert.equal(JSON.parse(readFileSync(file, 'utf8')).format, 'twofold-export');
+    const imported = JSON.parse((await twofold(['import', file, '--json'], { env })).stdout) as { usersUpdated: number; clientsUpdated: number };
+    assert.deepEqual([imported.usersUpdated > 0, imported.clientsUpdated], [true, 1]);
+  });
+
+  it('exits 1 with the API\'s message when it refuses, and 2 on bad usage', async () => {
+    await twofold(['users', 'add', 'walt', '--password-stdin'], { env, input: 'walt passphrase' });
+    const taken = await twofold(['users', 'add', 'WALT', '--password-stdin'], { env, input: 'walt passphrase' });
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /username is taken \(conflict\)/);
+    const missing = await twofold(['users', 'show', 'nobody', '--json'], { env });
+    assert.equal(missing.code, 1);
+    assert.deepEqual(JSON.parse(missing.stderr), { error: 'not_found', message: 'no user named nobody' });
+    const wrongToken = await twofold(['users', 'list', '--token', 'x'.repeat(40)], { env });
+    assert.equal(wrongToken.code, 1);
+    assert.match(wrongToken.stderr, /admin token/);
+    const unreachable = await twofold(['settings', 'get', '--url', 'http://127.0.0.1:9'], { env });
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, /cannot reach/);
+
+    for (const args of [['users', 'frobnicate'], ['users', 'add'], ['users', 'list', '--colour', 'blue'], ['settings', 'set', 'novalue'], ['clients', 'set', 'wiki']]) {
+      const result = await twofold(args, { env });
+      assert.equal(result.code, 2, `${args.join(' ')} → ${result.code}: ${result.stderr}`);
+    }
+    assert.equal((await twofold(['users', 'list'], { env: { TWOFOLD_URL: server.issuer } })).code, 2, 'no token');
+  });
+
+  it('has --help for the whole and for every command', async () => {
+    const all = await twofold(['--help'], { env });
+    assert.equal(all.code, 0);
+    const names = [...all.stdout.matchAll(/^ {2}((?:[a-z-]+ ?)+?) (?=[A-Z[]|\s{2})/gm)].map((m) => m[1]!.trim());
+    assert.ok(names.length >= 23, names.join(', '));
+    for (const name of names) {
+      const help = await twofold([...name.split(' '), '--help'], { env });
+      assert.equal(help.code, 0, name);
+      assert.match(help.stdout, new RegExp(`^usage: twofold ${name}`), name);
+    }
+  });
+});
