@@ -39,6 +39,31 @@ const audits: Implementation<AuditLog>[] = [
   mongoImplementation((connection) => createMongoAuditLog({ connection, retentionDays: 90 })),
 ];
 
+describe('audit retention', () => {
+  it('drops events older than the retention from the embedded log', async () => {
+    const subject = await memoryImplementation((clock) => createMemoryAuditLog({ clock, retentionDays: 2 })).open();
+    const { store: audit, clock } = subject;
+    await audit.record({ at: new Date(clock.now()), type: 'user.created', outcome: 'success', userId: 'old' });
+    clock.advance(2 * 86_400_000 + 1);
+    await audit.record({ at: new Date(clock.now()), type: 'user.created', outcome: 'success', userId: 'new' });
+    assert.deepEqual((await audit.list({ limit: 10 })).events.map((e) => e.userId), ['new']);
+  });
+
+  it('keeps a TTL index on the time of the Mongo log\'s events, set to the retention', { skip: audits[1]!.skip }, async () => {
+    const { connectMongo } = await import('../../src/stores/mongo/connection.ts');
+    const { freshMongoUri } = await import('../support/env.ts');
+    const connection = await connectMongo({ uri: freshMongoUri(), serverSelectionTimeoutMs: 5000 });
+    try {
+      await createMongoAuditLog({ connection, retentionDays: 90 });
+      const indexes = await connection.collection('audit').indexes();
+      assert.equal(indexes.find((index) => index.name === 'at_retention')?.expireAfterSeconds, 90 * 86_400);
+    } finally {
+      await connection.dropDatabase();
+      await connection.close();
+    }
+  });
+});
+
 for (const impl of audits) {
   describe(`AuditLog contract: ${impl.name}`, { skip: impl.skip }, () => {
     it('lists events newest first, by user and by type, up to the limit', () =>
