@@ -134,6 +134,10 @@ describe('administration on Redis and MongoDB', { skip: realStoresSkip }, () => 
       const publicClient = await registerClient(server, { client_id: 'spa', redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' });
       assert.equal(publicClient.client_secret, undefined);
       assert.equal((await call('POST', '/admin/api/clients/spa/secret')).status, 404, 'a public client has no secret to rotate');
+      const firstPage = await call('GET', '/admin/api/clients?limit=1');
+      assert.equal(firstPage.body!.clients.length, 1);
+      const nextPage = await call('GET', `/admin/api/clients?limit=1&cursor=${firstPage.body!.next}`);
+      assert.ok(nextPage.body!.clients[0].client_id > firstPage.body!.clients[0].client_id, 'the next page goes on after the cursor');
       const events = (await call('GET', '/admin/api/audit?type=client.secret_rotated')).body!.events;
       assert.equal(events[0].targetClientId, 'rot');
     });

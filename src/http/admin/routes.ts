@@ -78,9 +78,13 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
       },
     }),
     route({
-      method: 'get', path: '/clients', summary: 'List applications',
-      query: s.noBody, ok: { status: 200, description: 'the applications', schema: s.clientList },
-      handle: async () => ({ clients: (await admin.clients.list()).map(presentClient) }),
+      method: 'get', path: '/clients', summary: 'List applications by client_id',
+      query: s.clientListQuery, ok: { status: 200, description: 'a page of applications, `next` to go on', schema: s.clientList },
+      handle: async ({ query }) => {
+        const all = (await admin.clients.list()).filter((client) => query.cursor === undefined || client.clientId > query.cursor);
+        const page = all.slice(0, query.limit);
+        return { clients: page.map(presentClient), ...(all.length > query.limit ? { next: page.at(-1)!.clientId } : {}) };
+      },
     }),
     route({
       method: 'get', path: '/clients/:client_id', summary: 'One application (never its secret)',

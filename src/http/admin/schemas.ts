@@ -108,7 +108,11 @@ export const clientView = z
   .object({ client_id: z.string(), has_client_secret: z.boolean(), created_at: timestamp, redirect_uris: z.array(z.string()) })
   .catchall(z.unknown());
 export const clientWithSecret = clientView.extend({ client_secret: z.string().optional() });
-export const clientList = z.object({ clients: z.array(clientView) });
+export const clientList = z.object({ clients: z.array(clientView), next: z.string().optional() });
+export const clientListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().min(1).max(128).optional(),
+});
 export const rotatedSecret = z.object({ client_id: z.string(), client_secret: z.string() });
 
 const between = (min: number, max: number, what = 'an integer') =>
