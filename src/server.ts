@@ -68,7 +68,6 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   });
   const userService = createUserService({ users: stores.users, hasher });
   const viewsDir = config.views?.dir ?? join(packageRoot, 'views');
-  const pages = createPageRenderer(viewsDir);
   const settings = createSettingsService({
     store: stores.settings,
     clock,
@@ -76,6 +75,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     onChanged: (listener) => stores.onSettingsChanged(listener),
     onNotifyFailed: (err) => log.warn({ err }, 'settings change not announced; other nodes see it within seconds'),
   });
+  const pages = createPageRenderer(viewsDir, async () => (await settings.get()).brand);
   const secondFactor = createSecondFactorService({ users: stores.users, guard: stores.guard, keyring, clock, settings, audit: stores.audit });
   const recovery = createRecoveryService({ users: stores.users, guard: stores.guard, audit: stores.audit, clock });
   const mfaState = createMfaState(stores.oidc, config.oidc.ttl.session);

@@ -20,6 +20,8 @@ export interface Settings {
   issuerLabel: string;
   /** Shown on the registration page. */
   registrationMessage: string;
+  /** Whose sign-in pages these are: the organisation's name, and its logo when set. */
+  brand: { name: string; logoUrl: string | null };
 }
 
 export const defaultSettings: Readonly<Settings> = Object.freeze({
@@ -31,6 +33,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   backupCodes: Object.freeze({ enabled: true, count: 10 }),
   issuerLabel: 'twofold',
   registrationMessage: '',
+  brand: Object.freeze({ name: 'twofold', logoUrl: null }),
 });
 
 /**

@@ -8,7 +8,7 @@ import type { SecondFactorService } from '../domain/second-factor.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/internal-clients.ts';
 import type { UserRecord, UserStore } from '../stores/types.ts';
 import { bodyParser } from './body.ts';
-import { lockedMessage } from './interaction/messages.ts';
+import { backupCodesPage, lockedMessage } from './interaction/messages.ts';
 import { createSelfClient } from './self-client.ts';
 
 /** A second factor this recent lets the user delete the device or make new codes without another code. */
@@ -148,13 +148,7 @@ export function createAccountRoutes(deps: {
       }
       const codes = await deps.secondFactor.issueBackupCodes(user.id, source(ctx), true);
       if (!codes) return renderHome(ctx, user, session, 'Backup codes are switched off by your administrator.');
-      const text = `Backup codes for ${user.username}. Each works once.\n\n${codes.join('\n')}\n`;
-      await ctx.render('backup-codes', {
-        title: 'Save your backup codes',
-        codes,
-        download: `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`,
-        continueHref: '/account/',
-      });
+      await ctx.render('backup-codes', { title: 'Your new backup codes', ...backupCodesPage(user.username, codes), continueHref: '/account/' });
     });
   }
 

@@ -10,7 +10,7 @@ import type { Administration } from '../domain/administration.ts';
 import type { ClientService } from '../domain/clients.ts';
 import type { DataKeyring } from '../domain/data-key.ts';
 import type { RecoveryService } from '../domain/recovery.ts';
-import type { SettingsService } from '../domain/settings.ts';
+import { defaultSettings, type Settings, type SettingsService } from '../domain/settings.ts';
 import type { UserService } from '../domain/users.ts';
 import type { Stores } from '../stores/types.ts';
 import { createAccountRoutes } from './account.ts';
@@ -29,8 +29,15 @@ import { securityHeaders } from './security-headers.ts';
  * render function put on `app.context`, keeps "the current context" in one variable
  * shared by every request and writes one request's page into another's response.
  */
-export function createPageRenderer(viewsDir: string): Koa.Middleware {
-  return views(viewsDir, { extension: 'pug', options: { cache: true, basedir: viewsDir } });
+export function createPageRenderer(viewsDir: string, brandOf: () => Promise<Settings['brand']>): Koa.Middleware {
+  const render = views(viewsDir, { extension: 'pug', options: { cache: true, basedir: viewsDir } });
+  return (ctx, next) =>
+    render(ctx, async () => {
+      // Every page names the organisation (settings `brand`); a page about a store outage too.
+      const bare = ctx.render;
+      ctx.render = async (view, locals = {}) => bare(view, { brand: await brandOf().catch(() => defaultSettings.brand), ...locals });
+      await next();
+    });
 }
 
 export interface AppDeps {

@@ -255,6 +255,7 @@ export interface StoredSettings {
   backupCodes?: { enabled: boolean; count: number };
   issuerLabel?: string;
   registrationMessage?: string;
+  brand?: { name: string; logoUrl: string | null };
 }
 
 /** The run-time settings an administrator changed; defaults are the domain's. */

@@ -184,8 +184,16 @@ describe('admin API: users and clients', () => {
 
     it('shows the defaults, changes some keys and keeps the others', async () => {
       const initial = await (await server.adminFetch('/admin/api/settings')).json();
-      assert.deepEqual(initial, { enabled: true, defaultPolicy: 'off', skewSteps: 1, maxAttempts: 5, lockoutSeconds: 900, backupCodes: { enabled: true, count: 10 }, issuerLabel: 'twofold', registrationMessage: '' });
-      const response = await patch({ skewSteps: 10, issuerLabel: 'Acme SSO', registrationMessage: 'Ask IT for help.', maxAttempts: 3, lockoutSeconds: 0, backupCodes: { enabled: false, count: 12 } });
+      assert.deepEqual(initial, { enabled: true, defaultPolicy: 'off', skewSteps: 1, maxAttempts: 5, lockoutSeconds: 900, backupCodes: { enabled: true, count: 10 }, issuerLabel: 'twofold', registrationMessage: '', brand: { name: 'twofold', logoUrl: null } });
+      const response = await patch({
+        skewSteps: 10,
+        issuerLabel: 'Acme SSO',
+        registrationMessage: 'Ask IT for help.',
+        maxAttempts: 3,
+        lockoutSeconds: 0,
+        backupCodes: { enabled: false, count: 12 },
+        brand: { name: 'Acme', logoUrl: '/static/acme.svg' },
+      });
       assert.equal(response.status, 200);
       assert.deepEqual(await response.json(), {
         enabled: true,
@@ -196,9 +204,10 @@ describe('admin API: users and clients', () => {
         backupCodes: { enabled: false, count: 12 },
         issuerLabel: 'Acme SSO',
         registrationMessage: 'Ask IT for help.',
+        brand: { name: 'Acme', logoUrl: '/static/acme.svg' },
       });
       assert.equal(((await (await server.adminFetch('/admin/api/settings')).json()) as { skewSteps: number }).skewSteps, 10);
-      await patch({ skewSteps: 1, maxAttempts: 5, lockoutSeconds: 900, backupCodes: { enabled: true, count: 10 } });
+      await patch({ skewSteps: 1, maxAttempts: 5, lockoutSeconds: 900, backupCodes: { enabled: true, count: 10 }, brand: { name: 'twofold', logoUrl: null } });
     });
 
     it('refuses bad values and unknown keys with 400 and changes nothing', async () => {
@@ -222,6 +231,11 @@ describe('admin API: users and clients', () => {
         [{ backupCodes: { enabled: 'yes', count: 10 } }, /^backupCodes\.enabled:/],
         [{ backupCodes: { enabled: true, count: 10, shown: 1 } }, /unknown field/],
         [{ lockout: 5 }, /unknown field: lockout/],
+        [{ brand: { name: '', logoUrl: null } }, /^brand\.name:/],
+        [{ brand: { name: 'Acme', logoUrl: 'http://acme.example/logo.png' } }, /^brand\.logoUrl: an https:\/\/ address/],
+        [{ brand: { name: 'Acme', logoUrl: 'javascript:alert(1)' } }, /^brand\.logoUrl:/],
+        [{ brand: { name: 'Acme', logoUrl: '//evil.example/x.png' } }, /^brand\.logoUrl:/],
+        [{ brand: { name: 'Acme' } }, /^brand\.logoUrl:/],
         [{}, /nothing to change/],
         [{ skewSteps: 2, colour: 'blue' }, /unknown field: colour/],
       ];

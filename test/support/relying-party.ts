@@ -161,7 +161,7 @@ export async function signIn(
   credentials: { username: string; password: string } | null,
   params: Record<string, string> = {},
   authenticator: Authenticator = {},
-  onPage: (kind: 'login' | 'register' | 'code' | 'backup-codes' | 'consent', page: Page) => void = () => {},
+  onPage: (kind: 'login' | 'register' | 'code' | 'backup-codes' | 'registered' | 'consent', page: Page) => void = () => {},
 ) {
   const start = await startAuthorization(rp, params);
   let page = await follow(agent, start.url, rp.redirectUri);
@@ -185,9 +185,11 @@ export async function signIn(
       const response = await agent.postForm(formAction(page, '/code'), { code });
       if (response.status !== 303) throw new SignInRefused({ url: page.url, status: response.status, html: await response.text() });
       page = await follow(agent, new URL(response.headers.get('location')!, page.url), rp.redirectUri);
-    } else if (page.html.includes('data-testid="backup-code"')) {
-      seen.push('backup-codes');
-      onPage('backup-codes', page);
+    } else if (page.html.includes('data-testid="continue"')) {
+      // After a registration: the app was added, with the backup codes when there are any.
+      const kind = page.html.includes('data-testid="backup-code"') ? 'backup-codes' : 'registered';
+      seen.push(kind);
+      onPage(kind, page);
       authenticator.saveBackupCodes?.(backupCodesOnPage(page.html));
       const response = await agent.postForm(formAction(page, '/continue'), {});
       if (response.status !== 303) throw new SignInRefused({ url: page.url, status: response.status, html: await response.text() });

@@ -127,6 +127,7 @@ export const settingsView = z.object({
   backupCodes: z.object({ enabled: z.boolean(), count: z.number().int() }),
   issuerLabel: z.string(),
   registrationMessage: z.string(),
+  brand: z.object({ name: z.string(), logoUrl: z.string().nullable() }),
 });
 
 export const settingsPatch = z
@@ -143,6 +144,20 @@ export const settingsPatch = z
       .trim()
       .regex(/^[^:\p{Cc}]{1,64}$/u, { message: '1 to 64 characters, without ":" or control characters' }),
     registrationMessage: z.string().max(2000, { message: 'at most 2000 characters' }),
+    brand: z.strictObject({
+      name: z
+        .string()
+        .trim()
+        .regex(/^[^\p{Cc}]{1,64}$/u, { message: '1 to 64 characters, without control characters' }),
+      // An https address, or a path on this server (a logo served beside twofold).
+      logoUrl: z
+        .string()
+        .max(2048)
+        .refine((value) => /^\/[^/\\]/.test(value) || (URL.canParse(value) && new URL(value).protocol === 'https:'), {
+          message: 'an https:// address or a path starting with /',
+        })
+        .nullable(),
+    }),
   })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });

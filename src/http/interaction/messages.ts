@@ -1,5 +1,11 @@
 /** Words the sign-in pages share. */
 
+/** The locals of the backup codes page: the codes, and the same as a text file to download. */
+export function backupCodesPage(username: string, codes: string[]) {
+  const text = `Backup codes for ${username}. Each works once.\n\n${codes.join('\n')}\n`;
+  return { codes, download: `data:text/plain;charset=utf-8,${encodeURIComponent(text)}` };
+}
+
 /** When a wait ends, as a person reads it: the time (UTC) and how long from now. */
 export function waitUntil(untilMs: number, nowMs: number): string {
   const minutes = Math.max(1, Math.ceil((untilMs - nowMs) / 60_000));

@@ -9,7 +9,7 @@ import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import type { SignInState } from '../../oidc/mfa-state.ts';
 import type { UserRecord } from '../../stores/types.ts';
 import { DISABLED, EXPIRED, type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
-import { lockedMessage } from './messages.ts';
+import { backupCodesPage, lockedMessage } from './messages.ts';
 
 export const codeForm = z.strictObject({ code: z.string().max(64) });
 
@@ -18,6 +18,7 @@ const WRONG_CODE = 'That code is not correct or was already used. Enter the curr
 const REGISTERED_ELSEWHERE =
   'An authenticator app was registered for your account a moment ago, perhaps in another tab or window. Enter the code that app shows.';
 const BACKUP_CODES_PURPOSE = 'backup-codes-display';
+const QR_MARGIN = 4;
 
 interface ShowOptions {
   error?: string | undefined;
@@ -68,10 +69,10 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     const notice = options.notice ?? (user.mfa.device && state.sealedEnrollment ? REGISTERED_ELSEWHERE : undefined);
     const common = { uid: interaction.uid, clientName: kit.clientName(client), error: options.error, notice };
     ctx.status = options.status ?? 200;
-    if (state.secondFactorAt !== undefined && state.sealedBackupCodes) {
-      const codes = JSON.parse(deps.keyring.open(state.sealedBackupCodes, BACKUP_CODES_PURPOSE)) as string[];
-      const text = `Backup codes for ${user.username}. Each works once.\n\n${codes.join('\n')}\n`;
-      return ctx.render('backup-codes', { ...common, title: 'Save your backup codes', codes, download: `data:text/plain;charset=utf-8,${encodeURIComponent(text)}` });
+    if (state.secondFactorAt !== undefined) {
+      // Registered: say so, with the backup codes (shown only until the person goes on).
+      const codes = state.sealedBackupCodes ? (JSON.parse(deps.keyring.open(state.sealedBackupCodes, BACKUP_CODES_PURPOSE)) as string[]) : [];
+      return ctx.render('backup-codes', { ...common, title: 'Authenticator app added', added: true, ...backupCodesPage(user.username, codes) });
     }
     const lock = await deps.secondFactor.lockOf(user.id);
     if (lock) {
@@ -85,11 +86,18 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     const secret = deps.secondFactor.openEnrollment(await enrollmentOf(interaction, state));
     const settings = await deps.settings.get();
     const uri = otpauthUri({ secret, label: settings.issuerLabel, account: user.username });
-    const qr = await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 2, scale: 6 });
+    // Drawn at a whole number of pixels per module, at most 300 px wide with its quiet
+    // zone, and shown at exactly that size: every module comes out the same.
+    const modules = QRCode.create(uri, { errorCorrectionLevel: 'M' }).modules.size + 2 * QR_MARGIN;
+    const scale = Math.max(2, Math.floor(300 / modules));
+    const qr = await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: QR_MARGIN, scale });
     await ctx.render('totp-register', {
       ...common,
       title: 'Set up your authenticator app',
       qr,
+      qrSize: modules * scale,
+      otpauth: uri,
+      validMinutes: Math.ceil(kit.remainingSeconds(interaction) / 60),
       secret: groupedSecret(secret),
       label: settings.issuerLabel,
       username: user.username,
@@ -138,13 +146,12 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     }
   }
 
-  /** After a registration: the backup codes, shown once, before the sign-in goes on. */
+  /** After a registration: a page that says so, with the backup codes, before the sign-in goes on. */
   async function afterRegistration(ctx: Context, interaction: Interaction, state: SignInState, source: AttemptSource) {
     const secondFactorAt = Math.floor(deps.clock.now() / 1000);
     const codes = await deps.secondFactor.issueBackupCodes(state.accountId, source);
-    if (!codes) return complete(ctx, interaction.uid, state.accountId, secondFactorAt);
     const { sealedEnrollment: _done, ...rest } = state;
-    await putState(interaction, { ...rest, secondFactorAt, sealedBackupCodes: deps.keyring.seal(JSON.stringify(codes), BACKUP_CODES_PURPOSE) });
+    await putState(interaction, { ...rest, secondFactorAt, ...(codes ? { sealedBackupCodes: deps.keyring.seal(JSON.stringify(codes), BACKUP_CODES_PURPOSE) } : {}) });
     return redirectToPage(ctx, interaction);
   }
 
