@@ -13,6 +13,7 @@ import type { RecoveryService } from '../domain/recovery.ts';
 import { defaultSettings, type Settings, type SettingsService } from '../domain/settings.ts';
 import type { UserService } from '../domain/users.ts';
 import type { Stores } from '../stores/types.ts';
+import { AppError } from '../domain/errors.ts';
 import { createAccountRoutes } from './account.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { createDemoRoutes } from './demo.ts';
@@ -39,6 +40,10 @@ export function createPageRenderer(viewsDir: string, brandOf: () => Promise<Sett
       await next();
     });
 }
+
+/** The OIDC engine's addresses (its default routes, with the features twofold turns on). */
+const ENGINE_PATHS =
+  /^\/(auth(\/[\w-]+)?|token(\/(introspection|revocation))?|jwks|me|session\/end(\/(confirm|success))?|\.well-known\/(openid-configuration|oauth-authorization-server))$/;
 
 export interface AppDeps {
   config: Config;
@@ -97,9 +102,17 @@ export function createApp(deps: AppDeps): Koa {
     });
   }
 
+  // The service's own address: a short page naming it, or in embedded mode the demo.
+  const home = new Router();
+  home.get('/', async (ctx) => {
+    if (deps.demo) return ctx.redirect('/demo/');
+    await ctx.render('home', { title: 'Sign-in service' });
+  });
+
   const routers = [
     createHealthRoutes(stores),
     assets,
+    home,
     createAdminRouter({
       adminToken: config.adminToken,
       administration: deps.administration,
@@ -130,14 +143,15 @@ export function createApp(deps: AppDeps): Koa {
     }),
     ...(deps.demo ? [createDemoRoutes({ issuer: config.issuer, clientSecret: deps.demo.clientSecret, localOrigin: deps.localOrigin })] : []),
   ];
-  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
+  const wrongMethod = () =>
+    new AppError('method_not_allowed', 'This address takes a form sent from its page, and cannot be opened on its own. Go back to the application and sign in again.');
+  for (const router of routers) app.use(router.routes()).use(router.allowedMethods({ throw: true, methodNotAllowed: wrongMethod }));
 
   const engine = provider.callback();
   app.use(async (ctx) => {
-    if (ctx.path.startsWith('/admin/api') || ctx.path.startsWith('/interaction/')) {
-      ctx.status = 404;
-      ctx.body = ctx.path.startsWith('/admin/api') ? { error: 'not_found', message: 'no such endpoint' } : 'Not Found';
-      return;
+    // Only the engine's own addresses go to it; anything else is a page that does not exist.
+    if (!ENGINE_PATHS.test(ctx.path)) {
+      throw new AppError('not_found', ctx.path.startsWith('/admin/api') ? 'no such endpoint' : 'There is no page at this address. Check the link, or go back to the application.');
     }
     ctx.respond = false;
     await engine(ctx.req, ctx.res);

@@ -11,7 +11,7 @@ import './koa-augment.ts';
 export function bodyParser({ limit, accept }: { limit: number; accept: readonly ('json' | 'form')[] }) {
   return async (ctx: Context, next: Next) => {
     const length = Number(ctx.get('content-length') || 0);
-    if (length > limit) throw new AppError('payload_too_large', `request body is over ${limit} bytes`);
+    if (length > limit) throw tooLarge(limit);
     const type = ctx.is('application/json', 'application/x-www-form-urlencoded');
     const kind = type === 'application/json' ? 'json' : type === 'application/x-www-form-urlencoded' ? 'form' : null;
     if (!kind || !accept.includes(kind)) {
@@ -24,12 +24,15 @@ export function bodyParser({ limit, accept }: { limit: number; accept: readonly 
   };
 }
 
+const tooLarge = (limit: number) =>
+  new AppError('payload_too_large', `What was sent is longer than this service accepts (${Math.round(limit / 1024)} kB). Go back and send less.`);
+
 async function readText(ctx: Context, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new AppError('payload_too_large', `request body is over ${limit} bytes`);
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

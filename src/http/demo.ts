@@ -23,7 +23,7 @@ export function createDemoRoutes({ issuer, clientSecret, localOrigin }: { issuer
     const result = await client.finish(ctx);
     if ('error' in result) {
       ctx.status = 400;
-      return ctx.render('demo', { title: 'Demo application', error: `Sign-in did not complete: ${result.error}.` });
+      return ctx.render('demo', { title: 'Demo application', error: `Sign-in did not complete: ${result.error.replace(/\.$/, '')}.` });
     }
     client.writeJson(ctx, 'demo_session', { claims: result.tokens.claims(), idToken: result.tokens.id_token });
     ctx.redirect('/demo/');

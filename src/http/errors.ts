@@ -5,8 +5,9 @@ import { AppError } from '../domain/errors.ts';
 const headings: Partial<Record<AppError['code'], string>> = {
   sign_in_expired: 'Sign-in expired',
   store_unavailable: 'Temporarily unavailable',
-  not_found: 'Not found',
-  payload_too_large: 'Request too large',
+  not_found: 'Page not found',
+  method_not_allowed: 'This page cannot be opened that way',
+  payload_too_large: 'Too much was sent',
 };
 
 /**
@@ -44,7 +45,8 @@ function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const status = (err as { status?: unknown })?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new AppError(status === 413 ? 'payload_too_large' : status === 404 ? 'not_found' : 'invalid_request', (err as Error).message, {
+    const code = status === 413 ? 'payload_too_large' : status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : 'invalid_request';
+    return new AppError(code, (err as Error).message, {
       cause: err,
     });
   }

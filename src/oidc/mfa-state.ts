@@ -24,6 +24,15 @@ const signInSchema = z.strictObject({
 });
 const sessionSchema = z.strictObject({ accountId: z.string().min(1), mfaAt: z.number().int() });
 const originSchema = z.strictObject({ clientId: z.string().min(1) });
+/** What a refused form leaves for the page it redirects to (post/redirect/get), read once. */
+const flashSchema = z.strictObject({
+  error: z.string().optional(),
+  notice: z.string().optional(),
+  status: z.number().int().min(200).max(599).optional(),
+  username: z.string().optional(),
+  retryAfter: z.number().int().optional(),
+});
+export type Flash = z.infer<typeof flashSchema>;
 
 // Long after a sign-in has expired, its page can still link back to its application.
 const ORIGIN_TTL_SECONDS = 86_400;
@@ -35,6 +44,7 @@ export function createMfaState(oidc: OidcStateStore, sessionTtl: number) {
   const signIns = oidc.adapterFor('TwofoldSignIn');
   const sessions = oidc.adapterFor('TwofoldSessionMfa');
   const origins = oidc.adapterFor('TwofoldSignInOrigin');
+  const flashes = oidc.adapterFor('TwofoldFlash');
   const read = async <T>(schema: z.ZodType<T>, found: Promise<Record<string, unknown> | undefined>) => {
     const payload = await found;
     if (!payload) return undefined;
@@ -50,6 +60,15 @@ export function createMfaState(oidc: OidcStateStore, sessionTtl: number) {
     session: {
       get: (sessionUid: string) => read(sessionSchema, sessions.find(sessionUid)),
       put: (sessionUid: string, state: SessionMfa) => sessions.upsert(sessionUid, { ...state }, sessionTtl),
+    },
+    /** The outcome of a refused form, for the next view of its page only. */
+    flash: {
+      put: (uid: string, flash: Flash, expiresIn: number) => flashes.upsert(uid, { ...flash }, Math.max(1, expiresIn)),
+      async take(uid: string): Promise<Flash> {
+        const flash = await read(flashSchema, flashes.find(uid));
+        if (flash) await flashes.destroy(uid);
+        return flash ?? {};
+      },
     },
     /** Which application a sign-in (interaction uid) was for, kept a day. */
     origin: {

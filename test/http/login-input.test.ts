@@ -24,11 +24,7 @@ describe('sign-in pages: bad input', () => {
 
   it('never lets an operator object reach a query: username[$ne]=x is refused with 400', async () => {
     const { agent, action } = await loginPage();
-    const response = await agent.request(action, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'username[$ne]=x&password[$ne]=x',
-    });
+    const response = await agent.postBody(action, 'username[$ne]=x&password[$ne]=x', 'application/x-www-form-urlencoded');
     assert.equal(response.status, 400);
     const html = await response.text();
     assert.equal(alertOf(html), 'Enter your username and password.');
@@ -38,11 +34,7 @@ describe('sign-in pages: bad input', () => {
   it('answers 400 with the form again for missing, empty, repeated or extra fields', async () => {
     for (const body of ['', 'username=&password=', 'username=a', 'username=a&username=b&password=c', 'username=a&password=b&admin=1']) {
       const { agent, action } = await loginPage();
-      const response = await agent.request(action, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-      });
+      const response = await agent.postBody(action, body, 'application/x-www-form-urlencoded');
       assert.equal(response.status, 400, body);
       assert.match(await response.text(), /role="alert"/);
     }

@@ -138,10 +138,11 @@ describe('the second factor on Redis and MongoDB', { skip: realStoresSkip }, () 
     const code = await phone.code();
     const statuses = await Promise.all(Array.from({ length: 20 }, () => agent.postForm(formAction(codePage, '/code'), { code }).then((r) => r.status)));
     assert.equal(statuses.filter((s) => s === 303).length, 1, `statuses: ${statuses.join(',')}`);
-    // The others are refused: as a wrong code (401), as a finished sign-in once the winner
-    // has finished it (400), or, since a replayed code counts as a wrong one, by the lock
-    // that the fifth of them sets (403).
-    assert.equal(statuses.filter((s) => s === 401 || s === 400 || s === 403).length, 19, `statuses: ${statuses.join(',')}`);
+    // The others are refused and shown their page again: as a wrong code (401), as a
+    // finished sign-in once the winner has finished it (400), since a replayed code counts
+    // as a wrong one by the lock the fifth of them sets (403), or plainly (200) when
+    // another of these simultaneous answers of the same browser showed the outcome first.
+    assert.equal(statuses.filter((s) => [200, 400, 401, 403].includes(s)).length, 19, `statuses: ${statuses.join(',')}`);
   });
 
   it('asks once per session across required applications, and not at all for an off one', async () => {

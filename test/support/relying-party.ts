@@ -52,12 +52,21 @@ export class UserAgent {
     return response;
   }
 
-  postForm(url: string | URL, fields: Record<string, string>): Promise<Response> {
-    return this.request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(fields).toString(),
-    });
+  /**
+   * Posts a form as a browser does. A refused form redirects back to its page (post/
+   * redirect/get, marked `retry=1`), which is followed: the answer is that page, with its
+   * status. Any other answer (a redirect onwards) is returned as it is.
+   */
+  postForm(url: string | URL, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+    return this.postBody(url, new URLSearchParams(fields).toString(), 'application/x-www-form-urlencoded', headers);
+  }
+
+  /** postForm with a body as it is, of any content type. */
+  async postBody(url: string | URL, body: string, contentType: string, headers: Record<string, string> = {}): Promise<Response> {
+    const response = await this.request(url, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body });
+    const location = response.headers.get('location');
+    if (response.status !== 303 || !location || !/[?&]retry=1(&|$)/.test(location)) return response;
+    return this.request(new URL(location, url));
   }
 }
 

@@ -9,7 +9,7 @@ import type { SecondFactorService } from '../../domain/second-factor.ts';
 import type { SettingsService } from '../../domain/settings.ts';
 import type { UserService } from '../../domain/users.ts';
 import type { MfaAssessor } from '../../oidc/mfa-assessment.ts';
-import type { MfaState } from '../../oidc/mfa-state.ts';
+import type { Flash, MfaState } from '../../oidc/mfa-state.ts';
 import type { AuditLog, RateLimiter, UserStore } from '../../stores/types.ts';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -70,6 +70,16 @@ export function createInteractionKit(deps: InteractionDeps) {
       const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
       ctx.status = 303;
       ctx.redirect(redirectTo);
+    },
+
+    /**
+     * Answers a refused form with a redirect to its page (post/redirect/get), which shows
+     * the outcome once: Back and Reload then never send the form again.
+     */
+    async retry(ctx: Context, interaction: Interaction, flash: Flash) {
+      await deps.mfaState.flash.put(interaction.uid, flash, Math.max(1, interaction.exp - Math.floor(deps.clock.now() / 1000)));
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${interaction.uid}?retry=1${ctx.query.use === 'backup' ? '&use=backup' : ''}`);
     },
 
     /** Seconds until the interaction expires: state kept with it lives as long. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { mfaLogin, passwordLogin } from '../../oidc/acr.ts';
+import type { Flash } from '../../oidc/mfa-state.ts';
 import { DISABLED, type InteractionDeps, type InteractionKit } from './kit.ts';
 import { rateLimitedMessage } from './messages.ts';
 
@@ -18,8 +19,9 @@ const WRONG_CREDENTIALS = 'The username or password is not correct.';
  * follows; only once it passes does the engine get a login (with the MFA amr).
  */
 export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
-  async function show(ctx: Context, uid: string, clientName: string, options: { error?: string; username?: string; status?: number } = {}) {
+  async function show(ctx: Context, uid: string, clientName: string, options: Flash = {}) {
     ctx.status = options.status ?? 200;
+    if (options.retryAfter) ctx.set('Retry-After', String(options.retryAfter));
     await ctx.render('login', { title: 'Sign in', uid, clientName, username: options.username ?? '', error: options.error });
   }
 
@@ -39,9 +41,8 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
 
   async function submit(ctx: Context) {
     const { interaction, client } = await kit.details(ctx, 'login');
-    const clientName = kit.clientName(client);
     const parsed = loginForm.safeParse(ctx.request.body);
-    if (!parsed.success) return show(ctx, interaction.uid, clientName, { error: 'Enter your username and password.', status: 400 });
+    if (!parsed.success) return kit.retry(ctx, interaction, { error: loginFormProblem(ctx.request.body), status: 400 });
     const { username, password } = parsed.data;
     const source = { clientId: client.clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined };
     const at = () => new Date(deps.clock.now());
@@ -50,8 +51,12 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
     if (limited.waitMs > 0) {
       deps.log.info({ event: 'signin.rate_limited', per: limited.per, client: client.clientId, ip: ctx.ip }, 'password attempt rate limited');
       await deps.audit.record({ at: at(), type: 'rate_limited', outcome: 'failure', reason: limited.per, ...source });
-      ctx.set('Retry-After', String(Math.ceil(limited.waitMs / 1000)));
-      return show(ctx, interaction.uid, clientName, { error: rateLimitedMessage(limited.waitMs, deps.clock.now()), username, status: 429 });
+      return kit.retry(ctx, interaction, {
+        error: rateLimitedMessage(limited.waitMs, deps.clock.now()),
+        username,
+        status: 429,
+        retryAfter: Math.ceil(limited.waitMs / 1000),
+      });
     }
 
     const result = await deps.userService.verifyPassword(username, password);
@@ -60,7 +65,7 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
       await deps.audit.record({ at: at(), type: 'password.refused', outcome: 'failure', reason: result.reason, ...(result.userId ? { userId: result.userId } : {}), ...source });
       if (result.userId) await kit.recordSignIn(ctx, result.userId, false);
       const error = result.reason === 'disabled' ? DISABLED : WRONG_CREDENTIALS;
-      return show(ctx, interaction.uid, clientName, { error, username, status: 401 });
+      return kit.retry(ctx, interaction, { error, username, status: 401 });
     }
     const { user } = result;
     deps.log.info({ event: 'signin.password', user: user.id, client: client.clientId, ip: ctx.ip }, 'password accepted');
@@ -80,7 +85,7 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
     });
     switch (decision.action) {
       case 'deny':
-        return show(ctx, interaction.uid, clientName, { error: DISABLED, username, status: 401 });
+        return kit.retry(ctx, interaction, { error: DISABLED, username, status: 401 });
       case 'none':
         await kit.recordSignIn(ctx, user.id, true);
         return kit.finish(ctx, { login: lastSecondFactorAt === undefined ? passwordLogin(user.id) : mfaLogin(user.id) });
@@ -95,4 +100,12 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
   }
 
   return { show, submit };
+}
+
+/** What is wrong with a login form, in words for the person who sent it. */
+function loginFormProblem(body: unknown): string {
+  const fields = (body ?? {}) as Record<string, unknown>;
+  if (typeof fields.username === 'string' && fields.username.trim().length > 128) return 'The username is too long: it has at most 128 characters.';
+  if (typeof fields.password === 'string' && fields.password.length > 1024) return 'The password is too long: it has at most 1024 characters.';
+  return 'Enter your username and password.';
 }

@@ -40,17 +40,19 @@ export function createInteractionRoutes(deps: InteractionDeps) {
   router.get('/:uid', async (ctx) => {
     const { interaction, client } = await kit.details(ctx);
     await deps.mfaState.origin.put(interaction.uid, client.clientId);
+    // What a refused form on this page left for it, shown this once.
+    const flash = await deps.mfaState.flash.take(interaction.uid);
     switch (interaction.prompt.name) {
       case 'login': {
         const pending = await deps.mfaState.signIn.get(interaction.uid);
-        if (pending?.passwordAt !== undefined) return secondFactor.show(ctx, interaction, client);
-        return login.show(ctx, interaction.uid, kit.clientName(client));
+        if (pending?.passwordAt !== undefined) return secondFactor.show(ctx, interaction, client, flash);
+        return login.show(ctx, interaction.uid, kit.clientName(client), flash);
       }
       case MFA_PROMPT:
         if (interaction.prompt.reasons.includes('account_unavailable')) {
           throw new AppError('forbidden', DISABLED);
         }
-        return secondFactor.show(ctx, interaction, client);
+        return secondFactor.show(ctx, interaction, client, flash);
       case 'consent':
         if (isFirstParty(client.metadata())) return consent.grant(ctx, interaction);
         return consent.show(ctx, interaction, client);

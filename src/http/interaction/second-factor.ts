@@ -114,20 +114,20 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     const user = await userOf(state.accountId);
     const parsed = codeForm.safeParse(ctx.request.body);
     const input = parsed.success ? parsed.data.code : '';
-    if (input.trim() === '') return show(ctx, interaction, client, { error: ENTER_CODE, status: 400 });
+    if (input.trim() === '') return kit.retry(ctx, interaction, { error: ENTER_CODE, status: 400 });
     const source: AttemptSource = { clientId: client.clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined };
 
     if (user.mfa.device && state.sealedEnrollment) {
       // This page was a registration, and another finished first: ask for that app's code.
       await putState(interaction, { accountId: state.accountId, ...(state.passwordAt === undefined ? {} : { passwordAt: state.passwordAt }) });
-      return show(ctx, interaction, client, { notice: REGISTERED_ELSEWHERE, status: 409 });
+      return kit.retry(ctx, interaction, { notice: REGISTERED_ELSEWHERE, status: 409 });
     }
     const event = { user: user.id, client: client.clientId, ip: ctx.ip };
     if (user.mfa.device) {
       const outcome = await deps.secondFactor.verify(user, input, source);
       deps.log.info({ ...event, event: 'mfa.verify', outcome: outcome.result }, 'second factor checked');
-      if (outcome.result === 'locked') return show(ctx, interaction, client, { status: 403 });
-      if (outcome.result !== 'passed') return show(ctx, interaction, client, { error: WRONG_CODE, status: 401 });
+      if (outcome.result === 'locked') return kit.retry(ctx, interaction, { status: 403 });
+      if (outcome.result !== 'passed') return kit.retry(ctx, interaction, { error: WRONG_CODE, status: 401 });
       return complete(ctx, interaction.uid, state.accountId, Math.floor(deps.clock.now() / 1000));
     }
     if (!state.sealedEnrollment) throw new AppError('sign_in_expired', EXPIRED);
@@ -138,11 +138,11 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
         return afterRegistration(ctx, interaction, state, source);
       case 'already_registered':
         await putState(interaction, { accountId: state.accountId, ...(state.passwordAt === undefined ? {} : { passwordAt: state.passwordAt }) });
-        return show(ctx, interaction, client, { notice: REGISTERED_ELSEWHERE, status: 409 });
+        return kit.retry(ctx, interaction, { notice: REGISTERED_ELSEWHERE, status: 409 });
       case 'locked':
-        return show(ctx, interaction, client, { status: 403 });
+        return kit.retry(ctx, interaction, { status: 403 });
       default:
-        return show(ctx, interaction, client, { error: WRONG_CODE, status: 401 });
+        return kit.retry(ctx, interaction, { error: WRONG_CODE, status: 401 });
     }
   }
 
