@@ -91,6 +91,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(securityHeaders);
   app.use(deps.pages);
   app.use(errorMiddleware(log));
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.state.notFound && ctx.status === 404) {
+      throw new AppError('not_found', ctx.path.startsWith('/admin/api') ? 'no such endpoint' : 'There is no page at this address. Check the link, or go back to the application.');
+    }
+  });
 
   const assets = new Router();
   for (const [name, type] of [['twofold.css', 'text/css'], ['twofold.js', 'text/javascript']] as const) {
@@ -149,9 +155,12 @@ export function createApp(deps: AppDeps): Koa {
 
   const engine = provider.callback();
   app.use(async (ctx) => {
-    // Only the engine's own addresses go to it; anything else is a page that does not exist.
+    // Only the engine's own addresses go to it; anything else is a page that does not
+    // exist (answered below, once the routers had their say about methods: 405).
     if (!ENGINE_PATHS.test(ctx.path)) {
-      throw new AppError('not_found', ctx.path.startsWith('/admin/api') ? 'no such endpoint' : 'There is no page at this address. Check the link, or go back to the application.');
+      ctx.status = 404;
+      ctx.state.notFound = true;
+      return;
     }
     ctx.respond = false;
     await engine(ctx.req, ctx.res);

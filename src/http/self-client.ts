@@ -1,6 +1,14 @@
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 
+interface Transaction {
+  verifier: string;
+  nonce: string;
+}
+
+/** Sign-ins under way at once in one browser (tabs) that are remembered. */
+const MAX_PENDING = 5;
+
 export interface SelfClientOptions {
   issuer: string;
   clientId: string;
@@ -75,7 +83,10 @@ export function createSelfClient(options: SelfClientOptions) {
       const verifier = oidc.randomPKCECodeVerifier();
       const state = oidc.randomState();
       const nonce = oidc.randomNonce();
-      ctx.cookies.set(txCookie, Buffer.from(JSON.stringify({ verifier, state, nonce })).toString('base64url'), cookie);
+      // Several sign-ins may be under way (two tabs): each is kept under its state, the
+      // newest few only.
+      const pending = Object.entries(readJson<Record<string, Transaction>>(ctx, txCookie) ?? {}).slice(-(MAX_PENDING - 1));
+      ctx.cookies.set(txCookie, Buffer.from(JSON.stringify(Object.fromEntries([...pending, [state, { verifier, nonce }]]))).toString('base64url'), cookie);
       const url = oidc.buildAuthorizationUrl(await configuration(), {
         redirect_uri: redirectUri,
         scope: options.scope,
@@ -93,9 +104,13 @@ export function createSelfClient(options: SelfClientOptions) {
      * a reason the sign-in did not complete.
      */
     async finish(ctx: Context): Promise<{ tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers } | { error: string }> {
-      const tx = readJson<{ verifier: string; state: string; nonce: string }>(ctx, txCookie);
-      ctx.cookies.set(txCookie, null, cookie);
+      const pending = readJson<Record<string, Transaction>>(ctx, txCookie) ?? {};
+      const state = new URL(ctx.originalUrl, issuer).searchParams.get('state') ?? '';
+      const tx = Object.hasOwn(pending, state) ? { ...pending[state]!, state } : undefined;
       if (!tx) return { error: 'the sign-in was not started here' };
+      const { [state]: _done, ...rest } = pending;
+      if (Object.keys(rest).length) ctx.cookies.set(txCookie, Buffer.from(JSON.stringify(rest)).toString('base64url'), cookie);
+      else ctx.cookies.set(txCookie, null, cookie);
       try {
         const tokens = await oidc.authorizationCodeGrant(await configuration(), new URL(ctx.originalUrl, issuer), {
           pkceCodeVerifier: tx.verifier,

@@ -73,7 +73,12 @@ export function createProvider({ config, stores, keyring, jwks, pages, assessor 
         enabled: true,
         async logoutSource(ctx, form) {
           // The engine's form carries its CSRF token; it is submitted by the page's button.
-          await ctx.render('logout', { title: 'Sign out', form });
+          // An application that sent this session's own ID token (checked by the engine)
+          // has asked already: the page then goes on by itself (OIDC RP-Initiated Logout 2),
+          // so signing out of it is one confirmation, not two. Without scripts, the button.
+          const hint = ctx.oidc.entities.IdTokenHint as { payload?: { sub?: string } } | undefined;
+          const confirmed = hint?.payload?.sub !== undefined && hint.payload.sub === ctx.oidc.session?.accountId;
+          await ctx.render('logout', { title: 'Sign out', form, confirmed });
         },
         async postLogoutSuccessSource(ctx) {
           await ctx.render('error', {

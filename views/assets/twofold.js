@@ -10,3 +10,15 @@ for (const button of document.querySelectorAll('[data-copy-target]')) {
     button.textContent = 'Copied';
   });
 }
+
+// The sign-out page of an application that asked with this session's own ID token goes
+// on by itself; without scripts its button does the same.
+if (document.querySelector('[data-auto-logout]')) {
+  const form = document.getElementById('op.logoutForm');
+  if (form) {
+    const field = document.createElement('input');
+    Object.assign(field, { type: 'hidden', name: 'logout', value: 'yes' });
+    form.append(field);
+    form.submit();
+  }
+}

@@ -6,6 +6,12 @@ export function backupCodesPage(username: string, codes: string[]) {
   return { codes, download: `data:text/plain;charset=utf-8,${encodeURIComponent(text)}` };
 }
 
+/** A number of whole minutes, at least one, in words: `1 minute`, `9 minutes`. */
+export function minutesText(seconds: number): string {
+  const minutes = Math.max(1, Math.floor(seconds / 60));
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
 /** When a wait ends, as a person reads it: the time (UTC) and how long from now. */
 export function waitUntil(untilMs: number, nowMs: number): string {
   const minutes = Math.max(1, Math.ceil((untilMs - nowMs) / 60_000));

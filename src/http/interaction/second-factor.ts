@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import QRCode from 'qrcode';
 import { z } from 'zod';
+import { systemClock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { AttemptSource } from '../../domain/second-factor.ts';
 import { groupedSecret, otpauthUri } from '../../domain/totp.ts';
@@ -9,7 +10,7 @@ import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import type { SignInState } from '../../oidc/mfa-state.ts';
 import type { UserRecord } from '../../stores/types.ts';
 import { DISABLED, EXPIRED, type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
-import { backupCodesPage, lockedMessage } from './messages.ts';
+import { backupCodesPage, lockedMessage, minutesText } from './messages.ts';
 
 export const codeForm = z.strictObject({ code: z.string().max(64) });
 
@@ -97,7 +98,8 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
       qr,
       qrSize: modules * scale,
       otpauth: uri,
-      validMinutes: Math.ceil(kit.remainingSeconds(interaction) / 60),
+      // The sign-in expires on the engine's clock.
+      validFor: minutesText(interaction.exp - Math.floor(systemClock.now() / 1000)),
       secret: groupedSecret(secret),
       label: settings.issuerLabel,
       username: user.username,
