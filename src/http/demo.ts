@@ -13,8 +13,8 @@ export function createDemoRoutes({ issuer, clientSecret, localOrigin }: { issuer
   const client = createSelfClient({ issuer, clientId: DEMO_CLIENT_ID, clientSecret, path: '/demo', scope: 'openid profile email', localOrigin });
 
   router.get('/', async (ctx) => {
-    const session = client.readJson<{ claims: Record<string, unknown> }>(ctx, 'demo_session');
-    await ctx.render('demo', { title: 'Demo application', claims: session?.claims });
+    const session = client.readJson<{ claims: Record<string, unknown>; profile?: { name?: string; email?: string } }>(ctx, 'demo_session');
+    await ctx.render('demo', { title: 'Demo application', claims: session?.claims, profile: session?.profile ?? {} });
   });
 
   router.get('/login', (ctx) => client.start(ctx));
@@ -25,7 +25,11 @@ export function createDemoRoutes({ issuer, clientSecret, localOrigin }: { issuer
       ctx.status = 400;
       return ctx.render('demo', { title: 'Demo application', error: `Sign-in did not complete: ${result.error.replace(/\.$/, '')}.` });
     }
-    client.writeJson(ctx, 'demo_session', { claims: result.tokens.claims(), idToken: result.tokens.id_token });
+    const claims = result.tokens.claims()!;
+    // Name and email come from the userinfo endpoint (the profile and email scopes).
+    const info = await client.userinfo(result.tokens.access_token, claims.sub).catch(() => undefined);
+    const profile = { ...(typeof info?.name === 'string' ? { name: info.name } : {}), ...(typeof info?.email === 'string' ? { email: info.email } : {}) };
+    client.writeJson(ctx, 'demo_session', { claims, profile, idToken: result.tokens.id_token });
     ctx.redirect('/demo/');
   });
 

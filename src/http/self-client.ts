@@ -52,6 +52,7 @@ export function createSelfClient(options: SelfClientOptions) {
       token_endpoint: `${issuer}/token`,
       jwks_uri: `${issuer}/jwks`,
       end_session_endpoint: `${issuer}/session/end`,
+      userinfo_endpoint: `${issuer}/me`,
       id_token_signing_alg_values_supported: ['RS256'],
       code_challenge_methods_supported: ['S256'],
     },
@@ -123,6 +124,9 @@ export function createSelfClient(options: SelfClientOptions) {
         return { error: err instanceof oidc.AuthorizationResponseError ? (err.error_description ?? err.error) : 'the answer could not be verified' };
       }
     },
+
+    /** The profile claims (name, email) of the userinfo endpoint, for the access token's user. */
+    userinfo: async (accessToken: string, sub: string) => oidc.fetchUserInfo(await configuration(), accessToken, sub),
 
     async endSessionUrl(idToken: string | undefined, postLogoutRedirectUri: string): Promise<URL> {
       return oidc.buildEndSessionUrl(await configuration(), {
