@@ -40,6 +40,23 @@ describe('sign-in pages: bad input', () => {
     }
   });
 
+  it('says which field is too long, and says an oversized form in plain words', async () => {
+    for (const [fields, message] of [
+      [{ username: 'u'.repeat(129), password: 'p' }, 'The username is too long: it has at most 128 characters.'],
+      [{ username: 'u', password: 'p'.repeat(1025) }, 'The password is too long: it has at most 1024 characters.'],
+    ] as const) {
+      const { agent, action } = await loginPage();
+      const response = await agent.postForm(action, fields);
+      assert.equal(response.status, 400);
+      assert.equal(alertOf(await response.text()), message);
+    }
+    const { agent, action } = await loginPage();
+    const big = await agent.postForm(action, { username: 'a', password: 'p'.repeat(101 * 1024) });
+    const html = await big.text();
+    assert.match(html, /<h1>Too much was sent<\/h1>/);
+    assert.doesNotMatch(html, /request body|bytes/, 'no technical words');
+  });
+
   it('answers 415 for a JSON body and 413 for a body over 100 kB', async () => {
     const { agent, action } = await loginPage();
     const json = await agent.request(action, {
