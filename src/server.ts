@@ -20,7 +20,7 @@ import { DEMO_CLIENT_ID } from './http/demo.ts';
 import type { Logger } from './logger.ts';
 import { createMfaAssessor } from './oidc/mfa-assessment.ts';
 import { createMfaState } from './oidc/mfa-state.ts';
-import { ACCOUNT_CLIENT_ID } from './oidc/internal-clients.ts';
+import { ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID } from './oidc/internal-clients.ts';
 import { createProvider } from './oidc/provider.ts';
 import { loadSigningKeys, SIGNING_KEYS_ID, SIGNING_KEYS_PURPOSE } from './oidc/signing-keys.ts';
 import { createMemoryStores } from './stores/memory/index.ts';
@@ -114,7 +114,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
       keyPurposes: { [SIGNING_KEYS_ID]: SIGNING_KEYS_PURPOSE },
     }),
   });
-  await ensureAccountClient(config, clientService);
+  await ensureInternalClients(config, clientService);
   const seedDemo = config.mode === 'embedded' && options.demo !== false;
   const demo = seedDemo ? await seedDemoData(config, userService, clientService) : undefined;
 
@@ -192,26 +192,32 @@ async function seedDemoData(
 }
 
 /**
- * The account page's application: a public client (PKCE) registered by the first node to
- * start, and kept pointing at this issuer. Nodes starting together agree on one record.
+ * twofold's own applications (the account page, the console): public clients (PKCE)
+ * registered by the first node to start, and kept pointing at this issuer. Nodes starting
+ * together agree on one record.
  */
-async function ensureAccountClient(config: Config, clients: ReturnType<typeof createClientService>) {
-  const metadata = {
-    client_name: 'Your account',
-    redirect_uris: [`${config.issuer}/account/callback`],
-    grant_types: ['authorization_code'],
-    token_endpoint_auth_method: 'none',
-    application_type: 'web',
-    first_party: true,
-  };
-  const existing = await clients.find(ACCOUNT_CLIENT_ID);
-  if (existing) {
-    if (JSON.stringify(existing.metadata) !== JSON.stringify(metadata)) await clients.update(ACCOUNT_CLIENT_ID, metadata);
-    return;
-  }
-  try {
-    await clients.register({ client_id: ACCOUNT_CLIENT_ID, ...metadata });
-  } catch (err) {
-    if (!(err instanceof AppError && err.code === 'conflict')) throw err;
+async function ensureInternalClients(config: Config, clients: ReturnType<typeof createClientService>) {
+  for (const [clientId, name, path] of [
+    [ACCOUNT_CLIENT_ID, 'Your account', '/account'],
+    [CONSOLE_CLIENT_ID, 'Administration console', '/admin'],
+  ] as const) {
+    const metadata = {
+      client_name: name,
+      redirect_uris: [`${config.issuer}${path}/callback`],
+      grant_types: ['authorization_code'],
+      token_endpoint_auth_method: 'none',
+      application_type: 'web',
+      first_party: true,
+    };
+    const existing = await clients.find(clientId);
+    if (existing) {
+      if (JSON.stringify(existing.metadata) !== JSON.stringify(metadata)) await clients.update(clientId, metadata);
+      continue;
+    }
+    try {
+      await clients.register({ client_id: clientId, ...metadata });
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'conflict')) throw err;
+    }
   }
 }

@@ -97,12 +97,13 @@ function setting(pair: string): [string, unknown] {
 
 export const commands: Command[] = [
   {
-    name: 'users add', args: 'USERNAME', summary: 'create a user', positionals: [1, 1],
-    options: { ...passwordOptions, email: { type: 'string' }, name: { type: 'string' } },
+    name: 'users add', args: 'USERNAME', summary: 'create a user (--admin: one who may use the web console)', positionals: [1, 1],
+    options: { ...passwordOptions, email: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' } },
     run: async (i) =>
       i.api.call('POST', '/users', {
         username: i.positionals[0],
         password: await password(i),
+        ...(i.values.admin ? { role: 'admin' } : {}),
         ...(i.values.email ? { email: i.values.email } : {}),
         ...(i.values.name ? { name: i.values.name } : {}),
       }),

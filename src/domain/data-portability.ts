@@ -22,6 +22,7 @@ const userRecord = z.strictObject({
   email: z.string().max(254).optional(),
   name: z.string().max(256).optional(),
   disabled: z.boolean(),
+  role: z.literal('admin').optional(),
   passwordHash: z.string().regex(/^\$argon2id\$v=19\$[mtp=\d,]{5,40}\$[\w+/]+\$[\w+/]+$/, { message: 'an argon2id hash' }),
   mfa: z.strictObject({
     exempt: z.boolean(),

@@ -10,9 +10,11 @@ export interface NewUserInput {
   password: string;
   email?: string | undefined;
   name?: string | undefined;
+  role?: 'admin' | undefined;
 }
 
 export interface UserChanges {
+  role?: 'admin' | null | undefined;
   disabled?: boolean | undefined;
   exempt?: boolean | undefined;
   password?: string | undefined;
@@ -29,6 +31,7 @@ export function createUserService({ users, hasher }: { users: UserStore; hasher:
         passwordHash: await hasher.hash(input.password),
         ...(input.email === undefined ? {} : { email: input.email }),
         ...(input.name === undefined ? {} : { name: input.name }),
+        ...(input.role === undefined ? {} : { role: input.role }),
       });
     },
 

@@ -15,6 +15,7 @@ import type { UserService } from '../domain/users.ts';
 import type { Stores } from '../stores/types.ts';
 import { AppError } from '../domain/errors.ts';
 import { createAccountRoutes } from './account.ts';
+import { createConsoleRouters } from './console/router.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { createDemoRoutes } from './demo.ts';
 import { errorMiddleware } from './errors.ts';
@@ -137,6 +138,15 @@ export function createApp(deps: AppDeps): Koa {
       rateLimiter: stores.rateLimiter,
       rateLimits: config.rateLimits,
       audit: stores.audit,
+    }),
+    ...createConsoleRouters({
+      issuer: config.issuer,
+      localOrigin: deps.localOrigin,
+      users: stores.users,
+      administration: deps.administration,
+      clock: deps.interaction.clock,
+      idleMinutes: config.console.idleMinutes,
+      bodyLimit: config.http.bodyLimitBytes,
     }),
     createAccountRoutes({
       issuer: config.issuer,

@@ -5,6 +5,7 @@
  * `twofold-`.
  */
 export const ACCOUNT_CLIENT_ID = 'twofold-account';
+export const CONSOLE_CLIENT_ID = 'twofold-console';
 export const INTERNAL_CLIENT_PREFIX = 'twofold-';
 
 export const isInternalClient = (clientId: string): boolean => clientId.startsWith(INTERNAL_CLIENT_PREFIX);

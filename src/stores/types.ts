@@ -42,6 +42,8 @@ export interface UserRecord {
   email?: string;
   name?: string;
   disabled: boolean;
+  /** `admin`: may use the web console. Absent: an ordinary user. */
+  role?: 'admin';
   passwordHash: string;
   mfa: UserMfa;
   /** The last password sign-in that succeeded. */
@@ -55,6 +57,8 @@ export interface UserRecord {
 export type NewUser = Pick<UserRecord, 'username' | 'email' | 'name' | 'passwordHash'>;
 
 export interface UserPatch {
+  /** null makes the user an ordinary one again. */
+  role?: 'admin' | null;
   disabled?: boolean;
   exempt?: boolean;
   passwordHash?: string;

@@ -261,7 +261,8 @@ describe('admin API: users and clients', () => {
         [{ exempt: 'yes' }, /^exempt:/],
         [{ password: 'short' }, /^password: at least 8 characters/],
         [{ email: 'not an address' }, /^email:/],
-        [{ role: 'admin' }, /unknown field: role/],
+        [{ role: 'root' }, /^role: admin or user/],
+        [{ colour: 'blue' }, /unknown field: colour/],
         [{}, /nothing to change/],
       ] as const) {
         await expectError(

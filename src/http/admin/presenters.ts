@@ -10,6 +10,7 @@ export function presentUser(user: UserRecord, lock: { until: number | null } | n
     ...(user.email === undefined ? {} : { email: user.email }),
     ...(user.name === undefined ? {} : { name: user.name }),
     disabled: user.disabled,
+    role: user.role ?? 'user',
     mfa: {
       status: user.mfa.device ? 'registered' : user.mfa.pendingSince ? 'pending' : 'none',
       exempt: user.mfa.exempt,

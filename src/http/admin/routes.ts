@@ -26,7 +26,10 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
     route({
       method: 'post', path: '/users', summary: 'Create a user',
       body: { schema: s.newUser }, ok: { status: 201, description: 'the user', schema: s.userView }, errors: [409],
-      handle: async ({ body, actor }) => present(await admin.users.create(body, actor)),
+      handle: async ({ body, actor }) => {
+        const { role, ...rest } = body;
+        return present(await admin.users.create({ ...rest, ...(role === 'admin' ? { role } : {}) }, actor));
+      },
     }),
     route({
       method: 'get', path: '/users', summary: 'List users by username; `q` matches with `*` wildcards, case-sensitive',
@@ -44,7 +47,10 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
     route({
       method: 'patch', path: '/users/:id', summary: 'Change a user; a new password or disabling ends all of its sessions',
       params: s.idParams, body: { schema: s.userPatch }, ok: { status: 200, description: 'the user', schema: s.userView }, errors: [404],
-      handle: async ({ params, body, actor }) => present(await admin.users.update(params.id, body, actor)),
+      handle: async ({ params, body, actor }) => {
+        const { role, ...rest } = body;
+        return present(await admin.users.update(params.id, { ...rest, ...(role === undefined ? {} : { role: role === 'admin' ? 'admin' : null }) }, actor));
+      },
     }),
     route({
       method: 'delete', path: '/users/:id', summary: 'Delete a user and its second factor',

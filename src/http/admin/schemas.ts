@@ -22,12 +22,14 @@ export const idParams = z.strictObject({ id: z.string().min(1).max(64) });
 export const clientIdParams = z.strictObject({ client_id: z.string().min(1).max(128) });
 export const noBody = z.strictObject({});
 
-export const newUser = z.strictObject({ username, password, email: email.optional(), name: name.optional() });
+const role = z.enum(['admin', 'user'], { message: 'admin or user' });
+export const newUser = z.strictObject({ username, password, email: email.optional(), name: name.optional(), role: role.optional() });
 
 export const userPatch = z
   .strictObject({
     disabled: z.boolean().optional(),
     exempt: z.boolean().optional(),
+    role: role.optional(),
     password: password.optional(),
     email: email.nullable().optional(),
     name: name.nullable().optional(),
@@ -46,6 +48,7 @@ export const userView = z.object({
   email: z.string().optional(),
   name: z.string().optional(),
   disabled: z.boolean(),
+  role: z.enum(['admin', 'user']),
   mfa: z.object({
     status: z.enum(['registered', 'pending', 'none']),
     exempt: z.boolean(),

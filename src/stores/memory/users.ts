@@ -48,6 +48,8 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       if (patch.disabled !== undefined) user.disabled = patch.disabled;
       if (patch.exempt !== undefined) user.mfa.exempt = patch.exempt;
       if (patch.passwordHash !== undefined) user.passwordHash = patch.passwordHash;
+      if (patch.role === null) delete user.role;
+      else if (patch.role !== undefined) user.role = patch.role;
       for (const key of ['email', 'name'] as const) {
         if (patch[key] === null) delete user[key];
         else if (patch[key] !== undefined) user[key] = patch[key];

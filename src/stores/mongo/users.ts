@@ -20,6 +20,7 @@ const userSchema = new Schema<UserDocument>(
     email: { type: String },
     name: { type: String },
     disabled: { type: Boolean, required: true, default: false },
+    role: { type: String },
     passwordHash: { type: String, required: true },
     // The second factor lives in the user's document, so every change to it is one
     // single-document atomic update (no transactions needed).
@@ -36,7 +37,7 @@ userSchema.index({ username: 1 });
 function toRecord(doc: UserDocument): UserRecord {
   const { _id, usernameLower: _lower, ...rest } = doc;
   const user: UserRecord = { id: _id, ...rest, mfa: doc.mfa ?? { exempt: false } };
-  for (const key of ['email', 'name', 'lastLogin', 'lastAttemptAt'] as const) if (user[key] == null) delete user[key];
+  for (const key of ['email', 'name', 'role', 'lastLogin', 'lastAttemptAt'] as const) if (user[key] == null) delete user[key];
   return user;
 }
 
@@ -105,7 +106,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       if (patch.disabled !== undefined) set.disabled = patch.disabled;
       if (patch.exempt !== undefined) set['mfa.exempt'] = patch.exempt;
       if (patch.passwordHash !== undefined) set.passwordHash = patch.passwordHash;
-      for (const key of ['email', 'name'] as const) {
+      for (const key of ['email', 'name', 'role'] as const) {
         if (patch[key] === null) unset[key] = '';
         else if (patch[key] !== undefined) set[key] = patch[key];
       }

@@ -1,0 +1,40 @@
+import Router from '@koa/router';
+import type { Administration } from '../../domain/administration.ts';
+import type { Clock } from '../../domain/clock.ts';
+import type { UserStore } from '../../stores/types.ts';
+import { mountConsoleClients } from './clients.ts';
+import { createConsoleSession } from './session.ts';
+import { mountConsoleSettingsAndAudit } from './settings-audit.ts';
+import { mountConsoleUsers } from './users.ts';
+
+/**
+ * The web console at /admin, for administrators: users, applications, settings and the
+ * audit log, over the same administration service as the admin API. Its own sign-in and
+ * callback come first; every other page is behind the administrator guard.
+ */
+export function createConsoleRouters(deps: {
+  issuer: string;
+  localOrigin: () => string | undefined;
+  users: UserStore;
+  administration: Administration;
+  clock: Clock;
+  idleMinutes: number;
+  bodyLimit: number;
+}) {
+  const session = createConsoleSession(deps);
+  const pages = new Router({ prefix: '/admin' });
+  pages.use(session.guard);
+  pages.get('/', (ctx) => ctx.redirect('/admin/users'));
+  mountConsoleUsers(pages, deps.administration);
+  mountConsoleClients(pages, deps.administration);
+  mountConsoleSettingsAndAudit(pages, deps.administration);
+  pages.post('/sign-out', async (ctx) => {
+    session.signOut(ctx);
+    ctx.status = 303;
+    ctx.redirect('/admin/signed-out');
+  });
+  session.router.get('/signed-out', (ctx) =>
+    ctx.render('error', { title: 'Signed out', heading: 'Signed out', message: 'You are signed out of the console.', backTo: '/admin/' }),
+  );
+  return [session.router, pages];
+}

@@ -1,0 +1,101 @@
+import Router from '@koa/router';
+import Tokens from 'csrf';
+import type { Context, Next } from 'koa';
+import { z } from 'zod';
+import type { Actor } from '../../domain/administration.ts';
+import type { Clock } from '../../domain/clock.ts';
+import { CONSOLE_CLIENT_ID } from '../../oidc/internal-clients.ts';
+import type { UserRecord, UserStore } from '../../stores/types.ts';
+import { bodyParser } from '../body.ts';
+import { createSelfClient } from '../self-client.ts';
+
+const SESSION_COOKIE = 'console_session';
+const sessionSchema = z.strictObject({ sub: z.string().min(1), csrf: z.string().min(1), exp: z.number().int() });
+type ConsoleSession = z.infer<typeof sessionSchema>;
+
+/** What a console page knows of who is using it. */
+export interface ConsoleState {
+  admin: UserRecord;
+  actor: Actor;
+  /** The CSRF token every form of the page carries. */
+  csrf: string;
+}
+
+declare module 'koa' {
+  interface DefaultState {
+    console?: ConsoleState;
+  }
+}
+
+export const consoleOf = (ctx: Context): ConsoleState => ctx.state.console!;
+
+/**
+ * Signing in to the console: through twofold itself, as the `twofold-console` client whose
+ * second factor is always required. Its session is a signed cookie that lapses after
+ * `idleMinutes` without a request and ends at sign-out; each request checks that the user
+ * still exists, is enabled and is an administrator. Every POST carries the session's CSRF
+ * token or changes nothing.
+ */
+export function createConsoleSession(deps: {
+  issuer: string;
+  localOrigin: () => string | undefined;
+  users: UserStore;
+  clock: Clock;
+  idleMinutes: number;
+  bodyLimit: number;
+}) {
+  const client = createSelfClient({ issuer: deps.issuer, clientId: CONSOLE_CLIENT_ID, path: '/admin', scope: 'openid', localOrigin: deps.localOrigin });
+  const tokens = new Tokens();
+  const now = () => Math.floor(deps.clock.now() / 1000);
+  const form = bodyParser({ limit: deps.bodyLimit, accept: ['form'] });
+
+  const refused = (ctx: Context, status: number, heading: string, message: string) => {
+    ctx.status = status;
+    return ctx.render('error', { title: heading, heading, message });
+  };
+
+  /** The console's pages: only for a signed-in administrator; POSTs need the CSRF token. */
+  async function guard(ctx: Context, next: Next) {
+    ctx.set('Cache-Control', 'no-store');
+    const parsed = sessionSchema.safeParse(client.readJson(ctx, SESSION_COOKIE));
+    if (!parsed.success || parsed.data.exp <= now()) {
+      client.clear(ctx, SESSION_COOKIE);
+      if (ctx.method === 'GET') return client.start(ctx);
+      return refused(ctx, 403, 'Signed out', 'Your console session has ended. Open the console again to sign in.');
+    }
+    const session = parsed.data;
+    const admin = await deps.users.findById(session.sub);
+    if (!admin || admin.disabled || admin.role !== 'admin') {
+      return refused(ctx, 403, 'Not allowed', 'Only administrators can use the console.');
+    }
+    if (ctx.method === 'POST') {
+      await form(ctx, async () => {});
+      const token = (ctx.request.body as Record<string, unknown>).csrf;
+      if (typeof token !== 'string' || !tokens.verify(session.csrf, token)) {
+        return refused(ctx, 403, 'This form has expired', 'Nothing was changed. Open the page again and repeat the change.');
+      }
+    }
+    // Every request moves the idle limit on.
+    client.writeJson(ctx, SESSION_COOKIE, { ...session, exp: now() + deps.idleMinutes * 60 } satisfies ConsoleSession);
+    ctx.state.console = {
+      admin,
+      actor: { actor: `console:${admin.username}`, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined },
+      csrf: tokens.create(session.csrf),
+    };
+    await next();
+  }
+
+  /** The sign-in callback and the sign-out, outside the guard. */
+  const router = new Router({ prefix: '/admin' });
+  router.get('/callback', async (ctx) => {
+    const result = await client.finish(ctx);
+    const claims = 'tokens' in result ? result.tokens.claims() : undefined;
+    if (!claims || !Array.isArray(claims.amr) || !claims.amr.includes('mfa')) {
+      return refused(ctx, 400, 'Sign-in did not complete', 'error' in result ? `Sign-in did not complete: ${result.error.replace(/\.$/, '')}.` : 'Sign-in did not complete.');
+    }
+    client.writeJson(ctx, SESSION_COOKIE, { sub: claims.sub, csrf: tokens.secretSync(), exp: now() + deps.idleMinutes * 60 } satisfies ConsoleSession);
+    ctx.redirect('/admin/');
+  });
+
+  return { guard, router, signOut: (ctx: Context) => client.clear(ctx, SESSION_COOKIE) };
+}
