@@ -21,6 +21,7 @@ function settingsOf(body: Record<string, string>) {
     backupCodes: { enabled: body.backupCodesEnabled === 'on', count: number(body.backupCodesCount) },
     issuerLabel: body.issuerLabel,
     registrationMessage: body.registrationMessage ?? '',
+    brand: { name: body.brandName, logoUrl: body.brandLogoUrl?.trim() ? body.brandLogoUrl.trim() : null },
   };
 }
 
