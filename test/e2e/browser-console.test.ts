@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { launchChromium, screenshotPath } from '../support/browser.ts';
+import { axeViolations, launchChromium, screenshotPath } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { Phone, wrongCode } from '../support/mfa.ts';
 import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
 import { follow, formAction, relyingParty, signIn, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
 import { createUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
-
-const axeSource = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: axeSource });
-  const result = (await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run())) as {
-    violations: { id: string; nodes: { target: string[] }[] }[];
-  };
-  return result.violations.map((v) => `${v.id} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 describe('the web admin console in Chromium', { skip: browserSkip }, () => {
   const clock = createManualClock(Date.now());

@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { interceptCallback, launchChromium, scanQrCode, screenshotPath } from '../support/browser.ts';
+import { axeViolations, interceptCallback, launchChromium, scanQrCode, screenshotPath } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { wrongCode } from '../support/mfa.ts';
 import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
 import { relyingParty, startAuthorization, type RelyingParty } from '../support/relying-party.ts';
 import { createUser, patchSettings, registerClient, startTestServer, type TestServer } from '../support/server.ts';
-
-const axeSource = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-
-/** axe-core's verdict on the page as it is: the ids of the rules it breaks, none expected. */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ path: axeSource });
-  const result = (await page.evaluate(async () => (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run())) as {
-    violations: { id: string; nodes: { target: string[] }[] }[];
-  };
-  return result.violations.map((v) => `${v.id} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 /**
  * The sign-in pages as people see them, on a phone (390 px) and a desktop (1280 px): the
