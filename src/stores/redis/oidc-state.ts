@@ -24,8 +24,10 @@ local function index(k, add)
   if k == '' then return end
   add(k)
   if ttl > 0 then
+    -- An index lives as long as the longest-lived instance in it: a key just made (no
+    -- expiry yet, TTL -1) takes this instance's, a shorter one is lengthened.
     local current = redis.call('TTL', k)
-    if current >= 0 and current < ttl then redis.call('EXPIRE', k, ttl) end
+    if current < ttl then redis.call('EXPIRE', k, ttl) end
   else
     redis.call('PERSIST', k)
   end
