@@ -141,6 +141,14 @@ function finish(raw: RawConfig): Config {
     }
   }
 
+  const issuer = raw.issuer ?? `http://localhost:${raw.port}`;
+  if (mode === 'production' && !raw.allowInsecureIssuer) {
+    const { protocol, hostname } = new URL(issuer);
+    if (protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname)) {
+      throw new ConfigError(`invalid configuration: ISSUER=${issuer}: production needs an https:// issuer (or localhost); set allowInsecureIssuer: true to run it anyway`);
+    }
+  }
+
   const generated: ('adminToken' | 'dataKey' | 'cookieKeys')[] = [];
   const adminToken = raw.adminToken ?? (generated.push('adminToken'), randomBytes(32).toString('base64url'));
   const dataKey = raw.dataKey ?? (generated.push('dataKey'), randomBytes(32).toString('base64'));
@@ -149,7 +157,7 @@ function finish(raw: RawConfig): Config {
 
   return deepFreeze({
     ...rest,
-    issuer: raw.issuer ?? `http://localhost:${raw.port}`,
+    issuer,
     mode,
     adminToken,
     dataKeys: dataKey.split(',').map((key) => Buffer.from(key.trim(), 'base64')),

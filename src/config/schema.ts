@@ -33,6 +33,7 @@ export const configSchema = z.strictObject({
   port,
   issuer: httpUrl.optional(),
   trustProxy: booleanLike,
+  allowInsecureIssuer: booleanLike,
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     message: 'one of fatal, error, warn, info, debug, trace, silent',
   }),

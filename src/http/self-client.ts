@@ -31,6 +31,8 @@ export function createSelfClient(options: SelfClientOptions) {
   const redirectUri = `${issuer}${path}/callback`;
   const cookie = { signed: true, httpOnly: true, sameSite: 'lax' as const, path, overwrite: true };
   const txCookie = `${path.slice(1)}_tx`;
+  // Secure over TLS (behind a proxy, when trustProxy says it is TLS).
+  const cookieFor = (ctx: Context) => ({ ...cookie, secure: ctx.secure });
 
   // Server-to-server calls (the token exchange, the keys) go to this node itself: a node
   // need not reach its public issuer URL (a load balancer's) to sign its own users in.
@@ -76,8 +78,8 @@ export function createSelfClient(options: SelfClientOptions) {
 
   return {
     readJson,
-    writeJson: (ctx: Context, name: string, value: unknown) => ctx.cookies.set(name, Buffer.from(JSON.stringify(value)).toString('base64url'), cookie),
-    clear: (ctx: Context, name: string) => ctx.cookies.set(name, null, cookie),
+    writeJson: (ctx: Context, name: string, value: unknown) => ctx.cookies.set(name, Buffer.from(JSON.stringify(value)).toString('base64url'), cookieFor(ctx)),
+    clear: (ctx: Context, name: string) => ctx.cookies.set(name, null, cookieFor(ctx)),
 
     /** Sends the browser to sign in, keeping the PKCE verifier, state and nonce in a cookie. */
     async start(ctx: Context, params: Record<string, string> = {}) {
@@ -87,7 +89,7 @@ export function createSelfClient(options: SelfClientOptions) {
       // Several sign-ins may be under way (two tabs): each is kept under its state, the
       // newest few only.
       const pending = Object.entries(readJson<Record<string, Transaction>>(ctx, txCookie) ?? {}).slice(-(MAX_PENDING - 1));
-      ctx.cookies.set(txCookie, Buffer.from(JSON.stringify(Object.fromEntries([...pending, [state, { verifier, nonce }]]))).toString('base64url'), cookie);
+      ctx.cookies.set(txCookie, Buffer.from(JSON.stringify(Object.fromEntries([...pending, [state, { verifier, nonce }]]))).toString('base64url'), cookieFor(ctx));
       const url = oidc.buildAuthorizationUrl(await configuration(), {
         redirect_uri: redirectUri,
         scope: options.scope,
@@ -110,8 +112,8 @@ export function createSelfClient(options: SelfClientOptions) {
       const tx = Object.hasOwn(pending, state) ? { ...pending[state]!, state } : undefined;
       if (!tx) return { error: 'the sign-in was not started here' };
       const { [state]: _done, ...rest } = pending;
-      if (Object.keys(rest).length) ctx.cookies.set(txCookie, Buffer.from(JSON.stringify(rest)).toString('base64url'), cookie);
-      else ctx.cookies.set(txCookie, null, cookie);
+      if (Object.keys(rest).length) ctx.cookies.set(txCookie, Buffer.from(JSON.stringify(rest)).toString('base64url'), cookieFor(ctx));
+      else ctx.cookies.set(txCookie, null, cookieFor(ctx));
       try {
         const tokens = await oidc.authorizationCodeGrant(await configuration(), new URL(ctx.originalUrl, issuer), {
           pkceCodeVerifier: tx.verifier,

@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/load.ts';
 import { isAppError } from '../domain/errors.ts';
+import { engineSecurityHeaders } from '../http/security-headers.ts';
 import type { Stores } from '../stores/types.ts';
 import type { DataKeyring } from '../domain/data-key.ts';
 import { mfaPolicies } from '../domain/mfa-policy.ts';
@@ -125,6 +126,7 @@ export function createProvider({ config, stores, keyring, jwks, pages, assessor 
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  provider.use(engineSecurityHeaders as Parameters<Provider['use']>[0]);
   provider.use(pages as Parameters<Provider['use']>[0]);
   return provider;
 }

@@ -75,6 +75,13 @@ describe('configuration', () => {
     assert.equal(config.dataKeys.length, 1);
   });
 
+  it('refuses an http:// issuer in production, but for localhost or when explicitly allowed', () => {
+    assert.match(failure({ ...production, ISSUER: 'http://id.example.com' }), /ISSUER=http:\/\/id\.example\.com: production needs an https:\/\/ issuer/);
+    assert.equal(loadConfig({ ...production, ISSUER: 'https://id.example.com' }).issuer, 'https://id.example.com');
+    assert.equal(loadConfig({ ...production, ISSUER: 'http://localhost:3000' }).issuer, 'http://localhost:3000');
+    assert.equal(loadConfig({ ISSUER: 'http://id.example.com' }).mode, 'embedded', 'the embedded demo may run on plain http');
+  });
+
   it('accepts several data keys for rotation, the first one current', () => {
     const old = randomBytes(32).toString('base64');
     const config = loadConfig({ ...production, DATA_KEY: `${dataKey},${old}` });
