@@ -17,6 +17,7 @@ import { createSettingsService } from './domain/settings.ts';
 import { createUserService } from './domain/users.ts';
 import { createApp, createPageRenderer } from './http/app.ts';
 import { DEMO_CLIENT_ID } from './http/demo.ts';
+import { logOf } from './http/request-log.ts';
 import type { Logger } from './logger.ts';
 import { createMfaAssessor } from './oidc/mfa-assessment.ts';
 import { createMfaState } from './oidc/mfa-state.ts';
@@ -82,7 +83,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   const assessor = createMfaAssessor({ users: stores.users, settings, mfaState, clock });
   const jwks = await loadSigningKeys(stores.keys, keyring);
   const provider = createProvider({ config, stores, keyring, jwks, pages, assessor });
-  provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc engine error'));
+  provider.on('server_error', (ctx, err) => logOf(ctx, log).error({ err }, 'oidc engine error'));
   const validateClient = async (metadata: Record<string, unknown>) => {
     try {
       await provider.Client.validate(metadata as Parameters<typeof provider.Client.validate>[0]);

@@ -22,6 +22,7 @@ import { errorMiddleware } from './errors.ts';
 import { createHealthRoutes } from './health.ts';
 import { createInteractionRoutes } from './interaction/router.ts';
 import type { InteractionDeps } from './interaction/kit.ts';
+import { requestLogging } from './request-log.ts';
 import { securityHeaders } from './security-headers.ts';
 
 /**
@@ -76,19 +77,7 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: config.trustProxy, keys: [...config.cookieKeys] });
   app.silent = true;
 
-  app.use(async (ctx, next) => {
-    const started = performance.now();
-    if (deps.isShuttingDown()) ctx.set('Connection', 'close');
-    try {
-      await next();
-    } finally {
-      // The path only: query strings carry authorization codes and state.
-      log.info(
-        { method: ctx.method, path: ctx.path, status: ctx.respond === false ? ctx.res.statusCode : ctx.status, ms: Math.round(performance.now() - started) },
-        'request',
-      );
-    }
-  });
+  app.use(requestLogging(log, deps.isShuttingDown));
   app.use(securityHeaders);
   app.use(deps.pages);
   app.use(errorMiddleware(log));

@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { AppError } from '../domain/errors.ts';
+import { logOf } from './request-log.ts';
 
 const headings: Partial<Record<AppError['code'], string>> = {
   sign_in_expired: 'Sign-in expired',
@@ -22,7 +23,7 @@ export function errorMiddleware(log: Logger) {
     } catch (err) {
       const appError = toAppError(err);
       if (appError.status >= 500) {
-        log.error({ err: appError.cause ?? appError, detail: appError.detail, path: ctx.path }, 'request failed');
+        logOf(ctx, log).error({ err: appError.cause ?? appError, detail: appError.detail, path: ctx.path }, 'request failed');
       }
       ctx.status = appError.status;
       if (appError.code === 'unauthorized') ctx.set('WWW-Authenticate', 'Bearer realm="twofold-admin"');

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { mfaLogin, passwordLogin } from '../../oidc/acr.ts';
 import type { Flash } from '../../oidc/mfa-state.ts';
+import { logOf } from '../request-log.ts';
 import { DISABLED, type InteractionDeps, type InteractionKit } from './kit.ts';
 import { rateLimitedMessage } from './messages.ts';
 
@@ -49,7 +50,7 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
 
     const limited = await rateLimited(ctx, username);
     if (limited.waitMs > 0) {
-      deps.log.info({ event: 'signin.rate_limited', per: limited.per, client: client.clientId, ip: ctx.ip }, 'password attempt rate limited');
+      logOf(ctx, deps.log).info({ event: 'signin.rate_limited', per: limited.per, client: client.clientId, ip: ctx.ip }, 'password attempt rate limited');
       await deps.audit.record({ at: at(), type: 'rate_limited', outcome: 'failure', reason: limited.per, ...source });
       return kit.retry(ctx, interaction, {
         error: rateLimitedMessage(limited.waitMs, deps.clock.now()),
@@ -61,14 +62,14 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
 
     const result = await deps.userService.verifyPassword(username, password);
     if (!result.ok) {
-      deps.log.info({ event: 'signin.failed', reason: result.reason, client: client.clientId, ip: ctx.ip }, 'password sign-in failed');
+      logOf(ctx, deps.log).info({ event: 'signin.failed', reason: result.reason, client: client.clientId, ip: ctx.ip }, 'password sign-in failed');
       await deps.audit.record({ at: at(), type: 'password.refused', outcome: 'failure', reason: result.reason, ...(result.userId ? { userId: result.userId } : {}), ...source });
       if (result.userId) await kit.recordSignIn(ctx, result.userId, false);
       const error = result.reason === 'disabled' ? DISABLED : WRONG_CREDENTIALS;
       return kit.retry(ctx, interaction, { error, username, status: 401 });
     }
     const { user } = result;
-    deps.log.info({ event: 'signin.password', user: user.id, client: client.clientId, ip: ctx.ip }, 'password accepted');
+    logOf(ctx, deps.log).info({ event: 'signin.password', user: user.id, client: client.clientId, ip: ctx.ip }, 'password accepted');
 
     // Signing in again in a session that passed the second factor keeps it (no downgrade),
     // unless the application forced a new sign-in (prompt=login, max_age): then a second

@@ -9,6 +9,7 @@ import { mfaLogin } from '../../oidc/acr.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import type { SignInState } from '../../oidc/mfa-state.ts';
 import type { UserRecord } from '../../stores/types.ts';
+import { logOf } from '../request-log.ts';
 import { DISABLED, EXPIRED, type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
 import { backupCodesPage, lockedMessage, minutesText } from './messages.ts';
 
@@ -127,14 +128,14 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     const event = { user: user.id, client: client.clientId, ip: ctx.ip };
     if (user.mfa.device) {
       const outcome = await deps.secondFactor.verify(user, input, source);
-      deps.log.info({ ...event, event: 'mfa.verify', outcome: outcome.result }, 'second factor checked');
+      logOf(ctx, deps.log).info({ ...event, event: 'mfa.verify', outcome: outcome.result }, 'second factor checked');
       if (outcome.result === 'locked') return kit.retry(ctx, interaction, { status: 403 });
       if (outcome.result !== 'passed') return kit.retry(ctx, interaction, { error: WRONG_CODE, status: 401 });
       return complete(ctx, interaction.uid, state.accountId, Math.floor(deps.clock.now() / 1000));
     }
     if (!state.sealedEnrollment) throw new AppError('sign_in_expired', EXPIRED);
     const outcome = await deps.secondFactor.register(user, state.sealedEnrollment, input, source);
-    deps.log.info({ ...event, event: 'mfa.register', outcome: outcome.result }, 'registration checked');
+    logOf(ctx, deps.log).info({ ...event, event: 'mfa.register', outcome: outcome.result }, 'registration checked');
     switch (outcome.result) {
       case 'registered':
         return afterRegistration(ctx, interaction, state, source);
