@@ -24,6 +24,7 @@ import { createMfaState } from './oidc/mfa-state.ts';
 import { ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID } from './oidc/internal-clients.ts';
 import { createProvider } from './oidc/provider.ts';
 import { loadSigningKeys, SIGNING_KEYS_ID, SIGNING_KEYS_PURPOSE } from './oidc/signing-keys.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createMemoryStores } from './stores/memory/index.ts';
 import { createMongoRedisStores } from './stores/mongo-redis.ts';
 import type { Stores } from './stores/types.ts';
@@ -50,7 +51,8 @@ export interface StartOptions {
 export async function startTwofold(config: Config, options: StartOptions): Promise<Twofold> {
   const { log } = options;
   const clock = options.clock ?? systemClock;
-  const stores =
+  const metrics = createMetrics();
+  const rawStores =
     config.mode === 'embedded'
       ? createMemoryStores({ clock, auditRetentionDays: config.audit.retentionDays })
       : await createMongoRedisStores({
@@ -60,6 +62,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
           auditRetentionDays: config.audit.retentionDays,
           onRetry: (store, reason) => log.warn({ store, reason }, `${store} is not reachable; retrying`),
         });
+  const stores = metrics.instrument(rawStores);
 
   const keyring = createDataKeyring(config.dataKeys);
   const hasher = await createPasswordHasher({
@@ -134,6 +137,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     keyring,
     recovery,
     administration,
+    metrics,
     localOrigin: () => localOrigin,
     pages,
     viewsDir,
@@ -150,6 +154,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   });
   const { port } = server.address() as AddressInfo;
   localOrigin = `http://127.0.0.1:${port}`;
+  const metricsServer = config.metrics.port === undefined ? undefined : await serveMetrics(metrics, config.metrics.port, options.host);
 
   return {
     server,
@@ -163,6 +168,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
       const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
       const force = setTimeout(() => server.closeAllConnections(), 10_000);
       await closed;
+      metricsServer?.close();
       clearInterval(idleSweep);
       clearTimeout(force);
       await stores.close();
@@ -221,4 +227,20 @@ async function ensureInternalClients(config: Config, clients: ReturnType<typeof 
       if (!(err instanceof AppError && err.code === 'conflict')) throw err;
     }
   }
+}
+
+/** Metrics on a port of their own, when the configuration names one. */
+async function serveMetrics(metrics: Metrics, port: number, host: string | undefined): Promise<Server> {
+  const server = createServer(async (req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
 }

@@ -83,6 +83,7 @@ export const configSchema = z.strictObject({
   }),
   audit: z.strictObject({ retentionDays: positiveInt('days', 1, 3650) }),
   console: z.strictObject({ idleMinutes: positiveInt('minutes', 1, 1440) }),
+  metrics: z.strictObject({ port: port.optional() }),
   rateLimits: z.strictObject({
     perAccount: z.strictObject({ limit: positiveInt('attempts', 1, 100_000), windowSeconds: positiveInt('seconds', 1, 86_400) }),
     perIp: z.strictObject({ limit: positiveInt('attempts', 1, 1_000_000), windowSeconds: positiveInt('seconds', 1, 86_400) }),

@@ -14,6 +14,7 @@ import { defaultSettings, type Settings, type SettingsService } from '../domain/
 import type { UserService } from '../domain/users.ts';
 import type { Stores } from '../stores/types.ts';
 import { AppError } from '../domain/errors.ts';
+import type { Metrics } from '../metrics.ts';
 import { createAccountRoutes } from './account.ts';
 import { createConsoleRouters } from './console/router.ts';
 import { createAdminRouter } from './admin/router.ts';
@@ -59,6 +60,7 @@ export interface AppDeps {
   keyring: DataKeyring;
   recovery: RecoveryService;
   administration: Administration;
+  metrics: Metrics;
   /** This node's own address once it listens (see self-client.ts). */
   localOrigin: () => string | undefined;
   pages: Koa.Middleware;
@@ -78,6 +80,15 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true;
 
   app.use(requestLogging(log, deps.isShuttingDown));
+  app.use(async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? (ENGINE_PATHS.test(ctx.path) ? ctx.path.replace(/^\/auth\/[\w-]+$/, '/auth/:uid') : 'unmatched');
+      deps.metrics.observeHttp(ctx.method, String(route), ctx.respond === false ? ctx.res.statusCode : ctx.status, (performance.now() - started) / 1000);
+    }
+  });
   app.use(securityHeaders);
   app.use(deps.pages);
   app.use(errorMiddleware(log));
@@ -100,6 +111,12 @@ export function createApp(deps: AppDeps): Koa {
 
   // The service's own address: a short page naming it, or in embedded mode the demo.
   const home = new Router();
+  if (config.metrics.port === undefined) {
+    home.get('/metrics', async (ctx) => {
+      ctx.type = deps.metrics.registry.contentType;
+      ctx.body = await deps.metrics.registry.metrics();
+    });
+  }
   home.get('/', async (ctx) => {
     if (deps.demo) return ctx.redirect('/demo/');
     await ctx.render('home', { title: 'Sign-in service' });
