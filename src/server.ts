@@ -56,7 +56,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     config.mode === 'embedded'
       ? createMemoryStores({ clock, auditRetentionDays: config.audit.retentionDays })
       : await createMongoRedisStores({
-          mongodb: { uri: config.mongodb.uri!, serverSelectionTimeoutMs: config.mongodb.serverSelectionTimeoutMs },
+          mongodb: { uri: config.mongodb.uri!, serverSelectionTimeoutMs: config.mongodb.serverSelectionTimeoutMs, operationTimeoutMs: config.mongodb.operationTimeoutMs },
           redis: config.redis,
           clock,
           auditRetentionDays: config.audit.retentionDays,

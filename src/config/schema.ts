@@ -43,6 +43,7 @@ export const configSchema = z.strictObject({
       .regex(/^mongodb(\+srv)?:\/\/.+/, { message: 'a mongodb:// or mongodb+srv:// connection string' })
       .optional(),
     serverSelectionTimeoutMs: positiveInt('milliseconds', 100, 60_000),
+    operationTimeoutMs: positiveInt('milliseconds', 100, 60_000),
   }),
   redis: z
     .strictObject({

@@ -12,7 +12,7 @@ import { createRedisSecondFactorGuard } from './redis/second-factor-guard.ts';
 import type { Stores } from './types.ts';
 
 export interface MongoRedisOptions {
-  mongodb: { uri: string; serverSelectionTimeoutMs: number };
+  mongodb: { uri: string; serverSelectionTimeoutMs: number; operationTimeoutMs: number };
   redis: RedisConfig & { keyPrefix: string };
   clock: Clock;
   auditRetentionDays: number;

@@ -38,10 +38,11 @@ export interface TestServer extends Twofold {
 
 /** Starts twofold in this process on a free port, on real stores or embedded ones. */
 export async function startTestServer(
-  options: { real?: RealStores; port?: number; demo?: boolean; mongoTimeoutMs?: number; clock?: Clock; rateLimits?: Config['rateLimits']; trustProxy?: boolean } = {},
+  options: { real?: RealStores; port?: number; demo?: boolean; mongoTimeoutMs?: number; clock?: Clock; rateLimits?: Config['rateLimits']; trustProxy?: boolean; issuer?: string } = {},
 ): Promise<TestServer> {
   const port = options.port ?? (await freePort());
-  const issuer = `http://localhost:${port}`;
+  // Another node of the same issuer (behind one load balancer) is given its address.
+  const issuer = options.issuer ?? `http://localhost:${port}`;
   const env: NodeJS.ProcessEnv = {
     PORT: String(port),
     ISSUER: issuer,
@@ -64,7 +65,11 @@ export async function startTestServer(
     ? {
         ...base,
         redis: { ...base.redis, keyPrefix: options.real.keyPrefix },
-        mongodb: { ...base.mongodb, serverSelectionTimeoutMs: options.mongoTimeoutMs ?? base.mongodb.serverSelectionTimeoutMs },
+        mongodb: {
+          ...base.mongodb,
+          serverSelectionTimeoutMs: options.mongoTimeoutMs ?? base.mongodb.serverSelectionTimeoutMs,
+          operationTimeoutMs: options.mongoTimeoutMs ? options.mongoTimeoutMs * 2 : base.mongodb.operationTimeoutMs,
+        },
       }
     : base;
   const logs: string[] = [];

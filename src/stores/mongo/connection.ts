@@ -4,6 +4,8 @@ import { AppError, storeUnavailable } from '../../domain/errors.ts';
 export interface MongoOptions {
   uri: string;
   serverSelectionTimeoutMs: number;
+  /** How long one operation may wait for MongoDB's answer (a server that hangs): then 503. */
+  operationTimeoutMs?: number;
 }
 
 /**
@@ -21,6 +23,7 @@ export async function connectMongo(
       autoIndex: false,
       autoCreate: false,
       serverSelectionTimeoutMS: options.serverSelectionTimeoutMs,
+      ...(options.operationTimeoutMs ? { socketTimeoutMS: options.operationTimeoutMs, connectTimeoutMS: options.operationTimeoutMs } : {}),
     });
     try {
       await connection.asPromise();
