@@ -38,6 +38,7 @@ const userRecord = z.strictObject({
       })
       .optional(),
     backupCodes: z.strictObject({ kid: z.string().min(1).max(64), hashes: z.array(z.string().regex(/^[\w-]{43}$/)).max(20), createdAt: date }).optional(),
+    lock: z.strictObject({ until: date.nullable() }).optional(),
   }),
   lastLogin: z.strictObject({ at: date, ip: z.string().max(64).optional(), userAgent: z.string().max(1024).optional() }).optional(),
   lastAttemptAt: date.optional(),

@@ -37,6 +37,7 @@ export function createRecoveryService(deps: { users: UserStore; guard: SecondFac
     async unlock(userId: string, source: RecoverySource): Promise<boolean> {
       if (!(await deps.users.findById(userId))) return false;
       await deps.guard.unlock(userId);
+      await deps.users.setLock(userId, null);
       await record('mfa.unlocked', userId, source);
       return true;
     },

@@ -56,6 +56,7 @@ export function createSecondFactorService(deps: {
   /** Turns a refused attempt into its outcome, recording it (and a lock it caused). */
   async function refused(attempt: Refusal, userId: string, source: AttemptSource) {
     if (attempt.outcome === 'locked') {
+      if (attempt.justNow) await users.setLock(userId, { until: attempt.until === null ? null : new Date(attempt.until) });
       await audit('mfa.refused', userId, source, 'failure', 'locked');
       if (attempt.justNow) await audit('mfa.locked', userId, source, 'success');
       return { result: 'locked' as const, until: attempt.until };
@@ -94,6 +95,13 @@ export function createSecondFactorService(deps: {
     return { result: 'passed', method: 'backup_code' };
   }
 
+  /** The lock the user document holds, if it still holds at `now` (epoch ms). */
+  const storedLock = (user: UserRecord, now: number): Refusal | null => {
+    const lock = user.mfa.lock;
+    if (!lock || (lock.until !== null && lock.until.getTime() <= now)) return null;
+    return { outcome: 'locked', until: lock.until === null ? null : lock.until.getTime() };
+  };
+
   return {
     /** A fresh 160-bit secret for a registration, sealed for keeping with the sign-in. */
     newEnrollment(): { secret: Buffer; sealed: string } {
@@ -114,6 +122,8 @@ export function createSecondFactorService(deps: {
         await audit('mfa.refused', user.id, source, 'failure', 'no_device');
         return { result: 'no_device' };
       }
+      const locked = storedLock(user, clock.now());
+      if (locked) return refused(locked, user.id, source);
       const totp = normalizeCode(input);
       if (isTotpShaped(totp)) return verifyTotp(user, totp, source);
       const backup = normalizeBackupCode(input);
@@ -128,6 +138,8 @@ export function createSecondFactorService(deps: {
      * the device's last one, so the code used to register cannot sign in again.
      */
     async register(user: UserRecord, sealedEnrollment: string, input: string, source: AttemptSource): Promise<RegisterOutcome> {
+      const locked = storedLock(user, clock.now());
+      if (locked) return refused(locked, user.id, source);
       const secret = this.openEnrollment(sealedEnrollment);
       const limit = await limits();
       const nowStep = stepAt(limit.now);
@@ -169,7 +181,13 @@ export function createSecondFactorService(deps: {
     },
 
     /** The user's lock now, if any: `until` in epoch ms, or null for "until unlocked". */
-    lockOf: (userId: string) => guard.lockOf(userId, clock.now()),
+    async lockOf(userId: string): Promise<{ until: number | null } | null> {
+      const now = clock.now();
+      const [inGuard, user] = await Promise.all([guard.lockOf(userId, now), users.findById(userId)]);
+      const stored = user ? storedLock(user, now) : null;
+      if (inGuard) return inGuard;
+      return stored && stored.outcome === 'locked' ? { until: stored.until } : null;
+    },
   };
 }
 

@@ -34,6 +34,11 @@ export interface UserMfa {
   pendingSince?: Date;
   device?: TotpDevice;
   backupCodes?: BackupCodeSet;
+  /**
+   * A lock after too many wrong codes, kept with the user as well as in the guard, so a
+   * Redis that lost its data unlocks nobody. `until` null: until an administrator unlocks.
+   */
+  lock?: { until: Date | null };
 }
 
 export interface UserRecord {
@@ -124,6 +129,8 @@ export interface UserStore {
   resetMfa(id: string, at: Date): Promise<boolean>;
   /** False when there is no such user. */
   delete(id: string): Promise<boolean>;
+  /** Sets (or with null lifts) the user's lock. */
+  setLock(id: string, lock: { until: Date | null } | null): Promise<void>;
   /**
    * Writes an imported user: over the user of the same username (whatever its case), which
    * keeps its id, or as a new user with the record's id. Throws AppError `conflict` when the

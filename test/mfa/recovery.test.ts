@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { connectMongo } from '../../src/stores/mongo/connection.ts';
+import { connectRedis, createRedis } from '../../src/stores/redis/connection.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { Phone, registeredUser, wrongCode } from '../support/mfa.ts';
 import {
@@ -202,6 +203,26 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
       const empty = await agent.postForm(formAction(registration, '/code'), { code: '' });
       assert.equal(empty.status, 403);
       assert.match(await empty.text(), /locked until/);
+    });
+
+    it('holds when Redis loses the lock: the user document keeps it, and fails closed', async () => {
+      const { id, credentials, phone } = await registered();
+      const { agent, page } = await codePage(credentials);
+      for (let i = 0; i < 5; i++) await agent.postForm(formAction(page, '/code'), { code: wrongCode(await phone.code()) });
+      assert.equal((await view(id)).mfa.locked, true);
+      const redis = createRedis({ url: stores.redisUrl, commandTimeoutMs: 5000 });
+      try {
+        assert.ok(await connectRedis(redis, 5000));
+        const lost = await redis.keys(`${stores.keyPrefix}mfa-*:${id}`);
+        assert.ok(lost.length > 0, 'the guard held the lock');
+        await redis.del(...lost);
+      } finally {
+        redis.disconnect();
+      }
+      assert.equal((await view(id)).mfa.locked, true, 'still locked, from the user document');
+      await assert.rejects(signIn(new UserAgent(), rp, credentials, {}, phone.app), /stopped at \/interaction\/\S+ with 403/, 'the right code is refused');
+      assert.equal((await server.adminFetch(`/admin/api/users/${id}/unlock`, { method: 'POST' })).status, 200);
+      assert.deepEqual((await signIn(new UserAgent(), rp, credentials, {}, phone.app)).claims.amr, MFA_AMR);
     });
 
     it('is lifted by an administrator, and a locked user with lockoutSeconds 0 waits for one', async () => {

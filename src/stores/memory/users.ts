@@ -119,6 +119,12 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       device.sealedSecret = sealed;
       return true;
     },
+    async setLock(id, lock) {
+      const user = byId.get(id);
+      if (!user) return;
+      if (lock) user.mfa.lock = structuredClone(lock);
+      else delete user.mfa.lock;
+    },
     async delete(id) {
       const user = byId.get(id);
       if (!user) return false;

@@ -161,7 +161,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
     async resetMfa(id, at) {
       const result = await guard(() =>
         Users.collection.updateOne({ _id: id } as never, {
-          $unset: { 'mfa.device': '', 'mfa.backupCodes': '', 'mfa.pendingSince': '' },
+          $unset: { 'mfa.device': '', 'mfa.backupCodes': '', 'mfa.pendingSince': '', 'mfa.lock': '' },
           $set: { updatedAt: at },
         }),
       );
@@ -188,6 +188,9 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
         Users.collection.updateOne({ _id: id, 'mfa.device.sealedSecret': old } as never, { $set: { 'mfa.device.sealedSecret': sealed } }),
       );
       return result.modifiedCount === 1;
+    },
+    async setLock(id, lock) {
+      await guard(() => Users.collection.updateOne({ _id: id } as never, lock ? { $set: { 'mfa.lock': lock } } : { $unset: { 'mfa.lock': '' } }));
     },
     async delete(id) {
       const result = await guard(() => Users.collection.deleteOne({ _id: id } as never));
