@@ -2,7 +2,9 @@ import type { Connection } from 'mongoose';
 import { createManualClock, type Clock } from '../../src/domain/clock.ts';
 import { connectMongo } from '../../src/stores/mongo/connection.ts';
 import { connectRedis, createRedis, type RedisClient } from '../../src/stores/redis/connection.ts';
+import { existsSync } from 'node:fs';
 import { freshKeyPrefix, freshMongoUri, realStoresSkip, testRedisUrl } from '../support/env.ts';
+import { startRedisCluster } from '../support/processes.ts';
 
 export interface Subject<T> {
   store: T;
@@ -76,4 +78,25 @@ export async function using<T>(impl: Implementation<T>, fn: (store: T, subject: 
   } finally {
     await subject.close();
   }
+}
+
+/**
+ * The Redis implementations again on a local three-master Redis Cluster (started once for
+ * the file), with a key prefix that is one hash tag, as twofold's is.
+ */
+export function redisClusterImplementation<T>(make: (redis: RedisClient, keyPrefix: string) => T): Implementation<T> {
+  let cluster: Promise<Awaited<ReturnType<typeof startRedisCluster>>> | undefined;
+  return {
+    name: 'redis cluster',
+    skip: realStoresSkip ?? (existsSync('/usr/bin/redis-cli') ? undefined : 'needs redis-cli'),
+    async open() {
+      // One cluster for the whole file; it ends with the test process (see startRedisCluster).
+      cluster ??= startRedisCluster();
+      const { nodes } = await cluster;
+      const redis = createRedis({ cluster: nodes, commandTimeoutMs: 5000 });
+      if (!(await connectRedis(redis, 5000))) throw new Error('the test cluster is not reachable');
+      const keyPrefix = freshKeyPrefix();
+      return { store: make(redis, keyPrefix), clock: createManualClock(), close: async () => redis.disconnect() };
+    },
+  };
 }

@@ -5,11 +5,12 @@ import { createMemoryRateLimiter } from '../../src/stores/memory/rate-limiter.ts
 import { createMongoAuditLog } from '../../src/stores/mongo/audit.ts';
 import { createRedisRateLimiter } from '../../src/stores/redis/rate-limiter.ts';
 import type { AuditLog, RateLimiter } from '../../src/stores/types.ts';
-import { memoryImplementation, mongoImplementation, redisImplementation, using, type Implementation } from './harness.ts';
+import { memoryImplementation, mongoImplementation, redisClusterImplementation, redisImplementation, using, type Implementation } from './harness.ts';
 
 const limiters: Implementation<RateLimiter>[] = [
   memoryImplementation(() => createMemoryRateLimiter()),
   redisImplementation((redis, keyPrefix) => createRedisRateLimiter({ redis, keyPrefix })),
+  redisClusterImplementation((redis, keyPrefix) => createRedisRateLimiter({ redis, keyPrefix })),
 ];
 
 const T0 = 1_800_000_000_000;

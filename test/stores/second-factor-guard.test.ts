@@ -3,11 +3,12 @@ import { describe, it } from 'node:test';
 import { createMemorySecondFactorGuard } from '../../src/stores/memory/second-factor-guard.ts';
 import { createRedisSecondFactorGuard } from '../../src/stores/redis/second-factor-guard.ts';
 import type { AttemptLimits, SecondFactorGuard } from '../../src/stores/types.ts';
-import { memoryImplementation, redisImplementation, using, type Implementation, type Subject } from './harness.ts';
+import { memoryImplementation, redisClusterImplementation, redisImplementation, using, type Implementation, type Subject } from './harness.ts';
 
 const implementations: Implementation<SecondFactorGuard>[] = [
   memoryImplementation((clock) => createMemorySecondFactorGuard({ clock })),
   redisImplementation((redis, keyPrefix) => createRedisSecondFactorGuard({ redis, keyPrefix })),
+  redisClusterImplementation((redis, keyPrefix) => createRedisSecondFactorGuard({ redis, keyPrefix })),
 ];
 
 const T0 = 1_800_000_000_000;

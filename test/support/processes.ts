@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,6 +72,49 @@ export async function startRedis(port?: number): Promise<Service> {
   );
   await waitForPort(chosen);
   return { url: `redis://127.0.0.1:${chosen}`, port: chosen, process: child, stop: stopper(child, dir) };
+}
+
+/**
+ * A local Redis Cluster of three masters (no replicas) on free loopback ports, joined by
+ * redis-cli. Returns the seed nodes and a stop that ends all three.
+ */
+export async function startRedisCluster(): Promise<{ nodes: { host: string; port: number }[]; stop(): Promise<void> }> {
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const dirs: string[] = [];
+  const children = ports.map((port) => {
+    const dir = mkdtempSync(join(tmpdir(), 'twofold-cluster-'));
+    dirs.push(dir);
+    return spawn(
+      redisServerBin,
+      ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--save', '', '--appendonly', 'no', '--dir', dir],
+      { stdio: 'ignore' },
+    );
+  });
+  // The nodes must not keep a test file's process alive; they end with it (below).
+  for (const child of children) child.unref();
+  const stop = async () => {
+    await Promise.all(children.map((child) => stopProcess(child)));
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  };
+  // Whoever started it may not stop it: the nodes end with this process in any case.
+  process.once('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  try {
+    for (const port of ports) await waitForPort(port);
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
+    for (let i = 0; i < 100; i++) {
+      const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' });
+      if (/cluster_state:ok/.test(info.stdout)) return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), stop };
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error('the cluster did not become ready');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 /**

@@ -15,13 +15,15 @@ import { guardRedis, type RedisClient } from './connection.ts';
  */
 
 const UPSERT = `
+-- An index that does not apply is named ARGV[4]: a key of the same hash slot that is
+-- never written, so the script's keys stay in one slot in a Redis Cluster.
 local key, grantKey, uidKey, userCodeKey, accountKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local payload, ttl = ARGV[1], tonumber(ARGV[2])
 redis.call('DEL', key)
 redis.call('HSET', key, 'payload', payload)
 if ttl > 0 then redis.call('EXPIRE', key, ttl) end
 local function index(k, add)
-  if k == '' then return end
+  if k == ARGV[4] then return end
   add(k)
   if ttl > 0 then
     -- An index lives as long as the longest-lived instance in it: a key just made (no
@@ -37,7 +39,7 @@ index(uidKey, function(k) redis.call('SET', k, ARGV[3]) end)
 index(userCodeKey, function(k) redis.call('SET', k, ARGV[3]) end)
 index(accountKey, function(k)
   redis.call('SADD', k, key)
-  if grantKey ~= '' then redis.call('SADD', k, grantKey) end
+  if grantKey ~= ARGV[4] then redis.call('SADD', k, grantKey) end
 end)
 return 1
 `;
@@ -75,6 +77,7 @@ export function createRedisOidcStateStore({ redis, keyPrefix }: { redis: RedisCl
   const uidKey = (uid: string) => `${keyPrefix}oidc:uid:${uid}`;
   const userCodeKey = (code: string) => `${keyPrefix}oidc:userCode:${code}`;
   const accountKey = (accountId: string) => `${keyPrefix}oidc:account:${accountId}`;
+  const none = `${keyPrefix}oidc:-`;
   // Only these models belong to an account's sign-ins; the others come and go with a grant.
   const accountModels = new Set(['Session', 'Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode']);
 
@@ -95,13 +98,14 @@ export function createRedisOidcStateStore({ redis, keyPrefix }: { redis: RedisCl
             UPSERT,
             5,
             modelKey(model, id),
-            payload.grantId ? grantKey(payload.grantId) : '',
-            model === 'Session' && payload.uid ? uidKey(payload.uid) : '',
-            payload.userCode ? userCodeKey(payload.userCode) : '',
-            accountModels.has(model) && typeof payload.accountId === 'string' ? accountKey(payload.accountId) : '',
+            payload.grantId ? grantKey(payload.grantId) : none,
+            model === 'Session' && payload.uid ? uidKey(payload.uid) : none,
+            payload.userCode ? userCodeKey(payload.userCode) : none,
+            accountModels.has(model) && typeof payload.accountId === 'string' ? accountKey(payload.accountId) : none,
             JSON.stringify(payload),
             String(ttl),
             id,
+            none,
           ),
         );
       },
