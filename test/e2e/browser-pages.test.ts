@@ -66,7 +66,8 @@ describe('sign-in pages in Chromium', { skip: browserSkip }, () => {
         await page.getByRole('alert').waitFor();
         assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
         assert.equal(await page.getByLabel('Password').getAttribute('aria-describedby'), 'form-error');
-        assert.equal(await page.evaluate(() => document.activeElement?.id), 'password', 'the field in error has the focus');
+        // The field in error has the focus (autofocus applies once the page has loaded).
+        await page.waitForFunction(() => document.activeElement?.id === 'password');
         await check(page, 'pages-login-wrong-password');
         const reloaded = await page.reload();
         assert.equal(reloaded?.request().method(), 'GET', 'Reload asks for the page, and sends no form again');

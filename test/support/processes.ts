@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -93,6 +93,8 @@ export async function startRedisCluster(): Promise<{ nodes: { host: string; port
   // The nodes must not keep a test file's process alive; they end with it (below).
   for (const child of children) child.unref();
   const stop = async () => {
+    // Waiting for their exit must hold the process open again.
+    for (const child of children) child.ref();
     await Promise.all(children.map((child) => stopProcess(child)));
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   };
@@ -115,6 +117,45 @@ export async function startRedisCluster(): Promise<{ nodes: { host: string; port
     await stop();
     throw err;
   }
+}
+
+/**
+ * A Redis master, one replica and three sentinels watching them as `mymaster`, on free
+ * loopback ports. `killMaster` ends the master at once, for a failover.
+ */
+export async function startRedisSentinel() {
+  const [masterPort, replicaPort] = [await freePort(), await freePort()];
+  const sentinelPorts = [await freePort(), await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'twofold-sentinel-'));
+  const server = (port: number, extra: string[]) =>
+    spawn(redisServerBin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], { stdio: 'ignore' });
+  const master = server(masterPort, []);
+  const replica = server(replicaPort, ['--replicaof', '127.0.0.1', String(masterPort)]);
+  const sentinels = sentinelPorts.map((port, i) => {
+    const file = join(dir, `sentinel-${i}.conf`);
+    writeFileSync(
+      file,
+      [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor mymaster 127.0.0.1 ${masterPort} 2`, 'sentinel down-after-milliseconds mymaster 1000', 'sentinel failover-timeout mymaster 5000'].join('\n'),
+    );
+    return spawn(redisServerBin, [file, '--sentinel'], { stdio: 'ignore' });
+  });
+  const children = [master, replica, ...sentinels];
+  for (const child of children) child.unref();
+  process.once('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (const port of [masterPort, replicaPort, ...sentinelPorts]) await waitForPort(port);
+  return {
+    sentinels: sentinelPorts.map((port) => ({ host: '127.0.0.1', port })),
+    sentinelName: 'mymaster',
+    killMaster: () => master.kill('SIGKILL'),
+    async stop() {
+      for (const child of children) child.ref();
+      await Promise.all(children.map((child) => stopProcess(child)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**

@@ -38,7 +38,7 @@ export interface TestServer extends Twofold {
 
 /** Starts twofold in this process on a free port, on real stores or embedded ones. */
 export async function startTestServer(
-  options: { real?: RealStores; port?: number; demo?: boolean; mongoTimeoutMs?: number; clock?: Clock; rateLimits?: Config['rateLimits']; trustProxy?: boolean; issuer?: string } = {},
+  options: { real?: RealStores; port?: number; demo?: boolean; mongoTimeoutMs?: number; clock?: Clock; rateLimits?: Config['rateLimits']; trustProxy?: boolean; issuer?: string; redisTopology?: { cluster: { host: string; port: number }[] } | { sentinels: { host: string; port: number }[]; sentinelName: string } } = {},
 ): Promise<TestServer> {
   const port = options.port ?? (await freePort());
   // Another node of the same issuer (behind one load balancer) is given its address.
@@ -64,7 +64,8 @@ export async function startTestServer(
   const config: Config = options.real
     ? {
         ...base,
-        redis: { ...base.redis, keyPrefix: options.real.keyPrefix },
+        // A Redis Cluster or Sentinel instead of the single server of `real`.
+        redis: { ...base.redis, keyPrefix: options.real.keyPrefix, ...(options.redisTopology ?? {}) },
         mongodb: {
           ...base.mongodb,
           serverSelectionTimeoutMs: options.mongoTimeoutMs ?? base.mongodb.serverSelectionTimeoutMs,
