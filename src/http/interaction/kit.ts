@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { RateLimitConfig } from '../../config/load.ts';
-import type { Clock } from '../../domain/clock.ts';
+import { systemClock, type Clock } from '../../domain/clock.ts';
 import type { DataKeyring } from '../../domain/data-key.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { SecondFactorService } from '../../domain/second-factor.ts';
@@ -77,14 +77,17 @@ export function createInteractionKit(deps: InteractionDeps) {
      * the outcome once: Back and Reload then never send the form again.
      */
     async retry(ctx: Context, interaction: Interaction, flash: Flash) {
-      await deps.mfaState.flash.put(interaction.uid, flash, Math.max(1, interaction.exp - Math.floor(deps.clock.now() / 1000)));
+      await deps.mfaState.flash.put(interaction.uid, flash, this.remainingSeconds(interaction));
       ctx.status = 303;
       ctx.redirect(`/interaction/${interaction.uid}?retry=1${ctx.query.use === 'backup' ? '&use=backup' : ''}`);
     },
 
-    /** Seconds until the interaction expires: state kept with it lives as long. */
+    /**
+     * Seconds until the interaction expires: state kept with it lives as long. The expiry is
+     * the engine's, on the engine's (the system's) clock, so it is measured on that clock.
+     */
     remainingSeconds(interaction: Interaction): number {
-      return Math.max(1, interaction.exp - Math.floor(deps.clock.now() / 1000));
+      return Math.max(1, interaction.exp - Math.floor(systemClock.now() / 1000));
     },
 
     clientName: (client: OidcClient) => client.clientName ?? client.clientId,

@@ -1,7 +1,6 @@
 import type { Context } from 'koa';
 import QRCode from 'qrcode';
 import { z } from 'zod';
-import { systemClock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { AttemptSource } from '../../domain/second-factor.ts';
 import { groupedSecret, otpauthUri } from '../../domain/totp.ts';
@@ -100,7 +99,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
       qrSize: modules * scale,
       otpauth: uri,
       // The sign-in expires on the engine's clock.
-      validFor: minutesText(interaction.exp - Math.floor(systemClock.now() / 1000)),
+      validFor: minutesText(kit.remainingSeconds(interaction)),
       secret: groupedSecret(secret),
       label: settings.issuerLabel,
       username: user.username,
