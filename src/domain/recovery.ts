@@ -14,25 +14,22 @@ export function createRecoveryService(deps: { users: UserStore; guard: SecondFac
   const record = (type: AuditType, userId: string, source: RecoverySource) =>
     deps.audit.record({ at: new Date(deps.clock.now()), type, outcome: 'success', userId, ...source });
 
+  async function removeDevice(userId: string, source: RecoverySource, type: 'mfa.reset' | 'mfa.device_deleted'): Promise<boolean> {
+    if (!(await deps.users.resetMfa(userId, new Date(deps.clock.now())))) return false;
+    await deps.guard.forget(userId);
+    await record(type, userId, source);
+    return true;
+  }
+
   return {
     /**
      * Removes the device and backup codes (the next sign-in registers anew) and lifts any
      * lock, so a user who lost the phone can register again. False: no such user.
      */
-    async resetMfa(userId: string, source: RecoverySource): Promise<boolean> {
-      if (!(await deps.users.resetMfa(userId, new Date(deps.clock.now())))) return false;
-      await deps.guard.forget(userId);
-      await record('mfa.reset', userId, source);
-      return true;
-    },
+    resetMfa: (userId: string, source: RecoverySource) => removeDevice(userId, source, 'mfa.reset'),
 
     /** The user's own deletion of the device on /account: the same as a reset. */
-    async deleteDevice(userId: string, source: RecoverySource): Promise<boolean> {
-      if (!(await deps.users.resetMfa(userId, new Date(deps.clock.now())))) return false;
-      await deps.guard.forget(userId);
-      await record('mfa.device_deleted', userId, source);
-      return true;
-    },
+    deleteDevice: (userId: string, source: RecoverySource) => removeDevice(userId, source, 'mfa.device_deleted'),
 
     async unlock(userId: string, source: RecoverySource): Promise<boolean> {
       if (!(await deps.users.findById(userId))) return false;

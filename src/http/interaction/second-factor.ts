@@ -75,7 +75,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
       const codes = state.sealedBackupCodes ? (JSON.parse(deps.keyring.open(state.sealedBackupCodes, BACKUP_CODES_PURPOSE)) as string[]) : [];
       return ctx.render('backup-codes', { ...common, title: 'Authenticator app added', added: true, ...backupCodesPage(user.username, codes) });
     }
-    const lock = await deps.secondFactor.lockOf(user.id);
+    const lock = await deps.secondFactor.lockOf(user);
     if (lock) {
       ctx.status = 403;
       return ctx.render('totp-code', { ...common, title: 'Account locked', locked: lockedMessage(lock.until, deps.clock.now()) });
@@ -119,11 +119,8 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     if (input.trim() === '') return kit.retry(ctx, interaction, { error: ENTER_CODE, status: 400 });
     const source: AttemptSource = { clientId: client.clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined };
 
-    if (user.mfa.device && state.sealedEnrollment) {
-      // This page was a registration, and another finished first: ask for that app's code.
-      await putState(interaction, { accountId: state.accountId, ...(state.passwordAt === undefined ? {} : { passwordAt: state.passwordAt }) });
-      return kit.retry(ctx, interaction, { notice: REGISTERED_ELSEWHERE, status: 409 });
-    }
+    // This page was a registration, and another finished first: ask for that app's code.
+    if (user.mfa.device && state.sealedEnrollment) return registeredElsewhere(ctx, interaction, state);
     const event = { user: user.id, client: client.clientId, ip: ctx.ip };
     if (user.mfa.device) {
       const outcome = await deps.secondFactor.verify(user, input, source);
@@ -139,13 +136,19 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
       case 'registered':
         return afterRegistration(ctx, interaction, state, source);
       case 'already_registered':
-        await putState(interaction, { accountId: state.accountId, ...(state.passwordAt === undefined ? {} : { passwordAt: state.passwordAt }) });
-        return kit.retry(ctx, interaction, { notice: REGISTERED_ELSEWHERE, status: 409 });
+        return registeredElsewhere(ctx, interaction, state);
       case 'locked':
         return kit.retry(ctx, interaction, { status: 403 });
       default:
         return kit.retry(ctx, interaction, { error: WRONG_CODE, status: 401 });
     }
+  }
+
+  /** Another registration of the user finished first: this sign-in drops its own secret and asks for that app's code. */
+  async function registeredElsewhere(ctx: Context, interaction: Interaction, state: SignInState) {
+    const { sealedEnrollment: _dropped, ...rest } = state;
+    await putState(interaction, rest);
+    return kit.retry(ctx, interaction, { notice: REGISTERED_ELSEWHERE, status: 409 });
   }
 
   /** After a registration: a page that says so, with the backup codes, before the sign-in goes on. */
