@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditLog, AuditType, OidcStateStore, UserQuery, UserStore } from '../stores/types.ts';
+import type { AuditEvent, AuditLog, AuditType, OidcStateStore, UserQuery, UserRecord, UserStore } from '../stores/types.ts';
 import type { ClientRegistration, ClientService } from './clients.ts';
 import type { Clock } from './clock.ts';
 import type { DataPortability } from './data-portability.ts';
@@ -46,7 +46,7 @@ export function createAdministration(deps: {
       },
       list: (query: UserQuery) => deps.users.list(query),
       get: (id: string) => deps.users.findById(id),
-      lockOf: (id: string) => deps.secondFactor.lockOf(id),
+      lockOf: (user: UserRecord) => deps.secondFactor.lockOf(user),
 
       /**
        * Changes a user. A new password, or disabling, ends every session and token of the

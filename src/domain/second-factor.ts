@@ -96,7 +96,7 @@ export function createSecondFactorService(deps: {
   }
 
   /** The lock the user document holds, if it still holds at `now` (epoch ms). */
-  const storedLock = (user: UserRecord, now: number): Refusal | null => {
+  const storedLock = (user: UserRecord, now: number): Extract<Refusal, { outcome: 'locked' }> | null => {
     const lock = user.mfa.lock;
     if (!lock || (lock.until !== null && lock.until.getTime() <= now)) return null;
     return { outcome: 'locked', until: lock.until === null ? null : lock.until.getTime() };
@@ -181,12 +181,13 @@ export function createSecondFactorService(deps: {
     },
 
     /** The user's lock now, if any: `until` in epoch ms, or null for "until unlocked". */
-    async lockOf(userId: string): Promise<{ until: number | null } | null> {
+    /** The user's lock now, from the guard or, should Redis have lost it, the user record at hand. */
+    async lockOf(user: UserRecord): Promise<{ until: number | null } | null> {
       const now = clock.now();
-      const [inGuard, user] = await Promise.all([guard.lockOf(userId, now), users.findById(userId)]);
-      const stored = user ? storedLock(user, now) : null;
+      const inGuard = await guard.lockOf(user.id, now);
       if (inGuard) return inGuard;
-      return stored && stored.outcome === 'locked' ? { until: stored.until } : null;
+      const stored = storedLock(user, now);
+      return stored ? { until: stored.until } : null;
     },
   };
 }

@@ -15,7 +15,7 @@ const noClient = () => new AppError('not_found', 'no client with this client_id'
 export function adminRoutes(admin: Administration): AdminRoute[] {
   const present = async (user: UserRecord | null) => {
     if (!user) throw noUser();
-    return presentUser(user, await admin.users.lockOf(user.id));
+    return presentUser(user, await admin.users.lockOf(user));
   };
   const changeable = (clientId: string) => {
     if (isInternalClient(clientId)) throw new AppError('forbidden', `${clientId} is twofold's own application and cannot be changed`);

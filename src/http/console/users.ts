@@ -36,7 +36,7 @@ export function mountConsoleUsers(router: Router, admin: Administration) {
     const q = typeof ctx.query.q === 'string' && ctx.query.q.trim() ? ctx.query.q.trim().slice(0, 128) : undefined;
     const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor.slice(0, 256) : undefined;
     const page = await admin.users.list({ limit: PAGE, ...(q ? { pattern: q } : {}), ...(cursor ? { after: cursor } : {}) });
-    const users = await Promise.all(page.users.map(async (user) => presentUser(user, await admin.users.lockOf(user.id))));
+    const users = await Promise.all(page.users.map(async (user) => presentUser(user, await admin.users.lockOf(user))));
     const next = page.next ? `/admin/users?${new URLSearchParams({ ...(q ? { q } : {}), cursor: page.next })}` : undefined;
     await ctx.render('console/users', { title: 'Users', section: 'users', q: q ?? '', users, next, ...consoleOf(ctx) });
   });
@@ -47,7 +47,7 @@ export function mountConsoleUsers(router: Router, admin: Administration) {
     await ctx.render('console/user', {
       title: user.username,
       section: 'users',
-      user: presentUser(user, await admin.users.lockOf(user.id)),
+      user: presentUser(user, await admin.users.lockOf(user)),
       events: events.map((event) => ({ ...event, at: event.at.toISOString() })),
       ...consoleOf(ctx),
     });
