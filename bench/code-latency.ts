@@ -5,13 +5,12 @@
  * Loopback only, bounded in count. Prints its figures; not part of `npm test`.
  * Run: node bench/code-latency.ts
  */
-import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { createManualClock } from '../src/domain/clock.ts';
-import { startMongoServer, startRedis } from '../test/support/processes.ts';
 import { registeredUser } from '../test/support/mfa.ts';
 import { follow, formAction, relyingParty, startAuthorization, UserAgent } from '../test/support/relying-party.ts';
 import { registerClient, startTestServer, type RealStores } from '../test/support/server.ts';
+import { onEachStore } from './stores.ts';
 
 const RATE = 200;
 const POSTS = 400;
@@ -59,19 +58,5 @@ async function run(name: string, real: RealStores | undefined) {
 }
 
 console.log(`${availableParallelism()} cores`);
-await run('embedded stores', undefined);
-const redis = await startRedis();
-const mongo = await startMongoServer();
-try {
-  await run('Redis + MongoDB test server', {
-    mongoUri: `${mongo.url}/bench`,
-    redisUrl: redis.url,
-    keyPrefix: '{bench}:',
-    dataKey: randomBytes(32).toString('base64'),
-    cookieKeys: randomBytes(32).toString('base64url'),
-  });
-} finally {
-  await redis.stop();
-  await mongo.stop();
-}
+await onEachStore(run);
 process.exit(0);

@@ -9,16 +9,15 @@
  * Loopback only, bounded in count. Prints its figures; not part of `npm test`.
  * Run: node bench/signin.ts   (or npm run bench:signin)
  */
-import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import * as oidc from 'openid-client';
 import { loadConfig } from '../src/config/load.ts';
 import { createManualClock } from '../src/domain/clock.ts';
 import { createPasswordHasher } from '../src/domain/passwords.ts';
-import { startMongoServer, startRedis } from '../test/support/processes.ts';
 import { registeredUser } from '../test/support/mfa.ts';
 import { relyingParty, signIn, UserAgent } from '../test/support/relying-party.ts';
 import { registerClient, startTestServer, type RealStores } from '../test/support/server.ts';
+import { onEachStore } from './stores.ts';
 
 const CONCURRENCY = [1, 2, 4, 8];
 const SIGN_INS_PER_LEVEL = 40;
@@ -96,19 +95,5 @@ async function signInBench(name: string, real: RealStores | undefined) {
 const cores = availableParallelism();
 console.log(`${cores} cores`);
 console.log(`argon2id (configured parameters): ${(await hashesPerSecond(1, 40)).toFixed(1)} hashes/s one at a time, ${(await hashesPerSecond(cores, 80)).toFixed(1)} with ${cores} at once`);
-await signInBench('embedded stores', undefined);
-const redis = await startRedis();
-const mongo = await startMongoServer();
-try {
-  await signInBench('Redis + MongoDB test server', {
-    mongoUri: `${mongo.url}/bench`,
-    redisUrl: redis.url,
-    keyPrefix: '{bench}:',
-    dataKey: randomBytes(32).toString('base64'),
-    cookieKeys: randomBytes(32).toString('base64url'),
-  });
-} finally {
-  await redis.stop();
-  await mongo.stop();
-}
+await onEachStore(signInBench);
 process.exit(0);
