@@ -54,6 +54,8 @@ describe('the twofold process', () => {
     const server = run({ PORT: String(port), ADMIN_TOKEN, LOG_LEVEL: 'info' });
     try {
       await waitUntil(() => accepts(port), 'twofold listens');
+      // The banner follows the listen; the pipe may deliver it a moment after the port accepts.
+      await waitUntil(async () => /Admin API:/.test(server.output().stdout), 'the banner is printed');
       assert.match(server.output().stdout, /nothing is persisted/, 'the embedded mode warns');
       assert.match(server.output().stdout, /Demo user: +demo/);
       server.child.kill('SIGTERM');
