@@ -2,31 +2,47 @@ import { systemClock, type Clock } from '../../domain/clock.ts';
 import type { Stores } from '../types.ts';
 import { createMemoryClientStore } from './clients.ts';
 import { createMemoryKeyStore } from './keys.ts';
-import { createMemoryOidcStateStore } from './oidc-state.ts';
+import { createMemoryOidcStateStore, type Prunable } from './oidc-state.ts';
 import { createMemoryAuditLog } from './audit.ts';
 import { createMemoryRateLimiter } from './rate-limiter.ts';
 import { createMemorySecondFactorGuard } from './second-factor-guard.ts';
 import { createMemorySettingsStore } from './settings.ts';
 import { createMemoryUserStore } from './users.ts';
 
+// How often expired sessions, tokens, counters and rate windows are swept away.
+const PRUNE_EVERY_MS = 60_000;
+
+export type MemoryStores = Stores & Prunable;
+
 /** The embedded default: everything in this process, nothing persisted. */
-export function createMemoryStores({ clock = systemClock, auditRetentionDays = 90 }: { clock?: Clock; auditRetentionDays?: number } = {}): Stores {
+export function createMemoryStores({ clock = systemClock, auditRetentionDays = 90 }: { clock?: Clock; auditRetentionDays?: number } = {}): MemoryStores {
   const settingsListeners: (() => void)[] = [];
+  const oidc = createMemoryOidcStateStore({ clock });
+  const guard = createMemorySecondFactorGuard({ clock });
+  const rateLimiter = createMemoryRateLimiter({ clock });
+  // Expired entries are dropped when read; the sweep drops those nobody reads again, as
+  // Redis expires its keys.
+  const prunable: Prunable[] = [oidc, guard, rateLimiter];
+  const prune = () => prunable.forEach((store) => store.prune());
+  const sweep = setInterval(prune, PRUNE_EVERY_MS);
+  sweep.unref();
   return {
     kind: 'memory',
     users: createMemoryUserStore({ clock }),
     clients: createMemoryClientStore(),
     settings: createMemorySettingsStore(),
-    guard: createMemorySecondFactorGuard({ clock }),
-    rateLimiter: createMemoryRateLimiter(),
+    guard,
+    rateLimiter,
     audit: createMemoryAuditLog({ clock, retentionDays: auditRetentionDays }),
     notifySettingsChanged: async () => {
       for (const listener of settingsListeners) listener();
     },
     onSettingsChanged: (listener) => void settingsListeners.push(listener),
     keys: createMemoryKeyStore(),
-    oidc: createMemoryOidcStateStore({ clock }),
+    oidc,
     health: async () => ({ mongodb: true, redis: true }),
-    close: async () => {},
+    close: async () => clearInterval(sweep),
+    prune,
+    entryCount: () => prunable.reduce((sum, store) => sum + store.entryCount(), 0),
   };
 }

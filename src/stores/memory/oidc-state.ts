@@ -6,8 +6,16 @@ interface Entry {
   expiresAt: number | null;
 }
 
+/** The embedded stores' own housekeeping: drop what has expired, and count what is held. */
+export interface Prunable {
+  /** Drops every expired entry and whatever index still points at it. */
+  prune(): void;
+  /** Entries held, indexes included: what pruning must bring back down. */
+  entryCount(): number;
+}
+
 /** oidc-provider state in process memory, for the embedded default only. */
-export function createMemoryOidcStateStore({ clock }: { clock: Clock }): OidcStateStore {
+export function createMemoryOidcStateStore({ clock }: { clock: Clock }): OidcStateStore & Prunable {
   const entries = new Map<string, Entry>();
   const grantIndex = new Map<string, Set<string>>();
   const uidIndex = new Map<string, string>();
@@ -17,20 +25,38 @@ export function createMemoryOidcStateStore({ clock }: { clock: Clock }): OidcSta
 
   const keyOf = (model: string, id: string) => `${model}:${id}`;
 
+  /** Removes an entry and every index entry that points at it, as Redis's expiry does. */
+  function drop(key: string) {
+    const entry = entries.get(key);
+    if (!entry) return;
+    entries.delete(key);
+    const id = key.slice(key.indexOf(':') + 1);
+    const { grantId, uid, userCode, accountId } = entry.payload;
+    if (typeof grantId === 'string') {
+      const keys = grantIndex.get(grantId);
+      keys?.delete(key);
+      if (keys?.size === 0) grantIndex.delete(grantId);
+    }
+    if (typeof uid === 'string' && uidIndex.get(uid) === id) uidIndex.delete(uid);
+    if (typeof userCode === 'string' && userCodeIndex.get(userCode) === id) userCodeIndex.delete(userCode);
+    if (typeof accountId === 'string') {
+      const index = accountIndex.get(accountId);
+      if (index) {
+        index.keys.delete(key);
+        for (const grant of index.grants) if (!grantIndex.has(grant)) index.grants.delete(grant);
+        if (index.keys.size === 0 && index.grants.size === 0) accountIndex.delete(accountId);
+      }
+    }
+  }
+
   function live(key: string): Entry | undefined {
     const entry = entries.get(key);
     if (entry && entry.expiresAt !== null && entry.expiresAt <= clock.now()) {
-      entries.delete(key);
+      drop(key);
       return undefined;
     }
     return entry;
   }
-
-  // Expired entries are dropped when read; a periodic sweep keeps unread ones from piling up.
-  const sweep = setInterval(() => {
-    for (const key of entries.keys()) live(key);
-  }, 60_000);
-  sweep.unref();
 
   function adapterFor(model: string): OidcAdapter {
     const findKey = async (key: string | undefined) => {
@@ -40,6 +66,7 @@ export function createMemoryOidcStateStore({ clock }: { clock: Clock }): OidcSta
     return {
       async upsert(id, payload, expiresIn) {
         const key = keyOf(model, id);
+        drop(key);
         const expiresAt = expiresIn ? clock.now() + expiresIn * 1000 : null;
         entries.set(key, { payload: structuredClone(payload), expiresAt });
         if (payload.grantId) {
@@ -70,10 +97,10 @@ export function createMemoryOidcStateStore({ clock }: { clock: Clock }): OidcSta
         if (entry) entry.payload.consumed = Math.floor(clock.now() / 1000);
       },
       async destroy(id) {
-        entries.delete(keyOf(model, id));
+        drop(keyOf(model, id));
       },
       async revokeByGrantId(grantId) {
-        for (const key of grantIndex.get(grantId) ?? []) entries.delete(key);
+        for (const key of [...(grantIndex.get(grantId) ?? [])]) drop(key);
         grantIndex.delete(grantId);
       },
     };
@@ -84,12 +111,22 @@ export function createMemoryOidcStateStore({ clock }: { clock: Clock }): OidcSta
     async endSessionsOf(accountId) {
       const index = accountIndex.get(accountId);
       if (!index) return;
-      for (const key of index.keys) entries.delete(key);
-      for (const grantId of index.grants) {
-        for (const key of grantIndex.get(grantId) ?? []) entries.delete(key);
+      const grants = [...index.grants];
+      for (const key of [...index.keys]) drop(key);
+      for (const grantId of grants) {
+        for (const key of [...(grantIndex.get(grantId) ?? [])]) drop(key);
         grantIndex.delete(grantId);
       }
       accountIndex.delete(accountId);
+    },
+    prune() {
+      for (const key of [...entries.keys()]) live(key);
+    },
+    entryCount() {
+      let count = entries.size + uidIndex.size + userCodeIndex.size;
+      for (const keys of grantIndex.values()) count += keys.size;
+      for (const index of accountIndex.values()) count += index.keys.size + index.grants.size;
+      return count;
     },
     async ttlOf(model, id) {
       const entry = live(keyOf(model, id));

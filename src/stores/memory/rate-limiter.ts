@@ -1,10 +1,12 @@
+import { systemClock, type Clock } from '../../domain/clock.ts';
 import type { RateLimiter } from '../types.ts';
+import type { Prunable } from './oidc-state.ts';
 
-// Past this many keys, keys whose hits all left their window are swept away.
+// Past this many keys, keys whose hits all left their window are swept away at once.
 const SWEEP_ABOVE_KEYS = 10_000;
 
 /** The embedded sliding windows: hit times per key, dropped once they leave the window. */
-export function createMemoryRateLimiter(): RateLimiter {
+export function createMemoryRateLimiter({ clock = systemClock }: { clock?: Clock } = {}): RateLimiter & Prunable {
   const hits = new Map<string, { times: number[]; windowMs: number }>();
   const sweep = (now: number) => {
     for (const [key, entry] of hits) if (entry.times.every((at) => at <= now - entry.windowMs)) hits.delete(key);
@@ -18,5 +20,7 @@ export function createMemoryRateLimiter(): RateLimiter {
       recent.push(now);
       return { allowed: true, retryAfterMs: 0 };
     },
+    prune: () => sweep(clock.now()),
+    entryCount: () => hits.size,
   };
 }
