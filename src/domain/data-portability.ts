@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { USERNAME_PATTERN, USERNAME_RULE } from './users.ts';
 import type { AuditLog, ClientRecord, ClientStore, UserRecord, UserStore } from '../stores/types.ts';
 import type { Actor } from './administration.ts';
 import type { Clock } from './clock.ts';
@@ -18,7 +19,7 @@ const sealed = z.string().regex(/^v1\.[\w-]+\.[\w-]+\.[\w-]*\.[\w-]+$/, { messag
 
 const userRecord = z.strictObject({
   id: z.string().min(1).max(64),
-  username: z.string().regex(/^[^\s\p{Cc}*]{1,128}$/u, { message: '1 to 128 characters, without spaces, control characters or *' }),
+  username: z.string().regex(USERNAME_PATTERN, { message: USERNAME_RULE }),
   email: z.string().max(254).optional(),
   name: z.string().max(256).optional(),
   disabled: z.boolean(),

@@ -5,6 +5,14 @@ export type SignInResult =
   | { ok: true; user: UserRecord }
   | { ok: false; reason: 'unknown_user' | 'wrong_password' | 'disabled'; userId?: string };
 
+/**
+ * A username: no whitespace, control or invisible format characters (right-to-left
+ * overrides, zero-width spaces: they make one name look like another), and no `*`, the
+ * search wildcard. The joiners some scripts need stay allowed.
+ */
+export const USERNAME_PATTERN = /^(?:[^\s\p{Cc}\p{Cf}*]|[\u200C\u200D]){1,128}$/u;
+export const USERNAME_RULE = '1 to 128 characters, without spaces, control or invisible characters, or *';
+
 export interface NewUserInput {
   username: string;
   password: string;

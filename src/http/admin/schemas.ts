@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { USERNAME_PATTERN, USERNAME_RULE } from '../../domain/users.ts';
 import { mfaPolicies } from '../../domain/mfa-policy.ts';
 import { INTERNAL_CLIENT_PREFIX, isInternalClient } from '../../oidc/internal-clients.ts';
 import { auditTypes } from '../../stores/types.ts';
@@ -11,12 +12,27 @@ import { auditTypes } from '../../stores/types.ts';
 // No whitespace or control characters, and no `*`: it is the search wildcard.
 export const username = z
   .string()
-  .regex(/^[^\s\p{Cc}*]{1,128}$/u, { message: '1 to 128 characters, without spaces, control characters or *' });
+  .regex(USERNAME_PATTERN, { message: USERNAME_RULE });
 const password = z.string().min(8, { message: 'at least 8 characters' }).max(1024, { message: 'at most 1024 characters' });
 const email = z.email({ message: 'an email address' }).max(254);
 const name = z.string().trim().min(1).max(256);
-const uri = z.url({ message: 'an absolute URL' }).max(2048);
+// An absolute URL exactly as given: the URL parser would silently drop tabs and line
+// breaks, so what is stored and compared would differ from what was sent.
+const uri = z
+  .string()
+  .max(2048)
+  .regex(/^[^\s\p{Cc}]+$/u, { message: 'an absolute URL without spaces or control characters' })
+  .pipe(z.url({ message: 'an absolute URL' }));
 const timestamp = z.iso.datetime();
+
+/** A list's page size: plain decimal digits only (no `0x10`, ` 1` or `1e3`), 1 to 500. */
+const listLimit = (fallback: number) =>
+  z
+    .string()
+    .regex(/^[1-9]\d{0,2}$/, { message: 'an integer from 1 to 500' })
+    .optional()
+    .transform((value) => (value === undefined ? fallback : Number(value)))
+    .pipe(z.number().max(500, { message: 'an integer from 1 to 500' }));
 
 export const idParams = z.strictObject({ id: z.string().min(1).max(64) });
 export const clientIdParams = z.strictObject({ client_id: z.string().min(1).max(128) });
@@ -38,7 +54,7 @@ export const userPatch = z
 
 export const userListQuery = z.strictObject({
   q: z.string().min(1).max(128).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: listLimit(50),
   cursor: z.string().min(1).max(256).optional(),
 });
 
@@ -113,7 +129,7 @@ export const clientView = z
 export const clientWithSecret = clientView.extend({ client_secret: z.string().optional() });
 export const clientList = z.object({ clients: z.array(clientView), next: z.string().optional() });
 export const clientListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: listLimit(100),
   cursor: z.string().min(1).max(128).optional(),
 });
 export const rotatedSecret = z.object({ client_id: z.string(), client_secret: z.string() });
@@ -169,7 +185,7 @@ export const auditQuery = z.strictObject({
   user: z.string().min(1).max(64).optional(),
   type: z.enum(auditTypes).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: listLimit(50),
   cursor: z.string().min(1).max(64).optional(),
 });
 
