@@ -1,26 +1,29 @@
 /**
  * Whole sign-ins per second, beside the cost of the password hash that bounds them.
  *   - argon2id hashes per second with the configured parameters, one at a time and with
- *     as many at once as there are cores (the ceiling of password sign-ins);
+ *     as many at once as there are cores: the ceiling of password sign-ins on this machine;
  *   - complete MFA sign-ins (authorize → password → code → token exchange with
- *     openid-client) at 1, 2, 4 and 8 concurrent users, on the embedded stores and on
- *     Redis + the MongoDB test server (all on this machine's cores: the figures are a floor);
- *   - refresh-token grants per second.
+ *     openid-client) at 1, 2, 4 and 8 concurrent users, and the node's CPU per sign-in;
+ *   - refresh-token grants per second, and the node's CPU per grant (grants/s per core).
+ * twofold runs in a process of its own (as in production), on the embedded stores and on
+ * Redis + the MongoDB test server; the client runs in this process on the same cores, so
+ * the rates are a floor and the node's CPU per operation is the figure that scales.
  * Loopback only, bounded in count. Prints its figures; not part of `npm test`.
- * Run: node bench/signin.ts   (or npm run bench:signin)
+ * Run: node bench/signin.ts
  */
 import { availableParallelism } from 'node:os';
-import * as oidc from 'openid-client';
 import { loadConfig } from '../src/config/load.ts';
-import { createManualClock } from '../src/domain/clock.ts';
 import { createPasswordHasher } from '../src/domain/passwords.ts';
-import { registeredUser } from '../test/support/mfa.ts';
 import { relyingParty, signIn, UserAgent } from '../test/support/relying-party.ts';
-import { registerClient, startTestServer, type RealStores } from '../test/support/server.ts';
+import { registerClient, type RealStores } from '../test/support/server.ts';
+import { pool, registeredPeople } from './people.ts';
+import { startServerProcess } from './server-process.ts';
 import { onEachStore } from './stores.ts';
 
 const CONCURRENCY = [1, 2, 4, 8];
-const SIGN_INS_PER_LEVEL = 40;
+const SIGN_INS_PER_LEVEL = 60;
+const REFRESH_CHAINS = 40;
+const REFRESHES_PER_CHAIN = 25;
 
 async function hashesPerSecond(parallel: number, count: number) {
   const { password } = loadConfig({});
@@ -35,9 +38,10 @@ async function hashesPerSecond(parallel: number, count: number) {
   return count / ((performance.now() - started) / 1000);
 }
 
-async function signInBench(name: string, real: RealStores | undefined) {
-  const clock = createManualClock(Date.now());
-  const server = await startTestServer({ ...(real ? { real } : {}), clock });
+const cores = availableParallelism();
+
+async function signInBench(name: string, real: RealStores | undefined, hashRate: number) {
+  const server = await startServerProcess(real);
   try {
     const created = await registerClient(server, {
       client_id: 'bench',
@@ -47,53 +51,58 @@ async function signInBench(name: string, real: RealStores | undefined) {
       mfa_policy: 'required',
     });
     const rp = await relyingParty(server.issuer, 'bench', created.client_secret, 'http://127.0.0.1:9/cb');
-    const total = CONCURRENCY.length * SIGN_INS_PER_LEVEL;
-    const people = [];
-    for (let i = 0; i < total; i++) people.push(await registeredUser(server, rp, clock, `bench${i}`));
+    const people = await registeredPeople(server, rp, 'bench', CONCURRENCY.length * SIGN_INS_PER_LEVEL);
 
     let errors = 0;
     const refreshTokens: string[] = [];
     for (const [level, concurrency] of CONCURRENCY.entries()) {
       const batch = people.slice(level * SIGN_INS_PER_LEVEL, (level + 1) * SIGN_INS_PER_LEVEL);
-      let next = 0;
+      const before = await server.usage();
       const started = performance.now();
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < batch.length) {
-            const person = batch[next++]!;
-            try {
-              const { tokens } = await signIn(new UserAgent(), rp, person.credentials, { scope: 'openid offline_access', prompt: 'consent' }, person.phone.app);
-              refreshTokens.push(tokens.refresh_token!);
-            } catch {
-              errors++;
-            }
-          }
-        }),
-      );
+      errors += await pool(batch, concurrency, async (person) => {
+        const { tokens } = await signIn(new UserAgent(), rp, person.credentials, { scope: 'openid offline_access', prompt: 'consent' }, person.phone.app);
+        refreshTokens.push(tokens.refresh_token!);
+      });
       const perSecond = batch.length / ((performance.now() - started) / 1000);
-      console.log(`${name}: ${perSecond.toFixed(1)} complete MFA sign-ins/s with ${concurrency} at once`);
+      const cpuMs = (((await server.usage()).cpuSeconds - before.cpuSeconds) * 1000) / batch.length;
+      console.log(
+        `${name}: ${perSecond.toFixed(1)} complete MFA sign-ins/s with ${concurrency} at once (${(perSecond / hashRate).toFixed(2)} of the hash ceiling); node CPU ${cpuMs.toFixed(1)} ms per sign-in`,
+      );
     }
 
-    let refreshed = 0;
+    // Refresh grants straight to the token endpoint (the client's own cost kept small).
+    const tokenEndpoint = rp.config.serverMetadata().token_endpoint!;
+    const basic = `Basic ${Buffer.from(`bench:${created.client_secret}`).toString('base64')}`;
+    const before = await server.usage();
     const started = performance.now();
-    await Promise.all(
-      refreshTokens.slice(0, 80).map(async (token) => {
-        let current = token;
-        for (let i = 0; i < 5; i++) {
-          current = (await oidc.refreshTokenGrant(rp.config, current)).refresh_token!;
-          refreshed++;
-        }
-      }),
-    ).catch(() => errors++);
-    console.log(`${name}: ${(refreshed / ((performance.now() - started) / 1000)).toFixed(0)} refresh-token grants/s (80 at once)`);
+    let refreshed = 0;
+    errors += await pool(refreshTokens.slice(0, REFRESH_CHAINS), REFRESH_CHAINS, async (token) => {
+      let current = token;
+      for (let i = 0; i < REFRESHES_PER_CHAIN; i++) {
+        const response = await fetch(tokenEndpoint, {
+          method: 'POST',
+          headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: current }),
+        });
+        if (response.status !== 200) throw new Error(`refresh answered ${response.status}: ${await response.text()}`);
+        current = ((await response.json()) as { refresh_token: string }).refresh_token;
+        refreshed++;
+      }
+    });
+    const perSecond = refreshed / ((performance.now() - started) / 1000);
+    const cpuMs = (((await server.usage()).cpuSeconds - before.cpuSeconds) * 1000) / refreshed;
+    console.log(
+      `${name}: ${perSecond.toFixed(0)} refresh-token grants/s (${REFRESH_CHAINS} at once); node CPU ${cpuMs.toFixed(2)} ms per grant = ${(1000 / cpuMs).toFixed(0)} grants/s per core`,
+    );
     console.log(`${name}: ${errors} errors`);
   } finally {
-    await server.close();
+    await server.stop();
   }
 }
 
-const cores = availableParallelism();
 console.log(`${cores} cores`);
-console.log(`argon2id (configured parameters): ${(await hashesPerSecond(1, 40)).toFixed(1)} hashes/s one at a time, ${(await hashesPerSecond(cores, 80)).toFixed(1)} with ${cores} at once`);
-await onEachStore(signInBench);
+const single = await hashesPerSecond(1, 40);
+const parallel = await hashesPerSecond(cores, 80);
+console.log(`argon2id (configured parameters): ${single.toFixed(1)} hashes/s one at a time (${(1000 / single).toFixed(1)} ms), ${parallel.toFixed(1)} with ${cores} at once`);
+await onEachStore((name, real) => signInBench(name, real, parallel));
 process.exit(0);

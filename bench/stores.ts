@@ -5,9 +5,12 @@ import type { RealStores } from '../test/support/server.ts';
 /**
  * Runs a benchmark on the embedded stores, then on a Redis and a MongoDB test server
  * started here (and stopped after), each in a database and key prefix of its own.
+ * BENCH_STORES=embedded or BENCH_STORES=real runs one of the two.
  */
 export async function onEachStore(run: (name: string, real: RealStores | undefined) => Promise<void>): Promise<void> {
-  await run('embedded stores', undefined);
+  const only = process.env.BENCH_STORES;
+  if (only !== 'real') await run('embedded stores', undefined);
+  if (only === 'embedded') return;
   const redis = await startRedis();
   const mongo = await startMongoServer();
   try {

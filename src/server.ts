@@ -75,8 +75,8 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   const settings = createSettingsService({
     store: stores.settings,
     clock,
-    notify: () => stores.notifySettingsChanged(),
-    onChanged: (listener) => stores.onSettingsChanged(listener),
+    notify: () => stores.notifyChanged('settings'),
+    onChanged: (listener) => stores.onChanged('settings', listener),
     onNotifyFailed: (err) => log.warn({ err }, 'settings change not announced; other nodes see it within seconds'),
   });
   const pages = createPageRenderer(viewsDir, async () => (await settings.get()).brand);
@@ -85,7 +85,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   const mfaState = createMfaState(stores.oidc, config.oidc.ttl.session);
   const assessor = createMfaAssessor({ users: stores.users, settings, mfaState, clock });
   const jwks = await loadSigningKeys(stores.keys, keyring);
-  const provider = createProvider({ config, stores, keyring, jwks, pages, assessor });
+  const provider = createProvider({ config, stores, keyring, jwks, pages, assessor, clock });
   provider.on('server_error', (ctx, err) => logOf(ctx, log).error({ err }, 'oidc engine error'));
   const validateClient = async (metadata: Record<string, unknown>) => {
     // The URL parser drops line breaks and tabs, so the engine would accept an address that

@@ -1,3 +1,4 @@
+import type { Clock } from '../domain/clock.ts';
 import type { Middleware } from 'koa';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/load.ts';
@@ -42,10 +43,11 @@ export interface ProviderDeps {
   /** Per-request page rendering middleware: gives the engine's ctx its own `render`. */
   pages: Middleware;
   assessor: MfaAssessor;
+  clock: Clock;
 }
 
-export function createProvider({ config, stores, keyring, jwks, pages, assessor }: ProviderDeps): Provider {
-  const clientAdapter = createClientAdapter(stores.clients, keyring);
+export function createProvider({ config, stores, keyring, jwks, pages, assessor, clock }: ProviderDeps): Provider {
+  const clientAdapter = createClientAdapter(stores.clients, keyring, { clock, onChanged: (listener) => stores.onChanged('clients', listener) });
   const ttl = config.oidc.ttl;
 
   const configuration: Configuration = {

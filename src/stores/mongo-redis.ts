@@ -9,7 +9,8 @@ import { createRedisOidcStateStore } from './redis/oidc-state.ts';
 import { createMongoAuditLog } from './mongo/audit.ts';
 import { createRedisRateLimiter } from './redis/rate-limiter.ts';
 import { createRedisSecondFactorGuard } from './redis/second-factor-guard.ts';
-import type { Stores } from './types.ts';
+import { announcingClientStore } from './announcing-clients.ts';
+import type { ChangeTopic, Stores } from './types.ts';
 
 export interface MongoRedisOptions {
   mongodb: { uri: string; serverSelectionTimeoutMs: number; operationTimeoutMs: number };
@@ -35,32 +36,34 @@ export async function createMongoRedisStores(options: MongoRedisOptions): Promis
     createMongoAuditLog({ connection, retentionDays: options.auditRetentionDays }),
   ]);
 
-  // Settings changes reach the other nodes through Redis pub/sub, on a connection of its
-  // own (a subscribed connection can do nothing else). A message missed while Redis was
-  // away is made up for by telling the listeners again whenever the connection is back.
-  const channel = `${options.redis.keyPrefix}settings-changed`;
-  const listeners: (() => void)[] = [];
-  const tell = () => listeners.forEach((listener) => listener());
+  // Changes of settings and applications reach the other nodes through Redis pub/sub, on a
+  // connection of its own (a subscribed connection can do nothing else); the message is
+  // the topic. A message missed while Redis was away is made up for by telling every
+  // listener again whenever the connection is back.
+  const channel = `${options.redis.keyPrefix}changed`;
+  const listeners: { topic: ChangeTopic; listener: () => void }[] = [];
+  const tell = (topic?: string) => listeners.forEach((entry) => (topic === undefined || entry.topic === topic) && entry.listener());
+  const notifyChanged = async (topic: ChangeTopic) => {
+    await guardRedis(() => redis.publish(channel, topic));
+  };
   const subscriber = redis.duplicate();
   subscriber.on('error', () => {});
-  subscriber.on('message', (from: string) => from === channel && tell());
+  subscriber.on('message', (from: string, topic: string) => from === channel && tell(topic));
   subscriber.on('ready', () => {
-    subscriber.subscribe(channel).then(tell, () => {});
+    subscriber.subscribe(channel).then(() => tell(), () => {});
   });
   void subscriber.connect().catch(() => {});
 
   return {
     kind: 'mongo+redis',
     users,
-    clients,
+    clients: announcingClientStore(clients, () => notifyChanged('clients')),
     settings: createMongoSettingsStore({ connection }),
     guard: createRedisSecondFactorGuard({ redis, keyPrefix: options.redis.keyPrefix }),
     rateLimiter: createRedisRateLimiter({ redis, keyPrefix: options.redis.keyPrefix }),
     audit,
-    async notifySettingsChanged() {
-      await guardRedis(() => redis.publish(channel, '1'));
-    },
-    onSettingsChanged: (listener) => void listeners.push(listener),
+    notifyChanged,
+    onChanged: (topic, listener) => void listeners.push({ topic, listener }),
     keys: createMongoKeyStore({ connection }),
     oidc: createRedisOidcStateStore({ redis, keyPrefix: options.redis.keyPrefix }),
     async health() {

@@ -285,6 +285,9 @@ export interface ClientRecord {
   createdAt: Date;
 }
 
+/** What other nodes keep a short-lived copy of, and so must hear about when it changes. */
+export type ChangeTopic = 'settings' | 'clients';
+
 export interface ClientStore {
   /** Throws AppError `conflict` when the client_id exists. */
   create(client: ClientRecord): Promise<void>;
@@ -354,9 +357,9 @@ export interface Stores {
   guard: SecondFactorGuard;
   rateLimiter: RateLimiter;
   audit: AuditLog;
-  /** Tells every node that the settings changed; `onChange` hears it (this node's too). */
-  notifySettingsChanged(): Promise<void>;
-  onSettingsChanged(listener: () => void): void;
+  /** Tells every node that the settings or the applications changed; `onChanged` hears it (this node's too). */
+  notifyChanged(topic: ChangeTopic): Promise<void>;
+  onChanged(topic: ChangeTopic, listener: () => void): void;
   keys: KeyStore;
   oidc: OidcStateStore;
   /** Pings every backing server; false for one that does not answer in time. */

@@ -145,4 +145,31 @@ describe('two twofold processes sharing Redis and MongoDB', { skip: realStoresSk
     const switchedOff = await signIn(onNode(b), rp, credentials);
     assert.deepEqual(switchedOff.seen, ['login'], 'B asks no second factor with the switch off');
   });
+
+  it('refuses an application\'s old secret on B as soon as A rotates it, and a deleted application', async () => {
+    const created = await admin(a, '/admin/api/clients', { method: 'POST', body: JSON.stringify({ client_id: 'rotating', redirect_uris: ['http://127.0.0.1:9/cb'] }) });
+    const { client_secret: first } = (await created.json()) as { client_secret: string };
+    // The token endpoint authenticates the application before it looks at the grant: a
+    // right secret gets invalid_grant for a made-up code, a wrong one invalid_client.
+    const authenticates = async (node: Node, secret: string) => {
+      const response = await fetch(`${node.url}/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`rotating:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code: 'made-up', redirect_uri: 'http://127.0.0.1:9/cb' }),
+      });
+      const { error } = (await response.json()) as { error: string };
+      assert.ok(['invalid_grant', 'invalid_client'].includes(error), error);
+      return error === 'invalid_grant';
+    };
+    // Each node looks the application up several times, so each keeps a copy of it.
+    for (let i = 0; i < 3; i++) assert.ok(await authenticates(b, first), 'B accepts the first secret');
+    const rotated = await admin(a, '/admin/api/clients/rotating/secret', { method: 'POST', body: '{}' });
+    const { client_secret: second } = (await rotated.json()) as { client_secret: string };
+    assert.equal(await authenticates(b, first), false, 'B refuses the old secret right after the rotation on A');
+    assert.ok(await authenticates(b, second), 'B accepts the new one');
+    assert.ok(await authenticates(a, second));
+
+    assert.equal((await admin(a, '/admin/api/clients/rotating', { method: 'DELETE' })).status, 204);
+    assert.equal(await authenticates(b, second), false, 'B refuses a deleted application right after');
+  });
 });

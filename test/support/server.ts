@@ -99,13 +99,13 @@ export async function startTestServer(
 }
 
 /** Registers a relying party through the admin API and returns its registration. */
-export async function registerClient(server: TestServer, metadata: Record<string, unknown>) {
+export async function registerClient(server: Pick<TestServer, 'adminFetch'>, metadata: Record<string, unknown>) {
   const response = await server.adminFetch('/admin/api/clients', { method: 'POST', body: JSON.stringify(metadata) });
   if (response.status !== 201) throw new Error(`client registration failed: ${response.status} ${await response.text()}`);
   return (await response.json()) as { client_id: string; client_secret?: string };
 }
 
-export async function createUser(server: TestServer, user: { username: string; password: string; email?: string; name?: string }) {
+export async function createUser(server: Pick<TestServer, 'adminFetch'>, user: { username: string; password: string; email?: string; name?: string }) {
   const response = await server.adminFetch('/admin/api/users', { method: 'POST', body: JSON.stringify(user) });
   if (response.status !== 201) throw new Error(`user creation failed: ${response.status} ${await response.text()}`);
   return (await response.json()) as { id: string; username: string };

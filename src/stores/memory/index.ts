@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../../domain/clock.ts';
-import type { Stores } from '../types.ts';
+import { announcingClientStore } from '../announcing-clients.ts';
+import type { ChangeTopic, Stores } from '../types.ts';
 import { createMemoryClientStore } from './clients.ts';
 import { createMemoryKeyStore } from './keys.ts';
 import { createMemoryOidcStateStore, type Prunable } from './oidc-state.ts';
@@ -16,7 +17,10 @@ export type MemoryStores = Stores & Prunable;
 
 /** The embedded default: everything in this process, nothing persisted. */
 export function createMemoryStores({ clock = systemClock, auditRetentionDays = 90 }: { clock?: Clock; auditRetentionDays?: number } = {}): MemoryStores {
-  const settingsListeners: (() => void)[] = [];
+  const listeners: { topic: ChangeTopic; listener: () => void }[] = [];
+  const notifyChanged = async (topic: ChangeTopic) => {
+    for (const entry of listeners) if (entry.topic === topic) entry.listener();
+  };
   const oidc = createMemoryOidcStateStore({ clock });
   const guard = createMemorySecondFactorGuard({ clock });
   const rateLimiter = createMemoryRateLimiter({ clock });
@@ -29,15 +33,13 @@ export function createMemoryStores({ clock = systemClock, auditRetentionDays = 9
   return {
     kind: 'memory',
     users: createMemoryUserStore({ clock }),
-    clients: createMemoryClientStore(),
+    clients: announcingClientStore(createMemoryClientStore(), () => notifyChanged('clients')),
     settings: createMemorySettingsStore(),
     guard,
     rateLimiter,
     audit: createMemoryAuditLog({ clock, retentionDays: auditRetentionDays }),
-    notifySettingsChanged: async () => {
-      for (const listener of settingsListeners) listener();
-    },
-    onSettingsChanged: (listener) => void settingsListeners.push(listener),
+    notifyChanged,
+    onChanged: (topic, listener) => void listeners.push({ topic, listener }),
     keys: createMemoryKeyStore(),
     oidc,
     health: async () => ({ mongodb: true, redis: true }),

@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../src/config/load.ts';
+import { freePort } from '../test/support/processes.ts';
+import { ADMIN_TOKEN, type RealStores } from '../test/support/server.ts';
+
+export interface ServerProcess {
+  issuer: string;
+  adminFetch(path: string, init?: RequestInit): Promise<Response>;
+  /** The node's own figures from /metrics: CPU seconds, resident and heap bytes. */
+  usage(): Promise<{ cpuSeconds: number; rssBytes: number; heapUsedBytes: number }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * twofold as it runs in production: `src/main.ts` in a process of its own, so the
+ * benchmark's client (in this process) does not share its event loop and the node's CPU
+ * and memory can be read apart from the client's. The rate limits are raised: every
+ * simulated person comes from 127.0.0.1.
+ */
+export async function startServerProcess(real: RealStores | undefined): Promise<ServerProcess> {
+  const port = await freePort();
+  const issuer = `http://localhost:${port}`;
+  const configFile = join(mkdtempSync(join(tmpdir(), 'twofold-bench-')), 'config.yaml');
+  writeFileSync(configFile, 'rateLimits:\n  perAccount: { limit: 100000, windowSeconds: 60 }\n  perIp: { limit: 1000000, windowSeconds: 60 }\n');
+  // BENCH_CPU_PROF=dir: the node writes a CPU profile there when it stops (node --cpu-prof).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, '--disable-warning=ExperimentalWarning', 'src/main.ts'], {
+    cwd: packageRoot,
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      ISSUER: issuer,
+      ADMIN_TOKEN,
+      LOG_LEVEL: 'warn',
+      CONFIG_FILE: configFile,
+      ...(real ? { MONGODB_URI: real.mongoUri, REDIS_URL: real.redisUrl, DATA_KEY: real.dataKey, COOKIE_KEYS: real.cookieKeys } : {}),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  for (let i = 0; ; i++) {
+    const ready = await fetch(`${issuer}/readyz`).then((response) => response.ok, () => false);
+    if (ready) break;
+    if (i > 300 || child.exitCode !== null) throw new Error('twofold did not start');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const gauge = (text: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    issuer,
+    adminFetch: (path, init = {}) => fetch(`${issuer}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...init.headers } }),
+    async usage() {
+      const text = await (await fetch(`${issuer}/metrics`)).text();
+      return { cpuSeconds: gauge(text, 'process_cpu_seconds_total'), rssBytes: gauge(text, 'process_resident_memory_bytes'), heapUsedBytes: gauge(text, 'nodejs_heap_size_used_bytes') };
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
