@@ -1,15 +1,17 @@
 /**
  * The second-factor POST (a right code, through to the redirect) sent at a fixed rate of
- * 200 per second, on the embedded stores and on Redis + the MongoDB test server: p50 and
- * p99 latency. The client runs in the same process as the server, on the same cores.
+ * 200 per second: p50 and p99 latency as the client sees it. twofold runs in a process of
+ * its own, on the embedded stores and on Redis + the MongoDB test server; the client runs
+ * in this process on the same cores. Every person has a code page open (password given)
+ * before the first POST, so only the code step is timed.
  * Loopback only, bounded in count. Prints its figures; not part of `npm test`.
  * Run: node bench/code-latency.ts
  */
 import { availableParallelism } from 'node:os';
-import { createManualClock } from '../src/domain/clock.ts';
-import { registeredUser } from '../test/support/mfa.ts';
 import { follow, formAction, relyingParty, startAuthorization, UserAgent } from '../test/support/relying-party.ts';
-import { registerClient, startTestServer, type RealStores } from '../test/support/server.ts';
+import { registerClient, type RealStores } from '../test/support/server.ts';
+import { pool, registeredPeople } from './people.ts';
+import { startServerProcess } from './server-process.ts';
 import { onEachStore } from './stores.ts';
 
 const RATE = 200;
@@ -18,42 +20,42 @@ const POSTS = 400;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function run(name: string, real: RealStores | undefined) {
-  const clock = createManualClock(Date.now());
-  const server = await startTestServer({ ...(real ? { real } : {}), clock });
+  const server = await startServerProcess(real);
   try {
     const created = await registerClient(server, { client_id: 'bench', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' });
     const rp = await relyingParty(server.issuer, 'bench', created.client_secret, 'http://127.0.0.1:9/cb');
+    const people = await registeredPeople(server, rp, 'lat', POSTS);
 
-    // Code pages waiting for a right code, one person each (so no code is a replay): all
-    // register first, then all sign in up to the code page at the same moment of the clock.
-    const people = [];
-    for (let i = 0; i < POSTS; i++) people.push(await registeredUser(server, rp, clock, `lat${i}`));
-    const pending: { agent: UserAgent; action: URL; code: string }[] = [];
-    for (const { credentials, phone } of people) {
+    // Code pages waiting for a right code, one person each, so no code is a replay.
+    const pending: { agent: UserAgent; action: URL; phone: (typeof people)[number]['phone'] }[] = [];
+    let errors = await pool(people, 4, async ({ credentials, phone }) => {
       const agent = new UserAgent();
       const login = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
       const posted = await agent.postForm(formAction(login, '/login'), credentials);
       const page = await follow(agent, new URL(posted.headers.get('location')!, login.url), rp.redirectUri);
-      pending.push({ agent, action: formAction(page, '/code'), code: await phone.code() });
-    }
+      pending.push({ agent, action: formAction(page, '/code'), phone });
+    });
 
     const latencies: number[] = [];
-    let errors = 0;
+    const before = await server.usage();
     const started = performance.now();
     await Promise.all(
-      pending.map(async ({ agent, action, code }, i) => {
+      pending.map(async ({ agent, action, phone }, i) => {
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, (i * 1000) / RATE - (performance.now() - started))));
+        const code = await phone.code();
         const t0 = performance.now();
         const response = await agent.postForm(action, { code });
         latencies.push(performance.now() - t0);
         if (response.status !== 303) errors++;
       }),
     );
+    const cpuMs = (((await server.usage()).cpuSeconds - before.cpuSeconds) * 1000) / pending.length;
     latencies.sort((a, b) => a - b);
-    console.log(`${name}: code POST at ${RATE}/s: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, ${errors} errors (${POSTS} posts)`);
-
+    console.log(
+      `${name}: code POST at ${RATE}/s: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms; node CPU ${cpuMs.toFixed(2)} ms per POST; ${errors} errors (${pending.length} posts)`,
+    );
   } finally {
-    await server.close();
+    await server.stop();
   }
 }
 

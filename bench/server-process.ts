@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { packageRoot } from '../src/config/load.ts';
 import { freePort } from '../test/support/processes.ts';
 import { ADMIN_TOKEN, type RealStores } from '../test/support/server.ts';
@@ -11,6 +11,8 @@ export interface ServerProcess {
   adminFetch(path: string, init?: RequestInit): Promise<Response>;
   /** The node's own figures from /metrics: CPU seconds, resident and heap bytes. */
   usage(): Promise<{ cpuSeconds: number; rssBytes: number; heapUsedBytes: number }>;
+  /** Memory after a full garbage collection in the node (bench/memory-probe.ts). */
+  memoryAfterGc(): Promise<NodeJS.MemoryUsage>;
   stop(): Promise<void>;
 }
 
@@ -27,15 +29,20 @@ export async function startServerProcess(real: RealStores | undefined): Promise<
   writeFileSync(configFile, 'rateLimits:\n  perAccount: { limit: 100000, windowSeconds: 60 }\n  perIp: { limit: 1000000, windowSeconds: 60 }\n');
   // BENCH_CPU_PROF=dir: the node writes a CPU profile there when it stops (node --cpu-prof).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, '--disable-warning=ExperimentalWarning', 'src/main.ts'], {
+  const memoryFile = join(dirname(configFile), 'memory.json');
+  const probe = ['--expose-gc', '--import', './bench/memory-probe.ts'];
+  const child = spawn(process.execPath, [...profile, ...probe, '--disable-warning=ExperimentalWarning', 'src/main.ts'], {
     cwd: packageRoot,
     env: {
       PATH: process.env.PATH,
+      // glibc's allocator settings (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_), when given.
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('MALLOC_'))),
       PORT: String(port),
       ISSUER: issuer,
       ADMIN_TOKEN,
       LOG_LEVEL: 'warn',
       CONFIG_FILE: configFile,
+      BENCH_MEMORY_FILE: memoryFile,
       ...(real ? { MONGODB_URI: real.mongoUri, REDIS_URL: real.redisUrl, DATA_KEY: real.dataKey, COOKIE_KEYS: real.cookieKeys } : {}),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -54,6 +61,13 @@ export async function startServerProcess(real: RealStores | undefined): Promise<
     async usage() {
       const text = await (await fetch(`${issuer}/metrics`)).text();
       return { cpuSeconds: gauge(text, 'process_cpu_seconds_total'), rssBytes: gauge(text, 'process_resident_memory_bytes'), heapUsedBytes: gauge(text, 'nodejs_heap_size_used_bytes') };
+    },
+    async memoryAfterGc() {
+      rmSync(memoryFile, { force: true });
+      child.kill('SIGUSR2');
+      for (let i = 0; i < 200 && !existsSync(memoryFile); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return JSON.parse(readFileSync(memoryFile, 'utf8')) as NodeJS.MemoryUsage;
     },
     async stop() {
       child.kill('SIGTERM');
