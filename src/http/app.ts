@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Router from '@koa/router';
-import views from '@ladjs/koa-views';
 import Koa from 'koa';
+import pug from 'pug';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
@@ -28,20 +28,24 @@ import { securityHeaders } from './security-headers.ts';
 
 /**
  * The page renderer as per-request middleware: it gives each request's `ctx` a `render`
- * bound to that `ctx` alone. Used by twofold's app and by the engine (`provider.use`), so
- * the engine's own pages (errors, sign-out) take the same path. koa-views' other mode, a
- * render function put on `app.context`, keeps "the current context" in one variable
- * shared by every request and writes one request's page into another's response.
+ * that writes into that `ctx` alone. Used by twofold's app and by the engine
+ * (`provider.use`), so the engine's own pages (errors, sign-out) take the same path.
+ * (A render function shared by all requests that remembers "the current request" once
+ * wrote one request's page into another's response.) Templates are compiled once, on first
+ * use, and kept by pug: nothing is read from disk per request.
  */
 export function createPageRenderer(viewsDir: string, brandOf: () => Promise<Settings['brand']>): Koa.Middleware {
-  const render = views(viewsDir, { extension: 'pug', options: { cache: true, basedir: viewsDir } });
-  return (ctx, next) =>
-    render(ctx, async () => {
+  const template = (view: string) => pug.compileFile(join(viewsDir, `${view}.pug`), { cache: true, basedir: viewsDir });
+  return async (ctx, next) => {
+    ctx.render = async (view, locals = {}) => {
       // Every page names the organisation (settings `brand`); a page about a store outage too.
-      const bare = ctx.render;
-      ctx.render = async (view, locals = {}) => bare(view, { brand: await brandOf().catch(() => defaultSettings.brand), ...locals });
-      await next();
-    });
+      const brand = await brandOf().catch(() => defaultSettings.brand);
+      const html = template(view)({ ...ctx.state, brand, ...locals });
+      ctx.type = 'text/html';
+      ctx.body = html;
+    };
+    await next();
+  };
 }
 
 /** The OIDC engine's addresses (its default routes, with the features twofold turns on). */

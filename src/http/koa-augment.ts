@@ -3,6 +3,10 @@ declare module 'koa' {
   interface Request {
     body?: unknown;
   }
+  // The page renderer of ./app.ts, on every request's context.
+  interface ExtendableContext {
+    render(view: string, locals?: Record<string, unknown>): Promise<void>;
+  }
 }
 
 export {};
