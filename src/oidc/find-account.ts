@@ -1,5 +1,6 @@
 import type { FindAccount } from 'oidc-provider';
 import type { UserStore } from '../stores/types.ts';
+import { userOfRequest } from './request-users.ts';
 
 /**
  * The provider's view of a user: `sub` is the user id; `profile` and `email` scopes add
@@ -7,8 +8,8 @@ import type { UserStore } from '../stores/types.ts';
  * yielding userinfo and refresh fails.
  */
 export function createFindAccount(users: UserStore): FindAccount {
-  return async (_ctx, sub) => {
-    const user = await users.findById(sub);
+  return async (ctx, sub) => {
+    const user = await userOfRequest(ctx, users, sub);
     if (!user || user.disabled) return undefined;
     return {
       accountId: user.id,

@@ -6,6 +6,7 @@ import type { UserRecord, UserStore } from '../stores/types.ts';
 import { requestsMfa } from './acr.ts';
 import { isInternalClient } from './internal-clients.ts';
 import type { MfaState } from './mfa-state.ts';
+import { userOfRequest } from './request-users.ts';
 
 /** What a sign-in result carries once the second factor passed (see the login route). */
 export interface MfaResult {
@@ -57,7 +58,7 @@ export function createMfaAssessor(deps: { users: UserStore; settings: SettingsSe
     const { session, client, params } = ctx.oidc;
     const accountId = session?.accountId;
     if (!accountId || !client) return { action: 'none' };
-    const user = await deps.users.findById(accountId);
+    const user = await userOfRequest(ctx, deps.users, accountId);
     // A sign-in that has just passed the second factor comes back with it in its result:
     // it is recorded on the session it now belongs to.
     const passed = (ctx.oidc.result as { twofold?: MfaResult } | undefined)?.twofold;
