@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as oidc from 'openid-client';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
-import { registeredUser } from '../support/mfa.ts';
+import { registeredUser, wrongCode } from '../support/mfa.ts';
 import { startMongoServer, startRedis } from '../support/processes.ts';
 import { follow, formAction, relyingParty, signIn, startAuthorization, UserAgent } from '../support/relying-party.ts';
 import { newRealStores, registerClient, startTestServer } from '../support/server.ts';
@@ -73,6 +74,45 @@ describe('faults on real services', { skip: realStoresSkip }, () => {
       clock.advance(30_000);
       const again = await signIn(new UserAgent(), rp, credentials, {}, phone.app);
       assert.deepEqual(again.seen, ['login', 'code']);
+    } finally {
+      await server.close();
+      await redis.stop();
+    }
+  });
+
+  it('ends every session when Redis restarts empty, lets nobody in on old state, and keeps a locked user locked', async () => {
+    const clock = createManualClock(Date.now());
+    let redis = await startRedis();
+    const server = await startTestServer({ real: newRealStores(redis.url), clock });
+    try {
+      const created = await registerClient(server, {
+        client_id: 'app',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        first_party: true,
+        mfa_policy: 'required',
+      });
+      const rp = await relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+      const signedIn = await registeredUser(server, rp, clock, 'sasha');
+      const locked = await registeredUser(server, rp, clock, 'lou');
+      const browser = new UserAgent();
+      const { tokens } = await signIn(browser, rp, signedIn.credentials, { scope: 'openid offline_access', prompt: 'consent' }, signedIn.phone.app);
+      assert.deepEqual((await signIn(browser, rp, null)).seen, [], 'single sign-on before the restart');
+      const lockedBrowser = new UserAgent();
+      const login = await follow(lockedBrowser, (await startAuthorization(rp)).url, rp.redirectUri);
+      const posted = await lockedBrowser.postForm(formAction(login, '/login'), locked.credentials);
+      const codePage = await follow(lockedBrowser, new URL(posted.headers.get('location')!, login.url), rp.redirectUri);
+      for (let i = 0; i < 5; i++) await lockedBrowser.postForm(formAction(codePage, '/code'), { code: wrongCode(await locked.phone.code()) });
+
+      await redis.stop();
+      redis = await startRedis(redis.port);
+      assert.ok(await answers(`${server.issuer}/readyz`, 200, 50), 'ready within 5 s of its return');
+      clock.advance(30_000);
+
+      await assert.rejects(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!), 'the refresh token ended with its session');
+      const again = await signIn(browser, rp, signedIn.credentials, {}, signedIn.phone.app);
+      assert.deepEqual(again.seen, ['login', 'code'], 'the same browser signs in anew: password and code');
+      await assert.rejects(signIn(new UserAgent(), rp, locked.credentials, {}, locked.phone.app), /stopped at \/interaction\/\S+ with 403/, 'the locked user stays locked');
     } finally {
       await server.close();
       await redis.stop();
