@@ -11,6 +11,8 @@ export interface ServerProcess {
   adminFetch(path: string, init?: RequestInit): Promise<Response>;
   /** The node's own figures from /metrics: CPU seconds, resident and heap bytes. */
   usage(): Promise<{ cpuSeconds: number; rssBytes: number; heapUsedBytes: number }>;
+  /** The node's own request-time histogram for one route: cumulative counts by upper bound (seconds). */
+  requestTimes(method: string, route: string): Promise<Map<number, number>>;
   /** Memory after a full garbage collection in the node (bench/memory-probe.ts). */
   memoryAfterGc(): Promise<NodeJS.MemoryUsage>;
   stop(): Promise<void>;
@@ -61,6 +63,18 @@ export async function startServerProcess(real: RealStores | undefined): Promise<
     async usage() {
       const text = await (await fetch(`${issuer}/metrics`)).text();
       return { cpuSeconds: gauge(text, 'process_cpu_seconds_total'), rssBytes: gauge(text, 'process_resident_memory_bytes'), heapUsedBytes: gauge(text, 'nodejs_heap_size_used_bytes') };
+    },
+    async requestTimes(method, route) {
+      const text = await (await fetch(`${issuer}/metrics`)).text();
+      const counts = new Map<number, number>();
+      const pattern = /^twofold_http_request_duration_seconds_bucket\{(.*)\} (\S+)$/gm;
+      for (const [, labels, count] of text.matchAll(pattern)) {
+        if (!labels!.includes(`method="${method}"`) || !labels!.includes(`route="${route}"`)) continue;
+        const le = /le="([^"]+)"/.exec(labels!)![1]!;
+        const bound = le === '+Inf' ? Infinity : Number(le);
+        counts.set(bound, (counts.get(bound) ?? 0) + Number(count));
+      }
+      return counts;
     },
     async memoryAfterGc() {
       rmSync(memoryFile, { force: true });
