@@ -13,8 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { connectRedis, createRedis } from '../src/stores/redis/connection.ts';
 import { startMongoServer, startRedis } from '../test/support/processes.ts';
-import { relyingParty, signIn, UserAgent } from '../test/support/relying-party.ts';
-import { createUser, registerClient } from '../test/support/server.ts';
+import { signIn, UserAgent } from '../test/support/relying-party.ts';
+import { createUser, refreshingApplication } from '../test/support/server.ts';
 import { pool } from './people.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
 
@@ -43,14 +43,7 @@ const server = await startServerProcess({ mongoUri: `${mongo.url}/rss`, redisUrl
 const redis = createRedis({ url: redisService.url, commandTimeoutMs: 5000 });
 await connectRedis(redis, 5000);
 try {
-  const created = await registerClient(server, {
-    client_id: 'rss',
-    redirect_uris: ['http://127.0.0.1:9/cb'],
-    grant_types: ['authorization_code', 'refresh_token'],
-    first_party: true,
-    mfa_policy: 'off',
-  });
-  const rp = await relyingParty(server.issuer, 'rss', created.client_secret, 'http://127.0.0.1:9/cb');
+  const { rp } = await refreshingApplication(server, 'rss', 'off');
   const users = Array.from({ length: USERS }, (_, i) => ({ username: `rss${i}`, password: 'a long passphrase' }));
   for (const user of users) await createUser(server, user);
   const sessions = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => users[(from + i) % USERS]!);

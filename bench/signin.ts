@@ -14,8 +14,8 @@
 import { availableParallelism } from 'node:os';
 import { loadConfig } from '../src/config/load.ts';
 import { createPasswordHasher } from '../src/domain/passwords.ts';
-import { relyingParty, signIn, UserAgent } from '../test/support/relying-party.ts';
-import { registerClient, type RealStores } from '../test/support/server.ts';
+import { signIn, UserAgent } from '../test/support/relying-party.ts';
+import { type RealStores, refreshingApplication } from '../test/support/server.ts';
 import { pool, registeredPeople } from './people.ts';
 import { startServerProcess } from './server-process.ts';
 import { onEachStore } from './stores.ts';
@@ -43,14 +43,7 @@ const cores = availableParallelism();
 async function signInBench(name: string, real: RealStores | undefined, hashRate: number) {
   const server = await startServerProcess(real);
   try {
-    const created = await registerClient(server, {
-      client_id: 'bench',
-      redirect_uris: ['http://127.0.0.1:9/cb'],
-      grant_types: ['authorization_code', 'refresh_token'],
-      first_party: true,
-      mfa_policy: 'required',
-    });
-    const rp = await relyingParty(server.issuer, 'bench', created.client_secret, 'http://127.0.0.1:9/cb');
+    const { rp, secret } = await refreshingApplication(server, 'bench');
     const people = await registeredPeople(server, rp, 'bench', CONCURRENCY.length * SIGN_INS_PER_LEVEL);
 
     let errors = 0;
@@ -72,7 +65,7 @@ async function signInBench(name: string, real: RealStores | undefined, hashRate:
 
     // Refresh grants straight to the token endpoint (the client's own cost kept small).
     const tokenEndpoint = rp.config.serverMetadata().token_endpoint!;
-    const basic = `Basic ${Buffer.from(`bench:${created.client_secret}`).toString('base64')}`;
+    const basic = `Basic ${Buffer.from(`bench:${secret}`).toString('base64')}`;
     const before = await server.usage();
     const started = performance.now();
     let refreshed = 0;

@@ -4,8 +4,8 @@ import * as oidc from 'openid-client';
 import { createManualClock } from '../../src/domain/clock.ts';
 import type { MemoryStores } from '../../src/stores/memory/index.ts';
 import { Phone } from '../support/mfa.ts';
-import { relyingParty, signIn, UserAgent } from '../support/relying-party.ts';
-import { createUser, registerClient, startTestServer } from '../support/server.ts';
+import { signIn, UserAgent } from '../support/relying-party.ts';
+import { createUser, refreshingApplication, startTestServer } from '../support/server.ts';
 
 /**
  * The embedded stores expire what they hold as Redis does: sessions, grants, tokens, their
@@ -18,14 +18,7 @@ describe('the embedded stores', () => {
     const server = await startTestServer({ clock, demo: false, rateLimits: { perAccount: { limit: 1000, windowSeconds: 60 }, perIp: { limit: 100_000, windowSeconds: 60 } } });
     const stores = server.stores as MemoryStores;
     try {
-      const created = await registerClient(server, {
-        client_id: 'app',
-        redirect_uris: ['http://127.0.0.1:9/cb'],
-        grant_types: ['authorization_code', 'refresh_token'],
-        first_party: true,
-        mfa_policy: 'required',
-      });
-      const rp = await relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+      const { rp } = await refreshingApplication(server, 'app');
       const users = Array.from({ length: 4 }, (_, i) => ({ username: `prune${i}`, password: 'a long passphrase' }));
       for (const user of users) await createUser(server, user);
       stores.prune();

@@ -6,7 +6,7 @@ import { realStoresSkip } from '../support/env.ts';
 import { registeredUser, wrongCode } from '../support/mfa.ts';
 import { startMongoServer, startRedis } from '../support/processes.ts';
 import { follow, formAction, relyingParty, signIn, startAuthorization, UserAgent } from '../support/relying-party.ts';
-import { newRealStores, registerClient, startTestServer } from '../support/server.ts';
+import { newRealStores, refreshingApplication, registerClient, startTestServer } from '../support/server.ts';
 
 /** Polls a URL until it answers `status`, at most `attempts` times, 100 ms apart. */
 async function answers(url: string, status: number, attempts = 100): Promise<boolean> {
@@ -85,14 +85,7 @@ describe('faults on real services', { skip: realStoresSkip }, () => {
     let redis = await startRedis();
     const server = await startTestServer({ real: newRealStores(redis.url), clock });
     try {
-      const created = await registerClient(server, {
-        client_id: 'app',
-        redirect_uris: ['http://127.0.0.1:9/cb'],
-        grant_types: ['authorization_code', 'refresh_token'],
-        first_party: true,
-        mfa_policy: 'required',
-      });
-      const rp = await relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+      const { rp } = await refreshingApplication(server, 'app');
       const signedIn = await registeredUser(server, rp, clock, 'sasha');
       const locked = await registeredUser(server, rp, clock, 'lou');
       const browser = new UserAgent();

@@ -4,8 +4,8 @@ import * as oidc from 'openid-client';
 import { createRedis, connectRedis } from '../../src/stores/redis/connection.ts';
 import { realStoresSkip, testRedisUrl } from '../support/env.ts';
 import { Phone } from '../support/mfa.ts';
-import { relyingParty, signIn, UserAgent } from '../support/relying-party.ts';
-import { createUser, newRealStores, registerClient, startTestServer } from '../support/server.ts';
+import { signIn, UserAgent } from '../support/relying-party.ts';
+import { createUser, newRealStores, refreshingApplication, startTestServer } from '../support/server.ts';
 
 /**
  * Redis memory stays bounded: every key twofold or the engine writes during sign-ins,
@@ -19,14 +19,7 @@ describe('Redis keys', { skip: realStoresSkip }, () => {
     const redis = createRedis({ url: testRedisUrl!, commandTimeoutMs: 5000 });
     try {
       assert.ok(await connectRedis(redis, 5000));
-      const created = await registerClient(server, {
-        client_id: 'app',
-        redirect_uris: ['http://127.0.0.1:9/cb'],
-        grant_types: ['authorization_code', 'refresh_token'],
-        first_party: true,
-        mfa_policy: 'required',
-      });
-      const rp = await relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+      const { rp } = await refreshingApplication(server, 'app');
       for (let i = 0; i < 3; i++) {
         const credentials = { username: `keys${i}`, password: 'a long passphrase' };
         await createUser(server, credentials);

@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logger.ts';
 import { startTwofold, type Twofold } from '../../src/server.ts';
 import { freshKeyPrefix, freshMongoUri, testRedisUrl } from './env.ts';
 import { freePort } from './processes.ts';
+import { relyingParty } from './relying-party.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdefghijklmnop';
 
@@ -121,4 +122,21 @@ export async function patchUser(server: TestServer, id: string, patch: Record<st
   const response = await server.adminFetch(`/admin/api/users/${id}`, { method: 'PATCH', body: JSON.stringify(patch) });
   if (response.status !== 200) throw new Error(`user change failed: ${response.status} ${await response.text()}`);
   return response.json() as Promise<{ mfa: { status: string; exempt: boolean } } & Record<string, unknown>>;
+}
+
+/**
+ * A first-party application that may refresh tokens (with `mfa_policy`), registered through
+ * the admin API, and its relying party; its redirect URI goes nowhere (the flows stop there).
+ */
+export async function refreshingApplication(server: Pick<TestServer, 'adminFetch'> & { issuer: string }, clientId: string, mfaPolicy: 'required' | 'if_enrolled' | 'off' = 'required') {
+  const redirectUri = 'http://127.0.0.1:9/cb';
+  const created = await registerClient(server, {
+    client_id: clientId,
+    redirect_uris: [redirectUri],
+    grant_types: ['authorization_code', 'refresh_token'],
+    first_party: true,
+    mfa_policy: mfaPolicy,
+  });
+  const rp = await relyingParty(server.issuer, clientId, created.client_secret, redirectUri);
+  return { rp, secret: created.client_secret };
 }
