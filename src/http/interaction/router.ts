@@ -39,22 +39,30 @@ export function createInteractionRoutes(deps: InteractionDeps) {
 
   router.get('/:uid', async (ctx) => {
     const { interaction, client } = await kit.details(ctx);
-    await deps.mfaState.origin.put(interaction.uid, client.clientId);
-    // What a refused form on this page left for it, shown this once.
-    const flash = await deps.mfaState.flash.take(interaction.uid);
+    // A refused form redirects here with ?retry=1 and leaves its outcome to show this once;
+    // only then is there one to read. The page's first showing notes the application the
+    // sign-in is for (to point back to it once the sign-in has expired); a retry was shown before.
+    const retry = ctx.query.retry === '1';
+    const flash = retry ? await deps.mfaState.flash.take(interaction.uid) : {};
+    const noteOrigin = () => (retry ? undefined : deps.mfaState.origin.put(interaction.uid, client.clientId));
     switch (interaction.prompt.name) {
       case 'login': {
         const pending = await deps.mfaState.signIn.get(interaction.uid);
+        // The code page after the password: the login page of this sign-in noted it.
         if (pending?.passwordAt !== undefined) return secondFactor.show(ctx, interaction, client, flash);
+        await noteOrigin();
         return login.show(ctx, interaction.uid, kit.clientName(client), flash);
       }
       case MFA_PROMPT:
         if (interaction.prompt.reasons.includes('account_unavailable')) {
           throw new AppError('forbidden', DISABLED);
         }
+        await noteOrigin();
         return secondFactor.show(ctx, interaction, client, flash);
       case 'consent':
+        // A first-party application's consent is given at once: no page, nothing to point back from.
         if (isFirstParty(client.metadata())) return consent.grant(ctx, interaction);
+        await noteOrigin();
         return consent.show(ctx, interaction, client);
       default:
         throw new AppError('invalid_request', 'This sign-in step is not known.');
