@@ -38,6 +38,7 @@ async function run(name: string, real: RealStores | undefined) {
 
     const latencies: number[] = [];
     const timesBefore = await server.requestTimes('POST', '/interaction/:uid/code');
+    const storesBefore = await server.slowStoreCalls(0.005);
     const before = await server.usage();
     const started = performance.now();
     await Promise.all(
@@ -54,11 +55,19 @@ async function run(name: string, real: RealStores | undefined) {
     // As the node itself measured them (its histogram): the share handled within 2.5 and 5 ms.
     const timesAfter = await server.requestTimes('POST', '/interaction/:uid/code');
     const within = (bound: number) => ((timesAfter.get(bound) ?? 0) - (timesBefore.get(bound) ?? 0)) / ((timesAfter.get(Infinity) ?? 0) - (timesBefore.get(Infinity) ?? 0));
+    // Where the slow ones waited: store calls that took over 5 ms during the POSTs, by store.
+    const storesAfter = await server.slowStoreCalls(0.005);
+    const slow = [...storesAfter]
+      .map(([store, { slow }]) => [store, slow - (storesBefore.get(store)?.slow ?? 0)] as const)
+      .filter(([, count]) => count > 0)
+      .map(([store, count]) => `${store} ${count}`)
+      .join(', ');
     latencies.sort((a, b) => a - b);
     console.log(
       `${name}: code POST at ${RATE}/s, as the client saw it: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms; ` +
         `in the node: ${(100 * within(0.0025)).toFixed(1)} % within 2.5 ms, ${(100 * within(0.005)).toFixed(1)} % within 5 ms; node CPU ${cpuMs.toFixed(2)} ms per POST; ${errors} errors (${pending.length} posts)`,
     );
+    console.log(`${name}: store calls over 5 ms during the POSTs: ${slow || 'none'}`);
   } finally {
     await server.stop();
   }

@@ -13,6 +13,8 @@ export interface ServerProcess {
   usage(): Promise<{ cpuSeconds: number; rssBytes: number; heapUsedBytes: number }>;
   /** The node's own request-time histogram for one route: cumulative counts by upper bound (seconds). */
   requestTimes(method: string, route: string): Promise<Map<number, number>>;
+  /** Store calls so far, by store, and how many of them took longer than `seconds` (a bucket bound). */
+  slowStoreCalls(seconds: number): Promise<Map<string, { calls: number; slow: number }>>;
   /** Memory after a full garbage collection in the node (bench/memory-probe.ts). */
   memoryAfterGc(): Promise<NodeJS.MemoryUsage>;
   stop(): Promise<void>;
@@ -75,6 +77,19 @@ export async function startServerProcess(real: RealStores | undefined): Promise<
         counts.set(bound, (counts.get(bound) ?? 0) + Number(count));
       }
       return counts;
+    },
+    async slowStoreCalls(seconds) {
+      const text = await (await fetch(`${issuer}/metrics`)).text();
+      const byStore = new Map<string, { calls: number; slow: number }>();
+      for (const [, labels, count] of text.matchAll(/^twofold_store_operation_duration_seconds_bucket\{(.*)\} (\S+)$/gm)) {
+        const store = /store="([^"]+)"/.exec(labels!)![1]!.replace(/^oidc_.*/, 'redis (engine)');
+        const entry = byStore.get(store) ?? { calls: 0, slow: 0 };
+        if (labels!.includes('le="+Inf"')) entry.calls += Number(count);
+        if (labels!.includes(`le="${seconds}"`)) entry.slow -= Number(count);
+        byStore.set(store, entry);
+      }
+      for (const entry of byStore.values()) entry.slow += entry.calls;
+      return byStore;
     },
     async memoryAfterGc() {
       rmSync(memoryFile, { force: true });
