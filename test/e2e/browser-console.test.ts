@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { axeViolations, launchChromium, screenshotPath } from '../support/browser.ts';
+import { axeViolations, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { Phone, wrongCode } from '../support/mfa.ts';
 import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
@@ -68,15 +68,15 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
       const rows = await page.getByTestId('user-row').locator('th a').allTextContents();
       assert.deepEqual(rows, ['jo-smith', 'major-jones'], 'each row holds its username');
       assert.deepEqual(await axeViolations(page), [], 'users page');
-      await page.screenshot({ path: screenshotPath('console-users-desktop'), fullPage: true });
+      await snapshot(page, { path: screenshotPath('console-users-desktop'), fullPage: true });
 
       // Reset Jo's app: her next sign-in registers anew.
       await page.getByRole('link', { name: 'jo-smith' }).click();
       assert.deepEqual(await axeViolations(page), [], 'user page');
-      await page.screenshot({ path: screenshotPath('console-user-desktop'), fullPage: true });
+      await snapshot(page, { path: screenshotPath('console-user-desktop'), fullPage: true });
       await page.getByTestId('reset-mfa').click();
       assert.deepEqual(await axeViolations(page), [], 'confirmation page');
-      await page.screenshot({ path: screenshotPath('console-confirm-desktop'), fullPage: true });
+      await snapshot(page, { path: screenshotPath('console-confirm-desktop'), fullPage: true });
       await page.getByTestId('confirm').click();
       await page.getByText('Recent events').waitFor();
       assert.equal((await apiUser(users['jo-smith']!.id)).mfa.status, 'none');
@@ -97,7 +97,7 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
       // The master switch, off and on again.
       await page.getByRole('link', { name: 'Settings' }).click();
       assert.deepEqual(await axeViolations(page), [], 'settings page');
-      await page.screenshot({ path: screenshotPath('console-settings-desktop'), fullPage: true });
+      await snapshot(page, { path: screenshotPath('console-settings-desktop'), fullPage: true });
       await page.locator('input[name="enabled"]').uncheck();
       await page.getByRole('button', { name: 'Save settings' }).click();
       await page.getByText('Saved.').waitFor();
@@ -117,7 +117,7 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
       await page.getByRole('button', { name: 'Add the application' }).click();
       assert.ok((await page.getByTestId('client-secret').textContent())!.length >= 32, 'the secret, shown once');
       assert.deepEqual(await axeViolations(page), [], 'applications page');
-      await page.screenshot({ path: screenshotPath('console-clients-desktop'), fullPage: true });
+      await snapshot(page, { path: screenshotPath('console-clients-desktop'), fullPage: true });
       const crm = (await (await server.adminFetch('/admin/api/clients/crm')).json()) as { mfa_policy: string; client_name: string };
       assert.deepEqual([crm.mfa_policy, crm.client_name], ['required', 'Customer records']);
       await page.getByRole('link', { name: 'Customer records' }).click();
@@ -128,7 +128,7 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
       await page.getByRole('button', { name: 'Show' }).click();
       assert.match((await page.locator('table.list').textContent())!, /mfa\.unlocked/);
       assert.deepEqual(await axeViolations(page), [], 'audit page');
-      await page.screenshot({ path: screenshotPath('console-audit-desktop'), fullPage: true });
+      await snapshot(page, { path: screenshotPath('console-audit-desktop'), fullPage: true });
 
       // A form posted without its CSRF token changes nothing.
       const forged = await context.request.post(`${server.issuer}/admin/settings`, { form: { enabled: 'off', defaultPolicy: 'off' }, maxRedirects: 0 });
@@ -140,7 +140,7 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
       for (const [path, name] of [['/admin/users', 'users'], [`/admin/users/${users.kim!.id}`, 'user'], ['/admin/clients', 'clients'], ['/admin/settings', 'settings'], ['/admin/audit', 'audit']]) {
         await page.goto(`${server.issuer}${path}`);
         assert.deepEqual(await axeViolations(page), [], `${name} at 390 px`);
-        await page.screenshot({ path: screenshotPath(`console-${name}-phone`), fullPage: true });
+        await snapshot(page, { path: screenshotPath(`console-${name}-phone`), fullPage: true });
       }
 
       await page.getByRole('button', { name: 'Sign out boss' }).click();
@@ -162,7 +162,7 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
       const response = await page.goto(`${server.issuer}/admin/users`);
       assert.equal(response?.status(), 403);
       assert.doesNotMatch(await page.content(), /user-row|jo-smith/);
-      await page.screenshot({ path: screenshotPath('console-forbidden-phone'), fullPage: true });
+      await snapshot(page, { path: screenshotPath('console-forbidden-phone'), fullPage: true });
     } finally {
       await context.close();
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { launchChromium, screenshotPath } from '../support/browser.ts';
+import { launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -40,7 +40,7 @@ describe('the embedded demo application in Chromium', { skip: browserSkip }, () 
       assert.match((await first.locator('p.lead').textContent())!, /signed in as Demo User \(demo@example\.com\)/);
       const issued = await first.locator('table.claims tr', { hasText: 'iat' }).locator('time').getAttribute('datetime');
       assert.ok(issued && Math.abs(Date.parse(issued) - Date.now()) < 600_000, 'iat is shown as a date');
-      await first.screenshot({ path: screenshotPath('demo-signed-in'), fullPage: true });
+      await snapshot(first, { path: screenshotPath('demo-signed-in'), fullPage: true });
 
       // The second tab's sign-in is still good too (it began before the first had a session,
       // so it asks for its own second factor: a backup code here).

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { axeViolations, interceptCallback, launchChromium, scanQrCode, screenshotPath } from '../support/browser.ts';
+import { axeViolations, interceptCallback, launchChromium, scanQrCode, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { wrongCode } from '../support/mfa.ts';
 import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
@@ -45,7 +45,7 @@ describe('sign-in pages in Chromium', { skip: browserSkip }, () => {
       // bypassCSP lets the test inject axe-core; the pages' own policy is tested elsewhere.
       const context: BrowserContext = await browser.newContext({ viewport: { width, height }, bypassCSP: true });
       const check = async (page: Page, name: string) => {
-        await page.screenshot({ path: screenshotPath(`${name}-${size}`), fullPage: true });
+        await snapshot(page, { path: screenshotPath(`${name}-${size}`), fullPage: true });
         assert.deepEqual(await axeViolations(page), [], `${name} at ${size} width`);
       };
       try {
@@ -83,7 +83,7 @@ describe('sign-in pages in Chromium', { skip: browserSkip }, () => {
         const { natural, shown } = await qr.evaluate((img: HTMLImageElement) => ({ natural: img.naturalWidth, shown: img.getBoundingClientRect().width }));
         assert.equal(shown, natural, 'the QR code is shown at the size it was drawn');
         const link = page.getByTestId('otpauth-link');
-        const scanned = await scanQrCode(context, await page.screenshot({ fullPage: true }));
+        const scanned = await scanQrCode(context, await snapshot(page, { fullPage: true }));
         assert.equal(await link.getAttribute('href'), scanned, 'the link opens what the QR code holds');
         assert.equal(await link.isVisible(), size === 'phone', 'the link shows on the phone that shows the page');
         assert.match((await page.locator('main').textContent())!, /Time-based, 6 digits, every 30 seconds/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { interceptCallback, launchChromium, screenshotPath } from '../support/browser.ts';
+import { interceptCallback, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
 import { wrongCode } from '../support/mfa.ts';
@@ -60,7 +60,7 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
         await page.getByLabel('Code from the app').fill(await code(secret));
         await page.getByRole('button', { name: 'Verify and continue' }).click();
         await page.getByTestId('backup-code').first().waitFor();
-        await page.screenshot({ path: screenshotPath(`backup-codes-${size}`), fullPage: true });
+        await snapshot(page, { path: screenshotPath(`backup-codes-${size}`), fullPage: true });
         const codes = await page.getByTestId('backup-code').allTextContents();
         assert.equal(codes.length, 10);
         assert.equal(await page.getByRole('button', { name: 'Copy to clipboard' }).isVisible(), true, 'the copy button runs under the page\'s policy');
@@ -82,7 +82,7 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
         await passwordStep(page, username);
         await page.getByRole('link', { name: 'Use a backup code instead' }).click();
         await page.getByLabel('Backup code').waitFor();
-        await page.screenshot({ path: screenshotPath(`code-backup-form-${size}`), fullPage: true });
+        await snapshot(page, { path: screenshotPath(`code-backup-form-${size}`), fullPage: true });
         await page.getByLabel('Backup code').fill(codes[0]!.toUpperCase());
         await page.getByRole('button', { name: 'Continue' }).click();
         await page.waitForURL('http://127.0.0.1:9/**');
@@ -97,7 +97,7 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
         }
         await page.getByRole('heading', { name: 'Account locked' }).waitFor();
         assert.match((await page.getByRole('alert').textContent())!, /locked until \d\d:\d\d UTC \(in 15 minutes\)/);
-        await page.screenshot({ path: screenshotPath(`locked-${size}`), fullPage: true });
+        await snapshot(page, { path: screenshotPath(`locked-${size}`), fullPage: true });
         clock.advance(900_000);
 
         // The account page (the session passed the second factor: no sign-in page), new
@@ -105,29 +105,29 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
         await page.goto(`${server.issuer}/account/`);
         await page.getByTestId('device').waitFor();
         assert.equal(await page.getByTestId('backup-codes-left').textContent(), '9');
-        await page.screenshot({ path: screenshotPath(`account-${size}`), fullPage: true });
+        await snapshot(page, { path: screenshotPath(`account-${size}`), fullPage: true });
 
         await page.getByTestId('regenerate-codes').click();
         // The session's second factor (the backup code) was longer ago than 5 minutes: a code.
         await page.getByLabel('Code', { exact: true }).fill(await code(secret));
-        await page.screenshot({ path: screenshotPath(`account-new-codes-confirm-${size}`), fullPage: true });
+        await snapshot(page, { path: screenshotPath(`account-new-codes-confirm-${size}`), fullPage: true });
         await page.getByTestId('confirm').click();
         await page.getByTestId('backup-code').first().waitFor();
         const fresh = await page.getByTestId('backup-code').allTextContents();
         assert.equal(fresh.filter((c) => codes.includes(c)).length, 0);
-        await page.screenshot({ path: screenshotPath(`account-new-codes-${size}`), fullPage: true });
+        await snapshot(page, { path: screenshotPath(`account-new-codes-${size}`), fullPage: true });
         await page.getByTestId('continue').click();
         assert.equal(await page.getByTestId('backup-codes-left').textContent(), '10');
 
         clock.advance(6 * 60_000);
         await page.getByTestId('delete-device').click();
         await page.getByLabel('Code', { exact: true }).waitFor();
-        await page.screenshot({ path: screenshotPath(`account-delete-confirm-${size}`), fullPage: true });
+        await snapshot(page, { path: screenshotPath(`account-delete-confirm-${size}`), fullPage: true });
         await page.getByLabel('Code', { exact: true }).fill(await code(secret));
         await page.getByTestId('confirm').click();
         await page.getByText('Your authenticator app was deleted.').waitFor();
         assert.match((await page.getByTestId('device').textContent())!, /No authenticator app is registered/);
-        await page.screenshot({ path: screenshotPath(`account-deleted-${size}`), fullPage: true });
+        await snapshot(page, { path: screenshotPath(`account-deleted-${size}`), fullPage: true });
       } finally {
         await context.close();
       }

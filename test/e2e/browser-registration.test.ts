@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { interceptCallback, launchChromium, scanQrCode, screenshotPath } from '../support/browser.ts';
+import { interceptCallback, launchChromium, scanQrCode, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip, realStoresSkip } from '../support/env.ts';
 import { exchangeCode, relyingParty, startAuthorization } from '../support/relying-party.ts';
 import { authenticatorCode, decodeBase32, parseOtpauth } from '../support/rfc6238.ts';
@@ -43,12 +43,12 @@ describe('registering an authenticator in Chromium on Redis and MongoDB', { skip
         await page.getByLabel('Password').fill('quentin passphrase');
         await page.getByRole('button', { name: 'Sign in' }).click();
         await page.locator('input[name="code"]').waitFor();
-        await page.screenshot({ path: screenshotPath(shot), fullPage: true });
+        await snapshot(page, { path: screenshotPath(shot), fullPage: true });
         const code = await answer(page);
         await page.locator('input[name="code"]').fill(code);
         await page.locator('form button[type="submit"]').click();
         if (await page.getByTestId('backup-code').first().isVisible()) {
-          await page.screenshot({ path: screenshotPath(`${shot}-backup-codes`), fullPage: true });
+          await snapshot(page, { path: screenshotPath(`${shot}-backup-codes`), fullPage: true });
           await page.getByTestId('continue').click();
         }
         await page.waitForURL('http://127.0.0.1:9/**');
@@ -62,7 +62,7 @@ describe('registering an authenticator in Chromium on Redis and MongoDB', { skip
     let secret = '';
     const registration = await signInOnce(async (page) => {
       assert.equal(await page.getByText('Use the <b>company</b> phone.').count(), 1, 'the message is shown as text');
-      const uri = await scanQrCode(page.context(), await page.screenshot({ fullPage: true }));
+      const uri = await scanQrCode(page.context(), await snapshot(page, { fullPage: true }));
       const parsed = parseOtpauth(uri);
       assert.equal(parsed.label, 'Acme SSO:quentin');
       assert.equal(parsed.issuer, 'Acme SSO');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { interceptCallback, launchChromium, scanQrCode, screenshotPath } from '../support/browser.ts';
+import { interceptCallback, launchChromium, scanQrCode, screenshotPath, snapshot } from '../support/browser.ts';
 import { authenticatorCode, decodeBase32, parseOtpauth } from '../support/rfc6238.ts';
 import { browserSkip, realStoresSkip } from '../support/env.ts';
 import { exchangeCode, relyingParty, startAuthorization } from '../support/relying-party.ts';
@@ -19,7 +19,7 @@ describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
     try {
       const page = await context.newPage();
       await page.goto(`${server.issuer}/demo/`);
-      await page.screenshot({ path: screenshotPath('demo-start') });
+      await snapshot(page, { path: screenshotPath('demo-start') });
       await page.getByRole('button', { name: 'Sign in' }).click();
 
       await page.waitForURL(/\/interaction\//);
@@ -28,25 +28,25 @@ describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
       await page.getByRole('button', { name: 'Sign in' }).click();
       await assert.doesNotReject(page.getByRole('alert').waitFor());
       assert.equal(await page.getByRole('alert').textContent(), 'The username or password is not correct.');
-      await page.screenshot({ path: screenshotPath('login-wrong-password') });
+      await snapshot(page, { path: screenshotPath('login-wrong-password') });
 
       await page.getByLabel('Password').fill(server.demo!.password);
       await page.getByRole('button', { name: 'Sign in' }).click();
 
       // The demo application requires the second factor: the newcomer registers an app.
       await page.getByTestId('totp-qr').waitFor();
-      await page.screenshot({ path: screenshotPath('demo-register'), fullPage: true });
-      const uri = await scanQrCode(context, await page.screenshot({ fullPage: true }));
+      await snapshot(page, { path: screenshotPath('demo-register'), fullPage: true });
+      const uri = await scanQrCode(context, await snapshot(page, { fullPage: true }));
       const { secret } = parseOtpauth(uri);
       await page.getByLabel('Code from the app').fill(await authenticatorCode(decodeBase32(secret), Date.now() / 1000));
       await page.getByRole('button', { name: 'Verify and continue' }).click();
       // The backup codes, once, before the application.
       await page.getByTestId('backup-code').first().waitFor();
       assert.equal(await page.getByTestId('backup-code').count(), 10);
-      await page.screenshot({ path: screenshotPath('demo-backup-codes'), fullPage: true });
+      await snapshot(page, { path: screenshotPath('demo-backup-codes'), fullPage: true });
       await page.getByTestId('continue').click();
       await page.waitForURL(`${server.issuer}/demo/`);
-      await page.screenshot({ path: screenshotPath('demo-claims'), fullPage: true });
+      await snapshot(page, { path: screenshotPath('demo-claims'), fullPage: true });
       const claims = Object.fromEntries(
         await page.locator('table.claims tr').evaluateAll((rows) =>
           rows.map((row) => [row.querySelector('th')?.textContent ?? '', row.querySelector('td')?.textContent ?? '']),
@@ -83,7 +83,7 @@ describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
         const page = await context.newPage();
         const callback = await interceptCallback(page, 'http://127.0.0.1:9/');
         await page.goto(start.url.href);
-        await page.screenshot({ path: screenshotPath('login') });
+        await snapshot(page, { path: screenshotPath('login') });
         await page.getByLabel('Username').fill('paula');
         await page.getByLabel('Password').fill('paula passphrase');
         await page.getByRole('button', { name: 'Sign in' }).click();
@@ -91,7 +91,7 @@ describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
         // A third-party client: the consent page comes next.
         await page.getByTestId('consent-allow').waitFor();
         assert.match(await page.locator('main').textContent() ?? '', /Portal asks to use your account.It will be able to see:your name and usernameyour email address/);
-        await page.screenshot({ path: screenshotPath('consent') });
+        await snapshot(page, { path: screenshotPath('consent') });
         await page.getByTestId('consent-allow').click();
         await page.waitForURL('http://127.0.0.1:9/**');
 

@@ -36,6 +36,22 @@ export function screenshotPath(name: string): string {
 }
 
 /**
+ * A screenshot of the page. Headless Chromium on a busy machine now and then answers a
+ * capture with "Unable to capture screenshot" (the page itself is fine); the capture is
+ * tried again then, up to three times. Any other error is the test's.
+ */
+export async function snapshot(page: Page, options: Parameters<Page['screenshot']>[0] = {}): Promise<Buffer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await page.screenshot(options);
+    } catch (err) {
+      if (attempt === 3 || !String(err).includes('Unable to capture screenshot')) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+/**
  * Reads a QR code from a screenshot, as a phone's camera would: the PNG is drawn on a
  * canvas in a blank page of the same browser to get its pixels, and jsQR decodes them.
  */
