@@ -1,17 +1,10 @@
 import type { Clock } from '../../domain/clock.ts';
 import type { OidcAdapter, OidcPayload, OidcStateStore } from '../types.ts';
+import type { Prunable } from './prunable.ts';
 
 interface Entry {
   payload: OidcPayload;
   expiresAt: number | null;
-}
-
-/** The embedded stores' own housekeeping: drop what has expired, and count what is held. */
-export interface Prunable {
-  /** Drops every expired entry and whatever index still points at it. */
-  prune(): void;
-  /** Entries held, indexes included: what pruning must bring back down. */
-  entryCount(): number;
 }
 
 /** oidc-provider state in process memory, for the embedded default only. */

@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import type { RateLimiter } from '../types.ts';
-import type { Prunable } from './oidc-state.ts';
+import type { Prunable } from './prunable.ts';
 
 // Past this many keys, keys whose hits all left their window are swept away at once.
 const SWEEP_ABOVE_KEYS = 10_000;

@@ -1,6 +1,6 @@
 import type { Clock } from '../../domain/clock.ts';
 import type { AttemptLimits, AttemptResult, SecondFactorGuard } from '../types.ts';
-import type { Prunable } from './oidc-state.ts';
+import type { Prunable } from './prunable.ts';
 
 // The same lifetimes as the Redis guard's keys.
 const STEP_TTL_MS = 1800 * 1000;
