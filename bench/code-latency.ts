@@ -8,8 +8,8 @@
  * Run: node bench/code-latency.ts
  */
 import { availableParallelism } from 'node:os';
-import { follow, formAction, relyingParty, startAuthorization, UserAgent } from '../test/support/relying-party.ts';
-import { registerClient, type RealStores } from '../test/support/server.ts';
+import { follow, formAction, startAuthorization, UserAgent } from '../test/support/relying-party.ts';
+import { type RealStores, registerApplication } from '../test/support/server.ts';
 import { pool, registeredPeople } from './people.ts';
 import { startServerProcess } from './server-process.ts';
 import { onEachStore } from './stores.ts';
@@ -22,8 +22,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 async function run(name: string, real: RealStores | undefined) {
   const server = await startServerProcess(real);
   try {
-    const created = await registerClient(server, { client_id: 'bench', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' });
-    const rp = await relyingParty(server.issuer, 'bench', created.client_secret, 'http://127.0.0.1:9/cb');
+    const rp = (await registerApplication(server, { client_id: 'bench', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
     const people = await registeredPeople(server, rp, 'lat', POSTS);
 
     // Code pages waiting for a right code, one person each, so no code is a replay.

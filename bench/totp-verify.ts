@@ -11,8 +11,8 @@ import { createDataKeyring } from '../src/domain/data-key.ts';
 import { TOTP_SECRET_PURPOSE } from '../src/domain/second-factor.ts';
 import { codeAt, matchStep, stepAt } from '../src/domain/totp.ts';
 import { startMongoServer, startRedis } from '../test/support/processes.ts';
-import { follow, formAction, relyingParty, startAuthorization, UserAgent } from '../test/support/relying-party.ts';
-import { createUser, registerClient, startTestServer } from '../test/support/server.ts';
+import { follow, formAction, startAuthorization, UserAgent } from '../test/support/relying-party.ts';
+import { createUser, registerApplication, startTestServer } from '../test/support/server.ts';
 
 function domainBench(skewSteps: number, iterations: number) {
   const secret = randomBytes(20);
@@ -45,13 +45,12 @@ async function httpBench(signIns: number, concurrency: number) {
   });
   try {
     const keyring = createDataKeyring([Buffer.from(dataKey, 'base64')]);
-    const client = await registerClient(server, {
+    const rp = (await registerApplication(server, {
       client_id: 'bench',
       redirect_uris: ['http://127.0.0.1:9/cb'],
       first_party: true,
       mfa_policy: 'required',
-    });
-    const rp = await relyingParty(server.issuer, 'bench', client.client_secret, 'http://127.0.0.1:9/cb');
+    })).rp;
     const nowStep = stepAt(clock.now());
 
     // Each sign-in is a user of its own with a registered device, waiting on the code page.

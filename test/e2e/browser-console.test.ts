@@ -6,8 +6,8 @@ import { axeViolations, launchChromium, screenshotPath, snapshot } from '../supp
 import { browserSkip } from '../support/env.ts';
 import { Phone, wrongCode } from '../support/mfa.ts';
 import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
-import { follow, formAction, relyingParty, signIn, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
-import { createUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { follow, formAction, signIn, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
+import { createUser, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 describe('the web admin console in Chromium', { skip: browserSkip }, () => {
   const clock = createManualClock(Date.now());
@@ -19,8 +19,7 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
   before(async () => {
     browser = await launchChromium();
     server = await startTestServer({ clock });
-    const created = await registerClient(server, { client_id: 'intranet', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' });
-    rp = await relyingParty(server.issuer, 'intranet', created.client_secret, 'http://127.0.0.1:9/cb');
+    rp = (await registerApplication(server, { client_id: 'intranet', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
     for (const username of ['jo-smith', 'major-jones', 'lou-locked', 'kim']) {
       const credentials = { username, password: `${username} passphrase` };
       const { id } = await createUser(server, credentials);

@@ -6,8 +6,8 @@ import { axeViolations, interceptCallback, launchChromium, scanQrCode, screensho
 import { browserSkip } from '../support/env.ts';
 import { wrongCode } from '../support/mfa.ts';
 import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
-import { relyingParty, startAuthorization, type RelyingParty } from '../support/relying-party.ts';
-import { createUser, patchSettings, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { startAuthorization, type RelyingParty } from '../support/relying-party.ts';
+import { createUser, patchSettings, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 /**
  * The sign-in pages as people see them, on a phone (390 px) and a desktop (1280 px): the
@@ -24,14 +24,13 @@ describe('sign-in pages in Chromium', { skip: browserSkip }, () => {
     browser = await launchChromium();
     server = await startTestServer({ clock });
     await patchSettings(server, { brand: { name: 'Acme Corp', logoUrl: null }, issuerLabel: 'Acme' });
-    const client = await registerClient(server, {
+    rp = (await registerApplication(server, {
       client_id: 'portal',
       client_name: 'Staff portal',
       redirect_uris: ['http://127.0.0.1:9/portal/cb'],
       first_party: true,
       mfa_policy: 'required',
-    });
-    rp = await relyingParty(server.issuer, 'portal', client.client_secret, 'http://127.0.0.1:9/portal/cb');
+    })).rp;
   });
   after(async () => {
     await browser.cleanup();

@@ -6,8 +6,8 @@ import { interceptCallback, launchChromium, screenshotPath, snapshot } from '../
 import { browserSkip } from '../support/env.ts';
 import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
 import { wrongCode } from '../support/mfa.ts';
-import { startAuthorization, relyingParty, type RelyingParty } from '../support/relying-party.ts';
-import { createUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { startAuthorization, type RelyingParty } from '../support/relying-party.ts';
+import { createUser, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 /**
  * Backup codes, the locked page and the account page as a person sees them, at a phone's
@@ -22,14 +22,13 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
   before(async () => {
     browser = await launchChromium();
     server = await startTestServer({ clock });
-    const client = await registerClient(server, {
+    rp = (await registerApplication(server, {
       client_id: 'wiki',
       client_name: 'Team wiki',
       redirect_uris: ['http://127.0.0.1:9/wiki/cb'],
       first_party: true,
       mfa_policy: 'required',
-    });
-    rp = await relyingParty(server.issuer, 'wiki', client.client_secret, 'http://127.0.0.1:9/wiki/cb');
+    })).rp;
   });
   after(async () => {
     await browser.cleanup();

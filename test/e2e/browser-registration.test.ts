@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { interceptCallback, launchChromium, scanQrCode, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip, realStoresSkip } from '../support/env.ts';
-import { exchangeCode, relyingParty, startAuthorization } from '../support/relying-party.ts';
+import { exchangeCode, startAuthorization } from '../support/relying-party.ts';
 import { authenticatorCode, decodeBase32, parseOtpauth } from '../support/rfc6238.ts';
-import { createUser, newRealStores, patchSettings, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { createUser, newRealStores, patchSettings, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 describe('registering an authenticator in Chromium on Redis and MongoDB', { skip: browserSkip ?? realStoresSkip }, () => {
   const clock = createManualClock(Date.now());
@@ -23,14 +23,13 @@ describe('registering an authenticator in Chromium on Redis and MongoDB', { skip
   it('scans the QR code from the page, registers, and later signs in with a code', async () => {
     await patchSettings(server, { issuerLabel: 'Acme SSO', registrationMessage: 'Use the <b>company</b> phone.' });
     const user = await createUser(server, { username: 'quentin', password: 'quentin passphrase' });
-    const client = await registerClient(server, {
+    const rp = (await registerApplication(server, {
       client_id: 'intranet',
       client_name: 'Intranet',
       redirect_uris: ['http://127.0.0.1:9/intranet/cb'],
       first_party: true,
       mfa_policy: 'required',
-    });
-    const rp = await relyingParty(server.issuer, 'intranet', client.client_secret, 'http://127.0.0.1:9/intranet/cb');
+    })).rp;
 
     const signInOnce = async (answer: (page: import('playwright-core').Page) => Promise<string>, shot: string) => {
       const start = await startAuthorization(rp);

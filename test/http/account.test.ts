@@ -3,8 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { Phone, registeredUser } from '../support/mfa.ts';
-import { backupCodesOnPage, follow, formAction, relyingParty, signIn, SignInRefused, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
-import { newRealStores, patchSettings, patchUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { backupCodesOnPage, follow, formAction, signIn, SignInRefused, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
+import { newRealStores, patchSettings, patchUser, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 const csrfOf = (page: Page) => /name="csrf" value="([^"]+)"/.exec(page.html)?.[1];
 
@@ -17,8 +17,7 @@ describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () =
 
   before(async () => {
     server = await startTestServer({ real: newRealStores(), clock });
-    const created = await registerClient(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' });
-    rp = await relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+    rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
   });
   after(() => server.close());
 

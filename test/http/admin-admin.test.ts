@@ -4,7 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { relyingParty, signIn, SignInRefused, UserAgent } from '../support/relying-party.ts';
-import { createUser, newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { createUser, newRealStores, registerApplication, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 import * as oidc from 'openid-client';
 
 interface OpenApi {
@@ -65,8 +65,7 @@ describe('administration on Redis and MongoDB', { skip: realStoresSkip }, () => 
       assert.equal('email' in changed.body!, false);
       assert.equal(changed.body!.name, 'Nora N');
 
-      const client = await registerClient(server, { client_id: 'nora-app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true });
-      const rp = await relyingParty(server.issuer, 'nora-app', client.client_secret, 'http://127.0.0.1:9/cb');
+      const rp = (await registerApplication(server, { client_id: 'nora-app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true })).rp;
       await assert.rejects(signIn(new UserAgent(), rp, { username: 'nora', password: 'wrong one' }));
       await signIn(new UserAgent(), rp, { username: 'nora', password: 'nora passphrase' });
       const shown = await call('GET', `/admin/api/users/${id}`);

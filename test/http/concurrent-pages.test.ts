@@ -3,18 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { Phone } from '../support/mfa.ts';
-import {
-  follow,
-  formAction,
-  relyingParty,
-  secretOnPage,
-  signIn,
-  startAuthorization,
-  UserAgent,
-  type Page,
-  type RelyingParty,
-} from '../support/relying-party.ts';
-import { createUser, newRealStores, registerClient, startTestServer, type RealStores, type TestServer } from '../support/server.ts';
+import { follow, formAction, secretOnPage, signIn, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
+import { createUser, newRealStores, type RealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 const SIGN_INS = 50;
 
@@ -48,8 +38,7 @@ function concurrentSignIns(where: string, skip: string | undefined, real: () => 
       const stores = real();
       server = await startTestServer({ ...(stores ? { real: stores } : {}), clock });
       const redirect = 'http://127.0.0.1:9/cb';
-      const created = await registerClient(server, { client_id: 'app', redirect_uris: [redirect], first_party: true, mfa_policy: 'required' });
-      rp = await relyingParty(server.issuer, 'app', created.client_secret, redirect);
+      rp = (await registerApplication(server, { client_id: 'app', redirect_uris: [redirect], first_party: true, mfa_policy: 'required' })).rp;
       people = await Promise.all(
         Array.from({ length: SIGN_INS }, async (_, i) => {
           const credentials = { username: `person-${i}`, password: `passphrase of person ${i}` };

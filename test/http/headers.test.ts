@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { follow, relyingParty, signIn, UserAgent } from '../support/relying-party.ts';
-import { createUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { follow, signIn, UserAgent } from '../support/relying-party.ts';
+import { createUser, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 /** Every page, the engine's own included, refuses framing and inline scripts. */
 describe('security headers', () => {
@@ -21,8 +21,7 @@ describe('security headers', () => {
 
   it('are on the sign-out page and the error pages of the engine, and on twofold\'s pages', async () => {
     await createUser(server, { username: 'hedda', password: 'hedda passphrase' });
-    const created = await registerClient(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true });
-    const rp = await relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+    const rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true })).rp;
     const agent = new UserAgent();
     await signIn(agent, rp, { username: 'hedda', password: 'hedda passphrase' });
     const signOut = await agent.request(`${server.issuer}/session/end`);

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { registeredUser } from '../support/mfa.ts';
-import { follow, formAction, relyingParty, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
-import { registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { follow, formAction, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
+import { registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 /** Bodies no browser sends: each must get a 4xx, never a 500, and sign nobody in. */
 const hostileBodies: [string, string, string][] = [
@@ -27,8 +27,7 @@ describe('hostile input against the sign-in forms', () => {
   let rp: RelyingParty;
   before(async () => {
     server = await startTestServer({ clock });
-    const created = await registerClient(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' });
-    rp = await relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+    rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
   });
   after(() => server.close());
 

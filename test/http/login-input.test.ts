@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { follow, formAction, relyingParty, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
-import { createUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { follow, formAction, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
+import { createUser, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 describe('sign-in pages: bad input', () => {
   let server: TestServer;
@@ -9,8 +9,7 @@ describe('sign-in pages: bad input', () => {
   before(async () => {
     server = await startTestServer();
     await createUser(server, { username: 'mallory-target', password: 'the real password' });
-    const client = await registerClient(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true });
-    rp = await relyingParty(server.issuer, 'app', client.client_secret, 'http://127.0.0.1:9/cb');
+    rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true })).rp;
   });
   after(() => server.close());
 

@@ -3,18 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { Phone, wrongCode } from '../support/mfa.ts';
-import {
-  follow,
-  formAction,
-  relyingParty,
-  secretOnPage,
-  signIn,
-  SignInRefused,
-  startAuthorization,
-  UserAgent,
-  type RelyingParty,
-} from '../support/relying-party.ts';
-import { createUser, newRealStores, patchSettings, patchUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { follow, formAction, secretOnPage, signIn, SignInRefused, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
+import { createUser, newRealStores, patchSettings, patchUser, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 const MFA_AMR = ['pwd', 'otp', 'mfa'];
 const ACR_MFA = 'urn:twofold:acr:mfa';
@@ -37,8 +27,7 @@ describe('the second factor on Redis and MongoDB', { skip: realStoresSkip }, () 
     ];
     for (const [id, metadata] of clients) {
       const redirect = `http://127.0.0.1:9/${id}/cb`;
-      const created = await registerClient(server, { client_id: id, redirect_uris: [redirect], first_party: true, ...metadata });
-      rps[id] = await relyingParty(server.issuer, id, created.client_secret, redirect);
+      rps[id] = (await registerApplication(server, { client_id: id, redirect_uris: [redirect], first_party: true, ...metadata })).rp;
     }
   });
   after(() => server.close());

@@ -5,19 +5,8 @@ import { connectMongo } from '../../src/stores/mongo/connection.ts';
 import { connectRedis, createRedis } from '../../src/stores/redis/connection.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { Phone, registeredUser, wrongCode } from '../support/mfa.ts';
-import {
-  follow,
-  formAction,
-  relyingParty,
-  secretOnPage,
-  signIn,
-  SignInRefused,
-  startAuthorization,
-  UserAgent,
-  type Page,
-  type RelyingParty,
-} from '../support/relying-party.ts';
-import { createUser, newRealStores, patchSettings, registerClient, startTestServer, type RealStores, type TestServer } from '../support/server.ts';
+import { follow, formAction, secretOnPage, signIn, SignInRefused, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
+import { createUser, newRealStores, patchSettings, type RealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 const MFA_AMR = ['pwd', 'otp', 'mfa'];
 
@@ -38,8 +27,7 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
     server = await startTestServer({ real: stores, clock });
     for (const [id, policy] of [['app', 'required'], ['relaxed', 'off']] as const) {
       const redirect = `http://127.0.0.1:9/${id}/cb`;
-      const created = await registerClient(server, { client_id: id, redirect_uris: [redirect], first_party: true, mfa_policy: policy });
-      const party = await relyingParty(server.issuer, id, created.client_secret, redirect);
+      const party = (await registerApplication(server, { client_id: id, redirect_uris: [redirect], first_party: true, mfa_policy: policy })).rp;
       if (id === 'app') rp = party;
       else rpOff = party;
     }
@@ -351,8 +339,7 @@ describe('first-factor rate limits', { skip: realStoresSkip }, () => {
       rateLimits: { perAccount: { limit: 10, windowSeconds: 60 }, perIp: { limit: 20, windowSeconds: 60 } },
     });
     await createUser(server, credentials);
-    const created = await registerClient(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true });
-    rp = await relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+    rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true })).rp;
   });
   after(() => server.close());
 

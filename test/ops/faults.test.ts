@@ -6,7 +6,7 @@ import { realStoresSkip } from '../support/env.ts';
 import { registeredUser, wrongCode } from '../support/mfa.ts';
 import { startMongoServer, startRedis } from '../support/processes.ts';
 import { follow, formAction, relyingParty, signIn, startAuthorization, UserAgent } from '../support/relying-party.ts';
-import { newRealStores, refreshingApplication, registerClient, startTestServer } from '../support/server.ts';
+import { newRealStores, refreshingApplication, registerApplication, registerClient, startTestServer } from '../support/server.ts';
 
 /** Polls a URL until it answers `status`, at most `attempts` times, 100 ms apart. */
 async function answers(url: string, status: number, attempts = 100): Promise<boolean> {
@@ -22,8 +22,7 @@ describe('faults on real services', { skip: realStoresSkip }, () => {
     const mongo = await startMongoServer();
     const server = await startTestServer({ real: newRealStores(undefined, mongo.url), mongoTimeoutMs: 500 });
     try {
-      const created = await registerClient(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true });
-      const rp = await relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+      const rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true })).rp;
       const agent = new UserAgent();
       const login = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
       mongo.process.kill('SIGSTOP');
@@ -54,8 +53,7 @@ describe('faults on real services', { skip: realStoresSkip }, () => {
     let redis = await startRedis();
     const server = await startTestServer({ real: newRealStores(redis.url), clock });
     try {
-      const created = await registerClient(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' });
-      const rp = await relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+      const rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
       const { credentials, phone } = await registeredUser(server, rp, clock, 'ruth');
       const agent = new UserAgent();
       const login = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { Phone, wrongCode } from '../support/mfa.ts';
-import { relyingParty, signIn, SignInRefused, UserAgent } from '../support/relying-party.ts';
-import { createUser, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { signIn, SignInRefused, UserAgent } from '../support/relying-party.ts';
+import { createUser, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 /** The value of one series in Prometheus text, 0 when absent. */
 function sample(text: string, series: string): number {
@@ -22,8 +22,7 @@ describe('metrics', () => {
   it('count sign-ins and second-factor outcomes, time requests by route, and name nobody', async () => {
     const credentials = { username: 'mallory-metrics', password: 'a long passphrase' };
     const { id } = await createUser(server, credentials);
-    const created = await registerClient(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' });
-    const rp = await relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+    const rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
     const phone = new Phone(clock);
     await signIn(new UserAgent(), rp, credentials, {}, phone.app);
     clock.advance(30_000);

@@ -4,12 +4,11 @@ import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { Phone, registeredUser } from '../support/mfa.ts';
 import { startRedisCluster, startRedisSentinel } from '../support/processes.ts';
-import { relyingParty, signIn, SignInRefused, UserAgent } from '../support/relying-party.ts';
-import { newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { signIn, SignInRefused, UserAgent } from '../support/relying-party.ts';
+import { newRealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 async function setUp(server: TestServer) {
-  const created = await registerClient(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' });
-  return relyingParty(server.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
+  return (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
 }
 
 /** The sign-in flow on the Redis setups "scale out" rests on. */

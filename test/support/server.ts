@@ -125,18 +125,25 @@ export async function patchUser(server: TestServer, id: string, patch: Record<st
 }
 
 /**
- * A first-party application that may refresh tokens (with `mfa_policy`), registered through
- * the admin API, and its relying party; its redirect URI goes nowhere (the flows stop there).
+ * An application registered through the admin API, and its relying party (openid-client,
+ * redirecting to the first of its redirect URIs). The generated secret, if any, is kept.
  */
-export async function refreshingApplication(server: Pick<TestServer, 'adminFetch'> & { issuer: string }, clientId: string, mfaPolicy: 'required' | 'if_enrolled' | 'off' = 'required') {
-  const redirectUri = 'http://127.0.0.1:9/cb';
-  const created = await registerClient(server, {
+export async function registerApplication(server: Pick<TestServer, 'adminFetch'> & { issuer: string }, metadata: Record<string, unknown> & { client_id: string; redirect_uris: string[] }) {
+  const created = await registerClient(server, metadata);
+  const rp = await relyingParty(server.issuer, metadata.client_id, created.client_secret, metadata.redirect_uris[0]!);
+  return { rp, secret: created.client_secret };
+}
+
+/**
+ * A first-party application that may refresh tokens (with `mfaPolicy`); its redirect URI
+ * goes nowhere (the flows stop there).
+ */
+export function refreshingApplication(server: Pick<TestServer, 'adminFetch'> & { issuer: string }, clientId: string, mfaPolicy: 'required' | 'if_enrolled' | 'off' = 'required') {
+  return registerApplication(server, {
     client_id: clientId,
-    redirect_uris: [redirectUri],
+    redirect_uris: ['http://127.0.0.1:9/cb'],
     grant_types: ['authorization_code', 'refresh_token'],
     first_party: true,
     mfa_policy: mfaPolicy,
   });
-  const rp = await relyingParty(server.issuer, clientId, created.client_secret, redirectUri);
-  return { rp, secret: created.client_secret };
 }
