@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.ts';
+import { AppError } from './errors.ts';
 import type { DataKeyring } from './data-key.ts';
 import type { ClientRecord, ClientStore } from '../stores/types.ts';
 
@@ -10,6 +11,27 @@ export interface ClientRegistration {
   client_secret?: string | undefined;
   token_endpoint_auth_method?: string | undefined;
   [key: string]: unknown;
+}
+
+/**
+ * An address exactly as given: the URL parser silently drops tabs and line breaks, so an
+ * address holding them would be stored as one thing and compared as another.
+ */
+export const URL_AS_GIVEN = /^[^\s\p{Cc}]+$/u;
+export const URL_AS_GIVEN_RULE = 'an absolute URL without spaces or control characters';
+
+/**
+ * Refuses application metadata whose addresses (`*_uri`, `*_uris`) are not exactly what
+ * they would be parsed as. Every way in (API, console, import) goes through it.
+ */
+export function checkClientAddresses(metadata: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(metadata)) {
+    if (!/_uris?$/.test(key)) continue;
+    const addresses = Array.isArray(value) ? value : [value];
+    if (addresses.some((address) => typeof address === 'string' && !URL_AS_GIVEN.test(address))) {
+      throw new AppError('invalid_request', `${key}: ${URL_AS_GIVEN_RULE}`);
+    }
+  }
 }
 
 /** Checks metadata as the OIDC engine will read it; throws with a message when invalid. */

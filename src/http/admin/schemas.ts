@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { URL_AS_GIVEN, URL_AS_GIVEN_RULE } from '../../domain/clients.ts';
 import { USERNAME_PATTERN, USERNAME_RULE } from '../../domain/users.ts';
 import { mfaPolicies } from '../../domain/mfa-policy.ts';
 import { INTERNAL_CLIENT_PREFIX, isInternalClient } from '../../oidc/internal-clients.ts';
@@ -16,13 +17,9 @@ export const username = z
 const password = z.string().min(8, { message: 'at least 8 characters' }).max(1024, { message: 'at most 1024 characters' });
 const email = z.email({ message: 'an email address' }).max(254);
 const name = z.string().trim().min(1).max(256);
-// An absolute URL exactly as given: the URL parser would silently drop tabs and line
-// breaks, so what is stored and compared would differ from what was sent.
-const uri = z
-  .string()
-  .max(2048)
-  .regex(/^[^\s\p{Cc}]+$/u, { message: 'an absolute URL without spaces or control characters' })
-  .pipe(z.url({ message: 'an absolute URL' }));
+// An absolute URL exactly as given (the rule the client service applies on every way in,
+// stated here too so the API document shows it).
+const uri = z.string().max(2048).regex(URL_AS_GIVEN, { message: URL_AS_GIVEN_RULE }).pipe(z.url({ message: 'an absolute URL' }));
 const timestamp = z.iso.datetime();
 
 /** A list's page size: plain decimal digits only (no `0x10`, ` 1` or `1e3`), 1 to 500. */
