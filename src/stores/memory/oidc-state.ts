@@ -42,6 +42,11 @@ export function createMemoryOidcStateStore({ clock }: { clock: Clock }): OidcSta
     }
   }
 
+  /** Drops every instance of a grant: its tokens, codes and the Grant itself. */
+  function revokeGrant(grantId: string) {
+    for (const key of [...(grantIndex.get(grantId) ?? [])]) drop(key);
+  }
+
   function live(key: string): Entry | undefined {
     const entry = entries.get(key);
     if (entry && entry.expiresAt !== null && entry.expiresAt <= clock.now()) {
@@ -93,8 +98,7 @@ export function createMemoryOidcStateStore({ clock }: { clock: Clock }): OidcSta
         drop(keyOf(model, id));
       },
       async revokeByGrantId(grantId) {
-        for (const key of [...(grantIndex.get(grantId) ?? [])]) drop(key);
-        grantIndex.delete(grantId);
+        revokeGrant(grantId);
       },
     };
   }
@@ -106,10 +110,7 @@ export function createMemoryOidcStateStore({ clock }: { clock: Clock }): OidcSta
       if (!index) return;
       const grants = [...index.grants];
       for (const key of [...index.keys]) drop(key);
-      for (const grantId of grants) {
-        for (const key of [...(grantIndex.get(grantId) ?? [])]) drop(key);
-        grantIndex.delete(grantId);
-      }
+      for (const grantId of grants) revokeGrant(grantId);
       accountIndex.delete(accountId);
     },
     prune() {
