@@ -1,4 +1,20 @@
-import type { ClientStore } from './types.ts';
+import type { ChangeTopic, ClientStore } from './types.ts';
+
+/**
+ * Who listens for changes of which topic (this node's copies of the settings and of the
+ * applications). `tell(topic)` calls that topic's listeners; `tell()` calls them all.
+ */
+export function createChangeListeners() {
+  const listeners: { topic: ChangeTopic; listener: () => void }[] = [];
+  return {
+    tell(topic?: string) {
+      for (const entry of listeners) if (topic === undefined || entry.topic === topic) entry.listener();
+    },
+    onChanged(topic: ChangeTopic, listener: () => void) {
+      listeners.push({ topic, listener });
+    },
+  };
+}
 
 /**
  * A client store that tells every node when an application changes, so the copies the

@@ -9,7 +9,7 @@ import { createRedisOidcStateStore } from './redis/oidc-state.ts';
 import { createMongoAuditLog } from './mongo/audit.ts';
 import { createRedisRateLimiter } from './redis/rate-limiter.ts';
 import { createRedisSecondFactorGuard } from './redis/second-factor-guard.ts';
-import { announcingClientStore } from './announcing-clients.ts';
+import { announcingClientStore, createChangeListeners } from './changes.ts';
 import type { ChangeTopic, Stores } from './types.ts';
 
 export interface MongoRedisOptions {
@@ -41,16 +41,15 @@ export async function createMongoRedisStores(options: MongoRedisOptions): Promis
   // the topic. A message missed while Redis was away is made up for by telling every
   // listener again whenever the connection is back.
   const channel = `${options.redis.keyPrefix}changed`;
-  const listeners: { topic: ChangeTopic; listener: () => void }[] = [];
-  const tell = (topic?: string) => listeners.forEach((entry) => (topic === undefined || entry.topic === topic) && entry.listener());
+  const changes = createChangeListeners();
   const notifyChanged = async (topic: ChangeTopic) => {
     await guardRedis(() => redis.publish(channel, topic));
   };
   const subscriber = redis.duplicate();
   subscriber.on('error', () => {});
-  subscriber.on('message', (from: string, topic: string) => from === channel && tell(topic));
+  subscriber.on('message', (from: string, topic: string) => from === channel && changes.tell(topic));
   subscriber.on('ready', () => {
-    subscriber.subscribe(channel).then(() => tell(), () => {});
+    subscriber.subscribe(channel).then(() => changes.tell(), () => {});
   });
   void subscriber.connect().catch(() => {});
 
@@ -63,7 +62,7 @@ export async function createMongoRedisStores(options: MongoRedisOptions): Promis
     rateLimiter: createRedisRateLimiter({ redis, keyPrefix: options.redis.keyPrefix }),
     audit,
     notifyChanged,
-    onChanged: (topic, listener) => void listeners.push({ topic, listener }),
+    onChanged: changes.onChanged,
     keys: createMongoKeyStore({ connection }),
     oidc: createRedisOidcStateStore({ redis, keyPrefix: options.redis.keyPrefix }),
     async health() {

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../../domain/clock.ts';
-import { announcingClientStore } from '../announcing-clients.ts';
+import { announcingClientStore, createChangeListeners } from '../changes.ts';
 import type { ChangeTopic, Stores } from '../types.ts';
 import { createMemoryClientStore } from './clients.ts';
 import { createMemoryKeyStore } from './keys.ts';
@@ -18,10 +18,9 @@ export type MemoryStores = Stores & Prunable;
 
 /** The embedded default: everything in this process, nothing persisted. */
 export function createMemoryStores({ clock = systemClock, auditRetentionDays = 90 }: { clock?: Clock; auditRetentionDays?: number } = {}): MemoryStores {
-  const listeners: { topic: ChangeTopic; listener: () => void }[] = [];
-  const notifyChanged = async (topic: ChangeTopic) => {
-    for (const entry of listeners) if (entry.topic === topic) entry.listener();
-  };
+  // One process: a change is told to this node's listeners, and that is everyone.
+  const changes = createChangeListeners();
+  const notifyChanged = async (topic: ChangeTopic) => changes.tell(topic);
   const oidc = createMemoryOidcStateStore({ clock });
   const guard = createMemorySecondFactorGuard({ clock });
   const rateLimiter = createMemoryRateLimiter({ clock });
@@ -40,7 +39,7 @@ export function createMemoryStores({ clock = systemClock, auditRetentionDays = 9
     rateLimiter,
     audit: createMemoryAuditLog({ clock, retentionDays: auditRetentionDays }),
     notifyChanged,
-    onChanged: (topic, listener) => void listeners.push({ topic, listener }),
+    onChanged: changes.onChanged,
     keys: createMemoryKeyStore(),
     oidc,
     health: async () => ({ mongodb: true, redis: true }),
