@@ -114,8 +114,14 @@ describe('hostile input against every admin API endpoint', () => {
     client.metadata.redirect_uris = ['http://127.0.0.1:9/cb\r\nSet-Cookie: x=y'];
     const imported = await server.adminFetch('/admin/api/import', { method: 'POST', body: JSON.stringify(exported) });
     assert.match(`${imported.status} ${await imported.text()}`, /^400 .*redirect_uris/, "the import is refused");
-    const kept = (await (await server.adminFetch('/admin/api/clients/app')).json()) as { redirect_uris: string[] };
+    // Any other address of the application too (logo_uri here).
+    client.metadata.redirect_uris = ['http://127.0.0.1:9/cb'];
+    (client.metadata as Record<string, unknown>).logo_uri = 'https://example.com/lo\tgo.png';
+    const importedLogo = await server.adminFetch('/admin/api/import', { method: 'POST', body: JSON.stringify(exported) });
+    assert.match(`${importedLogo.status} ${await importedLogo.text()}`, /^400 .*logo_uri/, 'the import is refused');
+    const kept = (await (await server.adminFetch('/admin/api/clients/app')).json()) as { redirect_uris: string[]; logo_uri?: string };
     assert.deepEqual(kept.redirect_uris, ['http://127.0.0.1:9/cb']);
+    assert.equal(kept.logo_uri, undefined);
 
     // Names in other scripts are names: they are kept exactly and found again.
     for (const username of ['José', 'Jose\u0301', '用户', 'مستخدم', 'क्षत्रिय\u200D']) {
