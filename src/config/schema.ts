@@ -29,10 +29,26 @@ const booleanLike = z.union([z.boolean(), z.enum(['true', 'false']).transform((v
   message: 'true or false',
 });
 
+/**
+ * How many proxies stand in front of twofold: `false` (or 0) none, `true` one, or a count.
+ * The client address is the one the nearest trusted proxy saw: the rightmost entries of
+ * X-Forwarded-For that the trusted proxies wrote, never one the client wrote itself.
+ */
+const proxyHops = z
+  .union([z.boolean(), z.number(), z.string()], { message: 'true, false, or a number of proxies from 0 to 10' })
+  .transform((value, ctx) => {
+    const hops = value === true || value === 'true' ? 1 : value === false || value === 'false' ? 0 : typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!Number.isInteger(hops) || hops < 0 || hops > 10) {
+      ctx.addIssue({ code: 'custom', message: 'true, false, or a number of proxies from 0 to 10' });
+      return z.NEVER;
+    }
+    return hops;
+  });
+
 export const configSchema = z.strictObject({
   port,
   issuer: httpUrl.optional(),
-  trustProxy: booleanLike,
+  trustProxy: proxyHops,
   allowInsecureIssuer: booleanLike,
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
     message: 'one of fatal, error, warn, info, debug, trace, silent',
@@ -83,7 +99,7 @@ export const configSchema = z.strictObject({
     bodyLimitBytes: positiveInt('bytes', 1024, 10_485_760),
   }),
   audit: z.strictObject({ retentionDays: positiveInt('days', 1, 3650) }),
-  console: z.strictObject({ idleMinutes: positiveInt('minutes', 1, 1440) }),
+  console: z.strictObject({ idleMinutes: positiveInt('minutes', 1, 1440), maxHours: positiveInt('hours', 1, 168) }),
   metrics: z.strictObject({ port: port.optional() }),
   rateLimits: z.strictObject({
     perAccount: z.strictObject({ limit: positiveInt('attempts', 1, 100_000), windowSeconds: positiveInt('seconds', 1, 86_400) }),

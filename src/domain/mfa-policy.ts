@@ -9,6 +9,8 @@ export interface PolicyInput {
   settings: { enabled: boolean; defaultPolicy: MfaPolicy };
   /** `alwaysRequired`: twofold's own pages (the account page), where no switch or exemption applies. */
   client: { mfaPolicy?: MfaPolicy | undefined; mfaMaxAge?: number | undefined; alwaysRequired?: boolean | undefined };
+  /** The request's own `max_age` (seconds): a second factor older than this is asked again too. */
+  requestMaxAge?: number | undefined;
   user: { exempt: boolean; disabled: boolean; hasDevice: boolean };
   /** The request asks for the MFA authentication context (acr_values or claims). */
   stepUp: boolean;
@@ -20,9 +22,13 @@ export interface PolicyInput {
 
 export type MfaReason = 'required' | 'if_enrolled' | 'step_up' | 'max_age';
 
+/**
+ * `none` with `wanted`: the second factor is wanted for that reason and the session's last
+ * one covers it (single sign-on); the tokens then say MFA. `none` alone: nothing is wanted.
+ */
 export type MfaDecision =
   | { action: 'deny' }
-  | { action: 'none' }
+  | { action: 'none'; wanted?: MfaReason }
   | { action: 'register' | 'verify'; reason: MfaReason };
 
 export function decideMfa(input: PolicyInput): MfaDecision {
@@ -43,9 +49,19 @@ export function decideMfa(input: PolicyInput): MfaDecision {
 
   let reason: MfaReason = wanted;
   if (input.lastSecondFactorAt !== undefined) {
-    const expired = client.mfaMaxAge !== undefined && input.now - input.lastSecondFactorAt > client.mfaMaxAge;
-    if (!expired) return { action: 'none' };
+    if (isWithin(input.lastSecondFactorAt, maxAgeOf(client.mfaMaxAge, input.requestMaxAge), input.now)) return { action: 'none', wanted };
     reason = 'max_age';
   }
   return { action: user.hasDevice ? 'verify' : 'register', reason };
+}
+
+/** The stricter of the application's `mfa_max_age` and the request's `max_age`, if either is set. */
+export function maxAgeOf(...ages: (number | undefined)[]): number | undefined {
+  const set = ages.filter((age): age is number => age !== undefined);
+  return set.length ? Math.min(...set) : undefined;
+}
+
+/** Whether something done at `at` (epoch seconds) is at most `maxAge` seconds old at `now`. */
+export function isWithin(at: number, maxAge: number | undefined, now: number): boolean {
+  return maxAge === undefined || now - at <= maxAge;
 }

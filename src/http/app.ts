@@ -80,7 +80,7 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): Koa {
   const { config, log, provider, stores } = deps;
-  const app = new Koa({ proxy: config.trustProxy, keys: [...config.cookieKeys] });
+  const app = new Koa({ proxy: config.trustProxy > 0, maxIpsCount: config.trustProxy, keys: [...config.cookieKeys] });
   app.silent = true;
 
   app.use(requestLogging(log, deps.isShuttingDown));

@@ -2,14 +2,14 @@
 export const ACR_PASSWORD = 'urn:twofold:acr:password';
 export const ACR_MFA = 'urn:twofold:acr:mfa';
 
-/** The login result of a password sign-in. */
+/**
+ * The login handed to the engine once a password is accepted. The engine keeps one acr and
+ * amr per session, so it is only ever told of the password: what a token claims beyond
+ * that is decided per authorization from the session's per-method times (see
+ * `MfaAssessor.reportedFor`), and anything that escaped that decision says password.
+ */
 export function passwordLogin(accountId: string) {
   return { accountId, acr: ACR_PASSWORD, amr: ['pwd'], remember: true };
-}
-
-/** The login result of a sign-in that passed the second factor (password, then TOTP). */
-export function mfaLogin(accountId: string) {
-  return { accountId, acr: ACR_MFA, amr: ['pwd', 'otp', 'mfa'], remember: true };
 }
 
 /**

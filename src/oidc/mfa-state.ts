@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { MethodTimes } from '../domain/authentication.ts';
 import type { OidcStateStore } from '../stores/types.ts';
 
 /**
@@ -7,9 +8,11 @@ import type { OidcStateStore } from '../stores/types.ts';
  *    second factor is pending, the sealed secret of a registration in progress, and the
  *    sealed backup codes shown after a registration until the person continues. It
  *    expires with the interaction, so an abandoned registration leaves nothing behind;
- *  - per session (session uid): when the session last passed the second factor, and for
- *    which account. A later password-only login of the same account keeps it, so the
- *    session is not downgraded; `mfa_max_age` is measured from it.
+ *  - per session (session uid): for which account, and when each method (password, TOTP,
+ *    backup code) was last presented in it. A later password-only login of the same
+ *    account moves the password's time only: the second factor's stays where it was, so
+ *    the session is neither downgraded nor credited with a factor it did not present;
+ *    `mfa_max_age` is measured from the second factor's time.
  *  - per sign-in, for a day: its application, so an expired sign-in links back to it.
  * All are read back through a schema, as any stored input.
  */
@@ -22,7 +25,9 @@ const signInSchema = z.strictObject({
   /** The new backup codes, sealed, until the person has seen them and continues. */
   sealedBackupCodes: z.string().optional(),
 });
-const sessionSchema = z.strictObject({ accountId: z.string().min(1), mfaAt: z.number().int() });
+const epochSeconds = z.number().int().nonnegative();
+const methodTimesSchema = z.strictObject({ pwd: epochSeconds.optional(), totp: epochSeconds.optional(), backup_code: epochSeconds.optional() });
+const sessionSchema = z.strictObject({ accountId: z.string().min(1), methods: methodTimesSchema });
 const originSchema = z.strictObject({ clientId: z.string().min(1) });
 /** What a refused form leaves for the page it redirects to (post/redirect/get), read once. */
 const flashSchema = z.strictObject({
@@ -38,7 +43,11 @@ export type Flash = z.infer<typeof flashSchema>;
 const ORIGIN_TTL_SECONDS = 86_400;
 
 export type SignInState = z.infer<typeof signInSchema>;
-export type SessionMfa = z.infer<typeof sessionSchema>;
+export type SessionAuthentication = z.infer<typeof sessionSchema>;
+
+/** Keeps only the methods that were presented (zod's optional keys may be present and undefined). */
+export const definedMethods = (methods: MethodTimes): MethodTimes =>
+  Object.fromEntries(Object.entries(methods).filter(([, at]) => at !== undefined)) as MethodTimes;
 
 export function createMfaState(oidc: OidcStateStore, sessionTtl: number) {
   const signIns = oidc.adapterFor('TwofoldSignIn');
@@ -59,7 +68,9 @@ export function createMfaState(oidc: OidcStateStore, sessionTtl: number) {
     },
     session: {
       get: (sessionUid: string) => read(sessionSchema, sessions.find(sessionUid)),
-      put: (sessionUid: string, state: SessionMfa) => sessions.upsert(sessionUid, { ...state }, sessionTtl),
+      put: (sessionUid: string, state: SessionAuthentication) =>
+        sessions.upsert(sessionUid, { accountId: state.accountId, methods: definedMethods(state.methods) }, sessionTtl),
+      drop: (sessionUid: string) => sessions.destroy(sessionUid),
     },
     /** The outcome of a refused form, for the next view of its page only. */
     flash: {

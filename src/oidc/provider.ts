@@ -127,10 +127,29 @@ export function createProvider({ config, stores, keyring, jwks, pages, assessor,
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.trustProxy;
+  // Once no prompt is needed, and before the code or token is made from the session: the
+  // acr, amr and auth_time of this authorization, from what the session proved and when.
+  provider.on('authorization.accepted', (ctx: KoaContextWithOIDC) => reportAuthentication(ctx, assessor));
+  provider.proxy = config.trustProxy > 0;
+  provider.app.maxIpsCount = config.trustProxy;
   provider.use(engineSecurityHeaders as Parameters<Provider['use']>[0]);
   provider.use(pages as Parameters<Provider['use']>[0]);
   return provider;
+}
+
+/**
+ * Gives this request's tokens the authentication it reports. The engine reads acr and amr
+ * from its per-request context and auth_time from the session it loaded for the request;
+ * both are shadowed on those request-owned objects only (the session's stored fields are
+ * untouched, and the shadow is not one of them, so nothing of it is saved).
+ */
+function reportAuthentication(ctx: KoaContextWithOIDC, assessor: MfaAssessor): void {
+  const session = ctx.oidc.session;
+  if (!session) return;
+  const reported = assessor.reportedFor(ctx, session.authTime() ?? 0);
+  Object.defineProperty(ctx.oidc, 'acr', { value: reported.level === 'mfa' ? ACR_MFA : ACR_PASSWORD, configurable: true });
+  Object.defineProperty(ctx.oidc, 'amr', { value: reported.amr, configurable: true });
+  Object.defineProperty(session, 'authTime', { value: () => reported.authTime, configurable: true });
 }
 
 export type { Provider, KoaContextWithOIDC };

@@ -98,7 +98,9 @@ describe('configuration', () => {
     assert.equal(config.oidc.ttl.session, 1209600, 'defaults stay for keys the file does not set');
     assert.equal(loadConfig({ CONFIG_FILE: yaml, PORT: '5000' }).port, 5000);
     const json = file('{"trustProxy": true}', 'twofold.json');
-    assert.equal(loadConfig({ CONFIG_FILE: json }).trustProxy, true);
+    assert.equal(loadConfig({ CONFIG_FILE: json }).trustProxy, 1, "true: one proxy");
+    assert.equal(loadConfig({ CONFIG_FILE: file('trustProxy: 2', 'twofold.yaml') }).trustProxy, 2);
+    assert.throws(() => loadConfig({ CONFIG_FILE: file('trustProxy: -1', 'twofold.yaml') }), /trustProxy.*number of proxies/);
   });
 
   it('names an unknown or bad key in CONFIG_FILE, and an unreadable file', () => {

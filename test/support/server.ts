@@ -39,7 +39,7 @@ export interface TestServer extends Twofold {
 
 /** Starts twofold in this process on a free port, on real stores or embedded ones. */
 export async function startTestServer(
-  options: { real?: RealStores; port?: number; demo?: boolean; mongoTimeoutMs?: number; clock?: Clock; rateLimits?: Config['rateLimits']; trustProxy?: boolean; issuer?: string; redisTopology?: { cluster: { host: string; port: number }[] } | { sentinels: { host: string; port: number }[]; sentinelName: string } } = {},
+  options: { real?: RealStores; port?: number; demo?: boolean; mongoTimeoutMs?: number; clock?: Clock; rateLimits?: Config['rateLimits']; trustProxy?: boolean | number; issuer?: string; redisTopology?: { cluster: { host: string; port: number }[] } | { sentinels: { host: string; port: number }[]; sentinelName: string } } = {},
 ): Promise<TestServer> {
   const port = options.port ?? (await freePort());
   // Another node of the same issuer (behind one load balancer) is given its address.
@@ -61,7 +61,7 @@ export async function startTestServer(
   const loaded = loadConfig(env);
   // Tests sign many people in from one address within a minute of their clock: the rate
   // limits are the rate-limit tests' to set (options.rateLimits).
-  const base: Config = { ...loaded, trustProxy: options.trustProxy ?? loaded.trustProxy, rateLimits: options.rateLimits ?? { perAccount: { limit: 1000, windowSeconds: 60 }, perIp: { limit: 100_000, windowSeconds: 60 } } };
+  const base: Config = { ...loaded, trustProxy: options.trustProxy === undefined ? loaded.trustProxy : Number(options.trustProxy), rateLimits: options.rateLimits ?? { perAccount: { limit: 1000, windowSeconds: 60 }, perIp: { limit: 100_000, windowSeconds: 60 } } };
   const config: Config = options.real
     ? {
         ...base,

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { mfaLogin, passwordLogin } from '../../oidc/acr.ts';
+import { secondFactorAt } from '../../domain/authentication.ts';
+import { passwordLogin } from '../../oidc/acr.ts';
 import type { Flash } from '../../oidc/mfa-state.ts';
 import { logOf } from '../request-log.ts';
 import { DISABLED, type InteractionDeps, type InteractionKit } from './kit.ts';
@@ -73,8 +74,9 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
 
     // Signing in again in a session that passed the second factor keeps it (no downgrade),
     // unless the application forced a new sign-in (prompt=login, max_age): then a second
-    // factor it wants is asked again, not carried over from before.
-    const lastSecondFactorAt = await deps.assessor.sessionSecondFactorAt(interaction.session?.uid, user.id);
+    // factor it wants is asked again, not carried over from before. Either way the password
+    // alone is what this step presented: the session's second-factor time stays as it was.
+    const known = await deps.assessor.sessionMethods(interaction.session?.uid, user.id);
     const forced = interaction.prompt.reasons.includes('login_prompt') || interaction.prompt.reasons.includes('max_age');
     const decision = await deps.assessor.decide({
       user,
@@ -82,18 +84,19 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
       clientMetadata: client.metadata() as Record<string, unknown>,
       acrValues: interaction.params.acr_values,
       claims: interaction.params.claims,
-      lastSecondFactorAt: forced ? undefined : lastSecondFactorAt,
+      maxAge: interaction.params.max_age,
+      lastSecondFactorAt: forced ? undefined : secondFactorAt(known),
     });
+    const passwordAt = Math.floor(deps.clock.now() / 1000);
     switch (decision.action) {
       case 'deny':
         return kit.retry(ctx, interaction, { error: DISABLED, username, status: 401 });
       case 'none':
         await kit.recordSignIn(ctx, user.id, true);
-        return kit.finish(ctx, { login: lastSecondFactorAt === undefined ? passwordLogin(user.id) : mfaLogin(user.id) });
+        return kit.finish(ctx, { login: passwordLogin(user.id), twofold: { accountId: user.id, methods: { pwd: passwordAt } } });
       default: {
         await kit.recordSignIn(ctx, user.id, false);
-        const now = deps.clock.now();
-        await deps.mfaState.signIn.put(interaction.uid, { accountId: user.id, passwordAt: Math.floor(now / 1000) }, kit.remainingSeconds(interaction));
+        await deps.mfaState.signIn.put(interaction.uid, { accountId: user.id, passwordAt }, kit.remainingSeconds(interaction));
         ctx.status = 303;
         ctx.redirect(`/interaction/${interaction.uid}`);
       }

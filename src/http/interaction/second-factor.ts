@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { AppError } from '../../domain/errors.ts';
 import type { AttemptSource } from '../../domain/second-factor.ts';
 import { groupedSecret, otpauthUri } from '../../domain/totp.ts';
-import { mfaLogin } from '../../oidc/acr.ts';
+import type { AuthMethod } from '../../domain/authentication.ts';
+import { passwordLogin } from '../../oidc/acr.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import type { SignInState } from '../../oidc/mfa-state.ts';
 import type { UserRecord } from '../../stores/types.ts';
@@ -127,7 +128,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
       logOf(ctx, deps.log).info({ ...event, event: 'mfa.verify', outcome: outcome.result }, 'second factor checked');
       if (outcome.result === 'locked') return kit.retry(ctx, interaction, { status: 403 });
       if (outcome.result !== 'passed') return kit.retry(ctx, interaction, { error: WRONG_CODE, status: 401 });
-      return complete(ctx, interaction.uid, state.accountId, Math.floor(deps.clock.now() / 1000));
+      return complete(ctx, interaction.uid, state, outcome.method, Math.floor(deps.clock.now() / 1000));
     }
     if (!state.sealedEnrollment) throw new AppError('sign_in_expired', EXPIRED);
     const outcome = await deps.secondFactor.register(user, state.sealedEnrollment, input, source);
@@ -165,7 +166,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     const { interaction } = await kit.details(ctx, 'login', MFA_PROMPT);
     const state = await pendingOf(interaction);
     if (state.secondFactorAt === undefined) throw new AppError('invalid_request', 'This step of the sign-in is not the current one. Start again from the application.');
-    return complete(ctx, interaction.uid, state.accountId, state.secondFactorAt);
+    return complete(ctx, interaction.uid, state, 'totp', state.secondFactorAt);
   }
 
   function redirectToPage(ctx: Context, interaction: Interaction) {
@@ -173,12 +174,19 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     ctx.redirect(`/interaction/${interaction.uid}`);
   }
 
-  /** The three writes are independent, so they go out at once: one round trip, not three. */
-  async function complete(ctx: Context, uid: string, accountId: string, mfaAt: number) {
+  /**
+   * Hands the engine what this sign-in presented: after a password in this sign-in, its
+   * login and both methods; in a session that had its password already (step-up, an
+   * expired second factor), the second factor alone, with no new login: the password was
+   * not asked again. The three writes are independent, so they go out at once.
+   */
+  async function complete(ctx: Context, uid: string, state: SignInState, method: AuthMethod, at: number) {
+    const { accountId, passwordAt } = state;
+    const methods = passwordAt === undefined ? { [method]: at } : { pwd: passwordAt, [method]: at };
     await Promise.all([
       deps.mfaState.signIn.drop(uid),
       kit.recordSignIn(ctx, accountId, true),
-      kit.finish(ctx, { login: mfaLogin(accountId), twofold: { accountId, mfaAt } }),
+      kit.finish(ctx, { ...(passwordAt === undefined ? {} : { login: passwordLogin(accountId) }), twofold: { accountId, methods } }),
     ]);
   }
 
