@@ -23,6 +23,7 @@ import { createMfaAssessor } from './oidc/mfa-assessment.ts';
 import { createMfaState } from './oidc/mfa-state.ts';
 import { ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID } from './oidc/internal-clients.ts';
 import { createProvider } from './oidc/provider.ts';
+import { createSignInSessions } from './oidc/sign-in-sessions.ts';
 import { loadSigningKeys, SIGNING_KEYS_ID, SIGNING_KEYS_PURPOSE } from './oidc/signing-keys.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createMemoryStores } from './stores/memory/index.ts';
@@ -81,11 +82,12 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   });
   const pages = createPageRenderer(viewsDir, async () => (await settings.get()).brand);
   const secondFactor = createSecondFactorService({ users: stores.users, guard: stores.guard, keyring, clock, settings, audit: stores.audit });
-  const recovery = createRecoveryService({ users: stores.users, guard: stores.guard, audit: stores.audit, clock });
+  const recovery = createRecoveryService({ users: stores.users, guard: stores.guard, oidc: stores.oidc, audit: stores.audit, clock });
   const mfaState = createMfaState(stores.oidc, config.oidc.ttl.session);
   const assessor = createMfaAssessor({ users: stores.users, settings, mfaState, clock });
   const jwks = await loadSigningKeys(stores.keys, keyring);
   const provider = createProvider({ config, stores, keyring, jwks, pages, assessor, clock });
+  const sessions = createSignInSessions({ provider, oidc: stores.oidc, mfaState });
   provider.on('server_error', (ctx, err) => logOf(ctx, log).error({ err }, 'oidc engine error'));
   const validateClient = async (metadata: Record<string, unknown>) => {
     checkClientAddresses(metadata);
@@ -137,6 +139,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     interaction: { secondFactor, assessor, mfaState, clock },
     keyring,
     recovery,
+    sessions,
     administration,
     metrics,
     localOrigin: () => localOrigin,

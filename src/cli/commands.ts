@@ -146,6 +146,11 @@ export const commands: Command[] = [
     },
     text: showUser,
   },
+  {
+    name: 'users end-sessions', args: 'USER', summary: 'end every session and refresh token of the user (the next sign-in asks for the password and the code)', positionals: [1, 1],
+    run: async (i) => i.api.call('POST', `${await userPath(i.api, i.positionals[0]!)}/sessions/end`),
+    text: () => 'every session of the user has ended',
+  },
   { name: 'mfa unlock', args: 'USER', summary: 'lift a lock', positionals: [1, 1], run: async (i) => i.api.call('POST', `${await userPath(i.api, i.positionals[0]!)}/unlock`), text: showUser },
   { name: 'mfa exempt', args: 'USER', summary: 'never ask this user for a second factor', positionals: [1, 1], run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { exempt: true }), text: showUser },
   { name: 'mfa unexempt', args: 'USER', summary: 'ask this user again as the policy says', positionals: [1, 1], run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { exempt: false }), text: showUser },

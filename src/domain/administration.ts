@@ -3,7 +3,7 @@ import type { ClientRegistration, ClientService } from './clients.ts';
 import type { Clock } from './clock.ts';
 import type { DataPortability } from './data-portability.ts';
 import type { KeyRotation } from './key-rotation.ts';
-import type { RecoveryService } from './recovery.ts';
+import { SESSIONS_ENDED, type RecoveryService } from './recovery.ts';
 import type { SecondFactorService } from './second-factor.ts';
 import type { Settings, SettingsService } from './settings.ts';
 import type { NewUserInput, UserChanges, UserService } from './users.ts';
@@ -55,17 +55,15 @@ export function createAdministration(deps: {
       async update(id: string, changes: UserChanges, by: Actor) {
         const user = await deps.userService.update(id, changes, now());
         if (!user) return null;
-        if (changes.password !== undefined || changes.disabled === true) await deps.oidc.endSessionsOf(id);
-        await record('user.updated', by, { userId: id, changed: Object.keys(changes).sort() });
+        const ends = changes.password !== undefined || changes.disabled === true;
+        if (ends) await deps.oidc.endSessionsOf(id);
+        await record('user.updated', by, { userId: id, changed: Object.keys(changes).sort(), ...(ends ? { reason: SESSIONS_ENDED } : {}) });
         return user;
       },
 
-      async delete(id: string, by: Actor) {
-        if (!(await deps.recovery.deleteUser(id, by))) return false;
-        await deps.oidc.endSessionsOf(id);
-        return true;
-      },
+      delete: (id: string, by: Actor) => deps.recovery.deleteUser(id, by),
       resetMfa: (id: string, by: Actor) => deps.recovery.resetMfa(id, by),
+      endSessions: (id: string, by: Actor) => deps.recovery.endSessions(id, by),
       unlock: (id: string, by: Actor) => deps.recovery.unlock(id, by),
     },
 

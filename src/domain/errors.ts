@@ -14,6 +14,7 @@ export const errorCodes = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  not_implemented: 501,
   store_unavailable: 503,
   internal: 500,
 } as const;
@@ -31,7 +32,7 @@ export class AppError extends Error {
     this.name = 'AppError';
     this.code = code;
     this.status = errorCodes[code];
-    this.expose = this.status < 500 || code === 'store_unavailable';
+    this.expose = this.status < 500 || code === 'store_unavailable' || code === 'not_implemented';
     this.detail = options.detail;
   }
 

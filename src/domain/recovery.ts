@@ -1,4 +1,4 @@
-import type { AuditLog, AuditType, SecondFactorGuard, UserStore } from '../stores/types.ts';
+import type { AuditLog, AuditType, OidcStateStore, SecondFactorGuard, UserStore } from '../stores/types.ts';
 import type { Clock } from './clock.ts';
 import type { AttemptSource } from './second-factor.ts';
 
@@ -9,15 +9,20 @@ export type RecoverySource = AttemptSource & { actor?: string };
  * Getting a user back in, or out: device reset, unlock, device deletion, user deletion.
  * Each is recorded in the audit log. The user document changes in one atomic update and
  * the shared guard forgets the user's attempts, so every node sees the change at once.
+ * Losing the second factor (a reset, a deletion) ends every session, grant and refresh
+ * token of the user, as a password change does: whoever held the phone signed nobody in
+ * for good, and the audit event says the sessions ended.
  */
-export function createRecoveryService(deps: { users: UserStore; guard: SecondFactorGuard; audit: AuditLog; clock: Clock }) {
-  const record = (type: AuditType, userId: string, source: RecoverySource) =>
-    deps.audit.record({ at: new Date(deps.clock.now()), type, outcome: 'success', userId, ...source });
+export const SESSIONS_ENDED = 'sessions_ended';
+
+export function createRecoveryService(deps: { users: UserStore; guard: SecondFactorGuard; oidc: OidcStateStore; audit: AuditLog; clock: Clock }) {
+  const record = (type: AuditType, userId: string, source: RecoverySource, reason?: string) =>
+    deps.audit.record({ at: new Date(deps.clock.now()), type, outcome: 'success', userId, ...source, ...(reason ? { reason } : {}) });
 
   async function removeDevice(userId: string, source: RecoverySource, type: 'mfa.reset' | 'mfa.device_deleted'): Promise<boolean> {
     if (!(await deps.users.resetMfa(userId, new Date(deps.clock.now())))) return false;
-    await deps.guard.forget(userId);
-    await record(type, userId, source);
+    await Promise.all([deps.guard.forget(userId), deps.oidc.endSessionsOf(userId)]);
+    await record(type, userId, source, SESSIONS_ENDED);
     return true;
   }
 
@@ -41,8 +46,16 @@ export function createRecoveryService(deps: { users: UserStore; guard: SecondFac
 
     async deleteUser(userId: string, source: RecoverySource): Promise<boolean> {
       if (!(await deps.users.delete(userId))) return false;
-      await deps.guard.forget(userId);
-      await record('user.deleted', userId, source);
+      await Promise.all([deps.guard.forget(userId), deps.oidc.endSessionsOf(userId)]);
+      await record('user.deleted', userId, source, SESSIONS_ENDED);
+      return true;
+    },
+
+    /** Ends every session, grant and refresh token of the user (a lost laptop). False: no such user. */
+    async endSessions(userId: string, source: RecoverySource): Promise<boolean> {
+      if (!(await deps.users.findById(userId))) return false;
+      await deps.oidc.endSessionsOf(userId);
+      await record('user.sessions_ended', userId, source, SESSIONS_ENDED);
       return true;
     },
   };

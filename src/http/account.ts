@@ -2,10 +2,12 @@ import Router from '@koa/router';
 import Tokens from 'csrf';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { secondFactorAt } from '../domain/authentication.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { RecoveryService } from '../domain/recovery.ts';
 import type { SecondFactorService } from '../domain/second-factor.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/internal-clients.ts';
+import type { LiveSession, SignInSessions } from '../oidc/sign-in-sessions.ts';
 import type { UserRecord, UserStore } from '../stores/types.ts';
 import { bodyParser } from './body.ts';
 import { backupCodesPage, lockedMessage } from './interaction/messages.ts';
@@ -17,7 +19,8 @@ export const FRESH_SECOND_FACTOR_SECONDS = 300;
 const SESSION_SECONDS = 1800;
 const SESSION_COOKIE = 'account_session';
 
-const sessionSchema = z.strictObject({ sub: z.string().min(1), mfaAt: z.number().int(), csrf: z.string().min(1), exp: z.number().int() });
+/** `sid`: the uid of the sign-in session the account page's sign-in came from. */
+const sessionSchema = z.strictObject({ sub: z.string().min(1), sid: z.string().min(1), csrf: z.string().min(1), exp: z.number().int() });
 type AccountSession = z.infer<typeof sessionSchema>;
 const actionForm = z.strictObject({ csrf: z.string().max(200), code: z.string().max(64).optional() });
 
@@ -44,7 +47,11 @@ type Action = keyof typeof actions;
  * whose second factor is always required), sees the registered authenticator and the
  * backup codes left, deletes the authenticator and makes new backup codes. Both changes
  * need a second factor from the last 5 minutes, asked again on the confirmation page
- * when older. Every form carries a CSRF token bound to the account session.
+ * when older: the sign-in session's second-factor time, never its password's or the
+ * token's auth_time. The page's cookie names the sign-in session it came from, and each
+ * request checks that session is still there: signing out here or anywhere else, a reset,
+ * a password change end the page too. Every form carries a CSRF token bound to the
+ * account session.
  */
 export function createAccountRoutes(deps: {
   issuer: string;
@@ -52,6 +59,7 @@ export function createAccountRoutes(deps: {
   users: UserStore;
   secondFactor: SecondFactorService;
   recovery: RecoveryService;
+  sessions: SignInSessions;
   clock: Clock;
   bodyLimit: number;
 }) {
@@ -67,18 +75,26 @@ export function createAccountRoutes(deps: {
     await next();
   });
 
-  /** The signed-in user of this browser's account session, or null (the session is then cleared). */
-  async function signedIn(ctx: Context): Promise<{ session: AccountSession; user: UserRecord } | null> {
+  /**
+   * The signed-in user of this browser's account session and the sign-in session behind
+   * it, or null (the account session is then cleared).
+   */
+  async function signedIn(ctx: Context): Promise<{ session: AccountSession; live: LiveSession; user: UserRecord } | null> {
     const parsed = sessionSchema.safeParse(client.readJson(ctx, SESSION_COOKIE));
-    const user = parsed.success && parsed.data.exp > nowSeconds() ? await deps.users.findById(parsed.data.sub) : null;
-    if (!parsed.success || !user || user.disabled) {
+    const current = parsed.success && parsed.data.exp > nowSeconds() ? parsed.data : undefined;
+    const [live, user] = current ? await Promise.all([deps.sessions.live(current.sid, current.sub), deps.users.findById(current.sub)]) : [];
+    if (!current || !live || !user || user.disabled) {
       client.clear(ctx, SESSION_COOKIE);
       return null;
     }
-    return { session: parsed.data, user };
+    return { session: current, live, user };
   }
 
-  const isFresh = (session: AccountSession) => nowSeconds() - session.mfaAt <= FRESH_SECOND_FACTOR_SECONDS;
+  /** A second factor presented in this sign-in session within the last 5 minutes. */
+  const isFresh = (live: LiveSession) => {
+    const at = secondFactorAt(live.methods);
+    return at !== undefined && nowSeconds() - at <= FRESH_SECOND_FACTOR_SECONDS;
+  };
 
   function renderHome(ctx: Context, user: UserRecord, session: AccountSession, notice?: string) {
     const device = user.mfa.device;
@@ -92,26 +108,27 @@ export function createAccountRoutes(deps: {
     });
   }
 
-  function renderConfirm(ctx: Context, action: Action, session: AccountSession, options: { error?: string; locked?: string; status?: number } = {}) {
+  function renderConfirm(ctx: Context, action: Action, session: AccountSession, live: LiveSession, options: { error?: string; locked?: string; status?: number } = {}) {
     ctx.status = options.status ?? 200;
-    return ctx.render('account-confirm', { ...actions[action], csrf: tokens.create(session.csrf), askCode: !isFresh(session), ...options });
+    return ctx.render('account-confirm', { ...actions[action], csrf: tokens.create(session.csrf), askCode: !isFresh(live), ...options });
   }
 
   router.get('/', async (ctx) => {
     const current = await signedIn(ctx);
     if (!current) return client.start(ctx);
-    await renderHome(ctx, current.user, current.session, ctx.query.done === 'deleted' ? 'Your authenticator app was deleted.' : undefined);
+    await renderHome(ctx, current.user, current.session);
   });
 
   router.get('/callback', async (ctx) => {
     const result = await client.finish(ctx);
     const claims = 'tokens' in result ? result.tokens.claims() : undefined;
-    // The account page is only for a sign-in that passed the second factor.
-    if (!claims || !Array.isArray(claims.amr) || !claims.amr.includes('mfa') || typeof claims.auth_time !== 'number') {
+    // The account page is only for a sign-in that passed the second factor, in this browser's sign-in session.
+    const live = claims && Array.isArray(claims.amr) && claims.amr.includes('mfa') ? await deps.sessions.ofBrowser(ctx, claims.sub) : undefined;
+    if (!claims || !live) {
       ctx.status = 400;
       return ctx.render('error', { title: 'Sign-in error', heading: 'Sign-in did not complete', message: 'error' in result ? `Sign-in did not complete: ${result.error}.` : 'Sign-in did not complete.' });
     }
-    const session: AccountSession = { sub: claims.sub, mfaAt: claims.auth_time, csrf: tokens.secretSync(), exp: nowSeconds() + SESSION_SECONDS };
+    const session: AccountSession = { sub: claims.sub, sid: live.uid, csrf: tokens.secretSync(), exp: nowSeconds() + SESSION_SECONDS };
     client.writeJson(ctx, SESSION_COOKIE, session);
     ctx.redirect('/account/');
   });
@@ -120,7 +137,7 @@ export function createAccountRoutes(deps: {
     router.get(actions[action].path.slice('/account'.length), async (ctx) => {
       const current = await signedIn(ctx);
       if (!current) return ctx.redirect('/account/');
-      await renderConfirm(ctx, action, current.session);
+      await renderConfirm(ctx, action, current.session, current.live);
     });
 
     router.post(actions[action].path.slice('/account'.length), form, async (ctx) => {
@@ -131,20 +148,21 @@ export function createAccountRoutes(deps: {
         ctx.status = 403;
         return ctx.render('error', { title: 'Not allowed', heading: 'This form has expired', message: 'Open your account page again and repeat the change.', backTo: '/account/' });
       }
-      const { user } = current;
-      let { session } = current;
+      const { user, session, live } = current;
       if (!user.mfa.device) return ctx.redirect('/account/');
-      if (!isFresh(session)) {
+      if (!isFresh(live)) {
         const outcome = await deps.secondFactor.verify(user, parsed.data.code ?? '', source(ctx));
-        if (outcome.result === 'locked') return renderConfirm(ctx, action, session, { locked: lockedMessage(outcome.until, deps.clock.now()), status: 403 });
-        if (outcome.result !== 'passed') return renderConfirm(ctx, action, session, { error: 'That code is not correct or was already used.', status: 401 });
-        session = { ...session, mfaAt: nowSeconds() };
-        client.writeJson(ctx, SESSION_COOKIE, session);
+        if (outcome.result === 'locked') return renderConfirm(ctx, action, session, live, { locked: lockedMessage(outcome.until, deps.clock.now()), status: 403 });
+        if (outcome.result !== 'passed') return renderConfirm(ctx, action, session, live, { error: 'That code is not correct or was already used.', status: 401 });
+        // Presented in this sign-in session: the session knows it, as it knows a sign-in's.
+        await deps.sessions.recordFactor(live, outcome.method, nowSeconds());
       }
       if (action === 'delete-device') {
+        // Losing the factor ends every session it opened, this one included.
         await deps.recovery.deleteDevice(user.id, { ...source(ctx), actor: 'user' });
+        client.clear(ctx, SESSION_COOKIE);
         ctx.status = 303;
-        return ctx.redirect('/account/?done=deleted');
+        return ctx.redirect('/account/signed-out?reason=deleted');
       }
       const codes = await deps.secondFactor.issueBackupCodes(user.id, source(ctx), true);
       if (!codes) return renderHome(ctx, user, session, 'Backup codes are switched off by your administrator.');
@@ -155,13 +173,23 @@ export function createAccountRoutes(deps: {
   router.post('/logout', form, async (ctx) => {
     const current = await signedIn(ctx);
     const parsed = actionForm.safeParse(ctx.request.body);
-    if (current && parsed.success && tokens.verify(current.session.csrf, parsed.data.csrf)) client.clear(ctx, SESSION_COOKIE);
+    if (current && parsed.success && tokens.verify(current.session.csrf, parsed.data.csrf)) {
+      client.clear(ctx, SESSION_COOKIE);
+      await deps.sessions.end(current.live.uid);
+    }
     ctx.status = 303;
     ctx.redirect('/account/signed-out');
   });
 
   router.get('/signed-out', (ctx) =>
-    ctx.render('error', { title: 'Signed out', heading: 'Signed out', message: 'You are signed out of your account page.', backTo: '/account/' }),
+    ctx.render('signed-out', {
+      title: 'Signed out',
+      message:
+        ctx.query.reason === 'deleted'
+          ? 'Your authenticator app was deleted, and you are signed out everywhere it had signed you in. The next time an application asks for a second factor, you set up an authenticator app again.'
+          : 'You are signed out of your account page and of your sign-in. Signing in again asks for your password.',
+      signInHref: '/account/',
+    }),
   );
 
   return router;

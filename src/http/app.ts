@@ -13,6 +13,7 @@ import type { RecoveryService } from '../domain/recovery.ts';
 import { defaultSettings, type Settings, type SettingsService } from '../domain/settings.ts';
 import type { UserService } from '../domain/users.ts';
 import type { Stores } from '../stores/types.ts';
+import type { SignInSessions } from '../oidc/sign-in-sessions.ts';
 import { AppError } from '../domain/errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { createAccountRoutes } from './account.ts';
@@ -48,6 +49,9 @@ export function createPageRenderer(viewsDir: string, brandOf: () => Promise<Sett
   };
 }
 
+/** The methods some address of twofold takes; any other is answered 501 before routing. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
 /** The OIDC engine's addresses (its default routes, with the features twofold turns on). */
 const ENGINE_PATHS =
   /^\/(auth(\/[\w-]+)?|token(\/(introspection|revocation))?|jwks|me|session\/end(\/(confirm|success))?|\.well-known\/(openid-configuration|oauth-authorization-server))$/;
@@ -63,6 +67,7 @@ export interface AppDeps {
   interaction: Omit<InteractionDeps, 'provider' | 'users' | 'userService' | 'settings' | 'log' | 'bodyLimit' | 'keyring' | 'rateLimiter' | 'rateLimits' | 'audit'>;
   keyring: DataKeyring;
   recovery: RecoveryService;
+  sessions: SignInSessions;
   administration: Administration;
   metrics: Metrics;
   /** This node's own address once it listens (see self-client.ts). */
@@ -96,6 +101,11 @@ export function createApp(deps: AppDeps): Koa {
   app.use(securityHeaders);
   app.use(deps.pages);
   app.use(errorMiddleware(log));
+  app.use(async (ctx, next) => {
+    // TRACE, PROPFIND and the like: no address takes them, whatever the path (RFC 9110 15.6.2).
+    if (!KNOWN_METHODS.has(ctx.method)) throw new AppError('not_implemented', `This service does not answer ${ctx.method} requests.`);
+    await next();
+  });
   app.use(async (ctx, next) => {
     await next();
     if (ctx.state.notFound && ctx.status === 404) {
@@ -154,8 +164,10 @@ export function createApp(deps: AppDeps): Koa {
       localOrigin: deps.localOrigin,
       users: stores.users,
       administration: deps.administration,
+      sessions: deps.sessions,
       clock: deps.interaction.clock,
       idleMinutes: config.console.idleMinutes,
+      maxHours: config.console.maxHours,
       bodyLimit: config.http.bodyLimitBytes,
     }),
     createAccountRoutes({
@@ -164,6 +176,7 @@ export function createApp(deps: AppDeps): Koa {
       users: stores.users,
       secondFactor: deps.interaction.secondFactor,
       recovery: deps.recovery,
+      sessions: deps.sessions,
       clock: deps.interaction.clock,
       bodyLimit: config.http.bodyLimitBytes,
     }),

@@ -9,6 +9,7 @@ const headings: Partial<Record<AppError['code'], string>> = {
   not_found: 'Page not found',
   method_not_allowed: 'This page cannot be opened that way',
   payload_too_large: 'Too much was sent',
+  not_implemented: 'This page cannot be opened that way',
 };
 
 /**
@@ -22,7 +23,8 @@ export function errorMiddleware(log: Logger) {
       await next();
     } catch (err) {
       const appError = toAppError(err);
-      if (appError.status >= 500) {
+      // An unknown method is the client's doing, not a fault here.
+      if (appError.status >= 500 && appError.code !== 'not_implemented') {
         logOf(ctx, log).error({ err: appError.cause ?? appError, detail: appError.detail, path: ctx.path }, 'request failed');
       }
       ctx.status = appError.status;

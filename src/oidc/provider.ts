@@ -131,7 +131,7 @@ export function createProvider({ config, stores, keyring, jwks, pages, assessor,
   // acr, amr and auth_time of this authorization, from what the session proved and when.
   provider.on('authorization.accepted', (ctx: KoaContextWithOIDC) => reportAuthentication(ctx, assessor));
   provider.proxy = config.trustProxy > 0;
-  provider.app.maxIpsCount = config.trustProxy;
+  provider.maxIpsCount = config.trustProxy;
   provider.use(engineSecurityHeaders as Parameters<Provider['use']>[0]);
   provider.use(pages as Parameters<Provider['use']>[0]);
   return provider;

@@ -59,7 +59,7 @@ export interface UserRecord {
   updatedAt: Date;
 }
 
-export type NewUser = Pick<UserRecord, 'username' | 'email' | 'name' | 'passwordHash'>;
+export type NewUser = Pick<UserRecord, 'username' | 'email' | 'name' | 'role' | 'passwordHash'>;
 
 export interface UserPatch {
   /** null makes the user an ordinary one again. */
@@ -209,6 +209,7 @@ export const auditTypes = [
   'user.created',
   'user.updated',
   'user.deleted',
+  'user.sessions_ended',
   'client.created',
   'client.updated',
   'client.deleted',

@@ -377,4 +377,20 @@ describe('first-factor rate limits', { skip: realStoresSkip }, () => {
     assert.equal(statuses[20], 429);
     assert.equal((await attempt('203.0.113.10', { username: 'nobody0', password: 'x' })).status, 401, 'another address is not held up');
   });
+
+  it('reads the address the trusted proxy saw, not one the client forged in X-Forwarded-For', async () => {
+    clock.advance(60_000);
+    // One trusted hop: the proxy appends the address it saw to whatever the client sent.
+    const real = '192.0.2.44';
+    const statuses = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => attempt(`10.${i >> 8}.${i & 255}.1, ${real}`, { username: `forger${i}`, password: 'x' }).then((r) => r.status)),
+    );
+    assert.equal(statuses.filter((status) => status === 401).length, 20, 'the per-IP limit counts them as one address');
+    assert.equal(statuses.filter((status) => status === 429).length, 130);
+    const events = (await server.stores.audit.list({ type: 'rate_limited', limit: 200 })).events.filter((e) => e.at.getTime() >= clock.now());
+    assert.ok(events.length >= 130);
+    assert.deepEqual([...new Set(events.map((e) => e.ip))], [real], 'the audit records the real address only');
+    const refused = (await server.stores.audit.list({ type: 'password.refused', limit: 200 })).events.filter((e) => e.at.getTime() >= clock.now());
+    assert.deepEqual([...new Set(refused.map((e) => e.ip))], [real]);
+  });
 });

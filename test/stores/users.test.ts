@@ -40,6 +40,17 @@ for (const impl of implementations) {
         assert.equal('name' in found, false);
       }));
 
+    it('keeps the administrator role given at creation, and takes it away again', () =>
+      withStore(async (users, clock) => {
+        const admin = await users.create({ username: 'root', role: 'admin', passwordHash: hash });
+        assert.equal(admin.role, 'admin');
+        assert.equal((await users.findById(admin.id))?.role, 'admin');
+        assert.equal((await users.findByUsername('ROOT'))?.role, 'admin');
+        assert.equal('role' in (await users.create({ username: 'plain', passwordHash: hash })), false);
+        await users.update(admin.id, { role: null }, new Date(clock.now()));
+        assert.equal('role' in (await users.findById(admin.id))!, false);
+      }));
+
     it('refuses a username that differs from a taken one only in case', () =>
       withStore(async (users) => {
         await users.create({ username: 'carol', passwordHash: hash });

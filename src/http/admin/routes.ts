@@ -53,18 +53,25 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
       },
     }),
     route({
-      method: 'delete', path: '/users/:id', summary: 'Delete a user and its second factor',
+      method: 'delete', path: '/users/:id', summary: 'Delete a user and its second factor; every session and refresh token of the user ends',
       params: s.idParams, ok: { status: 204, description: 'deleted' }, errors: [404],
       handle: async ({ params, actor }) => {
         if (!(await admin.users.delete(params.id, actor))) throw noUser();
       },
     }),
     route({
-      method: 'post', path: '/users/:id/mfa/reset', summary: 'Remove the authenticator app and backup codes and lift a lock; the next sign-in registers anew',
+      method: 'post', path: '/users/:id/mfa/reset', summary: 'Remove the authenticator app and backup codes and lift a lock; every session and refresh token of the user ends; the next sign-in registers anew',
       params: s.idParams, body: { schema: s.noBody, optional: true }, ok: { status: 200, description: 'the user', schema: s.userView }, errors: [404],
       handle: async ({ params, actor }) => {
         if (!(await admin.users.resetMfa(params.id, actor))) throw noUser();
         return present(await admin.users.get(params.id));
+      },
+    }),
+    route({
+      method: 'post', path: '/users/:id/sessions/end', summary: 'End every session, grant and refresh token of the user, on every node; the next sign-in asks for the password and the code',
+      params: s.idParams, body: { schema: s.noBody, optional: true }, ok: { status: 204, description: 'ended' }, errors: [404],
+      handle: async ({ params, actor }) => {
+        if (!(await admin.users.endSessions(params.id, actor))) throw noUser();
       },
     }),
     route({

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Administration } from '../../domain/administration.ts';
 import type { Clock } from '../../domain/clock.ts';
+import type { SignInSessions } from '../../oidc/sign-in-sessions.ts';
 import type { UserStore } from '../../stores/types.ts';
 import { mountConsoleClients } from './clients.ts';
 import { createConsoleSession } from './session.ts';
@@ -17,8 +18,10 @@ export function createConsoleRouters(deps: {
   localOrigin: () => string | undefined;
   users: UserStore;
   administration: Administration;
+  sessions: SignInSessions;
   clock: Clock;
   idleMinutes: number;
+  maxHours: number;
   bodyLimit: number;
 }) {
   const session = createConsoleSession(deps);
@@ -29,12 +32,16 @@ export function createConsoleRouters(deps: {
   mountConsoleClients(pages, deps.administration);
   mountConsoleSettingsAndAudit(pages, deps.administration);
   pages.post('/sign-out', async (ctx) => {
-    session.signOut(ctx);
+    await session.signOut(ctx);
     ctx.status = 303;
     ctx.redirect('/admin/signed-out');
   });
   session.router.get('/signed-out', (ctx) =>
-    ctx.render('error', { title: 'Signed out', heading: 'Signed out', message: 'You are signed out of the console.', backTo: '/admin/' }),
+    ctx.render('signed-out', {
+      title: 'Signed out',
+      message: 'You are signed out of the console and of your sign-in. Signing in again asks for your password and a code.',
+      signInHref: '/admin/',
+    }),
   );
   return [session.router, pages];
 }

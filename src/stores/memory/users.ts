@@ -16,7 +16,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       if (idByLowerName.has(lower)) throw new AppError('conflict', 'username is taken');
       const now = new Date(clock.now());
       const user: UserRecord = { ...input, id: randomUUID(), disabled: false, mfa: { exempt: false }, createdAt: now, updatedAt: now };
-      for (const key of ['email', 'name'] as const) if (user[key] === undefined) delete user[key];
+      for (const key of ['email', 'name', 'role'] as const) if (user[key] === undefined) delete user[key];
       byId.set(user.id, user);
       idByLowerName.set(lower, user.id);
       return structuredClone(user);

@@ -55,6 +55,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
         usernameLower: input.username.toLowerCase(),
         ...(input.email === undefined ? {} : { email: input.email }),
         ...(input.name === undefined ? {} : { name: input.name }),
+        ...(input.role === undefined ? {} : { role: input.role }),
         disabled: false,
         passwordHash: input.passwordHash,
         mfa: { exempt: false },
