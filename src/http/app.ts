@@ -111,6 +111,10 @@ export function createApp(deps: AppDeps): Koa {
     if (ctx.state.notFound && ctx.status === 404) {
       throw new AppError('not_found', ctx.path.startsWith('/admin/api') ? 'no such endpoint' : 'There is no page at this address. Check the link, or go back to the application.');
     }
+    // A router's answer to a method its address does not take: 405 with Allow, as a page.
+    if (ctx.status === 405 && ctx.body == null) {
+      throw new AppError('method_not_allowed', 'This address takes a form sent from its page, and cannot be opened on its own. Go back to the application and sign in again.');
+    }
   });
 
   const assets = new Router();
@@ -182,9 +186,7 @@ export function createApp(deps: AppDeps): Koa {
     }),
     ...(deps.demo ? [createDemoRoutes({ issuer: config.issuer, clientSecret: deps.demo.clientSecret, localOrigin: deps.localOrigin })] : []),
   ];
-  const wrongMethod = () =>
-    new AppError('method_not_allowed', 'This address takes a form sent from its page, and cannot be opened on its own. Go back to the application and sign in again.');
-  for (const router of routers) app.use(router.routes()).use(router.allowedMethods({ throw: true, methodNotAllowed: wrongMethod }));
+  for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
 
   const engine = provider.callback();
   app.use(async (ctx) => {
