@@ -16,6 +16,7 @@ import { createSecondFactorService } from './domain/second-factor.ts';
 import { createSettingsService } from './domain/settings.ts';
 import { createUserService } from './domain/users.ts';
 import { createApp, createPageRenderer } from './http/app.ts';
+import { checkImportedClient } from './http/admin/schemas.ts';
 import { DEMO_CLIENT_ID } from './http/demo.ts';
 import { logOf } from './http/request-log.ts';
 import type { Logger } from './logger.ts';
@@ -110,7 +111,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     oidc: stores.oidc,
     audit: stores.audit,
     clock,
-    portability: createDataPortability({ users: stores.users, clients: stores.clients, keyring, audit: stores.audit, clock, validateClient }),
+    portability: createDataPortability({ users: stores.users, clients: stores.clients, keyring, audit: stores.audit, clock, checkClient: checkImportedClient, validateClient }),
     keyRotation: createKeyRotation({
       users: stores.users,
       clients: stores.clients,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { USERNAME_PATTERN, USERNAME_RULE } from './users.ts';
+import { USER_ID_PATTERN, USER_ID_RULE, USERNAME_PATTERN, USERNAME_RULE } from './users.ts';
 import type { AuditLog, ClientRecord, ClientStore, UserRecord, UserStore } from '../stores/types.ts';
 import type { Actor } from './administration.ts';
 import type { Clock } from './clock.ts';
@@ -18,7 +18,7 @@ const date = z.iso.datetime().transform((value) => new Date(value));
 const sealed = z.string().regex(/^v1\.[\w-]+\.[\w-]+\.[\w-]*\.[\w-]+$/, { message: 'a sealed value' });
 
 const userRecord = z.strictObject({
-  id: z.string().min(1).max(64),
+  id: z.string().regex(USER_ID_PATTERN, { message: USER_ID_RULE }),
   username: z.string().regex(USERNAME_PATTERN, { message: USERNAME_RULE }),
   email: z.string().max(254).optional(),
   name: z.string().max(256).optional(),
@@ -69,6 +69,8 @@ export function createDataPortability(deps: {
   keyring: DataKeyring;
   audit: AuditLog;
   clock: Clock;
+  /** Checks an application's fields as the admin API checks a new one (throws AppError). */
+  checkClient: (clientId: string, metadata: Record<string, unknown>) => void;
   /** Checks an application's metadata as the engine will read it. */
   validateClient: (metadata: Record<string, unknown>) => Promise<void>;
 }) {
@@ -114,10 +116,13 @@ export function createDataPortability(deps: {
       const { users, clients = [] } = parsed.data;
       // Every check before any write: keys, duplicates, application metadata.
       const usernames = new Set<string>();
+      const ids = new Set<string>();
       users.forEach((user, i) => {
         const lower = user.username.toLowerCase();
         if (usernames.has(lower)) throw new AppError('invalid_request', `users.${i}.username: ${user.username} is in the file twice`);
+        if (ids.has(user.id)) throw new AppError('invalid_request', `users.${i}.id: ${user.id} is in the file twice`);
         usernames.add(lower);
+        ids.add(user.id);
         const kids = [user.mfa.device && sealedKeyId(user.mfa.device.sealedSecret), user.mfa.backupCodes?.kid];
         for (const kid of kids) {
           if (kid && !deps.keyring.has(kid)) {
@@ -126,8 +131,19 @@ export function createDataPortability(deps: {
         }
         if (user.mfa.device) opens(user.mfa.device.sealedSecret, TOTP_SECRET_PURPOSE, `users.${i} (${user.username})`);
       });
+      const clientIds = new Set<string>();
       for (const [i, client] of clients.entries()) {
         if (client.clientId.startsWith('twofold-')) throw new AppError('invalid_request', `clients.${i}: ${client.clientId} is twofold's own application`);
+        if (clientIds.has(client.clientId)) throw new AppError('invalid_request', `clients.${i}: ${client.clientId} is in the file twice`);
+        clientIds.add(client.clientId);
+        if (client.metadata.client_id !== undefined && client.metadata.client_id !== client.clientId) {
+          throw new AppError('invalid_request', `clients.${i} (${client.clientId}): its metadata names another client_id`);
+        }
+        try {
+          deps.checkClient(client.clientId, client.metadata);
+        } catch (err) {
+          throw new AppError('invalid_request', `clients.${i} (${client.clientId}): ${(err as Error).message}`);
+        }
         const kid = client.sealedSecret && sealedKeyId(client.sealedSecret);
         if (kid && !deps.keyring.has(kid)) throw new AppError('invalid_request', `clients.${i} (${client.clientId}): sealed under data key ${kid}, which this instance does not have`);
         const secret = client.sealedSecret ? opens(client.sealedSecret, CLIENT_SECRET_PURPOSE, `clients.${i} (${client.clientId})`) : undefined;

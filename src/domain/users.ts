@@ -13,6 +13,10 @@ export type SignInResult =
 export const USERNAME_PATTERN = /^(?:[^\s\p{Cc}\p{Cf}*]|[\u200C\u200D]){1,128}$/u;
 export const USERNAME_RULE = '1 to 128 characters, without spaces, control or invisible characters, or *';
 
+/** A user id: twofold makes UUIDs; an imported id keeps to letters, digits, `-` and `_`. */
+export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const USER_ID_RULE = '1 to 64 letters, digits, - or _';
+
 export interface NewUserInput {
   username: string;
   password: string;

@@ -78,4 +78,34 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
       await other.close();
     }
   });
+
+  it('checks the whole file before any write: duplicate ids, id format, and applications as the admin API checks them', async () => {
+    const other = await startTestServer({ real: { ...newRealStores(), dataKey }, clock });
+    try {
+      const data = await exported(source);
+      const before = await exported(other);
+      const user = data.users[0];
+      const client = data.clients[0];
+      const cases: [string, Record<string, any>, RegExp][] = [
+        ['two new users with one id', { ...data, users: [{ ...user, username: 'new1', id: 'same-id' }, { ...user, username: 'new2', id: 'same-id' }] }, /users\.1\.id: same-id is in the file twice/],
+        ['an id that is a path', { ...data, users: [{ ...user, username: 'pathy', id: '../../x?y#z' }] }, /users\.0\.id: 1 to 64 letters, digits, - or _/],
+        ['a plain secret in the metadata', { ...data, clients: [{ ...client, clientId: 'plain', metadata: { ...client.metadata, client_id: 'plain', client_secret: 'x'.repeat(40) } }] }, /clients\.0 \(plain\): unknown field: client_secret/],
+        ['the implicit grant', { ...data, clients: [{ ...client, clientId: 'implicit', metadata: { ...client.metadata, client_id: 'implicit', grant_types: ['implicit'], response_types: ['id_token'] } }] }, /clients\.0 \(implicit\): grant_types/],
+        ['a hybrid response type', { ...data, clients: [{ ...client, clientId: 'hybrid', metadata: { ...client.metadata, client_id: 'hybrid', response_types: ['code id_token'] } }] }, /clients\.0 \(hybrid\): response_types/],
+        ['a redirect URI with a line break', { ...data, clients: [{ ...client, clientId: 'crlf', metadata: { ...client.metadata, client_id: 'crlf', redirect_uris: ['https://a.example/cb\r\nX: y'] } }] }, /clients\.0 \(crlf\): redirect_uris/],
+        ['one application twice', { ...data, clients: [client, client] }, /clients\.1: wiki is in the file twice/],
+        ['metadata naming another application', { ...data, clients: [{ ...client, metadata: { ...client.metadata, client_id: 'other' } }] }, /names another client_id/],
+      ];
+      for (const [name, file, message] of cases) {
+        const answer = await importInto(other, file);
+        assert.equal(answer.status, 400, name);
+        assert.match(((await answer.json()) as { message: string }).message, message, name);
+      }
+      const after = await exported(other);
+      assert.deepEqual(after.users, before.users, 'no user was written');
+      assert.deepEqual(after.clients, before.clients, 'no application was written');
+    } finally {
+      await other.close();
+    }
+  });
 });

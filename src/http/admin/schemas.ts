@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { URL_AS_GIVEN, URL_AS_GIVEN_RULE } from '../../domain/clients.ts';
-import { USERNAME_PATTERN, USERNAME_RULE } from '../../domain/users.ts';
+import { USER_ID_PATTERN, USER_ID_RULE, USERNAME_PATTERN, USERNAME_RULE } from '../../domain/users.ts';
 import { mfaPolicies } from '../../domain/mfa-policy.ts';
 import { INTERNAL_CLIENT_PREFIX, isInternalClient } from '../../oidc/internal-clients.ts';
 import { auditTypes } from '../../stores/types.ts';
+import { parseInput } from '../validate.ts';
 
 /**
  * The admin API's inputs and outputs, once: the routes validate with them and the OpenAPI
@@ -31,7 +32,7 @@ const listLimit = (fallback: number) =>
     .transform((value) => (value === undefined ? fallback : Number(value)))
     .pipe(z.number().max(500, { message: 'an integer from 1 to 500' }));
 
-export const idParams = z.strictObject({ id: z.string().min(1).max(64) });
+export const idParams = z.strictObject({ id: z.string().regex(USER_ID_PATTERN, { message: USER_ID_RULE }) });
 export const clientIdParams = z.strictObject({ client_id: z.string().min(1).max(128) });
 export const noBody = z.strictObject({});
 
@@ -106,6 +107,15 @@ export const newClient = z.strictObject({
   mfa_policy: z.enum(mfaPolicies).optional(),
   mfa_max_age: z.number().int().min(0).max(31_536_000).optional(),
 });
+
+/**
+ * An imported application, checked as `POST /clients` checks a new one: the same fields
+ * and rules, with no plain secret (an export carries it sealed, beside the metadata).
+ */
+const importedClient = newClient.omit({ client_secret: true });
+export const checkImportedClient = (clientId: string, metadata: Record<string, unknown>): void => {
+  parseInput(importedClient, { ...metadata, client_id: clientId });
+};
 
 /** Any metadata but the identifiers; null removes an optional key. */
 export const clientPatch = newClient
