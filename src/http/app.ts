@@ -54,7 +54,7 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 
 
 /** The OIDC engine's addresses (its default routes, with the features twofold turns on). */
 const ENGINE_PATHS =
-  /^\/(auth(\/[\w-]+)?|token(\/(introspection|revocation))?|jwks|me|session\/end(\/(confirm|success))?|\.well-known\/(openid-configuration|oauth-authorization-server))$/;
+  /^\/(auth(\/[\w-]+)?|request|token(\/(introspection|revocation))?|jwks|me|session\/end(\/(confirm|success))?|\.well-known\/(openid-configuration|oauth-authorization-server))$/;
 
 export interface AppDeps {
   config: Config;
