@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { packageRoot } from '../../src/config/load.ts';
+import { unsupportedNode } from '../../src/node-version.ts';
 import { freePort } from '../support/processes.ts';
 import { ADMIN_TOKEN, startTestServer } from '../support/server.ts';
 
@@ -103,5 +105,30 @@ describe('graceful shutdown', () => {
     assert.equal(answered.status, 201, answered.body);
     assert.equal(JSON.parse(answered.body).username, 'late-arrival');
     await closing;
+  });
+});
+
+describe('the Node.js it runs on', () => {
+  it('names the Node.js it needs, for versions before it', () => {
+    assert.match(unsupportedNode('20.20.2')!, /^twofold needs Node\.js 22 or later, and this is Node\.js 20\.20\.2\. Start it with `npm start`/);
+    assert.ok(unsupportedNode('18.0.0'));
+    assert.equal(unsupportedNode('22.0.0'), undefined);
+    assert.equal(unsupportedNode('24.1.0'), undefined);
+    assert.equal(unsupportedNode(process.versions.node), undefined, 'the tests run on a supported one');
+  });
+
+  it('exits at once with that line, and no crash, when the built server is started on an older Node', async () => {
+    // The machines' own Node (older than the project's) runs the build, as `node dist/main.js` would.
+    const older = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => existsSync(path) && Number(execFileSync(path, ['-p', 'process.versions.node.split(".")[0]']).toString()) < 22);
+    if (!older) {
+      assert.equal(Number(process.versions.node.split('.')[0]) >= 22, true, 'no older Node here: only the check above applies');
+      return;
+    }
+    execFileSync(process.execPath, ['scripts/build-if-needed.ts'], { cwd: packageRoot, stdio: 'ignore' });
+    const result = spawnSync(older, ['dist/main.js'], { cwd: packageRoot, env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(result.signal, null, 'no crash');
+    assert.equal(result.status, 1);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^twofold needs Node\.js 22 or later, and this is Node\.js \d+\.\d+\.\d+\. Start it with `npm start`, which runs it on the Node\.js 22 that `npm install` brings, or install Node\.js 22\.\n$/);
   });
 });
