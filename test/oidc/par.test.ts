@@ -22,7 +22,7 @@ describe('discovery and pushed authorization requests', { skip: realStoresSkip }
 
   it('advertises only endpoints that answer', async () => {
     const metadata = rp.config.serverMetadata() as Record<string, unknown>;
-    const endpoints = Object.entries(metadata).filter(([key, value]) => key.endsWith('_endpoint') || key === 'jwks_uri').map(([key, url]) => [key, String(url)]);
+    const endpoints = Object.entries(metadata).filter(([key]) => key.endsWith('_endpoint') || key === 'jwks_uri').map(([key, url]) => [key, String(url)]);
     assert.ok(endpoints.length >= 7, endpoints.map(([key]) => key).join(', '));
     for (const [key, url] of endpoints) {
       const got = await fetch(url!, { redirect: 'manual' });
