@@ -84,10 +84,9 @@ export function createProvider({ config, stores, keyring, jwks, pages, assessor,
           await ctx.render('logout', { title: 'Sign out', form, confirmed });
         },
         async postLogoutSuccessSource(ctx) {
-          await ctx.render('error', {
+          await ctx.render('signed-out', {
             title: 'Signed out',
-            heading: 'Signed out',
-            message: 'You are signed out of twofold.',
+            message: 'You are signed out. Signing in again asks for your password, and a code where the application needs one.',
           });
         },
       },
