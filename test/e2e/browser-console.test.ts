@@ -93,6 +93,17 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
       const events = await (await server.adminFetch(`/admin/api/audit?user=${users['lou-locked']!.id}&type=mfa.unlocked`)).json();
       assert.equal((events as { events: { actor: string }[] }).events[0]!.actor, 'console:boss', 'the administrator is the actor');
 
+      // Sign Kim out everywhere (a lost laptop).
+      await page.goto(`${server.issuer}/admin/users/${users.kim!.id}`);
+      await page.getByTestId('end-sessions').click();
+      await page.getByRole('heading', { name: 'Sign this user out everywhere?' }).waitFor();
+      assert.deepEqual(await axeViolations(page), [], 'sign-out-everywhere confirmation');
+      await snapshot(page, { path: screenshotPath('console-end-sessions-desktop'), fullPage: true });
+      await page.getByTestId('confirm').click();
+      await page.getByText('Recent events').waitFor();
+      const ended = await (await server.adminFetch(`/admin/api/audit?user=${users.kim!.id}&type=user.sessions_ended`)).json();
+      assert.equal((ended as { events: { actor: string }[] }).events[0]!.actor, 'console:boss');
+
       // The master switch, off and on again.
       await page.getByRole('link', { name: 'Settings' }).click();
       assert.deepEqual(await axeViolations(page), [], 'settings page');
@@ -136,7 +147,7 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
 
       // At a phone's width: the same pages, usable.
       await page.setViewportSize({ width: 390, height: 844 });
-      for (const [path, name] of [['/admin/users', 'users'], [`/admin/users/${users.kim!.id}`, 'user'], ['/admin/clients', 'clients'], ['/admin/settings', 'settings'], ['/admin/audit', 'audit']]) {
+      for (const [path, name] of [['/admin/users', 'users'], [`/admin/users/${users.kim!.id}`, 'user'], [`/admin/users/${users.kim!.id}/end-sessions`, 'end-sessions'], ['/admin/clients', 'clients'], ['/admin/settings', 'settings'], ['/admin/audit', 'audit']]) {
         await page.goto(`${server.issuer}${path}`);
         assert.deepEqual(await axeViolations(page), [], `${name} at 390 px`);
         await snapshot(page, { path: screenshotPath(`console-${name}-phone`), fullPage: true });
@@ -144,8 +155,19 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
 
       await page.getByRole('button', { name: 'Sign out boss' }).click();
       await page.getByRole('heading', { name: 'Signed out' }).waitFor();
+      assert.match((await page.getByRole('status').textContent())!, /signed out of the console and of your sign-in/);
+      assert.equal(await page.getByRole('alert').count(), 0, 'a calm status, not an error');
+      assert.deepEqual(await axeViolations(page), [], 'signed-out page at 390 px');
+      await snapshot(page, { path: screenshotPath('console-signed-out-phone'), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 900 });
+      assert.deepEqual(await axeViolations(page), [], 'signed-out page');
+      await snapshot(page, { path: screenshotPath('console-signed-out-desktop'), fullPage: true });
       const afterSignOut = await context.request.get(`${server.issuer}/admin/users`, { maxRedirects: 0 });
       assert.equal(afterSignOut.status(), 302, 'signed out: the console sends to sign in again');
+      // Its link leads to the password page, not straight back in.
+      await page.getByRole('link', { name: 'Sign in again' }).click();
+      await page.getByLabel('Password').waitFor();
+      assert.equal(await page.getByTestId('device').count(), 0);
     } finally {
       await context.close();
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { interceptCallback, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
+import { axeViolations, interceptCallback, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
 import { wrongCode } from '../support/mfa.ts';
@@ -127,6 +127,15 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
         // Losing the factor ends the sessions it opened: a calm page says so, and the way
         // back in asks for the password again.
         assert.match((await page.getByRole('status').textContent())!, /Your authenticator app was deleted, and you are signed out everywhere/);
+        // The accessibility check injects its script, which the page's policy forbids: a context that lets it.
+        const checking = await browser.newContext({ viewport: { width, height }, bypassCSP: true });
+        try {
+          const copy = await checking.newPage();
+          await copy.goto(page.url());
+          assert.deepEqual(await axeViolations(copy), [], `signed-out page at ${size}`);
+        } finally {
+          await checking.close();
+        }
         await snapshot(page, { path: screenshotPath(`account-deleted-${size}`), fullPage: true });
         await page.getByRole('link', { name: 'Sign in again' }).click();
         await page.getByLabel('Password').waitFor();
