@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
-import { Phone, registeredUser } from '../support/mfa.ts';
+import { Phone, registeredUser, walkOwnPages } from '../support/mfa.ts';
 import { backupCodesOnPage, follow, formAction, signIn, SignInRefused, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
 import { newRealStores, patchSettings, patchUser, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -25,23 +25,7 @@ describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () =
 
   /** Signs in to /account through twofold's own sign-in pages; returns the account page. */
   async function openAccount(agent: UserAgent, credentials: { username: string; password: string }, phone: Phone): Promise<Page> {
-    let page = await follow(agent, `${server.issuer}/account/`, 'never:');
-    const seen: string[] = [];
-    while (!page.html.includes('data-testid="backup-codes-left"')) {
-      assert.equal(page.status, 200, `${page.url.pathname}: ${page.html.slice(0, 300)}`);
-      if (page.html.includes('name="password"')) {
-        seen.push('login');
-        const posted = await agent.postForm(formAction(page, '/login'), credentials);
-        page = await follow(agent, new URL(posted.headers.get('location')!, page.url), 'never:');
-      } else if (page.html.includes('autocomplete="one-time-code"')) {
-        seen.push('code');
-        const posted = await agent.postForm(formAction(page, '/code'), { code: await phone.code() });
-        assert.equal(posted.status, 303);
-        page = await follow(agent, new URL(posted.headers.get('location')!, page.url), 'never:');
-      } else {
-        throw new Error(`unexpected page ${page.url.pathname}: ${page.html.slice(0, 300)}`);
-      }
-    }
+    const { page, seen } = await walkOwnPages(agent, `${server.issuer}/account/`, credentials, phone, (shown) => shown.html.includes('data-testid="backup-codes-left"'));
     assert.deepEqual(seen, ['login', 'code'], 'the account page asks for the password and the second factor');
     return page;
   }

@@ -3,37 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
-import { Phone, registeredUser } from '../support/mfa.ts';
+import { Phone, registeredUser, walkOwnPages as walk } from '../support/mfa.ts';
 import { follow, formAction, signIn, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
 import { newRealStores, patchUser, refreshingApplication, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 const csrfOf = (page: Page) => /name="csrf" value="([^"]+)"/.exec(page.html)?.[1];
 const isLoginPage = (page: Page) => page.html.includes('name="password"');
-
-/**
- * Walks twofold's own pages from `url`, answering the password and code pages, until a
- * page that `arrived` recognises. Returns that page and the steps that were asked.
- */
-async function walk(agent: UserAgent, url: string, credentials: { username: string; password: string }, phone: Phone, arrived: (page: Page) => boolean) {
-  let page = await follow(agent, url, 'never:');
-  const seen: string[] = [];
-  while (!arrived(page)) {
-    assert.equal(page.status, 200, `${page.url.pathname}: ${page.html.slice(0, 300)}`);
-    if (isLoginPage(page)) {
-      seen.push('login');
-      const posted = await agent.postForm(formAction(page, '/login'), credentials);
-      page = await follow(agent, new URL(posted.headers.get('location')!, page.url), 'never:');
-    } else if (page.html.includes('autocomplete="one-time-code"')) {
-      seen.push('code');
-      const posted = await agent.postForm(formAction(page, '/code'), { code: await phone.code() });
-      assert.equal(posted.status, 303);
-      page = await follow(agent, new URL(posted.headers.get('location')!, page.url), 'never:');
-    } else {
-      throw new Error(`unexpected page ${page.url.pathname}: ${page.html.slice(0, 300)}`);
-    }
-  }
-  return { page, seen };
-}
 
 const isConsole = (page: Page) => page.html.includes('nav class="console"') || page.html.includes('aria-label="Console"');
 const isAccount = (page: Page) => page.html.includes('data-testid="backup-codes-left"');

@@ -1,5 +1,6 @@
 import type { Clock, createManualClock } from '../../src/domain/clock.ts';
-import { signIn, UserAgent, type RelyingParty } from './relying-party.ts';
+import assert from 'node:assert/strict';
+import { follow, formAction, signIn, UserAgent, type Page, type RelyingParty } from './relying-party.ts';
 import { createUser, type TestServer } from './server.ts';
 import { authenticatorCode, decodeBase32 } from './rfc6238.ts';
 
@@ -53,4 +54,29 @@ export async function registeredUser(server: TestServer, rp: RelyingParty, clock
   await signIn(new UserAgent(), rp, credentials, {}, phone.app);
   clock.advance(30_000);
   return { id, credentials, phone };
+}
+
+/**
+ * Walks twofold's own pages from `url`, answering the password and code pages, until a
+ * page that `arrived` recognises. Returns that page and the steps that were asked.
+ */
+export async function walkOwnPages(agent: UserAgent, url: string, credentials: { username: string; password: string }, phone: Phone, arrived: (page: Page) => boolean) {
+  let page = await follow(agent, url, 'never:');
+  const seen: string[] = [];
+  while (!arrived(page)) {
+    assert.equal(page.status, 200, `${page.url.pathname}: ${page.html.slice(0, 300)}`);
+    if (page.html.includes('name="password"')) {
+      seen.push('login');
+      const posted = await agent.postForm(formAction(page, '/login'), credentials);
+      page = await follow(agent, new URL(posted.headers.get('location')!, page.url), 'never:');
+    } else if (page.html.includes('autocomplete="one-time-code"')) {
+      seen.push('code');
+      const posted = await agent.postForm(formAction(page, '/code'), { code: await phone.code() });
+      assert.equal(posted.status, 303);
+      page = await follow(agent, new URL(posted.headers.get('location')!, page.url), 'never:');
+    } else {
+      throw new Error(`unexpected page ${page.url.pathname}: ${page.html.slice(0, 300)}`);
+    }
+  }
+  return { page, seen };
 }
