@@ -51,7 +51,7 @@ export const definedMethods = (methods: MethodTimes): MethodTimes =>
 
 export function createMfaState(oidc: OidcStateStore, sessionTtl: number) {
   const signIns = oidc.adapterFor('TwofoldSignIn');
-  const sessions = oidc.adapterFor('TwofoldSessionMfa');
+  const sessions = oidc.adapterFor('TwofoldSessionAuth');
   const origins = oidc.adapterFor('TwofoldSignInOrigin');
   const flashes = oidc.adapterFor('TwofoldFlash');
   const read = async <T>(schema: z.ZodType<T>, found: Promise<Record<string, unknown> | undefined>) => {

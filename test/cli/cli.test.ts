@@ -65,8 +65,11 @@ describe('the twofold command against a running server', () => {
     assert.match(reset.stderr, /--yes/);
     assert.equal((await twofold(['mfa', 'reset', 'una', '--yes'], { env })).code, 0);
     assert.equal((await twofold(['users', 'set-password', 'una', '--password-stdin'], { env, input: 'a new passphrase' })).code, 0);
+    const ended = await twofold(['users', 'end-sessions', 'una'], { env });
+    assert.equal(ended.code, 0, ended.stderr);
+    assert.match(ended.stdout, /every session of the user has ended/);
     const audit = JSON.parse((await twofold(['audit', '--user', 'una', '--json'], { env })).stdout) as { events: { type: string; actor: string }[] };
-    assert.deepEqual(audit.events.map((e) => e.type).slice(0, 2), ['user.updated', 'mfa.reset']);
+    assert.deepEqual(audit.events.map((e) => e.type).slice(0, 3), ['user.sessions_ended', 'user.updated', 'mfa.reset']);
     assert.ok(audit.events.every((e) => e.actor === 'admin'));
     assert.equal((await twofold(['users', 'delete', 'una', '--yes'], { env })).code, 0);
   });
