@@ -96,6 +96,23 @@ describe('sessions that really end, on Redis and MongoDB, on two nodes', { skip:
     assert.deepEqual(app.seen, ['login', 'code']);
   });
 
+  it('signing out at an application (the engine\'s sign-out) ends the account page and the console too', async () => {
+    const { credentials, phone } = await administrator();
+    const agent = new UserAgent();
+    await walk(agent, `${a.issuer}/admin/`, credentials, phone, isConsole);
+    clock.advance(30_000);
+    await walk(agent, `${a.issuer}/account/`, credentials, phone, isAccount);
+    const question = await follow(agent, `${a.issuer}/session/end`, 'never:');
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(question.html)?.[1];
+    const confirmed = await agent.postForm(formAction(question, '/session/end/confirm'), { xsrf: xsrf!, logout: 'yes' });
+    const done = await follow(agent, new URL(confirmed.headers.get('location')!, a.issuer), 'never:');
+    assert.match(done.html, /role="status"[^>]*>You are signed out/);
+    assert.ok(isLoginPage(await follow(agent, `${a.issuer}/account/`, 'never:')), 'the account page asks for the password');
+    clock.advance(30_000);
+    const again = await walk(agent, `${a.issuer}/admin/users`, credentials, phone, isConsole);
+    assert.deepEqual(again.seen, ['login', 'code'], 'the console asks for both');
+  });
+
   it('an idle console, and one past its lifetime, ask for the password and the code at the next request', async () => {
     const { credentials, phone } = await administrator();
     const agent = new UserAgent();
