@@ -3,6 +3,7 @@ import Tokens from 'csrf';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { secondFactorAt } from '../domain/authentication.ts';
+import { isWithin } from '../domain/mfa-policy.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { RecoveryService } from '../domain/recovery.ts';
 import type { SecondFactorService } from '../domain/second-factor.ts';
@@ -93,7 +94,7 @@ export function createAccountRoutes(deps: {
   /** A second factor presented in this sign-in session within the last 5 minutes. */
   const isFresh = (live: LiveSession) => {
     const at = secondFactorAt(live.methods);
-    return at !== undefined && nowSeconds() - at <= FRESH_SECOND_FACTOR_SECONDS;
+    return at !== undefined && isWithin(at, FRESH_SECOND_FACTOR_SECONDS, nowSeconds());
   };
 
   function renderHome(ctx: Context, user: UserRecord, session: AccountSession, notice?: string) {

@@ -21,8 +21,8 @@ export interface RequestFacts {
   clientMetadata: Record<string, unknown>;
   acrValues: unknown;
   claims: unknown;
-  /** The request's `max_age` parameter, as sent. */
-  maxAge: unknown;
+  /** The request's `max_age` in seconds (see `requestMaxAge`). */
+  requestMaxAge: number | undefined;
   lastSecondFactorAt: number | undefined;
 }
 
@@ -61,7 +61,7 @@ export function createMfaAssessor(deps: { users: UserStore; settings: SettingsSe
     return decideMfa({
       settings: { enabled: settings.enabled, defaultPolicy: settings.defaultPolicy },
       client: { mfaPolicy: policy, mfaMaxAge: maxAge, alwaysRequired: isInternalClient(facts.clientId) },
-      requestMaxAge: requestMaxAge(facts.maxAge),
+      requestMaxAge: facts.requestMaxAge,
       user: { exempt: facts.user.mfa.exempt, disabled: facts.user.disabled, hasDevice: facts.user.mfa.device !== undefined },
       stepUp: requestsMfa(facts.acrValues, facts.claims),
       lastSecondFactorAt: facts.lastSecondFactorAt,
@@ -84,20 +84,23 @@ export function createMfaAssessor(deps: { users: UserStore; settings: SettingsSe
     // A sign-in that has just finished comes back with the methods it presented: they are
     // recorded on the session it now belongs to, beside what the session proved before.
     const presented = (ctx.oidc.result as { twofold?: PresentedMethods } | undefined)?.twofold;
-    const known = await sessionMethods(session.uid, accountId);
-    const methods = presented?.accountId === accountId ? { ...known, ...presented.methods } : known;
-    if (presented?.accountId === accountId) await deps.mfaState.session.put(session.uid, { accountId, methods });
+    let methods = await sessionMethods(session.uid, accountId);
+    if (presented?.accountId === accountId) {
+      methods = { ...methods, ...presented.methods };
+      await deps.mfaState.session.put(session.uid, { accountId, methods });
+    }
     const metadata = client.metadata() as Record<string, unknown>;
+    const maxAge = requestMaxAge(params?.max_age);
     const decision = await decide({
       user,
       clientId: client.clientId,
       clientMetadata: metadata,
       acrValues: params?.acr_values,
       claims: ctx.oidc.claims,
-      maxAge: params?.max_age,
+      requestMaxAge: maxAge,
       lastSecondFactorAt: secondFactorAt(methods),
     });
-    const assessment = { decision, methods, mfaMaxAge: metadata['mfa_max_age'] as number | undefined, requestMaxAge: requestMaxAge(params?.max_age) };
+    const assessment = { decision, methods, mfaMaxAge: metadata['mfa_max_age'] as number | undefined, requestMaxAge: maxAge };
     (ctx as Held)[assessedOfRequest] = assessment;
     return assessment;
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { MethodTimes } from '../domain/authentication.ts';
+import { authMethods, type MethodTimes } from '../domain/authentication.ts';
 import type { OidcStateStore } from '../stores/types.ts';
 
 /**
@@ -26,7 +26,8 @@ const signInSchema = z.strictObject({
   sealedBackupCodes: z.string().optional(),
 });
 const epochSeconds = z.number().int().nonnegative();
-const methodTimesSchema = z.strictObject({ pwd: epochSeconds.optional(), totp: epochSeconds.optional(), backup_code: epochSeconds.optional() });
+// Only the methods twofold knows: any other key refuses the record.
+const methodTimesSchema = z.partialRecord(z.enum(authMethods), epochSeconds);
 const sessionSchema = z.strictObject({ accountId: z.string().min(1), methods: methodTimesSchema });
 const originSchema = z.strictObject({ clientId: z.string().min(1) });
 /** What a refused form leaves for the page it redirects to (post/redirect/get), read once. */

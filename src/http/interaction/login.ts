@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { secondFactorAt } from '../../domain/authentication.ts';
 import { passwordLogin } from '../../oidc/acr.ts';
+import { requestMaxAge } from '../../oidc/mfa-assessment.ts';
 import type { Flash } from '../../oidc/mfa-state.ts';
 import { logOf } from '../request-log.ts';
 import { DISABLED, type InteractionDeps, type InteractionKit } from './kit.ts';
@@ -84,7 +85,7 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
       clientMetadata: client.metadata() as Record<string, unknown>,
       acrValues: interaction.params.acr_values,
       claims: interaction.params.claims,
-      maxAge: interaction.params.max_age,
+      requestMaxAge: requestMaxAge(interaction.params.max_age),
       lastSecondFactorAt: forced ? undefined : secondFactorAt(known),
     });
     const passwordAt = Math.floor(deps.clock.now() / 1000);
