@@ -20,11 +20,17 @@ for (const name of ['PORT', 'ISSUER', 'ADMIN_TOKEN', 'DATA_KEY', 'COOKIE_KEYS', 
 
 async function main(): Promise<number> {
   if (process.env.REDIS_URL) env.TEST_REDIS_URL = process.env.REDIS_URL;
-  else if (existsSync(redisServerBin)) started.push(await startRedis()), (env.TEST_REDIS_URL = started.at(-1)!.url);
+  else if (existsSync(redisServerBin)) {
+    started.push(await startRedis());
+    env.TEST_REDIS_URL = started.at(-1)!.url;
+  }
   else missing.push('Redis (apt-get install redis-server)');
 
   if (process.env.MONGODB_URI) env.TEST_MONGODB_URI = process.env.MONGODB_URI;
-  else if (buildMongoServer()) started.push(await startMongoServer()), (env.TEST_MONGODB_URI = started.at(-1)!.url);
+  else if (buildMongoServer()) {
+    started.push(await startMongoServer());
+    env.TEST_MONGODB_URI = started.at(-1)!.url;
+  }
   else missing.push('Java 17 and Maven for the MongoDB test server (apt-get install openjdk-17-jdk-headless maven)');
 
   if (existsSync(chromiumBin)) env.TEST_CHROMIUM = chromiumBin;
@@ -58,7 +64,7 @@ function buildMongoServer(): boolean {
   return true;
 }
 
-let code = 1;
+let code: number;
 try {
   code = await main();
 } finally {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { interceptCallback, launchChromium, scanQrCode, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip, realStoresSkip } from '../support/env.ts';
@@ -31,7 +32,7 @@ describe('registering an authenticator in Chromium on Redis and MongoDB', { skip
       mfa_policy: 'required',
     })).rp;
 
-    const signInOnce = async (answer: (page: import('playwright-core').Page) => Promise<string>, shot: string) => {
+    const signInOnce = async (answer: (page: Page) => Promise<string>, shot: string) => {
       const start = await startAuthorization(rp);
       const context = await browser.newContext({ viewport: { width: 412, height: 915 } });
       try {

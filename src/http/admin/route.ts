@@ -20,6 +20,8 @@ export interface AdminRoute {
   ok: { status: number; description: string; schema?: z.ZodType };
   /** The error statuses it can answer besides 400, 401 and 503. */
   errors?: readonly number[];
+  // Each route's handler parses its own input with its zod schemas first: untyped until then.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   handle(input: { params: any; query: any; body: any; actor: Actor }): Promise<unknown>;
 }
 
