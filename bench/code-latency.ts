@@ -22,7 +22,14 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 async function run(name: string, real: RealStores | undefined) {
   const server = await startServerProcess(real);
   try {
-    const rp = (await registerApplication(server, { client_id: 'bench', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
+    const rp = (
+      await registerApplication(server, {
+        client_id: 'bench',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+      })
+    ).rp;
     const people = await registeredPeople(server, rp, 'lat', POSTS);
 
     // Code pages waiting for a right code, one person each, so no code is a replay.
@@ -53,7 +60,8 @@ async function run(name: string, real: RealStores | undefined) {
     const cpuMs = (((await server.usage()).cpuSeconds - before.cpuSeconds) * 1000) / pending.length;
     // As the node itself measured them (its histogram): the share handled within 2.5 and 5 ms.
     const timesAfter = await server.requestTimes('POST', '/interaction/:uid/code');
-    const within = (bound: number) => ((timesAfter.get(bound) ?? 0) - (timesBefore.get(bound) ?? 0)) / ((timesAfter.get(Infinity) ?? 0) - (timesBefore.get(Infinity) ?? 0));
+    const within = (bound: number) =>
+      ((timesAfter.get(bound) ?? 0) - (timesBefore.get(bound) ?? 0)) / ((timesAfter.get(Infinity) ?? 0) - (timesBefore.get(Infinity) ?? 0));
     // Where the slow ones waited: store calls that took over 5 ms during the POSTs, by store.
     const storesAfter = await server.slowStoreCalls(0.005);
     const slow = [...storesAfter]

@@ -14,7 +14,13 @@ export interface Person {
  * process of its own), `at once` at a time. Then waits for the next 30-second step, so
  * each one's next code is a new one.
  */
-export async function registeredPeople(server: ServerProcess, rp: RelyingParty, prefix: string, count: number, atOnce = 4): Promise<Person[]> {
+export async function registeredPeople(
+  server: ServerProcess,
+  rp: RelyingParty,
+  prefix: string,
+  count: number,
+  atOnce = 4,
+): Promise<Person[]> {
   const people: Person[] = [];
   let next = 0;
   await Promise.all(

@@ -30,7 +30,10 @@ export async function startServerProcess(real: RealStores | undefined): Promise<
   const port = await freePort();
   const issuer = `http://localhost:${port}`;
   const configFile = join(mkdtempSync(join(tmpdir(), 'twofold-bench-')), 'config.yaml');
-  writeFileSync(configFile, 'rateLimits:\n  perAccount: { limit: 100000, windowSeconds: 60 }\n  perIp: { limit: 1000000, windowSeconds: 60 }\n');
+  writeFileSync(
+    configFile,
+    'rateLimits:\n  perAccount: { limit: 100000, windowSeconds: 60 }\n  perIp: { limit: 1000000, windowSeconds: 60 }\n',
+  );
   // BENCH_CPU_PROF=dir: the node writes a CPU profile there when it stops (node --cpu-prof).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const memoryFile = join(dirname(configFile), 'memory.json');
@@ -53,7 +56,10 @@ export async function startServerProcess(real: RealStores | undefined): Promise<
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; ; i++) {
-    const ready = await fetch(`${issuer}/readyz`).then((response) => response.ok, () => false);
+    const ready = await fetch(`${issuer}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ready) break;
     if (i > 300 || child.exitCode !== null) throw new Error('twofold did not start');
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -61,10 +67,18 @@ export async function startServerProcess(real: RealStores | undefined): Promise<
   const gauge = (text: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   return {
     issuer,
-    adminFetch: (path, init = {}) => fetch(`${issuer}${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...init.headers } }),
+    adminFetch: (path, init = {}) =>
+      fetch(`${issuer}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...init.headers },
+      }),
     async usage() {
       const text = await (await fetch(`${issuer}/metrics`)).text();
-      return { cpuSeconds: gauge(text, 'process_cpu_seconds_total'), rssBytes: gauge(text, 'process_resident_memory_bytes'), heapUsedBytes: gauge(text, 'nodejs_heap_size_used_bytes') };
+      return {
+        cpuSeconds: gauge(text, 'process_cpu_seconds_total'),
+        rssBytes: gauge(text, 'process_resident_memory_bytes'),
+        heapUsedBytes: gauge(text, 'nodejs_heap_size_used_bytes'),
+      };
     },
     async requestTimes(method, route) {
       const text = await (await fetch(`${issuer}/metrics`)).text();

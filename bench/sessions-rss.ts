@@ -39,7 +39,13 @@ console.log(`${availableParallelism()} cores`);
 const redisService = await startRedis();
 const mongo = await startMongoServer();
 const keyPrefix = '{rss}:';
-const server = await startServerProcess({ mongoUri: `${mongo.url}/rss`, redisUrl: redisService.url, keyPrefix, dataKey: randomBytes(32).toString('base64'), cookieKeys: randomBytes(32).toString('base64url') });
+const server = await startServerProcess({
+  mongoUri: `${mongo.url}/rss`,
+  redisUrl: redisService.url,
+  keyPrefix,
+  dataKey: randomBytes(32).toString('base64'),
+  cookieKeys: randomBytes(32).toString('base64url'),
+});
 const redis = createRedis({ url: redisService.url, commandTimeoutMs: 5000 });
 await connectRedis(redis, 5000);
 try {
@@ -67,9 +73,13 @@ try {
   const seconds = (performance.now() - started) / 1000;
   const many = await memory(server);
   const keysAfter = await redis.dbsize();
-  console.log(`${SESSIONS} sign-ins in ${seconds.toFixed(0)} s (${(SESSIONS / seconds).toFixed(1)}/s), ${errors} errors; Redis keys ${keysBefore} → ${keysAfter}`);
+  console.log(
+    `${SESSIONS} sign-ins in ${seconds.toFixed(0)} s (${(SESSIONS / seconds).toFixed(1)}/s), ${errors} errors; Redis keys ${keysBefore} → ${keysAfter}`,
+  );
   console.log(`  + ${SESSIONS} live sessions: ${show(many)}`);
-  console.log(`growth with ${SESSIONS} live sessions: RSS ${(many.rss - none.rss).toFixed(1)} MB, V8 heap used ${(many.heap - none.heap).toFixed(1)} MB`);
+  console.log(
+    `growth with ${SESSIONS} live sessions: RSS ${(many.rss - none.rss).toFixed(1)} MB, V8 heap used ${(many.heap - none.heap).toFixed(1)} MB`,
+  );
 } finally {
   redis.disconnect();
   await server.stop();

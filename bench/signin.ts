@@ -53,7 +53,13 @@ async function signInBench(name: string, real: RealStores | undefined, hashRate:
       const before = await server.usage();
       const started = performance.now();
       errors += await pool(batch, concurrency, async (person) => {
-        const { tokens } = await signIn(new UserAgent(), rp, person.credentials, { scope: 'openid offline_access', prompt: 'consent' }, person.phone.app);
+        const { tokens } = await signIn(
+          new UserAgent(),
+          rp,
+          person.credentials,
+          { scope: 'openid offline_access', prompt: 'consent' },
+          person.phone.app,
+        );
         refreshTokens.push(tokens.refresh_token!);
       });
       const perSecond = batch.length / ((performance.now() - started) / 1000);
@@ -96,6 +102,8 @@ async function signInBench(name: string, real: RealStores | undefined, hashRate:
 console.log(`${cores} cores`);
 const single = await hashesPerSecond(1, 40);
 const parallel = await hashesPerSecond(cores, 80);
-console.log(`argon2id (configured parameters): ${single.toFixed(1)} hashes/s one at a time (${(1000 / single).toFixed(1)} ms), ${parallel.toFixed(1)} with ${cores} at once`);
+console.log(
+  `argon2id (configured parameters): ${single.toFixed(1)} hashes/s one at a time (${(1000 / single).toFixed(1)} ms), ${parallel.toFixed(1)} with ${cores} at once`,
+);
 await onEachStore((name, real) => signInBench(name, real, parallel));
 process.exit(0);

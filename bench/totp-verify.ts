@@ -45,12 +45,14 @@ async function httpBench(signIns: number, concurrency: number) {
   });
   try {
     const keyring = createDataKeyring([Buffer.from(dataKey, 'base64')]);
-    const rp = (await registerApplication(server, {
-      client_id: 'bench',
-      redirect_uris: ['http://127.0.0.1:9/cb'],
-      first_party: true,
-      mfa_policy: 'required',
-    })).rp;
+    const rp = (
+      await registerApplication(server, {
+        client_id: 'bench',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+      })
+    ).rp;
     const nowStep = stepAt(clock.now());
 
     // Each sign-in is a user of its own with a registered device, waiting on the code page.
@@ -123,7 +125,9 @@ async function httpBench(signIns: number, concurrency: number) {
 const iterations = 200_000;
 for (const skew of [1, 10]) {
   const { perSecond, microseconds } = domainBench(skew, iterations);
-  console.log(`domain check, window ±${skew}: ${perSecond.toLocaleString('en')} verifications/s (${microseconds.toFixed(2)} µs each, ${iterations} runs)`);
+  console.log(
+    `domain check, window ±${skew}: ${perSecond.toLocaleString('en')} verifications/s (${microseconds.toFixed(2)} µs each, ${iterations} runs)`,
+  );
 }
 const signIns = Number(process.env.BENCH_SIGNINS ?? 200);
 for (const concurrency of [1, 8]) {

@@ -23,15 +23,13 @@ async function main(): Promise<number> {
   else if (existsSync(redisServerBin)) {
     started.push(await startRedis());
     env.TEST_REDIS_URL = started.at(-1)!.url;
-  }
-  else missing.push('Redis (apt-get install redis-server)');
+  } else missing.push('Redis (apt-get install redis-server)');
 
   if (process.env.MONGODB_URI) env.TEST_MONGODB_URI = process.env.MONGODB_URI;
   else if (buildMongoServer()) {
     started.push(await startMongoServer());
     env.TEST_MONGODB_URI = started.at(-1)!.url;
-  }
-  else missing.push('Java 17 and Maven for the MongoDB test server (apt-get install openjdk-17-jdk-headless maven)');
+  } else missing.push('Java 17 and Maven for the MongoDB test server (apt-get install openjdk-17-jdk-headless maven)');
 
   if (existsSync(chromiumBin)) env.TEST_CHROMIUM = chromiumBin;
   else missing.push('Chromium (apt-get install chromium)');

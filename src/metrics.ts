@@ -10,7 +10,8 @@ import type { AuditEvent, Stores } from './stores/types.ts';
 export function createMetrics() {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
-  const counter = (name: string, help: string, labelNames: string[] = []) => new client.Counter({ name, help, labelNames, registers: [registry] });
+  const counter = (name: string, help: string, labelNames: string[] = []) =>
+    new client.Counter({ name, help, labelNames, registers: [registry] });
   const signIns = counter('twofold_signins_total', 'Sign-ins by outcome', ['outcome']);
   const secondFactor = counter('twofold_second_factor_total', 'Second-factor checks by outcome', ['outcome']);
   const registrations = counter('twofold_registrations_total', 'Authenticator apps registered');
@@ -101,7 +102,12 @@ export function createMetrics() {
         guard: timed('guard', stores.guard),
         rateLimiter: timed('rate_limiter', stores.rateLimiter),
         keys: timed('keys', stores.keys),
-        oidc: { ...stores.oidc, adapterFor: (model: string) => timed(`oidc_${model}`, stores.oidc.adapterFor(model)), endSessionsOf: stores.oidc.endSessionsOf, ttlOf: stores.oidc.ttlOf },
+        oidc: {
+          ...stores.oidc,
+          adapterFor: (model: string) => timed(`oidc_${model}`, stores.oidc.adapterFor(model)),
+          endSessionsOf: stores.oidc.endSessionsOf,
+          ttlOf: stores.oidc.ttlOf,
+        },
       };
     },
     /** Records one HTTP request; `route` is a template, never a path with ids in it. */

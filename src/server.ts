@@ -58,7 +58,11 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     config.mode === 'embedded'
       ? createMemoryStores({ clock, auditRetentionDays: config.audit.retentionDays })
       : await createMongoRedisStores({
-          mongodb: { uri: config.mongodb.uri!, serverSelectionTimeoutMs: config.mongodb.serverSelectionTimeoutMs, operationTimeoutMs: config.mongodb.operationTimeoutMs },
+          mongodb: {
+            uri: config.mongodb.uri!,
+            serverSelectionTimeoutMs: config.mongodb.serverSelectionTimeoutMs,
+            operationTimeoutMs: config.mongodb.operationTimeoutMs,
+          },
           redis: config.redis,
           clock,
           auditRetentionDays: config.audit.retentionDays,
@@ -82,7 +86,14 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     onNotifyFailed: (err) => log.warn({ err }, 'settings change not announced; other nodes see it within seconds'),
   });
   const pages = createPageRenderer(viewsDir, async () => (await settings.get()).brand);
-  const secondFactor = createSecondFactorService({ users: stores.users, guard: stores.guard, keyring, clock, settings, audit: stores.audit });
+  const secondFactor = createSecondFactorService({
+    users: stores.users,
+    guard: stores.guard,
+    keyring,
+    clock,
+    settings,
+    audit: stores.audit,
+  });
   const recovery = createRecoveryService({ users: stores.users, guard: stores.guard, oidc: stores.oidc, audit: stores.audit, clock });
   const mfaState = createMfaState(stores.oidc, config.oidc.ttl.session);
   const assessor = createMfaAssessor({ users: stores.users, settings, mfaState, clock });
@@ -111,7 +122,15 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     oidc: stores.oidc,
     audit: stores.audit,
     clock,
-    portability: createDataPortability({ users: stores.users, clients: stores.clients, keyring, audit: stores.audit, clock, checkClient: checkImportedClient, validateClient }),
+    portability: createDataPortability({
+      users: stores.users,
+      clients: stores.clients,
+      keyring,
+      audit: stores.audit,
+      clock,
+      checkClient: checkImportedClient,
+      validateClient,
+    }),
     keyRotation: createKeyRotation({
       users: stores.users,
       clients: stores.clients,
@@ -181,11 +200,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   };
 }
 
-async function seedDemoData(
-  config: Config,
-  users: ReturnType<typeof createUserService>,
-  clients: ReturnType<typeof createClientService>,
-) {
+async function seedDemoData(config: Config, users: ReturnType<typeof createUserService>, clients: ReturnType<typeof createClientService>) {
   const username = 'demo';
   const password = randomBytes(9).toString('base64url');
   await users.create({ username, password, name: 'Demo User', email: 'demo@example.com' });

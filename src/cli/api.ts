@@ -25,7 +25,11 @@ export function createApi(baseUrl: string, token: string): Api {
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         });
       } catch (err) {
-        throw new ApiError(0, 'unreachable', `cannot reach ${root}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+        throw new ApiError(
+          0,
+          'unreachable',
+          `cannot reach ${root}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
+        );
       }
       const text = await response.text();
       const parsed = text ? safeJson(text) : undefined;

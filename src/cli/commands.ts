@@ -53,7 +53,15 @@ const passwordOptions: ParseArgsOptionsConfig = { password: { type: 'string' }, 
 const userRows = (users: any[]) =>
   table(
     ['USERNAME', 'ID', 'MFA', 'EXEMPT', 'LOCKED UNTIL', 'LAST SIGN-IN', 'DISABLED'],
-    users.map((u) => [u.username, u.id, u.mfa.status, u.mfa.exempt, u.mfa.locked ? (u.mfa.lockedUntil ?? 'unlocked by admin') : '', u.lastLogin?.at, u.disabled]),
+    users.map((u) => [
+      u.username,
+      u.id,
+      u.mfa.status,
+      u.mfa.exempt,
+      u.mfa.locked ? (u.mfa.lockedUntil ?? 'unlocked by admin') : '',
+      u.lastLogin?.at,
+      u.disabled,
+    ]),
   );
 const showUser = (user: any) => record(user);
 
@@ -97,7 +105,10 @@ function setting(pair: string): [string, unknown] {
 
 export const commands: Command[] = [
   {
-    name: 'users add', args: 'USERNAME', summary: 'create a user (--admin: one who may use the web console)', positionals: [1, 1],
+    name: 'users add',
+    args: 'USERNAME',
+    summary: 'create a user (--admin: one who may use the web console)',
+    positionals: [1, 1],
     options: { ...passwordOptions, email: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' } },
     run: async (i) =>
       i.api.call('POST', '/users', {
@@ -110,7 +121,10 @@ export const commands: Command[] = [
     text: showUser,
   },
   {
-    name: 'users list', args: '[PATTERN]', summary: 'list users; * matches anything, case-sensitive', positionals: [0, 1],
+    name: 'users list',
+    args: '[PATTERN]',
+    summary: 'list users; * matches anything, case-sensitive',
+    positionals: [0, 1],
     options: { limit: { type: 'string' }, cursor: { type: 'string' } },
     run: (i) => {
       const query = new URLSearchParams();
@@ -121,11 +135,36 @@ export const commands: Command[] = [
     },
     text: (page) => `${userRows(page.users)}${page.next ? `\n(more: --cursor ${page.next})` : ''}`,
   },
-  { name: 'users show', args: 'USER', summary: 'one user, by username or id', positionals: [1, 1], run: async (i) => i.api.call('GET', await userPath(i.api, i.positionals[0]!)), text: showUser },
-  { name: 'users disable', args: 'USER', summary: 'disable a user (ends its sessions)', positionals: [1, 1], run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { disabled: true }), text: showUser },
-  { name: 'users enable', args: 'USER', summary: 'enable a user', positionals: [1, 1], run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { disabled: false }), text: showUser },
   {
-    name: 'users delete', args: 'USER --yes', summary: 'delete a user and its second factor', positionals: [1, 1], options: { yes: { type: 'boolean' } },
+    name: 'users show',
+    args: 'USER',
+    summary: 'one user, by username or id',
+    positionals: [1, 1],
+    run: async (i) => i.api.call('GET', await userPath(i.api, i.positionals[0]!)),
+    text: showUser,
+  },
+  {
+    name: 'users disable',
+    args: 'USER',
+    summary: 'disable a user (ends its sessions)',
+    positionals: [1, 1],
+    run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { disabled: true }),
+    text: showUser,
+  },
+  {
+    name: 'users enable',
+    args: 'USER',
+    summary: 'enable a user',
+    positionals: [1, 1],
+    run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { disabled: false }),
+    text: showUser,
+  },
+  {
+    name: 'users delete',
+    args: 'USER --yes',
+    summary: 'delete a user and its second factor',
+    positionals: [1, 1],
+    options: { yes: { type: 'boolean' } },
     run: async (i) => {
       confirmed(i, 'deleting a user');
       await i.api.call('DELETE', await userPath(i.api, i.positionals[0]!));
@@ -134,12 +173,20 @@ export const commands: Command[] = [
     text: (result) => `deleted ${result.deleted}`,
   },
   {
-    name: 'users set-password', args: 'USER', summary: 'set a new password (ends the user\'s sessions)', positionals: [1, 1], options: passwordOptions,
+    name: 'users set-password',
+    args: 'USER',
+    summary: "set a new password (ends the user's sessions)",
+    positionals: [1, 1],
+    options: passwordOptions,
     run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { password: await password(i) }),
     text: (user) => `password changed for ${user.username}; its sessions have ended`,
   },
   {
-    name: 'mfa reset', args: 'USER --yes', summary: 'remove the authenticator app and backup codes; the next sign-in registers anew', positionals: [1, 1], options: { yes: { type: 'boolean' } },
+    name: 'mfa reset',
+    args: 'USER --yes',
+    summary: 'remove the authenticator app and backup codes; the next sign-in registers anew',
+    positionals: [1, 1],
+    options: { yes: { type: 'boolean' } },
     run: async (i) => {
       confirmed(i, 'resetting the second factor');
       return i.api.call('POST', `${await userPath(i.api, i.positionals[0]!)}/mfa/reset`);
@@ -147,25 +194,83 @@ export const commands: Command[] = [
     text: showUser,
   },
   {
-    name: 'users end-sessions', args: 'USER', summary: 'end every session and refresh token of the user (the next sign-in asks for the password and the code)', positionals: [1, 1],
+    name: 'users end-sessions',
+    args: 'USER',
+    summary: 'end every session and refresh token of the user (the next sign-in asks for the password and the code)',
+    positionals: [1, 1],
     run: async (i) => i.api.call('POST', `${await userPath(i.api, i.positionals[0]!)}/sessions/end`),
     text: () => 'every session of the user has ended',
   },
-  { name: 'mfa unlock', args: 'USER', summary: 'lift a lock', positionals: [1, 1], run: async (i) => i.api.call('POST', `${await userPath(i.api, i.positionals[0]!)}/unlock`), text: showUser },
-  { name: 'mfa exempt', args: 'USER', summary: 'never ask this user for a second factor', positionals: [1, 1], run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { exempt: true }), text: showUser },
-  { name: 'mfa unexempt', args: 'USER', summary: 'ask this user again as the policy says', positionals: [1, 1], run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { exempt: false }), text: showUser },
   {
-    name: 'clients add', args: 'CLIENT_ID --redirect-uri URI', summary: 'register an application (its secret is shown once)', positionals: [1, 1],
+    name: 'mfa unlock',
+    args: 'USER',
+    summary: 'lift a lock',
+    positionals: [1, 1],
+    run: async (i) => i.api.call('POST', `${await userPath(i.api, i.positionals[0]!)}/unlock`),
+    text: showUser,
+  },
+  {
+    name: 'mfa exempt',
+    args: 'USER',
+    summary: 'never ask this user for a second factor',
+    positionals: [1, 1],
+    run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { exempt: true }),
+    text: showUser,
+  },
+  {
+    name: 'mfa unexempt',
+    args: 'USER',
+    summary: 'ask this user again as the policy says',
+    positionals: [1, 1],
+    run: async (i) => i.api.call('PATCH', await userPath(i.api, i.positionals[0]!), { exempt: false }),
+    text: showUser,
+  },
+  {
+    name: 'clients add',
+    args: 'CLIENT_ID --redirect-uri URI',
+    summary: 'register an application (its secret is shown once)',
+    positionals: [1, 1],
     options: { ...clientOptions, public: { type: 'boolean' } },
     run: (i) =>
-      i.api.call('POST', '/clients', { client_id: i.positionals[0], ...clientMetadata(i.values), ...(i.values.public ? { token_endpoint_auth_method: 'none' } : {}) }),
+      i.api.call('POST', '/clients', {
+        client_id: i.positionals[0],
+        ...clientMetadata(i.values),
+        ...(i.values.public ? { token_endpoint_auth_method: 'none' } : {}),
+      }),
     text: record,
   },
-  { name: 'clients list', args: '', summary: 'list applications', positionals: [0, 0], run: (i) => i.api.call('GET', '/clients'),
-    text: (result) => table(['CLIENT_ID', 'NAME', 'MFA POLICY', 'FIRST PARTY', 'REDIRECT URIS'], result.clients.map((c: any) => [c.client_id, c.client_name, c.mfa_policy ?? '(default)', c.first_party ?? false, c.redirect_uris.join(' ')])) },
-  { name: 'clients show', args: 'CLIENT_ID', summary: 'one application', positionals: [1, 1], run: (i) => i.api.call('GET', `/clients/${encodeURIComponent(i.positionals[0]!)}`), text: record },
   {
-    name: 'clients set', args: 'CLIENT_ID [options]', summary: 'change an application', positionals: [1, 1], options: clientOptions,
+    name: 'clients list',
+    args: '',
+    summary: 'list applications',
+    positionals: [0, 0],
+    run: (i) => i.api.call('GET', '/clients'),
+    text: (result) =>
+      table(
+        ['CLIENT_ID', 'NAME', 'MFA POLICY', 'FIRST PARTY', 'REDIRECT URIS'],
+        result.clients.map((c: any) => [
+          c.client_id,
+          c.client_name,
+          c.mfa_policy ?? '(default)',
+          c.first_party ?? false,
+          c.redirect_uris.join(' '),
+        ]),
+      ),
+  },
+  {
+    name: 'clients show',
+    args: 'CLIENT_ID',
+    summary: 'one application',
+    positionals: [1, 1],
+    run: (i) => i.api.call('GET', `/clients/${encodeURIComponent(i.positionals[0]!)}`),
+    text: record,
+  },
+  {
+    name: 'clients set',
+    args: 'CLIENT_ID [options]',
+    summary: 'change an application',
+    positionals: [1, 1],
+    options: clientOptions,
     run: (i) => {
       const patch = clientMetadata(i.values);
       if (Object.keys(patch).length === 0) throw new UsageError('nothing to change: give --policy, --name, --redirect-uri, --max-age, …');
@@ -174,7 +279,11 @@ export const commands: Command[] = [
     text: record,
   },
   {
-    name: 'clients delete', args: 'CLIENT_ID --yes', summary: 'delete an application', positionals: [1, 1], options: { yes: { type: 'boolean' } },
+    name: 'clients delete',
+    args: 'CLIENT_ID --yes',
+    summary: 'delete an application',
+    positionals: [1, 1],
+    options: { yes: { type: 'boolean' } },
     run: async (i) => {
       confirmed(i, 'deleting an application');
       await i.api.call('DELETE', `/clients/${encodeURIComponent(i.positionals[0]!)}`);
@@ -182,16 +291,42 @@ export const commands: Command[] = [
     },
     text: (result) => `deleted ${result.deleted}`,
   },
-  { name: 'clients rotate-secret', args: 'CLIENT_ID', summary: 'a new client secret, shown once; the old one stops working', positionals: [1, 1], run: (i) => i.api.call('POST', `/clients/${encodeURIComponent(i.positionals[0]!)}/secret`), text: record },
-  { name: 'settings get', args: '', summary: 'the second-factor settings', positionals: [0, 0], run: (i) => i.api.call('GET', '/settings'), text: record },
   {
-    name: 'settings set', args: 'KEY=VALUE…', summary: 'change settings, e.g. enabled=false maxAttempts=3 issuerLabel="Acme SSO"', positionals: [1, 20],
+    name: 'clients rotate-secret',
+    args: 'CLIENT_ID',
+    summary: 'a new client secret, shown once; the old one stops working',
+    positionals: [1, 1],
+    run: (i) => i.api.call('POST', `/clients/${encodeURIComponent(i.positionals[0]!)}/secret`),
+    text: record,
+  },
+  {
+    name: 'settings get',
+    args: '',
+    summary: 'the second-factor settings',
+    positionals: [0, 0],
+    run: (i) => i.api.call('GET', '/settings'),
+    text: record,
+  },
+  {
+    name: 'settings set',
+    args: 'KEY=VALUE…',
+    summary: 'change settings, e.g. enabled=false maxAttempts=3 issuerLabel="Acme SSO"',
+    positionals: [1, 20],
     run: (i) => i.api.call('PATCH', '/settings', Object.fromEntries(i.positionals.map(setting))),
     text: record,
   },
   {
-    name: 'audit', args: '', summary: 'audit events, newest first', positionals: [0, 0],
-    options: { user: { type: 'string' }, type: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+    name: 'audit',
+    args: '',
+    summary: 'audit events, newest first',
+    positionals: [0, 0],
+    options: {
+      user: { type: 'string' },
+      type: { type: 'string' },
+      since: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+    },
     run: async (i) => {
       const query = new URLSearchParams();
       if (i.values.user) query.set('user', await userId(i.api, String(i.values.user)));
@@ -199,10 +334,16 @@ export const commands: Command[] = [
       return i.api.call('GET', `/audit?${query}`);
     },
     text: (page) =>
-      `${table(['AT', 'TYPE', 'OUTCOME', 'USER', 'ACTOR', 'IP', 'REASON'], page.events.map((e: any) => [e.at, e.type, e.outcome, e.userId, e.actor, e.ip, e.reason ?? e.changed?.join(',')]))}${page.next ? `\n(more: --cursor ${page.next})` : ''}`,
+      `${table(
+        ['AT', 'TYPE', 'OUTCOME', 'USER', 'ACTOR', 'IP', 'REASON'],
+        page.events.map((e: any) => [e.at, e.type, e.outcome, e.userId, e.actor, e.ip, e.reason ?? e.changed?.join(',')]),
+      )}${page.next ? `\n(more: --cursor ${page.next})` : ''}`,
   },
   {
-    name: 'export', args: '[FILE]', summary: 'users with their second factor (secrets stay sealed) and applications, as JSON', positionals: [0, 1],
+    name: 'export',
+    args: '[FILE]',
+    summary: 'users with their second factor (secrets stay sealed) and applications, as JSON',
+    positionals: [0, 1],
     options: { 'no-clients': { type: 'boolean' } },
     run: async (i) => {
       const data = await i.api.call('GET', `/export${i.values['no-clients'] ? '?clients=false' : ''}`);
@@ -210,10 +351,14 @@ export const commands: Command[] = [
       await writeFile(i.positionals[0], `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
       return { file: i.positionals[0], users: data.users.length, clients: data.clients?.length ?? 0 };
     },
-    text: (result) => (result.file ? `wrote ${result.users} users and ${result.clients} applications to ${result.file}` : JSON.stringify(result, null, 2)),
+    text: (result) =>
+      result.file ? `wrote ${result.users} users and ${result.clients} applications to ${result.file}` : JSON.stringify(result, null, 2),
   },
   {
-    name: 'import', args: 'FILE', summary: 'import an export: users by username, applications by client_id (idempotent)', positionals: [1, 1],
+    name: 'import',
+    args: 'FILE',
+    summary: 'import an export: users by username, applications by client_id (idempotent)',
+    positionals: [1, 1],
     run: async (i) => {
       let data: unknown;
       try {
@@ -226,7 +371,10 @@ export const commands: Command[] = [
     text: (result) => record(result),
   },
   {
-    name: 'keys rotate', args: '', summary: 're-seal every secret under the newest DATA_KEY (resumable)', positionals: [0, 0],
+    name: 'keys rotate',
+    args: '',
+    summary: 're-seal every secret under the newest DATA_KEY (resumable)',
+    positionals: [0, 0],
     run: (i) => i.api.call('POST', '/keys/rotate'),
     text: record,
   },

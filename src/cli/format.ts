@@ -2,7 +2,14 @@
 export function table(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
   const cells = [columns, ...rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))))];
   const widths = columns.map((_, i) => Math.max(...cells.map((row) => (row[i] as string).length)));
-  return cells.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : (cell as string).padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : (cell as string).padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** A record as aligned `key: value` lines; nested objects flattened with dots. */

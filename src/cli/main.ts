@@ -29,8 +29,17 @@ function usage(): string {
 }
 
 function commandHelp(command: Command): string {
-  const options = Object.entries(command.options ?? {}).map(([name, option]) => `  --${name}${option.type === 'string' ? ' VALUE' : ''}${option.multiple ? ' (repeatable)' : ''}`);
-  return [`usage: twofold ${command.name} ${command.args}`.trimEnd(), '', command.summary, ...(options.length ? ['', 'options:', ...options] : []), '', 'also: --json, --url URL, --token TOKEN'].join('\n');
+  const options = Object.entries(command.options ?? {}).map(
+    ([name, option]) => `  --${name}${option.type === 'string' ? ' VALUE' : ''}${option.multiple ? ' (repeatable)' : ''}`,
+  );
+  return [
+    `usage: twofold ${command.name} ${command.args}`.trimEnd(),
+    '',
+    command.summary,
+    ...(options.length ? ['', 'options:', ...options] : []),
+    '',
+    'also: --json, --url URL, --token TOKEN',
+  ].join('\n');
 }
 
 async function readStdin(): Promise<string> {
@@ -39,12 +48,19 @@ async function readStdin(): Promise<string> {
   return text;
 }
 
-export async function run(argv: string[], env: NodeJS.ProcessEnv, out: (text: string) => void, err: (text: string) => void): Promise<number> {
+export async function run(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<number> {
   const words = argv.filter((arg) => !arg.startsWith('-'));
   const command = commands.find((c) => c.name === words.slice(0, 2).join(' ')) ?? commands.find((c) => c.name === words[0]);
   if (!command) {
     const wantsHelp = argv.length === 0 || argv.includes('--help') || argv.includes('-h') || argv[0] === 'help';
-    (wantsHelp ? out : err)(wantsHelp ? usage() : `twofold: unknown command${words.length ? ` "${words.slice(0, 2).join(' ')}"` : ''}\n\n${usage()}`);
+    (wantsHelp ? out : err)(
+      wantsHelp ? usage() : `twofold: unknown command${words.length ? ` "${words.slice(0, 2).join(' ')}"` : ''}\n\n${usage()}`,
+    );
     return wantsHelp ? 0 : 2;
   }
   const nameWords = command.name.split(' ').length;
@@ -81,7 +97,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, out: (text: st
       return 2;
     }
     if (error instanceof ApiError) {
-      err(parsed.values.json ? JSON.stringify({ error: error.code, message: error.message }) : `twofold: ${error.message}${error.code !== 'unreachable' ? ` (${error.code})` : ''}`);
+      err(
+        parsed.values.json
+          ? JSON.stringify({ error: error.code, message: error.message })
+          : `twofold: ${error.message}${error.code !== 'unreachable' ? ` (${error.code})` : ''}`,
+      );
       return 1;
     }
     throw error;
@@ -89,6 +109,11 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, out: (text: st
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const code = await run(process.argv.slice(2), process.env, (text) => process.stdout.write(`${text}\n`), (text) => process.stderr.write(`${text}\n`));
+  const code = await run(
+    process.argv.slice(2),
+    process.env,
+    (text) => process.stdout.write(`${text}\n`),
+    (text) => process.stderr.write(`${text}\n`),
+  );
   process.exitCode = code;
 }

@@ -132,8 +132,16 @@ function finish(raw: RawConfig): Config {
   const hasRedis = raw.redis.url !== undefined || raw.redis.sentinels !== undefined || raw.redis.cluster !== undefined;
   const mode = hasMongo || hasRedis ? 'production' : 'embedded';
   if (mode === 'production') {
-    const required = { MONGODB_URI: hasMongo, REDIS_URL: hasRedis, ADMIN_TOKEN: raw.adminToken, DATA_KEY: raw.dataKey, COOKIE_KEYS: raw.cookieKeys };
-    const missing = Object.entries(required).filter(([, value]) => !value).map(([name]) => name);
+    const required = {
+      MONGODB_URI: hasMongo,
+      REDIS_URL: hasRedis,
+      ADMIN_TOKEN: raw.adminToken,
+      DATA_KEY: raw.dataKey,
+      COOKIE_KEYS: raw.cookieKeys,
+    };
+    const missing = Object.entries(required)
+      .filter(([, value]) => !value)
+      .map(([name]) => name);
     if (missing.length > 0) {
       throw new ConfigError(
         `invalid configuration: production mode (MONGODB_URI or REDIS_URL set) needs ${Object.keys(required).join(', ')}; missing: ${missing.join(', ')}`,
@@ -145,7 +153,9 @@ function finish(raw: RawConfig): Config {
   if (mode === 'production' && !raw.allowInsecureIssuer) {
     const { protocol, hostname } = new URL(issuer);
     if (protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(hostname)) {
-      throw new ConfigError(`invalid configuration: ISSUER=${issuer}: production needs an https:// issuer (or localhost); set allowInsecureIssuer: true to run it anyway`);
+      throw new ConfigError(
+        `invalid configuration: ISSUER=${issuer}: production needs an https:// issuer (or localhost); set allowInsecureIssuer: true to run it anyway`,
+      );
     }
   }
 

@@ -10,11 +10,9 @@ const port = z.coerce
   .min(1, { message: 'an integer from 1 to 65535' })
   .max(65535, { message: 'an integer from 1 to 65535' });
 
-const httpUrl = z
-  .string()
-  .refine((value) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(value) && !value.endsWith('/') && URL.canParse(value), {
-    message: 'an http(s) URL without query, fragment or trailing slash',
-  });
+const httpUrl = z.string().refine((value) => /^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(value) && !value.endsWith('/') && URL.canParse(value), {
+  message: 'an http(s) URL without query, fragment or trailing slash',
+});
 
 const positiveInt = (what: string, min = 1, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce
@@ -37,7 +35,16 @@ const booleanLike = z.union([z.boolean(), z.enum(['true', 'false']).transform((v
 const proxyHops = z
   .union([z.boolean(), z.number(), z.string()], { message: 'true, false, or a number of proxies from 0 to 10' })
   .transform((value, ctx) => {
-    const hops = value === true || value === 'true' ? 1 : value === false || value === 'false' ? 0 : typeof value === 'number' ? value : /^\d+$/.test(value) ? Number(value) : NaN;
+    const hops =
+      value === true || value === 'true'
+        ? 1
+        : value === false || value === 'false'
+          ? 0
+          : typeof value === 'number'
+            ? value
+            : /^\d+$/.test(value)
+              ? Number(value)
+              : NaN;
     if (!Number.isInteger(hops) || hops < 0 || hops > 10) {
       ctx.addIssue({ code: 'custom', message: 'true, false, or a number of proxies from 0 to 10' });
       return z.NEVER;
@@ -80,7 +87,8 @@ export const configSchema = z.strictObject({
   dataKey: z
     .string()
     .refine(
-      (value) => value.split(',').every((key) => /^[A-Za-z0-9+/_-]+=*$/.test(key.trim()) && Buffer.from(key.trim(), 'base64').length === 32),
+      (value) =>
+        value.split(',').every((key) => /^[A-Za-z0-9+/_-]+=*$/.test(key.trim()) && Buffer.from(key.trim(), 'base64').length === 32),
       { message: 'base64 of 32 bytes (several, comma-separated, to rotate)' },
     )
     .optional(),

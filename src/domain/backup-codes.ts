@@ -31,11 +31,7 @@ export function formatBackupCode(canonical: string): string {
  * base32 says.
  */
 export function normalizeBackupCode(input: string): string | null {
-  const folded = input
-    .replace(/[\s-]/g, '')
-    .toLowerCase()
-    .replace(/[il]/g, '1')
-    .replace(/o/g, '0');
+  const folded = input.replace(/[\s-]/g, '').toLowerCase().replace(/[il]/g, '1').replace(/o/g, '0');
   if (folded.length !== BACKUP_CODE_LENGTH) return null;
   for (const char of folded) if (!ALPHABET.includes(char)) return null;
   return folded;

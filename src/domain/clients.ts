@@ -41,12 +41,7 @@ export type ClientMetadataValidator = (metadata: Record<string, unknown>) => Pro
  * Relying parties. A confidential client's secret is generated when none is given, shown
  * once in the answer to its registration, and stored sealed with the data key.
  */
-export function createClientService(deps: {
-  clients: ClientStore;
-  keyring: DataKeyring;
-  clock: Clock;
-  validate: ClientMetadataValidator;
-}) {
+export function createClientService(deps: { clients: ClientStore; keyring: DataKeyring; clock: Clock; validate: ClientMetadataValidator }) {
   return {
     async register(input: ClientRegistration): Promise<{ record: ClientRecord; secret?: string }> {
       const { client_secret: given, ...metadata } = input;

@@ -38,7 +38,9 @@ const userRecord = z.strictObject({
         lastUsedAt: date.optional(),
       })
       .optional(),
-    backupCodes: z.strictObject({ kid: z.string().min(1).max(64), hashes: z.array(z.string().regex(/^[\w-]{43}$/)).max(20), createdAt: date }).optional(),
+    backupCodes: z
+      .strictObject({ kid: z.string().min(1).max(64), hashes: z.array(z.string().regex(/^[\w-]{43}$/)).max(20), createdAt: date })
+      .optional(),
     lock: z.strictObject({ until: date.nullable() }).optional(),
   }),
   lastLogin: z.strictObject({ at: date, ip: z.string().max(64).optional(), userAgent: z.string().max(1024).optional() }).optional(),
@@ -82,7 +84,10 @@ export function createDataPortability(deps: {
     try {
       return deps.keyring.open(value, purpose);
     } catch {
-      throw new AppError('invalid_request', `${where}: a sealed value does not open with its data key: the file was changed after the export`);
+      throw new AppError(
+        'invalid_request',
+        `${where}: a sealed value does not open with its data key: the file was changed after the export`,
+      );
     }
   }
 
@@ -103,7 +108,13 @@ export function createDataPortability(deps: {
       const clients = options.clients ? (await deps.clients.list()).filter((client) => !client.clientId.startsWith('twofold-')) : undefined;
       await record('data.exported', by, `${users.length} users${clients ? `, ${clients.length} clients` : ''}`);
       return JSON.parse(
-        JSON.stringify({ format: 'twofold-export', version: 1, exportedAt: new Date(deps.clock.now()).toISOString(), users, ...(clients ? { clients } : {}) }),
+        JSON.stringify({
+          format: 'twofold-export',
+          version: 1,
+          exportedAt: new Date(deps.clock.now()).toISOString(),
+          users,
+          ...(clients ? { clients } : {}),
+        }),
       ) as unknown;
     },
 
@@ -126,14 +137,18 @@ export function createDataPortability(deps: {
         const kids = [user.mfa.device && sealedKeyId(user.mfa.device.sealedSecret), user.mfa.backupCodes?.kid];
         for (const kid of kids) {
           if (kid && !deps.keyring.has(kid)) {
-            throw new AppError('invalid_request', `users.${i} (${user.username}): sealed under data key ${kid}, which this instance does not have; add it to DATA_KEY`);
+            throw new AppError(
+              'invalid_request',
+              `users.${i} (${user.username}): sealed under data key ${kid}, which this instance does not have; add it to DATA_KEY`,
+            );
           }
         }
         if (user.mfa.device) opens(user.mfa.device.sealedSecret, TOTP_SECRET_PURPOSE, `users.${i} (${user.username})`);
       });
       const clientIds = new Set<string>();
       for (const [i, client] of clients.entries()) {
-        if (client.clientId.startsWith('twofold-')) throw new AppError('invalid_request', `clients.${i}: ${client.clientId} is twofold's own application`);
+        if (client.clientId.startsWith('twofold-'))
+          throw new AppError('invalid_request', `clients.${i}: ${client.clientId} is twofold's own application`);
         if (clientIds.has(client.clientId)) throw new AppError('invalid_request', `clients.${i}: ${client.clientId} is in the file twice`);
         clientIds.add(client.clientId);
         if (client.metadata.client_id !== undefined && client.metadata.client_id !== client.clientId) {
@@ -145,11 +160,19 @@ export function createDataPortability(deps: {
           throw new AppError('invalid_request', `clients.${i} (${client.clientId}): ${(err as Error).message}`);
         }
         const kid = client.sealedSecret && sealedKeyId(client.sealedSecret);
-        if (kid && !deps.keyring.has(kid)) throw new AppError('invalid_request', `clients.${i} (${client.clientId}): sealed under data key ${kid}, which this instance does not have`);
-        const secret = client.sealedSecret ? opens(client.sealedSecret, CLIENT_SECRET_PURPOSE, `clients.${i} (${client.clientId})`) : undefined;
-        await deps.validateClient({ ...client.metadata, client_id: client.clientId, ...(secret ? { client_secret: secret } : {}) }).catch((err: AppError) => {
-          throw new AppError('invalid_request', `clients.${i} (${client.clientId}): ${err.message}`);
-        });
+        if (kid && !deps.keyring.has(kid))
+          throw new AppError(
+            'invalid_request',
+            `clients.${i} (${client.clientId}): sealed under data key ${kid}, which this instance does not have`,
+          );
+        const secret = client.sealedSecret
+          ? opens(client.sealedSecret, CLIENT_SECRET_PURPOSE, `clients.${i} (${client.clientId})`)
+          : undefined;
+        await deps
+          .validateClient({ ...client.metadata, client_id: client.clientId, ...(secret ? { client_secret: secret } : {}) })
+          .catch((err: AppError) => {
+            throw new AppError('invalid_request', `clients.${i} (${client.clientId}): ${err.message}`);
+          });
       }
       for (const [i, user] of users.entries()) {
         const existing = await deps.users.findById(user.id);
@@ -160,7 +183,8 @@ export function createDataPortability(deps: {
 
       const counts = { usersCreated: 0, usersUpdated: 0, clientsCreated: 0, clientsUpdated: 0 };
       for (const user of users) counts[(await deps.users.importUser(user as UserRecord)) === 'created' ? 'usersCreated' : 'usersUpdated']++;
-      for (const client of clients) counts[(await deps.clients.importClient(client as ClientRecord)) === 'created' ? 'clientsCreated' : 'clientsUpdated']++;
+      for (const client of clients)
+        counts[(await deps.clients.importClient(client as ClientRecord)) === 'created' ? 'clientsCreated' : 'clientsUpdated']++;
       await record('data.imported', by, `${users.length} users, ${clients.length} clients`);
       return counts;
     },

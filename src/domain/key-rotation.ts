@@ -44,7 +44,8 @@ export function createKeyRotation(deps: {
       } while (after !== undefined);
       for (const client of await deps.clients.list()) {
         if (!stale(client.sealedSecret)) continue;
-        if (await deps.clients.resealSecret(client.clientId, client.sealedSecret, reseal(client.sealedSecret, CLIENT_SECRET_PURPOSE))) done.clients++;
+        if (await deps.clients.resealSecret(client.clientId, client.sealedSecret, reseal(client.sealedSecret, CLIENT_SECRET_PURPOSE)))
+          done.clients++;
         else done.skipped++;
       }
       for (const { id, value } of await deps.keys.list()) {

@@ -27,9 +27,7 @@ export type MfaReason = 'required' | 'if_enrolled' | 'step_up' | 'max_age';
  * one covers it (single sign-on); the tokens then say MFA. `none` alone: nothing is wanted.
  */
 export type MfaDecision =
-  | { action: 'deny' }
-  | { action: 'none'; wanted?: MfaReason }
-  | { action: 'register' | 'verify'; reason: MfaReason };
+  { action: 'deny' } | { action: 'none'; wanted?: MfaReason } | { action: 'register' | 'verify'; reason: MfaReason };
 
 export function decideMfa(input: PolicyInput): MfaDecision {
   const { settings, client, user } = input;

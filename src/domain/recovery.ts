@@ -15,7 +15,13 @@ export type RecoverySource = AttemptSource & { actor?: string };
  */
 export const SESSIONS_ENDED = 'sessions_ended';
 
-export function createRecoveryService(deps: { users: UserStore; guard: SecondFactorGuard; oidc: OidcStateStore; audit: AuditLog; clock: Clock }) {
+export function createRecoveryService(deps: {
+  users: UserStore;
+  guard: SecondFactorGuard;
+  oidc: OidcStateStore;
+  audit: AuditLog;
+  clock: Clock;
+}) {
   const record = (type: AuditType, userId: string, source: RecoverySource, reason?: string) =>
     deps.audit.record({ at: new Date(deps.clock.now()), type, outcome: 'success', userId, ...source, ...(reason ? { reason } : {}) });
 

@@ -16,7 +16,8 @@ export type CodeOutcome =
   | { result: 'locked'; until: number | null }
   | { result: 'no_device' };
 
-export type RegisterOutcome = { result: 'registered' } | { result: 'already_registered' } | Exclude<CodeOutcome, { result: 'passed' | 'no_device' }>;
+export type RegisterOutcome =
+  { result: 'registered' } | { result: 'already_registered' } | Exclude<CodeOutcome, { result: 'passed' | 'no_device' }>;
 
 type Refusal = Exclude<AttemptResult, { outcome: 'passed' | 'reserved' }>;
 const isRefusal = (attempt: AttemptResult): attempt is Refusal => attempt.outcome !== 'passed' && attempt.outcome !== 'reserved';
@@ -75,7 +76,12 @@ export function createSecondFactorService(deps: {
     const attempt = await guard.attemptStep(user.id, step, device.lastStep, limit);
     if (isRefusal(attempt)) return refused(attempt, user.id, source);
     const offset = step! - nowStep;
-    const accepted = await users.acceptStep(user.id, { step: step!, drift: learnDrift(device, offset), lastOffset: offset, at: new Date(limit.now) });
+    const accepted = await users.acceptStep(user.id, {
+      step: step!,
+      drift: learnDrift(device, offset),
+      lastOffset: offset,
+      at: new Date(limit.now),
+    });
     if (!accepted) return refused({ outcome: 'replayed', failures: 0 }, user.id, source);
     await audit('mfa.passed', user.id, source, 'success', 'totp');
     return { result: 'passed', method: 'totp' };
@@ -86,7 +92,13 @@ export function createSecondFactorService(deps: {
     const reserved = await guard.reserve(user.id, limit);
     if (isRefusal(reserved)) return refused(reserved, user.id, source);
     const codes = user.mfa.backupCodes;
-    const used = codes ? await users.useBackupCode(user.id, hashBackupCode(keyring.derive(BACKUP_CODE_PURPOSE, codes.kid).key, canonical), new Date(limit.now)) : false;
+    const used = codes
+      ? await users.useBackupCode(
+          user.id,
+          hashBackupCode(keyring.derive(BACKUP_CODE_PURPOSE, codes.kid).key, canonical),
+          new Date(limit.now),
+        )
+      : false;
     const settled = await guard.settle(user.id, used, limit);
     // A right code reserved its attempt before any lock: it was used, so it passes.
     if (!used) return refused(isRefusal(settled) ? settled : { outcome: 'wrong', failures: 0 }, user.id, source);

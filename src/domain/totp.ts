@@ -93,7 +93,14 @@ export function learnDrift(device: { drift: number; lastOffset?: number | undefi
 
 /** The otpauth:// URI an authenticator app reads from the QR code (Key Uri Format). */
 export function otpauthUri({ secret, label, account }: { secret: Uint8Array; label: string; account: string }): string {
-  return generateURI({ issuer: label, label: account, secret: base32Encode(secret), algorithm: 'sha1', digits: DIGITS, period: STEP_SECONDS });
+  return generateURI({
+    issuer: label,
+    label: account,
+    secret: base32Encode(secret),
+    algorithm: 'sha1',
+    digits: DIGITS,
+    period: STEP_SECONDS,
+  });
 }
 
 /** The secret as people type it: base32 in groups of four. */

@@ -2,8 +2,7 @@ import type { PasswordHasher } from './passwords.ts';
 import type { UserRecord, UserStore } from '../stores/types.ts';
 
 export type SignInResult =
-  | { ok: true; user: UserRecord }
-  | { ok: false; reason: 'unknown_user' | 'wrong_password' | 'disabled'; userId?: string };
+  { ok: true; user: UserRecord } | { ok: false; reason: 'unknown_user' | 'wrong_password' | 'disabled'; userId?: string };
 
 /**
  * A username: no whitespace, control or invisible format characters (right-to-left

@@ -65,7 +65,13 @@ export function createAccountRoutes(deps: {
   bodyLimit: number;
 }) {
   const router = new Router({ prefix: '/account' });
-  const client = createSelfClient({ issuer: deps.issuer, clientId: ACCOUNT_CLIENT_ID, path: '/account', scope: 'openid profile', localOrigin: deps.localOrigin });
+  const client = createSelfClient({
+    issuer: deps.issuer,
+    clientId: ACCOUNT_CLIENT_ID,
+    path: '/account',
+    scope: 'openid profile',
+    localOrigin: deps.localOrigin,
+  });
   const tokens = new Tokens();
   const form = bodyParser({ limit: deps.bodyLimit, accept: ['form'] });
   const nowSeconds = () => Math.floor(deps.clock.now() / 1000);
@@ -102,14 +108,23 @@ export function createAccountRoutes(deps: {
     return ctx.render('account', {
       title: 'Your account',
       username: user.username,
-      device: device && { registeredAt: device.registeredAt.toISOString().slice(0, 16).replace('T', ' '), lastUsedAt: device.lastUsedAt?.toISOString().slice(0, 16).replace('T', ' ') },
+      device: device && {
+        registeredAt: device.registeredAt.toISOString().slice(0, 16).replace('T', ' '),
+        lastUsedAt: device.lastUsedAt?.toISOString().slice(0, 16).replace('T', ' '),
+      },
       backupCodesLeft: device ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
       csrf: tokens.create(session.csrf),
       notice,
     });
   }
 
-  function renderConfirm(ctx: Context, action: Action, session: AccountSession, live: LiveSession, options: { error?: string; locked?: string; status?: number } = {}) {
+  function renderConfirm(
+    ctx: Context,
+    action: Action,
+    session: AccountSession,
+    live: LiveSession,
+    options: { error?: string; locked?: string; status?: number } = {},
+  ) {
     ctx.status = options.status ?? 200;
     return ctx.render('account-confirm', { ...actions[action], csrf: tokens.create(session.csrf), askCode: !isFresh(live), ...options });
   }
@@ -124,10 +139,15 @@ export function createAccountRoutes(deps: {
     const result = await client.finish(ctx);
     const claims = 'tokens' in result ? result.tokens.claims() : undefined;
     // The account page is only for a sign-in that passed the second factor, in this browser's sign-in session.
-    const live = claims && Array.isArray(claims.amr) && claims.amr.includes('mfa') ? await deps.sessions.ofBrowser(ctx, claims.sub) : undefined;
+    const live =
+      claims && Array.isArray(claims.amr) && claims.amr.includes('mfa') ? await deps.sessions.ofBrowser(ctx, claims.sub) : undefined;
     if (!claims || !live) {
       ctx.status = 400;
-      return ctx.render('error', { title: 'Sign-in error', heading: 'Sign-in did not complete', message: 'error' in result ? `Sign-in did not complete: ${result.error}.` : 'Sign-in did not complete.' });
+      return ctx.render('error', {
+        title: 'Sign-in error',
+        heading: 'Sign-in did not complete',
+        message: 'error' in result ? `Sign-in did not complete: ${result.error}.` : 'Sign-in did not complete.',
+      });
     }
     const session: AccountSession = { sub: claims.sub, sid: live.uid, csrf: tokens.secretSync(), exp: nowSeconds() + SESSION_SECONDS };
     client.writeJson(ctx, SESSION_COOKIE, session);
@@ -147,14 +167,21 @@ export function createAccountRoutes(deps: {
       // No session, no form token, or another's: nothing changes.
       if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
         ctx.status = 403;
-        return ctx.render('error', { title: 'Not allowed', heading: 'This form has expired', message: 'Open your account page again and repeat the change.', backTo: '/account/' });
+        return ctx.render('error', {
+          title: 'Not allowed',
+          heading: 'This form has expired',
+          message: 'Open your account page again and repeat the change.',
+          backTo: '/account/',
+        });
       }
       const { user, session, live } = current;
       if (!user.mfa.device) return ctx.redirect('/account/');
       if (!isFresh(live)) {
         const outcome = await deps.secondFactor.verify(user, parsed.data.code ?? '', source(ctx));
-        if (outcome.result === 'locked') return renderConfirm(ctx, action, session, live, { locked: lockedMessage(outcome.until, deps.clock.now()), status: 403 });
-        if (outcome.result !== 'passed') return renderConfirm(ctx, action, session, live, { error: 'That code is not correct or was already used.', status: 401 });
+        if (outcome.result === 'locked')
+          return renderConfirm(ctx, action, session, live, { locked: lockedMessage(outcome.until, deps.clock.now()), status: 403 });
+        if (outcome.result !== 'passed')
+          return renderConfirm(ctx, action, session, live, { error: 'That code is not correct or was already used.', status: 401 });
         // Presented in this sign-in session: the session knows it, as it knows a sign-in's.
         await deps.sessions.recordFactor(live, outcome.method, nowSeconds());
       }
@@ -167,7 +194,11 @@ export function createAccountRoutes(deps: {
       }
       const codes = await deps.secondFactor.issueBackupCodes(user.id, source(ctx), true);
       if (!codes) return renderHome(ctx, user, session, 'Backup codes are switched off by your administrator.');
-      await ctx.render('backup-codes', { title: 'Your new backup codes', ...backupCodesPage(user.username, codes), continueHref: '/account/' });
+      await ctx.render('backup-codes', {
+        title: 'Your new backup codes',
+        ...backupCodesPage(user.username, codes),
+        continueHref: '/account/',
+      });
     });
   }
 

@@ -64,7 +64,10 @@ export interface AppDeps {
   userService: UserService;
   clientService: ClientService;
   settings: SettingsService;
-  interaction: Omit<InteractionDeps, 'provider' | 'users' | 'userService' | 'settings' | 'log' | 'bodyLimit' | 'keyring' | 'rateLimiter' | 'rateLimits' | 'audit'>;
+  interaction: Omit<
+    InteractionDeps,
+    'provider' | 'users' | 'userService' | 'settings' | 'log' | 'bodyLimit' | 'keyring' | 'rateLimiter' | 'rateLimits' | 'audit'
+  >;
   keyring: DataKeyring;
   recovery: RecoveryService;
   sessions: SignInSessions;
@@ -94,8 +97,15 @@ export function createApp(deps: AppDeps): Koa {
     try {
       await next();
     } finally {
-      const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? (ENGINE_PATHS.test(ctx.path) ? ctx.path.replace(/^\/auth\/[\w-]+$/, '/auth/:uid') : 'unmatched');
-      deps.metrics.observeHttp(ctx.method, String(route), ctx.respond === false ? ctx.res.statusCode : ctx.status, (performance.now() - started) / 1000);
+      const route =
+        (ctx as unknown as { _matchedRoute?: string })._matchedRoute ??
+        (ENGINE_PATHS.test(ctx.path) ? ctx.path.replace(/^\/auth\/[\w-]+$/, '/auth/:uid') : 'unmatched');
+      deps.metrics.observeHttp(
+        ctx.method,
+        String(route),
+        ctx.respond === false ? ctx.res.statusCode : ctx.status,
+        (performance.now() - started) / 1000,
+      );
     }
   });
   app.use(securityHeaders);
@@ -109,16 +119,27 @@ export function createApp(deps: AppDeps): Koa {
   app.use(async (ctx, next) => {
     await next();
     if (ctx.state.notFound && ctx.status === 404) {
-      throw new AppError('not_found', ctx.path.startsWith('/admin/api') ? 'no such endpoint' : 'There is no page at this address. Check the link, or go back to the application.');
+      throw new AppError(
+        'not_found',
+        ctx.path.startsWith('/admin/api')
+          ? 'no such endpoint'
+          : 'There is no page at this address. Check the link, or go back to the application.',
+      );
     }
     // A router's answer to a method its address does not take: 405 with Allow, as a page.
     if (ctx.status === 405 && ctx.body == null) {
-      throw new AppError('method_not_allowed', 'This address takes a form sent from its page, and cannot be opened on its own. Go back to the application and sign in again.');
+      throw new AppError(
+        'method_not_allowed',
+        'This address takes a form sent from its page, and cannot be opened on its own. Go back to the application and sign in again.',
+      );
     }
   });
 
   const assets = new Router();
-  for (const [name, type] of [['twofold.css', 'text/css'], ['twofold.js', 'text/javascript']] as const) {
+  for (const [name, type] of [
+    ['twofold.css', 'text/css'],
+    ['twofold.js', 'text/javascript'],
+  ] as const) {
     const content = readFileSync(join(deps.viewsDir, 'assets', name));
     assets.get(`/assets/${name}`, (ctx) => {
       ctx.type = type;
@@ -184,7 +205,9 @@ export function createApp(deps: AppDeps): Koa {
       clock: deps.interaction.clock,
       bodyLimit: config.http.bodyLimitBytes,
     }),
-    ...(deps.demo ? [createDemoRoutes({ issuer: config.issuer, clientSecret: deps.demo.clientSecret, localOrigin: deps.localOrigin })] : []),
+    ...(deps.demo
+      ? [createDemoRoutes({ issuer: config.issuer, clientSecret: deps.demo.clientSecret, localOrigin: deps.localOrigin })]
+      : []),
   ];
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
 

@@ -25,7 +25,10 @@ export function bodyParser({ limit, accept }: { limit: number; accept: readonly 
 }
 
 const tooLarge = (limit: number) =>
-  new AppError('payload_too_large', `What was sent is longer than this service accepts (${Math.round(limit / 1024)} kB). Go back and send less.`);
+  new AppError(
+    'payload_too_large',
+    `What was sent is longer than this service accepts (${Math.round(limit / 1024)} kB). Go back and send less.`,
+  );
 
 async function readText(ctx: Context, limit: number): Promise<string> {
   const chunks: Buffer[] = [];

@@ -8,9 +8,24 @@ export const DEMO_CLIENT_ID = 'demo-app';
  * sign in through a real OpenID Connect flow (code + PKCE) and see the ID token's claims.
  * Its state lives in signed, HTTP-only cookies scoped to /demo.
  */
-export function createDemoRoutes({ issuer, clientSecret, localOrigin }: { issuer: string; clientSecret: string; localOrigin: () => string | undefined }) {
+export function createDemoRoutes({
+  issuer,
+  clientSecret,
+  localOrigin,
+}: {
+  issuer: string;
+  clientSecret: string;
+  localOrigin: () => string | undefined;
+}) {
   const router = new Router({ prefix: '/demo' });
-  const client = createSelfClient({ issuer, clientId: DEMO_CLIENT_ID, clientSecret, path: '/demo', scope: 'openid profile email', localOrigin });
+  const client = createSelfClient({
+    issuer,
+    clientId: DEMO_CLIENT_ID,
+    clientSecret,
+    path: '/demo',
+    scope: 'openid profile email',
+    localOrigin,
+  });
 
   router.get('/', async (ctx) => {
     const session = client.readJson<{ claims: Record<string, unknown>; profile?: { name?: string; email?: string } }>(ctx, 'demo_session');
@@ -28,7 +43,10 @@ export function createDemoRoutes({ issuer, clientSecret, localOrigin }: { issuer
     const claims = result.tokens.claims()!;
     // Name and email come from the userinfo endpoint (the profile and email scopes).
     const info = await client.userinfo(result.tokens.access_token, claims.sub).catch(() => undefined);
-    const profile = { ...(typeof info?.name === 'string' ? { name: info.name } : {}), ...(typeof info?.email === 'string' ? { email: info.email } : {}) };
+    const profile = {
+      ...(typeof info?.name === 'string' ? { name: info.name } : {}),
+      ...(typeof info?.email === 'string' ? { email: info.email } : {}),
+    };
     client.writeJson(ctx, 'demo_session', { claims, profile, idToken: result.tokens.id_token });
     ctx.redirect('/demo/');
   });

@@ -48,7 +48,8 @@ function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const status = (err as { status?: unknown })?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    const code = status === 413 ? 'payload_too_large' : status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : 'invalid_request';
+    const code =
+      status === 413 ? 'payload_too_large' : status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : 'invalid_request';
     return new AppError(code, (err as Error).message, {
       cause: err,
     });

@@ -23,7 +23,15 @@ export function requestLogging(log: Logger, isShuttingDown: () => boolean) {
     try {
       await next();
     } finally {
-      child.info({ method: ctx.method, path: ctx.path, status: ctx.respond === false ? ctx.res.statusCode : ctx.status, ms: Math.round(performance.now() - started) }, 'request');
+      child.info(
+        {
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.respond === false ? ctx.res.statusCode : ctx.status,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
     }
   };
 }

@@ -1,7 +1,8 @@
 import type { Context, Next } from 'koa';
 
 /** The policy of every page: no inline script, no framing, nothing from elsewhere. */
-export const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+export const PAGE_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 const HSTS = 'max-age=31536000';
 
 /**

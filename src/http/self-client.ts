@@ -78,7 +78,8 @@ export function createSelfClient(options: SelfClientOptions) {
 
   return {
     readJson,
-    writeJson: (ctx: Context, name: string, value: unknown) => ctx.cookies.set(name, Buffer.from(JSON.stringify(value)).toString('base64url'), cookieFor(ctx)),
+    writeJson: (ctx: Context, name: string, value: unknown) =>
+      ctx.cookies.set(name, Buffer.from(JSON.stringify(value)).toString('base64url'), cookieFor(ctx)),
     clear: (ctx: Context, name: string) => ctx.cookies.set(name, null, cookieFor(ctx)),
 
     /** Sends the browser to sign in, keeping the PKCE verifier, state and nonce in a cookie. */
@@ -89,7 +90,11 @@ export function createSelfClient(options: SelfClientOptions) {
       // Several sign-ins may be under way (two tabs): each is kept under its state, the
       // newest few only.
       const pending = Object.entries(readJson<Record<string, Transaction>>(ctx, txCookie) ?? {}).slice(-(MAX_PENDING - 1));
-      ctx.cookies.set(txCookie, Buffer.from(JSON.stringify(Object.fromEntries([...pending, [state, { verifier, nonce }]]))).toString('base64url'), cookieFor(ctx));
+      ctx.cookies.set(
+        txCookie,
+        Buffer.from(JSON.stringify(Object.fromEntries([...pending, [state, { verifier, nonce }]]))).toString('base64url'),
+        cookieFor(ctx),
+      );
       const url = oidc.buildAuthorizationUrl(await configuration(), {
         redirect_uri: redirectUri,
         scope: options.scope,
@@ -123,7 +128,9 @@ export function createSelfClient(options: SelfClientOptions) {
         });
         return { tokens };
       } catch (err) {
-        return { error: err instanceof oidc.AuthorizationResponseError ? (err.error_description ?? err.error) : 'the answer could not be verified' };
+        return {
+          error: err instanceof oidc.AuthorizationResponseError ? (err.error_description ?? err.error) : 'the answer could not be verified',
+        };
       }
     },
 

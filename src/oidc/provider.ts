@@ -34,7 +34,6 @@ export function isFirstParty(client: { [key: string]: unknown } | undefined): bo
   return client?.['first_party'] === true;
 }
 
-
 export interface ProviderDeps {
   config: Config;
   stores: Stores;
@@ -47,7 +46,10 @@ export interface ProviderDeps {
 }
 
 export function createProvider({ config, stores, keyring, jwks, pages, assessor, clock }: ProviderDeps): Provider {
-  const clientAdapter = createClientAdapter(stores.clients, keyring, { clock, onChanged: (listener) => stores.onChanged('clients', listener) });
+  const clientAdapter = createClientAdapter(stores.clients, keyring, {
+    clock,
+    onChanged: (listener) => stores.onChanged('clients', listener),
+  });
   const ttl = config.oidc.ttl;
 
   const configuration: Configuration = {

@@ -49,7 +49,10 @@ export async function createMongoRedisStores(options: MongoRedisOptions): Promis
   subscriber.on('error', () => {});
   subscriber.on('message', (from: string, topic: string) => from === channel && changes.tell(topic));
   subscriber.on('ready', () => {
-    subscriber.subscribe(channel).then(() => changes.tell(), () => {});
+    subscriber.subscribe(channel).then(
+      () => changes.tell(),
+      () => {},
+    );
   });
   void subscriber.connect().catch(() => {});
 

@@ -102,7 +102,10 @@ export interface UserStore {
    */
   list(query: UserQuery): Promise<UserPage>;
   /** A password sign-in of the user: `lastAttemptAt`, and `lastLogin` when it succeeded. */
-  recordSignIn(id: string, attempt: { at: Date; ip?: string | undefined; userAgent?: string | undefined; succeeded: boolean }): Promise<void>;
+  recordSignIn(
+    id: string,
+    attempt: { at: Date; ip?: string | undefined; userAgent?: string | undefined; succeeded: boolean },
+  ): Promise<void>;
   /** The changed user, or null when there is none. */
   update(id: string, patch: UserPatch, at: Date): Promise<UserRecord | null>;
   /** Notes that a registration page was shown, unless a device is registered. */

@@ -40,7 +40,10 @@ describe('the twofold command against a running server', () => {
   after(() => server.close());
 
   it('manages users and their second factor, with --json for scripts and tables for people', async () => {
-    const added = await twofold(['users', 'add', 'una', '--password-stdin', '--email', 'una@example.com', '--json'], { env, input: 'una passphrase\n' });
+    const added = await twofold(['users', 'add', 'una', '--password-stdin', '--email', 'una@example.com', '--json'], {
+      env,
+      input: 'una passphrase\n',
+    });
     assert.equal(added.code, 0, added.stderr);
     const user = JSON.parse(added.stdout) as { id: string; username: string; email: string };
     assert.deepEqual([user.username, user.email], ['una', 'una@example.com']);
@@ -51,11 +54,18 @@ describe('the twofold command against a running server', () => {
     assert.match(header!, /^USERNAME\s+ID\s+MFA\s+EXEMPT/);
     assert.match(row!, new RegExp(`^una\\s+${user.id}\\s+none\\s+false`));
 
-    for (const args of [['mfa', 'exempt', 'una'], ['users', 'disable', user.id], ['mfa', 'unlock', 'una']]) {
+    for (const args of [
+      ['mfa', 'exempt', 'una'],
+      ['users', 'disable', user.id],
+      ['mfa', 'unlock', 'una'],
+    ]) {
       const result = await twofold([...args, '--json'], { env });
       assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
     }
-    const shown = JSON.parse((await twofold(['users', 'show', 'una', '--json'], { env })).stdout) as { disabled: boolean; mfa: { exempt: boolean } };
+    const shown = JSON.parse((await twofold(['users', 'show', 'una', '--json'], { env })).stdout) as {
+      disabled: boolean;
+      mfa: { exempt: boolean };
+    };
     assert.deepEqual([shown.disabled, shown.mfa.exempt], [true, true]);
     const text = await twofold(['users', 'show', 'una'], { env });
     assert.match(text.stdout, /^mfa\.exempt:\s+true$/m);
@@ -68,24 +78,34 @@ describe('the twofold command against a running server', () => {
     const ended = await twofold(['users', 'end-sessions', 'una'], { env });
     assert.equal(ended.code, 0, ended.stderr);
     assert.match(ended.stdout, /every session of the user has ended/);
-    const audit = JSON.parse((await twofold(['audit', '--user', 'una', '--json'], { env })).stdout) as { events: { type: string; actor: string }[] };
+    const audit = JSON.parse((await twofold(['audit', '--user', 'una', '--json'], { env })).stdout) as {
+      events: { type: string; actor: string }[];
+    };
     assert.deepEqual(audit.events.map((e) => e.type).slice(0, 3), ['user.sessions_ended', 'user.updated', 'mfa.reset']);
     assert.ok(audit.events.every((e) => e.actor === 'admin'));
     assert.equal((await twofold(['users', 'delete', 'una', '--yes'], { env })).code, 0);
   });
 
   it('manages applications and settings, and exports to a file that imports back', async () => {
-    const added = await twofold(['clients', 'add', 'wiki', '--redirect-uri', 'https://wiki.example/cb', '--policy', 'required', '--first-party', '--json'], { env });
+    const added = await twofold(
+      ['clients', 'add', 'wiki', '--redirect-uri', 'https://wiki.example/cb', '--policy', 'required', '--first-party', '--json'],
+      { env },
+    );
     assert.equal(added.code, 0, added.stderr);
     const client = JSON.parse(added.stdout) as { client_secret: string; mfa_policy: string };
     assert.equal(client.mfa_policy, 'required');
     assert.ok(client.client_secret.length >= 32, 'the secret is shown once');
-    const rotated = JSON.parse((await twofold(['clients', 'rotate-secret', 'wiki', '--json'], { env })).stdout) as { client_secret: string };
+    const rotated = JSON.parse((await twofold(['clients', 'rotate-secret', 'wiki', '--json'], { env })).stdout) as {
+      client_secret: string;
+    };
     assert.notEqual(rotated.client_secret, client.client_secret);
     assert.equal((await twofold(['clients', 'set', 'wiki', '--policy', 'if_enrolled'], { env })).code, 0);
     assert.match((await twofold(['clients', 'list'], { env })).stdout, /^wiki\s+-\s+if_enrolled\s+true\s+https:\/\/wiki\.example\/cb$/m);
 
-    const set = await twofold(['settings', 'set', 'maxAttempts=3', 'issuerLabel=Acme SSO', 'backupCodes={"enabled":true,"count":8}', '--json'], { env });
+    const set = await twofold(
+      ['settings', 'set', 'maxAttempts=3', 'issuerLabel=Acme SSO', 'backupCodes={"enabled":true,"count":8}', '--json'],
+      { env },
+    );
     assert.equal(set.code, 0, set.stderr);
     assert.deepEqual(JSON.parse(set.stdout).backupCodes, { enabled: true, count: 8 });
     assert.match((await twofold(['settings', 'get'], { env })).stdout, /^issuerLabel:\s+Acme SSO$/m);
@@ -96,11 +116,14 @@ describe('the twofold command against a running server', () => {
     assert.equal(exported.code, 0, exported.stderr);
     assert.match(exported.stdout, /^wrote \d+ users and 1 applications to /);
     assert.equal(JSON.parse(readFileSync(file, 'utf8')).format, 'twofold-export');
-    const imported = JSON.parse((await twofold(['import', file, '--json'], { env })).stdout) as { usersUpdated: number; clientsUpdated: number };
+    const imported = JSON.parse((await twofold(['import', file, '--json'], { env })).stdout) as {
+      usersUpdated: number;
+      clientsUpdated: number;
+    };
     assert.deepEqual([imported.usersUpdated > 0, imported.clientsUpdated], [true, 1]);
   });
 
-  it('exits 1 with the API\'s message when it refuses, and 2 on bad usage', async () => {
+  it("exits 1 with the API's message when it refuses, and 2 on bad usage", async () => {
     await twofold(['users', 'add', 'walt', '--password-stdin'], { env, input: 'walt passphrase' });
     const taken = await twofold(['users', 'add', 'WALT', '--password-stdin'], { env, input: 'walt passphrase' });
     assert.equal(taken.code, 1);
@@ -115,7 +138,13 @@ describe('the twofold command against a running server', () => {
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, /cannot reach/);
 
-    for (const args of [['users', 'frobnicate'], ['users', 'add'], ['users', 'list', '--colour', 'blue'], ['settings', 'set', 'novalue'], ['clients', 'set', 'wiki']]) {
+    for (const args of [
+      ['users', 'frobnicate'],
+      ['users', 'add'],
+      ['users', 'list', '--colour', 'blue'],
+      ['settings', 'set', 'novalue'],
+      ['clients', 'set', 'wiki'],
+    ]) {
       const result = await twofold(args, { env });
       assert.equal(result.code, 2, `${args.join(' ')} → ${result.code}: ${result.stderr}`);
     }

@@ -76,7 +76,10 @@ describe('configuration', () => {
   });
 
   it('refuses an http:// issuer in production, but for localhost or when explicitly allowed', () => {
-    assert.match(failure({ ...production, ISSUER: 'http://id.example.com' }), /ISSUER=http:\/\/id\.example\.com: production needs an https:\/\/ issuer/);
+    assert.match(
+      failure({ ...production, ISSUER: 'http://id.example.com' }),
+      /ISSUER=http:\/\/id\.example\.com: production needs an https:\/\/ issuer/,
+    );
     assert.equal(loadConfig({ ...production, ISSUER: 'https://id.example.com' }).issuer, 'https://id.example.com');
     assert.equal(loadConfig({ ...production, ISSUER: 'http://localhost:3000' }).issuer, 'http://localhost:3000');
     assert.equal(loadConfig({ ISSUER: 'http://id.example.com' }).mode, 'embedded', 'the embedded demo may run on plain http');
@@ -98,14 +101,20 @@ describe('configuration', () => {
     assert.equal(config.oidc.ttl.session, 1209600, 'defaults stay for keys the file does not set');
     assert.equal(loadConfig({ CONFIG_FILE: yaml, PORT: '5000' }).port, 5000);
     const json = file('{"trustProxy": true}', 'twofold.json');
-    assert.equal(loadConfig({ CONFIG_FILE: json }).trustProxy, 1, "true: one proxy");
+    assert.equal(loadConfig({ CONFIG_FILE: json }).trustProxy, 1, 'true: one proxy');
     assert.equal(loadConfig({ CONFIG_FILE: file('trustProxy: 2', 'twofold.yaml') }).trustProxy, 2);
     assert.throws(() => loadConfig({ CONFIG_FILE: file('trustProxy: -1', 'twofold.yaml') }), /trustProxy.*number of proxies/);
   });
 
   it('names an unknown or bad key in CONFIG_FILE, and an unreadable file', () => {
-    assert.match(failure({ CONFIG_FILE: file('prot: 4000\n') }), /^invalid configuration: prot \(in CONFIG_FILE\)=4000: not a known option$/);
-    assert.match(failure({ CONFIG_FILE: file('password:\n  memoryKiB: 1024\n') }), /password\.memoryKiB \(in CONFIG_FILE\)=1024: KiB, OWASP minimum/);
+    assert.match(
+      failure({ CONFIG_FILE: file('prot: 4000\n') }),
+      /^invalid configuration: prot \(in CONFIG_FILE\)=4000: not a known option$/,
+    );
+    assert.match(
+      failure({ CONFIG_FILE: file('password:\n  memoryKiB: 1024\n') }),
+      /password\.memoryKiB \(in CONFIG_FILE\)=1024: KiB, OWASP minimum/,
+    );
     assert.match(
       failure({ CONFIG_FILE: file('redis:\n  sentinels: [{host: a, port: 26379}]\n') }),
       /redis \(in CONFIG_FILE\)=.*sentinels need sentinelName/,

@@ -17,13 +17,25 @@ describe('what a token reports of a session', () => {
     assert.deepEqual(report({ pwd: now - 10 }, { action: 'none' }), { level: 'password', amr: ['pwd'], authTime: now - 10 });
   });
 
-  it('reports MFA at the second factor\'s time after password and code', () => {
-    assert.deepEqual(report({ pwd: now - 20, totp: now - 10 }, { action: 'none' }), { level: 'mfa', amr: ['pwd', 'otp', 'mfa'], authTime: now - 10 });
-    assert.deepEqual(report({ pwd: now - 20, backup_code: now - 10 }, { action: 'none' }), { level: 'mfa', amr: ['pwd', 'otp', 'mfa'], authTime: now - 10 });
+  it("reports MFA at the second factor's time after password and code", () => {
+    assert.deepEqual(report({ pwd: now - 20, totp: now - 10 }, { action: 'none' }), {
+      level: 'mfa',
+      amr: ['pwd', 'otp', 'mfa'],
+      authTime: now - 10,
+    });
+    assert.deepEqual(report({ pwd: now - 20, backup_code: now - 10 }, { action: 'none' }), {
+      level: 'mfa',
+      amr: ['pwd', 'otp', 'mfa'],
+      authTime: now - 10,
+    });
   });
 
   it('reports the password alone, at its own time, after a password-only re-authentication that needed no factor', () => {
-    assert.deepEqual(report({ pwd: now - 1, totp: now - 3600 }, { action: 'none' }), { level: 'password', amr: ['pwd'], authTime: now - 1 });
+    assert.deepEqual(report({ pwd: now - 1, totp: now - 3600 }, { action: 'none' }), {
+      level: 'password',
+      amr: ['pwd'],
+      authTime: now - 1,
+    });
   });
 
   it('gives an application that wants the factor single sign-on at the old second-factor time, never the later password time', () => {
@@ -31,11 +43,17 @@ describe('what a token reports of a session', () => {
     assert.deepEqual(reported, { level: 'mfa', amr: ['pwd', 'otp', 'mfa'], authTime: now - 3600 });
   });
 
-  it('claims no MFA past mfa_max_age or the request\'s max_age', () => {
+  it("claims no MFA past mfa_max_age or the request's max_age", () => {
     assert.equal(report({ pwd: now - 100, totp: now - 100 }, { action: 'none', wanted: 'required' }, { mfaMaxAge: 99 }).level, 'password');
-    assert.equal(report({ pwd: now - 100, totp: now - 100 }, { action: 'none', wanted: 'required' }, { requestMaxAge: 99 }).level, 'password');
+    assert.equal(
+      report({ pwd: now - 100, totp: now - 100 }, { action: 'none', wanted: 'required' }, { requestMaxAge: 99 }).level,
+      'password',
+    );
     assert.equal(report({ pwd: now - 100, totp: now - 100 }, { action: 'none' }, { requestMaxAge: 99 }).level, 'password');
-    assert.equal(report({ pwd: now - 100, totp: now - 100 }, { action: 'none', wanted: 'required' }, { mfaMaxAge: 100, requestMaxAge: 100 }).level, 'mfa');
+    assert.equal(
+      report({ pwd: now - 100, totp: now - 100 }, { action: 'none', wanted: 'required' }, { mfaMaxAge: 100, requestMaxAge: 100 }).level,
+      'mfa',
+    );
   });
 
   it('claims no MFA for a decision that still asks for a factor', () => {
@@ -43,7 +61,7 @@ describe('what a token reports of a session', () => {
     assert.equal(report({ pwd: now, totp: now }, { action: 'deny' }).level, 'password');
   });
 
-  it('falls back to the engine\'s login time when the session recorded no password', () => {
+  it("falls back to the engine's login time when the session recorded no password", () => {
     assert.deepEqual(report({}, { action: 'none' }), { level: 'password', amr: ['pwd'], authTime: now - 5 });
   });
 });

@@ -22,22 +22,35 @@ describe('data key sealing', () => {
     const rotated = createDataKeyring([newKey, oldKey]);
     assert.equal(rotated.open(sealedOld, 'client-secret'), 'client secret');
     assert.equal(rotated.seal('x', 'p').split('.')[1], keyIdOf(newKey), 'the first key seals');
-    assert.throws(() => createDataKeyring([newKey]).open(sealedOld, 'client-secret'), (err) => isAppError(err, 'internal'));
+    assert.throws(
+      () => createDataKeyring([newKey]).open(sealedOld, 'client-secret'),
+      (err) => isAppError(err, 'internal'),
+    );
   });
 
   it('refuses a value sealed for another purpose, or altered in any part', () => {
     const keyring = createDataKeyring([newKey]);
     const sealed = keyring.seal('secret', 'client-secret');
-    assert.throws(() => keyring.open(sealed, 'oidc-signing-keys'), (err) => isAppError(err, 'internal'));
+    assert.throws(
+      () => keyring.open(sealed, 'oidc-signing-keys'),
+      (err) => isAppError(err, 'internal'),
+    );
     const parts = sealed.split('.');
     for (const index of [2, 3, 4]) {
       const altered = [...parts];
       const bytes = Buffer.from(altered[index]!, 'base64url');
       bytes[0] = bytes[0]! ^ 1;
       altered[index] = bytes.toString('base64url');
-      assert.throws(() => keyring.open(altered.join('.'), 'client-secret'), (err) => isAppError(err, 'internal'), `part ${index}`);
+      assert.throws(
+        () => keyring.open(altered.join('.'), 'client-secret'),
+        (err) => isAppError(err, 'internal'),
+        `part ${index}`,
+      );
     }
-    assert.throws(() => keyring.open('not sealed', 'client-secret'), (err) => isAppError(err, 'internal'));
+    assert.throws(
+      () => keyring.open('not sealed', 'client-secret'),
+      (err) => isAppError(err, 'internal'),
+    );
   });
 
   it('refuses keys that are not 32 bytes', () => {

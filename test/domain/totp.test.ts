@@ -45,7 +45,10 @@ describe('TOTP', () => {
   it('builds the otpauth URI an app reads, with label and account escaped', () => {
     const secret = randomBytes(20);
     const uri = otpauthUri({ secret, label: 'Acme SSO', account: 'zoë@acme' });
-    assert.match(uri, /^otpauth:\/\/totp\/Acme%20SSO:zo%C3%AB%40acme\?secret=[A-Z2-7]{32}&issuer=Acme%20SSO(&algorithm=SHA1)?(&digits=6)?(&period=30)?$/);
+    assert.match(
+      uri,
+      /^otpauth:\/\/totp\/Acme%20SSO:zo%C3%AB%40acme\?secret=[A-Z2-7]{32}&issuer=Acme%20SSO(&algorithm=SHA1)?(&digits=6)?(&period=30)?$/,
+    );
     const parsed = parseOtpauth(uri);
     assert.equal(parsed.label, 'Acme SSO:zoë@acme');
     assert.equal(parsed.issuer, 'Acme SSO');
@@ -61,7 +64,13 @@ describe('TOTP', () => {
     const secret = randomBytes(20);
     const now = 1_000_000;
     const code = (step: number) => codeAt(secret, step);
-    const at = (overrides: Partial<Parameters<typeof matchStep>[2]> = {}) => ({ nowStep: now, drift: 0, skewSteps: 1, lastStep: 0, ...overrides });
+    const at = (overrides: Partial<Parameters<typeof matchStep>[2]> = {}) => ({
+      nowStep: now,
+      drift: 0,
+      skewSteps: 1,
+      lastStep: 0,
+      ...overrides,
+    });
 
     it('accepts the current step and one either side with skew 1, not two', () => {
       assert.equal(matchStep(secret, code(now), at()), now);

@@ -19,7 +19,14 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
   before(async () => {
     browser = await launchChromium();
     server = await startTestServer({ clock });
-    rp = (await registerApplication(server, { client_id: 'intranet', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
+    rp = (
+      await registerApplication(server, {
+        client_id: 'intranet',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+      })
+    ).rp;
     for (const username of ['jo-smith', 'major-jones', 'lou-locked', 'kim']) {
       const credentials = { username, password: `${username} passphrase` };
       const { id } = await createUser(server, credentials);
@@ -32,8 +39,12 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
     const login = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
     const posted = await agent.postForm(formAction(login, '/login'), users['lou-locked']!.credentials);
     const codePage = await follow(agent, new URL(posted.headers.get('location')!, login.url), rp.redirectUri);
-    for (let i = 0; i < 5; i++) await agent.postForm(formAction(codePage, '/code'), { code: wrongCode(await users['lou-locked']!.phone.code()) });
-    const admin = await server.adminFetch('/admin/api/users', { method: 'POST', body: JSON.stringify({ username: 'boss', password: 'boss passphrase', role: 'admin' }) });
+    for (let i = 0; i < 5; i++)
+      await agent.postForm(formAction(codePage, '/code'), { code: wrongCode(await users['lou-locked']!.phone.code()) });
+    const admin = await server.adminFetch('/admin/api/users', {
+      method: 'POST',
+      body: JSON.stringify({ username: 'boss', password: 'boss passphrase', role: 'admin' }),
+    });
     assert.equal(admin.status, 201);
   });
   after(async () => {
@@ -53,7 +64,11 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
     await page.getByTestId('continue').click();
   }
 
-  const apiUser = async (id: string) => (await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as { mfa: { status: string; locked: boolean; exempt: boolean }; disabled: boolean };
+  const apiUser = async (id: string) =>
+    (await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as {
+      mfa: { status: string; locked: boolean; exempt: boolean };
+      disabled: boolean;
+    };
 
   it('lets an administrator find, reset and unlock users, switch the second factor, and add an application', async () => {
     const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
@@ -141,13 +156,23 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
       await snapshot(page, { path: screenshotPath('console-audit-desktop'), fullPage: true });
 
       // A form posted without its CSRF token changes nothing.
-      const forged = await context.request.post(`${server.issuer}/admin/settings`, { form: { enabled: 'off', defaultPolicy: 'off' }, maxRedirects: 0 });
+      const forged = await context.request.post(`${server.issuer}/admin/settings`, {
+        form: { enabled: 'off', defaultPolicy: 'off' },
+        maxRedirects: 0,
+      });
       assert.equal(forged.status(), 403);
       assert.equal(((await (await server.adminFetch('/admin/api/settings')).json()) as { enabled: boolean }).enabled, true);
 
       // At a phone's width: the same pages, usable.
       await page.setViewportSize({ width: 390, height: 844 });
-      for (const [path, name] of [['/admin/users', 'users'], [`/admin/users/${users.kim!.id}`, 'user'], [`/admin/users/${users.kim!.id}/end-sessions`, 'end-sessions'], ['/admin/clients', 'clients'], ['/admin/settings', 'settings'], ['/admin/audit', 'audit']]) {
+      for (const [path, name] of [
+        ['/admin/users', 'users'],
+        [`/admin/users/${users.kim!.id}`, 'user'],
+        [`/admin/users/${users.kim!.id}/end-sessions`, 'end-sessions'],
+        ['/admin/clients', 'clients'],
+        ['/admin/settings', 'settings'],
+        ['/admin/audit', 'audit'],
+      ]) {
         await page.goto(`${server.issuer}${path}`);
         assert.deepEqual(await axeViolations(page), [], `${name} at 390 px`);
         await snapshot(page, { path: screenshotPath(`console-${name}-phone`), fullPage: true });

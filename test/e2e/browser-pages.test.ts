@@ -24,20 +24,25 @@ describe('sign-in pages in Chromium', { skip: browserSkip }, () => {
     browser = await launchChromium();
     server = await startTestServer({ clock });
     await patchSettings(server, { brand: { name: 'Acme Corp', logoUrl: null }, issuerLabel: 'Acme' });
-    rp = (await registerApplication(server, {
-      client_id: 'portal',
-      client_name: 'Staff portal',
-      redirect_uris: ['http://127.0.0.1:9/portal/cb'],
-      first_party: true,
-      mfa_policy: 'required',
-    })).rp;
+    rp = (
+      await registerApplication(server, {
+        client_id: 'portal',
+        client_name: 'Staff portal',
+        redirect_uris: ['http://127.0.0.1:9/portal/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+      })
+    ).rp;
   });
   after(async () => {
     await browser.cleanup();
     await server.close();
   });
 
-  for (const [width, height, size] of [[390, 844, 'phone'], [1280, 900, 'desktop']] as const) {
+  for (const [width, height, size] of [
+    [390, 844, 'phone'],
+    [1280, 900, 'desktop'],
+  ] as const) {
     it(`walks every page and state with no violation (${size})`, async () => {
       const username = `ines-${size}`;
       await createUser(server, { username, password: `${username} passphrase` });
@@ -79,7 +84,10 @@ describe('sign-in pages in Chromium', { skip: browserSkip }, () => {
         // Registration: the QR code at whole pixels, the same URI behind the phone's link.
         await page.getByTestId('totp-qr').waitFor();
         const qr = page.getByTestId('totp-qr');
-        const { natural, shown } = await qr.evaluate((img: HTMLImageElement) => ({ natural: img.naturalWidth, shown: img.getBoundingClientRect().width }));
+        const { natural, shown } = await qr.evaluate((img: HTMLImageElement) => ({
+          natural: img.naturalWidth,
+          shown: img.getBoundingClientRect().width,
+        }));
         assert.equal(shown, natural, 'the QR code is shown at the size it was drawn');
         const link = page.getByTestId('otpauth-link');
         const scanned = await scanQrCode(context, await snapshot(page, { fullPage: true }));
@@ -88,7 +96,11 @@ describe('sign-in pages in Chromium', { skip: browserSkip }, () => {
         assert.match((await page.locator('main').textContent())!, /Time-based, 6 digits, every 30 seconds/);
         assert.match((await page.locator('main').textContent())!, /This page stays valid for another (9|10) minutes\./);
         const code = page.locator('input[name="code"]');
-        for (const [attribute, value] of [['autocomplete', 'one-time-code'], ['inputmode', 'numeric'], ['pattern', '[0-9 ]*']]) {
+        for (const [attribute, value] of [
+          ['autocomplete', 'one-time-code'],
+          ['inputmode', 'numeric'],
+          ['pattern', '[0-9 ]*'],
+        ]) {
           assert.equal(await code.getAttribute(attribute!), value);
         }
         await check(page, 'pages-register');

@@ -22,13 +22,15 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
   before(async () => {
     browser = await launchChromium();
     server = await startTestServer({ clock });
-    rp = (await registerApplication(server, {
-      client_id: 'wiki',
-      client_name: 'Team wiki',
-      redirect_uris: ['http://127.0.0.1:9/wiki/cb'],
-      first_party: true,
-      mfa_policy: 'required',
-    })).rp;
+    rp = (
+      await registerApplication(server, {
+        client_id: 'wiki',
+        client_name: 'Team wiki',
+        redirect_uris: ['http://127.0.0.1:9/wiki/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+      })
+    ).rp;
   });
   after(async () => {
     await browser.cleanup();
@@ -43,7 +45,10 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
 
-  for (const [width, height, size] of [[390, 844, 'phone'], [1280, 900, 'desktop']] as const) {
+  for (const [width, height, size] of [
+    [390, 844, 'phone'],
+    [1280, 900, 'desktop'],
+  ] as const) {
     it(`registers, keeps the backup codes, signs in with one, gets locked out, and manages the device (${size})`, async () => {
       const username = `rosa-${size}`;
       await createUser(server, { username, password: `${username} passphrase` });
@@ -62,7 +67,11 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
         await snapshot(page, { path: screenshotPath(`backup-codes-${size}`), fullPage: true });
         const codes = await page.getByTestId('backup-code').allTextContents();
         assert.equal(codes.length, 10);
-        assert.equal(await page.getByRole('button', { name: 'Copy to clipboard' }).isVisible(), true, 'the copy button runs under the page\'s policy');
+        assert.equal(
+          await page.getByRole('button', { name: 'Copy to clipboard' }).isVisible(),
+          true,
+          "the copy button runs under the page's policy",
+        );
         const download = page.waitForEvent('download');
         await page.getByRole('link', { name: 'Download as a text file' }).click();
         const text = await (await download).createReadStream().then(async (stream) => {
@@ -126,7 +135,10 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
         await page.getByTestId('confirm').click();
         // Losing the factor ends the sessions it opened: a calm page says so, and the way
         // back in asks for the password again.
-        assert.match((await page.getByRole('status').textContent())!, /Your authenticator app was deleted, and you are signed out everywhere/);
+        assert.match(
+          (await page.getByRole('status').textContent())!,
+          /Your authenticator app was deleted, and you are signed out everywhere/,
+        );
         // The accessibility check injects its script, which the page's policy forbids: a context that lets it.
         const checking = await browser.newContext({ viewport: { width, height }, bypassCSP: true });
         try {

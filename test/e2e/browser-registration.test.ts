@@ -24,13 +24,15 @@ describe('registering an authenticator in Chromium on Redis and MongoDB', { skip
   it('scans the QR code from the page, registers, and later signs in with a code', async () => {
     await patchSettings(server, { issuerLabel: 'Acme SSO', registrationMessage: 'Use the <b>company</b> phone.' });
     const user = await createUser(server, { username: 'quentin', password: 'quentin passphrase' });
-    const rp = (await registerApplication(server, {
-      client_id: 'intranet',
-      client_name: 'Intranet',
-      redirect_uris: ['http://127.0.0.1:9/intranet/cb'],
-      first_party: true,
-      mfa_policy: 'required',
-    })).rp;
+    const rp = (
+      await registerApplication(server, {
+        client_id: 'intranet',
+        client_name: 'Intranet',
+        redirect_uris: ['http://127.0.0.1:9/intranet/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+      })
+    ).rp;
 
     const signInOnce = async (answer: (page: Page) => Promise<string>, shot: string) => {
       const start = await startAuthorization(rp);
@@ -71,7 +73,7 @@ describe('registering an authenticator in Chromium on Redis and MongoDB', { skip
       assert.equal(parsed.digits ?? 6, 6);
       assert.equal(parsed.period ?? 30, 30);
       const shown = (await page.getByTestId('totp-secret').textContent())!.replaceAll(' ', '');
-      assert.equal(shown, parsed.secret, 'the text key is the QR code\'s secret');
+      assert.equal(shown, parsed.secret, "the text key is the QR code's secret");
       secret = parsed.secret;
       return authenticatorCode(decodeBase32(secret), clock.now() / 1000);
     }, 'register');

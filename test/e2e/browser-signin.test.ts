@@ -48,9 +48,11 @@ describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
       await page.waitForURL(`${server.issuer}/demo/`);
       await snapshot(page, { path: screenshotPath('demo-claims'), fullPage: true });
       const claims = Object.fromEntries(
-        await page.locator('table.claims tr').evaluateAll((rows) =>
-          rows.map((row) => [row.querySelector('th')?.textContent ?? '', row.querySelector('td')?.textContent ?? '']),
-        ),
+        await page
+          .locator('table.claims tr')
+          .evaluateAll((rows) =>
+            rows.map((row) => [row.querySelector('th')?.textContent ?? '', row.querySelector('td')?.textContent ?? '']),
+          ),
       );
       assert.equal(claims.amr, '["pwd","otp","mfa"]');
       assert.equal(claims.acr, 'urn:twofold:acr:mfa');
@@ -90,7 +92,10 @@ describe('sign-in in headless Chromium', { skip: browserSkip }, () => {
 
         // A third-party client: the consent page comes next.
         await page.getByTestId('consent-allow').waitFor();
-        assert.match(await page.locator('main').textContent() ?? '', /Portal asks to use your account.It will be able to see:your name and usernameyour email address/);
+        assert.match(
+          (await page.locator('main').textContent()) ?? '',
+          /Portal asks to use your account.It will be able to see:your name and usernameyour email address/,
+        );
         await snapshot(page, { path: screenshotPath('consent') });
         await page.getByTestId('consent-allow').click();
         await page.waitForURL('http://127.0.0.1:9/**');

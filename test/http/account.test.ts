@@ -3,7 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { Phone, registeredUser, walkOwnPages } from '../support/mfa.ts';
-import { backupCodesOnPage, follow, formAction, signIn, SignInRefused, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
+import {
+  backupCodesOnPage,
+  follow,
+  formAction,
+  signIn,
+  SignInRefused,
+  UserAgent,
+  type Page,
+  type RelyingParty,
+} from '../support/relying-party.ts';
 import { newRealStores, patchSettings, patchUser, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 const csrfOf = (page: Page) => /name="csrf" value="([^"]+)"/.exec(page.html)?.[1];
@@ -17,7 +26,14 @@ describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () =
 
   before(async () => {
     server = await startTestServer({ real: newRealStores(), clock });
-    rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
+    rp = (
+      await registerApplication(server, {
+        client_id: 'app',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+      })
+    ).rp;
   });
   after(() => server.close());
 
@@ -25,7 +41,9 @@ describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () =
 
   /** Signs in to /account through twofold's own sign-in pages; returns the account page. */
   async function openAccount(agent: UserAgent, credentials: { username: string; password: string }, phone: Phone): Promise<Page> {
-    const { page, seen } = await walkOwnPages(agent, `${server.issuer}/account/`, credentials, phone, (shown) => shown.html.includes('data-testid="backup-codes-left"'));
+    const { page, seen } = await walkOwnPages(agent, `${server.issuer}/account/`, credentials, phone, (shown) =>
+      shown.html.includes('data-testid="backup-codes-left"'),
+    );
     assert.deepEqual(seen, ['login', 'code'], 'the account page asks for the password and the second factor');
     return page;
   }
@@ -35,7 +53,10 @@ describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () =
     const agent = new UserAgent();
     const home = await openAccount(agent, credentials, phone);
     const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-    assert.match(home.html, new RegExp(`data-testid="device">Registered ${minute(clock.now() - 30_000)} UTC, last used ${minute(clock.now())} UTC`));
+    assert.match(
+      home.html,
+      new RegExp(`data-testid="device">Registered ${minute(clock.now() - 30_000)} UTC, last used ${minute(clock.now())} UTC`),
+    );
     assert.match(home.html, /data-testid="backup-codes-left">10</);
 
     const confirm = await follow(agent, `${server.issuer}/account/backup-codes`, 'never:');
@@ -77,11 +98,11 @@ describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () =
     assert.equal((await server.stores.users.findById(id))?.mfa.device, undefined);
     const next = await signIn(new UserAgent(), rp, credentials, {}, new Phone(clock).app);
     assert.deepEqual(next.seen, ['login', 'register', 'backup-codes']);
-    const event = ((await server.stores.audit.list({ userId: id, type: 'mfa.device_deleted', limit: 1 })).events)[0];
+    const event = (await server.stores.audit.list({ userId: id, type: 'mfa.device_deleted', limit: 1 })).events[0];
     assert.equal(event?.actor, 'user');
   });
 
-  it('refuses a form posted without its CSRF token, or with another session\'s, and changes nothing', async () => {
+  it("refuses a form posted without its CSRF token, or with another session's, and changes nothing", async () => {
     const owner = await registered();
     const other = await registered();
     const agent = new UserAgent();
@@ -112,13 +133,16 @@ describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () =
     }
   });
 
-  it('keeps twofold\'s own application out of the admin API', async () => {
+  it("keeps twofold's own application out of the admin API", async () => {
     const created = await server.adminFetch('/admin/api/clients', {
       method: 'POST',
       body: JSON.stringify({ client_id: 'twofold-console', redirect_uris: ['https://x.example/cb'] }),
     });
     assert.equal(created.status, 400);
-    const changed = await server.adminFetch('/admin/api/clients/twofold-account', { method: 'PATCH', body: JSON.stringify({ mfa_policy: 'off' }) });
+    const changed = await server.adminFetch('/admin/api/clients/twofold-account', {
+      method: 'PATCH',
+      body: JSON.stringify({ mfa_policy: 'off' }),
+    });
     assert.equal(changed.status, 403);
   });
 });

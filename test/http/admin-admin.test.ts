@@ -37,11 +37,27 @@ describe('administration on Redis and MongoDB', { skip: realStoresSkip }, () => 
 
       // Every method and path the router answers (but the document and the index) is documented.
       const { createAdminRouter } = await import('../../src/http/admin/router.ts');
-      const router = createAdminRouter({ adminToken: 'x'.repeat(32), administration: {} as never, bodyLimit: 1024, issuer: 'http://localhost' });
+      const router = createAdminRouter({
+        adminToken: 'x'.repeat(32),
+        administration: {} as never,
+        bodyLimit: 1024,
+        issuer: 'http://localhost',
+      });
       const served = router.stack
         .filter((layer) => layer.methods.length > 0 && !/\/admin\/api\/?(openapi\.json)?$/.test(String(layer.path)))
-        .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace('/admin/api', '').replace(/:(\w+)/g, '{$1}')}`));
-      const documented = Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((m) => `${m.toUpperCase()} ${path}`));
+        .flatMap((layer) =>
+          layer.methods
+            .filter((m) => m !== 'HEAD')
+            .map(
+              (m) =>
+                `${m} ${String(layer.path)
+                  .replace('/admin/api', '')
+                  .replace(/:(\w+)/g, '{$1}')}`,
+            ),
+        );
+      const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
+        Object.keys(operations).map((m) => `${m.toUpperCase()} ${path}`),
+      );
       assert.deepEqual([...served].sort(), [...documented].sort());
       assert.ok(served.length >= 16);
     });
@@ -65,7 +81,8 @@ describe('administration on Redis and MongoDB', { skip: realStoresSkip }, () => 
       assert.equal('email' in changed.body!, false);
       assert.equal(changed.body!.name, 'Nora N');
 
-      const rp = (await registerApplication(server, { client_id: 'nora-app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true })).rp;
+      const rp = (await registerApplication(server, { client_id: 'nora-app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true }))
+        .rp;
       await assert.rejects(signIn(new UserAgent(), rp, { username: 'nora', password: 'wrong one' }));
       await signIn(new UserAgent(), rp, { username: 'nora', password: 'nora passphrase' });
       const shown = await call('GET', `/admin/api/users/${id}`);
@@ -84,25 +101,46 @@ describe('administration on Redis and MongoDB', { skip: realStoresSkip }, () => 
       });
       const rp = await relyingParty(server.issuer, 'omid-app', client.client_secret, 'http://127.0.0.1:9/cb');
       const agent = new UserAgent();
-      const first = await signIn(agent, rp, { username: 'omid', password: 'omid passphrase' }, { scope: 'openid offline_access', prompt: 'consent' });
+      const first = await signIn(
+        agent,
+        rp,
+        { username: 'omid', password: 'omid passphrase' },
+        { scope: 'openid offline_access', prompt: 'consent' },
+      );
       assert.ok(first.tokens.refresh_token);
       assert.deepEqual((await signIn(agent, rp, null)).seen, [], 'single sign-on before the change');
 
       assert.equal((await call('PATCH', `/admin/api/users/${id}`, { password: 'a brand new passphrase' })).status, 200);
       await assert.rejects(oidc.refreshTokenGrant(rp.config, first.tokens.refresh_token!), 'the refresh token is revoked');
       await assert.rejects(signIn(agent, rp, null), 'the session is gone: the password is asked');
-      await assert.rejects(signIn(new UserAgent(), rp, { username: 'omid', password: 'omid passphrase' }), (err) => err instanceof SignInRefused);
+      await assert.rejects(
+        signIn(new UserAgent(), rp, { username: 'omid', password: 'omid passphrase' }),
+        (err) => err instanceof SignInRefused,
+      );
       assert.deepEqual((await signIn(new UserAgent(), rp, { username: 'omid', password: 'a brand new passphrase' })).seen, ['login']);
-      const events = (await call('GET', `/admin/api/audit?user=${id}&type=user.updated`)).body!.events as { actor: string; changed: string[] }[];
-      assert.deepEqual(events.map((e) => [e.actor, e.changed]), [['admin', ['password']]], 'the event names the field, never the value');
+      const events = (await call('GET', `/admin/api/audit?user=${id}&type=user.updated`)).body!.events as {
+        actor: string;
+        changed: string[];
+      }[];
+      assert.deepEqual(
+        events.map((e) => [e.actor, e.changed]),
+        [['admin', ['password']]],
+        'the event names the field, never the value',
+      );
     });
 
     it('pages through users with a cursor, and answers a hostile pattern against a long name at once', async () => {
       for (let i = 0; i < 5; i++) await createUser(server, { username: `page${i}`, password: 'a long passphrase' });
       const first = await call('GET', '/admin/api/users?q=page*&limit=2');
-      assert.deepEqual(first.body!.users.map((u: { username: string }) => u.username), ['page0', 'page1']);
+      assert.deepEqual(
+        first.body!.users.map((u: { username: string }) => u.username),
+        ['page0', 'page1'],
+      );
       const second = await call('GET', `/admin/api/users?q=page*&limit=2&cursor=${first.body!.next}`);
-      assert.deepEqual(second.body!.users.map((u: { username: string }) => u.username), ['page2', 'page3']);
+      assert.deepEqual(
+        second.body!.users.map((u: { username: string }) => u.username),
+        ['page2', 'page3'],
+      );
 
       await createUser(server, { username: `${'a'.repeat(127)}c`, password: 'a long passphrase' });
       const hostile = await call('GET', `/admin/api/users?q=${encodeURIComponent('*a*a*a*a*a*a*a*a*a*a*b')}`);
@@ -127,10 +165,17 @@ describe('administration on Redis and MongoDB', { skip: realStoresSkip }, () => 
 
       assert.equal((await call('DELETE', '/admin/api/clients/rot')).status, 204);
       assert.equal((await call('GET', '/admin/api/clients/rot')).status, 404);
-      await assert.rejects(signIn(new UserAgent(), fresh, { username: 'pia', password: 'pia passphrase' }), 'a deleted application signs nobody in');
+      await assert.rejects(
+        signIn(new UserAgent(), fresh, { username: 'pia', password: 'pia passphrase' }),
+        'a deleted application signs nobody in',
+      );
       assert.equal((await call('DELETE', '/admin/api/clients/rot')).status, 404);
       assert.equal((await call('DELETE', '/admin/api/clients/twofold-account')).status, 403);
-      const publicClient = await registerClient(server, { client_id: 'spa', redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' });
+      const publicClient = await registerClient(server, {
+        client_id: 'spa',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        token_endpoint_auth_method: 'none',
+      });
       assert.equal(publicClient.client_secret, undefined);
       assert.equal((await call('POST', '/admin/api/clients/spa/secret')).status, 404, 'a public client has no secret to rotate');
       const firstPage = await call('GET', '/admin/api/clients?limit=1');
@@ -147,12 +192,21 @@ describe('administration on Redis and MongoDB', { skip: realStoresSkip }, () => 
       const { id } = await createUser(server, { username: 'quin', password: 'quin passphrase' });
       for (const exempt of [true, false, true]) await call('PATCH', `/admin/api/users/${id}`, { exempt });
       const all = await call('GET', `/admin/api/audit?user=${id}`);
-      assert.deepEqual(all.body!.events.map((e: { type: string }) => e.type), ['user.updated', 'user.updated', 'user.updated', 'user.created']);
+      assert.deepEqual(
+        all.body!.events.map((e: { type: string }) => e.type),
+        ['user.updated', 'user.updated', 'user.updated', 'user.created'],
+      );
       const page = await call('GET', `/admin/api/audit?user=${id}&limit=3`);
       assert.equal(page.body!.events.length, 3);
       const rest = await call('GET', `/admin/api/audit?user=${id}&limit=3&cursor=${page.body!.next}`);
-      assert.deepEqual(rest.body!.events.map((e: { type: string }) => e.type), ['user.created']);
-      const future = await call('GET', `/admin/api/audit?user=${id}&since=${encodeURIComponent(new Date(clock.now() + 60_000).toISOString())}`);
+      assert.deepEqual(
+        rest.body!.events.map((e: { type: string }) => e.type),
+        ['user.created'],
+      );
+      const future = await call(
+        'GET',
+        `/admin/api/audit?user=${id}&since=${encodeURIComponent(new Date(clock.now() + 60_000).toISOString())}`,
+      );
       assert.deepEqual(future.body!.events, []);
       assert.equal((await call('PATCH', '/admin/api/settings', { skewSteps: 2 })).status, 200);
       const settings = (await call('GET', '/admin/api/audit?type=settings.updated')).body!.events;
@@ -186,7 +240,10 @@ describe('administration on Redis and MongoDB', { skip: realStoresSkip }, () => 
         assert.equal(response.status, status, `${method} ${path} ${JSON.stringify(body)}`);
         assert.equal(typeof response.body!.error, 'string');
       }
-      const huge = await server.adminFetch('/admin/api/users', { method: 'POST', body: JSON.stringify({ username: 'big', password: 'x'.repeat(200_000) }) });
+      const huge = await server.adminFetch('/admin/api/users', {
+        method: 'POST',
+        body: JSON.stringify({ username: 'big', password: 'x'.repeat(200_000) }),
+      });
       assert.equal(huge.status, 413);
       const after = (await call('GET', '/admin/api/audit?limit=500')).body!.events.length;
       assert.equal(after, before, 'no event: nothing was written');

@@ -40,7 +40,12 @@ describe('admin API: users and clients', () => {
 
   describe('users', () => {
     it('creates a user and shows it without any password material', async () => {
-      const response = await post('/admin/api/users', { username: 'Grace', password: 'a long passphrase', email: 'grace@example.com', name: 'Grace H' });
+      const response = await post('/admin/api/users', {
+        username: 'Grace',
+        password: 'a long passphrase',
+        email: 'grace@example.com',
+        name: 'Grace H',
+      });
       assert.equal(response.status, 201);
       const user = (await response.json()) as Record<string, unknown>;
       assert.equal(user.username, 'Grace');
@@ -154,9 +159,18 @@ describe('admin API: users and clients', () => {
 
     it('answers 409 for a taken client_id and 400 for invalid metadata', async () => {
       await post('/admin/api/clients', { client_id: 'dup', redirect_uris: ['https://dup.example.com/cb'] });
-      await expectError(await post('/admin/api/clients', { client_id: 'dup', redirect_uris: ['https://dup.example.com/cb'] }), 409, 'conflict');
+      await expectError(
+        await post('/admin/api/clients', { client_id: 'dup', redirect_uris: ['https://dup.example.com/cb'] }),
+        409,
+        'conflict',
+      );
       await expectError(await post('/admin/api/clients', { client_id: 'x', redirect_uris: [] }), 400, 'invalid_request', /redirect_uris/);
-      await expectError(await post('/admin/api/clients', { client_id: 'x', redirect_uris: ['not a url'] }), 400, 'invalid_request', /redirect_uris/);
+      await expectError(
+        await post('/admin/api/clients', { client_id: 'x', redirect_uris: ['not a url'] }),
+        400,
+        'invalid_request',
+        /redirect_uris/,
+      );
       await expectError(
         await post('/admin/api/clients', { client_id: 'x', redirect_uris: ['https://x.example.com/cb'], jwks_uri: 'https://x' }),
         400,
@@ -184,7 +198,17 @@ describe('admin API: users and clients', () => {
 
     it('shows the defaults, changes some keys and keeps the others', async () => {
       const initial = await (await server.adminFetch('/admin/api/settings')).json();
-      assert.deepEqual(initial, { enabled: true, defaultPolicy: 'off', skewSteps: 1, maxAttempts: 5, lockoutSeconds: 900, backupCodes: { enabled: true, count: 10 }, issuerLabel: 'twofold', registrationMessage: '', brand: { name: 'twofold', logoUrl: null } });
+      assert.deepEqual(initial, {
+        enabled: true,
+        defaultPolicy: 'off',
+        skewSteps: 1,
+        maxAttempts: 5,
+        lockoutSeconds: 900,
+        backupCodes: { enabled: true, count: 10 },
+        issuerLabel: 'twofold',
+        registrationMessage: '',
+        brand: { name: 'twofold', logoUrl: null },
+      });
       const response = await patch({
         skewSteps: 10,
         issuerLabel: 'Acme SSO',
@@ -207,7 +231,13 @@ describe('admin API: users and clients', () => {
         brand: { name: 'Acme', logoUrl: '/static/acme.svg' },
       });
       assert.equal(((await (await server.adminFetch('/admin/api/settings')).json()) as { skewSteps: number }).skewSteps, 10);
-      await patch({ skewSteps: 1, maxAttempts: 5, lockoutSeconds: 900, backupCodes: { enabled: true, count: 10 }, brand: { name: 'twofold', logoUrl: null } });
+      await patch({
+        skewSteps: 1,
+        maxAttempts: 5,
+        lockoutSeconds: 900,
+        backupCodes: { enabled: true, count: 10 },
+        brand: { name: 'twofold', logoUrl: null },
+      });
     });
 
     it('refuses bad values and unknown keys with 400 and changes nothing', async () => {
@@ -252,10 +282,16 @@ describe('admin API: users and clients', () => {
       };
       const idle = { locked: false, lockedUntil: null, lastUsedAt: null, backupCodesLeft: 0 };
       assert.deepEqual(created.mfa, { status: 'none', exempt: false, ...idle });
-      const changed = await server.adminFetch(`/admin/api/users/${created.id}`, { method: 'PATCH', body: JSON.stringify({ exempt: true }) });
+      const changed = await server.adminFetch(`/admin/api/users/${created.id}`, {
+        method: 'PATCH',
+        body: JSON.stringify({ exempt: true }),
+      });
       assert.equal(changed.status, 200);
       assert.deepEqual(((await changed.json()) as { mfa: unknown }).mfa, { status: 'none', exempt: true, ...idle });
-      const disabled = await server.adminFetch(`/admin/api/users/${created.id}`, { method: 'PATCH', body: JSON.stringify({ disabled: true }) });
+      const disabled = await server.adminFetch(`/admin/api/users/${created.id}`, {
+        method: 'PATCH',
+        body: JSON.stringify({ disabled: true }),
+      });
       assert.equal(((await disabled.json()) as { disabled: boolean }).disabled, true);
       for (const [body, message] of [
         [{ exempt: 'yes' }, /^exempt:/],
@@ -273,7 +309,10 @@ describe('admin API: users and clients', () => {
         );
       }
       await expectError(
-        await server.adminFetch('/admin/api/users/00000000-0000-0000-0000-000000000000', { method: 'PATCH', body: JSON.stringify({ exempt: true }) }),
+        await server.adminFetch('/admin/api/users/00000000-0000-0000-0000-000000000000', {
+          method: 'PATCH',
+          body: JSON.stringify({ exempt: true }),
+        }),
         404,
         'not_found',
       );

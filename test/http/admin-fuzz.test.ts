@@ -21,16 +21,24 @@ describe('admin API fuzz from the OpenAPI document', () => {
   let operations: Operation[];
   before(async () => {
     server = await startTestServer();
-    const document = (await (await server.adminFetch('/admin/api/openapi.json')).json()) as { paths: Record<string, Record<string, Omit<Operation, 'method' | 'path'>>> };
-    operations = Object.entries(document.paths).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, operation]) => ({ ...operation, method, path })));
+    const document = (await (await server.adminFetch('/admin/api/openapi.json')).json()) as {
+      paths: Record<string, Record<string, Omit<Operation, 'method' | 'path'>>>;
+    };
+    operations = Object.entries(document.paths).flatMap(([path, byMethod]) =>
+      Object.entries(byMethod).map(([method, operation]) => ({ ...operation, method, path })),
+    );
   });
   after(() => server.close());
 
   // The newest audit event: any write adds one.
-  const auditLength = async () => JSON.stringify(((await (await server.adminFetch('/admin/api/audit?limit=1')).json()) as { events: unknown[] }).events);
+  const auditLength = async () =>
+    JSON.stringify(((await (await server.adminFetch('/admin/api/audit?limit=1')).json()) as { events: unknown[] }).events);
 
   it('never answers 5xx, and writes nothing when it answers 4xx', async () => {
-    const value = fc.oneof(fc.jsonValue(), fc.constantFrom('__proto__', '*a*a*a*a*a*a*b', '\u0000', 'x'.repeat(300), '$where', '{"$ne":1}', -1, 1e308, 'twofold-account'));
+    const value = fc.oneof(
+      fc.jsonValue(),
+      fc.constantFrom('__proto__', '*a*a*a*a*a*a*b', '\u0000', 'x'.repeat(300), '$where', '{"$ne":1}', -1, 1e308, 'twofold-account'),
+    );
     let requests = 0;
     for (const operation of operations) {
       const fields = Object.keys(operation.requestBody?.content['application/json'].schema.properties ?? {});
@@ -38,7 +46,9 @@ describe('admin API fuzz from the OpenAPI document', () => {
         fc.dictionary(fields.length ? fc.constantFrom(...fields, '__proto__', 'constructor', 'extra') : fc.string(), value, { maxKeys: 6 }),
         fc.jsonValue(),
       );
-      const params = fc.dictionary(fc.constantFrom(...(operation.parameters ?? []).map((p) => p.name), 'x'), fc.string({ maxLength: 40 }), { maxKeys: 3 });
+      const params = fc.dictionary(fc.constantFrom(...(operation.parameters ?? []).map((p) => p.name), 'x'), fc.string({ maxLength: 40 }), {
+        maxKeys: 3,
+      });
       await fc.assert(
         fc.asyncProperty(body, params, async (input, values) => {
           const path = operation.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(values[name] ?? 'nobody') || 'x');

@@ -13,7 +13,11 @@ const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 /** Bodies no administrator's script sends: every endpoint that reads a body answers each with a 4xx. */
 const hostileBodies: { name: string; contentType?: string; body: string; status?: number }[] = [
   { name: 'malformed JSON', body: '{"username": "a", ', status: 400 },
-  { name: 'operator objects', body: '{"username":{"$ne":null},"password":{"$gt":""},"disabled":{"$ne":false},"client_id":{"$regex":".*"}}', status: 400 },
+  {
+    name: 'operator objects',
+    body: '{"username":{"$ne":null},"password":{"$gt":""},"disabled":{"$ne":false},"client_id":{"$regex":".*"}}',
+    status: 400,
+  },
   { name: '__proto__ key', body: '{"__proto__":{"role":"admin","isAdmin":true}}', status: 400 },
   { name: 'constructor key', body: '{"constructor":{"prototype":{"role":"admin"}}}', status: 400 },
   { name: 'deeply nested arrays', body: nested(100_000) },
@@ -29,8 +33,35 @@ const hostileBodies: { name: string; contentType?: string; body: string; status?
 ];
 
 /** Path and query values: each must come back as a 4xx, not as someone else's record. */
-const hostileValues = ['%00', '..%2F..%2Fsettings', '%7B%22%24ne%22%3A1%7D', 'x'.repeat(5000), '%E2%80%AEnimda', '*', '%0d%0aSet-Cookie:%20x=y', '__proto__', 'constructor'];
-const hostileQueries = ['limit=1e999', 'limit=-1', 'limit=0x10', 'limit=1&limit=2', 'q=%00', 'q[$ne]=x', 'cursor=%00', `q=${'*a'.repeat(100)}`, 'since=yesterday', 'type[$gt]=', 'user=%0d%0a', 'x=1', '__proto__[x]=1', 'limit=%201', 'limit=1.0', 'limit=501'];
+const hostileValues = [
+  '%00',
+  '..%2F..%2Fsettings',
+  '%7B%22%24ne%22%3A1%7D',
+  'x'.repeat(5000),
+  '%E2%80%AEnimda',
+  '*',
+  '%0d%0aSet-Cookie:%20x=y',
+  '__proto__',
+  'constructor',
+];
+const hostileQueries = [
+  'limit=1e999',
+  'limit=-1',
+  'limit=0x10',
+  'limit=1&limit=2',
+  'q=%00',
+  'q[$ne]=x',
+  'cursor=%00',
+  `q=${'*a'.repeat(100)}`,
+  'since=yesterday',
+  'type[$gt]=',
+  'user=%0d%0a',
+  'x=1',
+  '__proto__[x]=1',
+  'limit=%201',
+  'limit=1.0',
+  'limit=501',
+];
 
 describe('hostile input against every admin API endpoint', () => {
   let server: TestServer;
@@ -40,19 +71,35 @@ describe('hostile input against every admin API endpoint', () => {
     server = await startTestServer();
     userId = (await createUser(server, { username: 'existing', password: 'a long passphrase' })).id;
     await registerClient(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'] });
-    const document = (await (await server.adminFetch('/admin/api/openapi.json')).json()) as { paths: Record<string, Record<string, { requestBody?: unknown }>> };
-    operations = Object.entries(document.paths).flatMap(([path, byMethod]) => Object.entries(byMethod).map(([method, operation]) => ({ method: method.toUpperCase(), path, body: Boolean(operation.requestBody) })));
+    const document = (await (await server.adminFetch('/admin/api/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+    };
+    operations = Object.entries(document.paths).flatMap(([path, byMethod]) =>
+      Object.entries(byMethod).map(([method, operation]) => ({ method: method.toUpperCase(), path, body: Boolean(operation.requestBody) })),
+    );
   });
   after(() => server.close());
 
   // Everything an accepted write could change, read back; the audit log records every change.
   const snapshot = async () => {
-    const parts = await Promise.all(['/admin/api/users?limit=500', '/admin/api/clients?limit=500', '/admin/api/settings', '/admin/api/audit?limit=1', `/admin/api/users/${userId}`].map(async (path) => (await server.adminFetch(path)).text()));
+    const parts = await Promise.all(
+      [
+        '/admin/api/users?limit=500',
+        '/admin/api/clients?limit=500',
+        '/admin/api/settings',
+        '/admin/api/audit?limit=1',
+        `/admin/api/users/${userId}`,
+      ].map(async (path) => (await server.adminFetch(path)).text()),
+    );
     return parts.join('\n');
   };
 
   const send = (method: string, path: string, body: string | undefined, contentType = 'application/json') =>
-    fetch(`${server.issuer}/admin/api${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(contentType ? { 'content-type': contentType } : {}) }, ...(body === undefined ? {} : { body }) });
+    fetch(`${server.issuer}/admin/api${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(contentType ? { 'content-type': contentType } : {}) },
+      ...(body === undefined ? {} : { body }),
+    });
 
   const concrete = (path: string, value = userId) => path.replace('{id}', value).replace('{client_id}', value === userId ? 'app' : value);
 
@@ -61,7 +108,14 @@ describe('hostile input against every admin API endpoint', () => {
     const withBody = operations.filter((operation) => operation.body);
     assert.ok(withBody.length >= 9, `${withBody.length} endpoints take a body`);
     for (const operation of withBody) {
-      for (const { name, contentType, body, status } of [...hostileBodies, { name: 'over 100 kB', body: JSON.stringify({ username: 'a', pad: 'x'.repeat(200 * 1024) }), status: operation.path === '/import' ? 400 : 413 }]) {
+      for (const { name, contentType, body, status } of [
+        ...hostileBodies,
+        {
+          name: 'over 100 kB',
+          body: JSON.stringify({ username: 'a', pad: 'x'.repeat(200 * 1024) }),
+          status: operation.path === '/import' ? 400 : 413,
+        },
+      ]) {
         const response = await send(operation.method, concrete(operation.path), body, contentType);
         const text = await response.text();
         const where = `${operation.method} ${operation.path}, ${name}`;
@@ -80,7 +134,10 @@ describe('hostile input against every admin API endpoint', () => {
       if (operation.path.includes('{')) {
         for (const value of hostileValues) {
           const response = await send(operation.method, concrete(operation.path, value), body);
-          assert.ok(response.status >= 400 && response.status < 500, `${operation.method} ${operation.path} with ${value.slice(0, 40)}: ${response.status}`);
+          assert.ok(
+            response.status >= 400 && response.status < 500,
+            `${operation.method} ${operation.path} with ${value.slice(0, 40)}: ${response.status}`,
+          );
           assert.equal(response.headers.get('set-cookie'), null);
         }
       }
@@ -89,7 +146,11 @@ describe('hostile input against every admin API endpoint', () => {
         const text = await response.text();
         assert.ok(response.status < 500, `${operation.method} ${operation.path}?${query}: ${response.status} ${text}`);
         // A list's own parameters are checked: a bad value is a 400, never a silent default.
-        if (operation.method === 'GET' && /^\/(users|clients|audit)$/.test(operation.path) && /^(limit|x=|__proto__|q\[|type\[)/.test(query)) {
+        if (
+          operation.method === 'GET' &&
+          /^\/(users|clients|audit)$/.test(operation.path) &&
+          /^(limit|x=|__proto__|q\[|type\[)/.test(query)
+        ) {
           assert.equal(response.status, 400, `${operation.method} ${operation.path}?${query}: ${text}`);
         }
       }
@@ -99,21 +160,37 @@ describe('hostile input against every admin API endpoint', () => {
 
   it('refuses usernames that look like another and redirect URIs that inject headers, and keeps other scripts', async () => {
     for (const username of ['\u202Enimda', 'ad\u200Bmin', 'admin\u0000', 'a\r\nb', 'x'.repeat(129), '\uFEFFadmin', 'ad min']) {
-      const response = await server.adminFetch('/admin/api/users', { method: 'POST', body: JSON.stringify({ username, password: 'a long passphrase' }) });
+      const response = await server.adminFetch('/admin/api/users', {
+        method: 'POST',
+        body: JSON.stringify({ username, password: 'a long passphrase' }),
+      });
       assert.equal(response.status, 400, `${JSON.stringify(username)}: ${response.status}`);
     }
-    for (const uri of ['http://127.0.0.1:9/cb\r\nSet-Cookie: x=y', 'http://127.0.0.1:9/c\tb', 'javascript:alert(1)', 'http://127.0.0.1:9/cb#fragment']) {
-      const created = await server.adminFetch('/admin/api/clients', { method: 'POST', body: JSON.stringify({ client_id: 'evil', redirect_uris: [uri] }) });
+    for (const uri of [
+      'http://127.0.0.1:9/cb\r\nSet-Cookie: x=y',
+      'http://127.0.0.1:9/c\tb',
+      'javascript:alert(1)',
+      'http://127.0.0.1:9/cb#fragment',
+    ]) {
+      const created = await server.adminFetch('/admin/api/clients', {
+        method: 'POST',
+        body: JSON.stringify({ client_id: 'evil', redirect_uris: [uri] }),
+      });
       assert.equal(created.status, 400, `register ${JSON.stringify(uri)}: ${created.status} ${await created.text()}`);
-      const changed = await server.adminFetch('/admin/api/clients/app', { method: 'PATCH', body: JSON.stringify({ redirect_uris: [uri] }) });
+      const changed = await server.adminFetch('/admin/api/clients/app', {
+        method: 'PATCH',
+        body: JSON.stringify({ redirect_uris: [uri] }),
+      });
       assert.equal(changed.status, 400, `change to ${JSON.stringify(uri)}: ${changed.status}`);
     }
     // The same through an import: every record is checked before any is written.
-    const exported = (await (await server.adminFetch('/admin/api/export')).json()) as { clients: { clientId: string; metadata: { redirect_uris: string[] } }[] };
+    const exported = (await (await server.adminFetch('/admin/api/export')).json()) as {
+      clients: { clientId: string; metadata: { redirect_uris: string[] } }[];
+    };
     const client = exported.clients.find((entry) => entry.clientId === 'app')!;
     client.metadata.redirect_uris = ['http://127.0.0.1:9/cb\r\nSet-Cookie: x=y'];
     const imported = await server.adminFetch('/admin/api/import', { method: 'POST', body: JSON.stringify(exported) });
-    assert.match(`${imported.status} ${await imported.text()}`, /^400 .*redirect_uris/, "the import is refused");
+    assert.match(`${imported.status} ${await imported.text()}`, /^400 .*redirect_uris/, 'the import is refused');
     // Any other address of the application too (logo_uri here).
     client.metadata.redirect_uris = ['http://127.0.0.1:9/cb'];
     (client.metadata as Record<string, unknown>).logo_uri = 'https://example.com/lo\tgo.png';
@@ -127,8 +204,13 @@ describe('hostile input against every admin API endpoint', () => {
     for (const username of ['José', 'Jose\u0301', '用户', 'مستخدم', 'क्षत्रिय\u200D']) {
       const created = await createUser(server, { username, password: 'a long passphrase' });
       assert.equal(created.username, username);
-      const found = (await (await server.adminFetch(`/admin/api/users?q=${encodeURIComponent(username)}`)).json()) as { users: { username: string }[] };
-      assert.deepEqual(found.users.map((user) => user.username), [username]);
+      const found = (await (await server.adminFetch(`/admin/api/users?q=${encodeURIComponent(username)}`)).json()) as {
+        users: { username: string }[];
+      };
+      assert.deepEqual(
+        found.users.map((user) => user.username),
+        [username],
+      );
     }
   });
 });

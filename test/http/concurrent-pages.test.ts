@@ -3,7 +3,16 @@ import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { Phone } from '../support/mfa.ts';
-import { follow, formAction, secretOnPage, signIn, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
+import {
+  follow,
+  formAction,
+  secretOnPage,
+  signIn,
+  startAuthorization,
+  UserAgent,
+  type Page,
+  type RelyingParty,
+} from '../support/relying-party.ts';
 import { createUser, newRealStores, type RealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 const SIGN_INS = 50;
@@ -38,7 +47,8 @@ function concurrentSignIns(where: string, skip: string | undefined, real: () => 
       const stores = real();
       server = await startTestServer({ ...(stores ? { real: stores } : {}), clock });
       const redirect = 'http://127.0.0.1:9/cb';
-      rp = (await registerApplication(server, { client_id: 'app', redirect_uris: [redirect], first_party: true, mfa_policy: 'required' })).rp;
+      rp = (await registerApplication(server, { client_id: 'app', redirect_uris: [redirect], first_party: true, mfa_policy: 'required' }))
+        .rp;
       people = await Promise.all(
         Array.from({ length: SIGN_INS }, async (_, i) => {
           const credentials = { username: `person-${i}`, password: `passphrase of person ${i}` };
@@ -135,7 +145,7 @@ function concurrentSignIns(where: string, skip: string | undefined, real: () => 
       );
       for (const { question, done, again } of outcomes) {
         assert.equal(question.status, 200);
-        assert.match(done.html, /Signed out/, 'the form of this session\'s own page signed it out');
+        assert.match(done.html, /Signed out/, "the form of this session's own page signed it out");
         assert.match(again.html, /name="password"/, 'signing in again asks for the password');
       }
     });

@@ -18,7 +18,12 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
   before(async () => {
     source = await startTestServer({ real: { ...newRealStores(), dataKey }, clock });
     target = await startTestServer({ real: { ...newRealStores(), dataKey }, clock });
-    const created = await registerClient(source, { client_id: 'wiki', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' });
+    const created = await registerClient(source, {
+      client_id: 'wiki',
+      redirect_uris: ['http://127.0.0.1:9/cb'],
+      first_party: true,
+      mfa_policy: 'required',
+    });
     clientSecret = created.client_secret!;
     rp = await relyingParty(source.issuer, 'wiki', clientSecret, 'http://127.0.0.1:9/cb');
   });
@@ -28,7 +33,8 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
   });
 
   const exported = async (server: TestServer) => (await (await server.adminFetch('/admin/api/export')).json()) as Record<string, any>;
-  const importInto = (server: TestServer, data: unknown) => server.adminFetch('/admin/api/import', { method: 'POST', body: JSON.stringify(data) });
+  const importInto = (server: TestServer, data: unknown) =>
+    server.adminFetch('/admin/api/import', { method: 'POST', body: JSON.stringify(data) });
 
   it('moves users with their authenticator and the applications; the same app then signs in on the other', async () => {
     const { id, credentials, phone } = await registeredUser(source, rp, clock, 'tara');
@@ -36,7 +42,11 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
     assert.equal(data.format, 'twofold-export');
     assert.equal(data.users.length, 1);
     assert.match(data.users[0].mfa.device.sealedSecret, /^v1\./, 'the secret stays sealed');
-    assert.deepEqual(data.clients.map((c: { clientId: string }) => c.clientId), ['wiki'], "twofold's own application stays home");
+    assert.deepEqual(
+      data.clients.map((c: { clientId: string }) => c.clientId),
+      ['wiki'],
+      "twofold's own application stays home",
+    );
 
     const imported = await importInto(target, data);
     assert.equal(imported.status, 200);
@@ -64,7 +74,10 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
 
       const tampered = structuredClone(data);
       const sealed = tampered.users[0].mfa.device.sealedSecret as string;
-      tampered.users[0].mfa.device.sealedSecret = sealed.replace(/\.([\w-])([\w-]*)\.([\w-]+)$/, (_m: string, a: string, b: string, tag: string) => `.${a === 'A' ? 'B' : 'A'}${b}.${tag}`);
+      tampered.users[0].mfa.device.sealedSecret = sealed.replace(
+        /\.([\w-])([\w-]*)\.([\w-]+)$/,
+        (_m: string, a: string, b: string, tag: string) => `.${a === 'A' ? 'B' : 'A'}${b}.${tag}`,
+      );
       const changed = await importInto(target, tampered);
       assert.equal(changed.status, 400);
       assert.match(((await changed.json()) as { message: string }).message, /changed after the export/);
@@ -87,14 +100,76 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
       const user = data.users[0];
       const client = data.clients[0];
       const cases: [string, Record<string, any>, RegExp][] = [
-        ['two new users with one id', { ...data, users: [{ ...user, username: 'new1', id: 'same-id' }, { ...user, username: 'new2', id: 'same-id' }] }, /users\.1\.id: same-id is in the file twice/],
-        ['an id that is a path', { ...data, users: [{ ...user, username: 'pathy', id: '../../x?y#z' }] }, /users\.0\.id: 1 to 64 letters, digits, - or _/],
-        ['a plain secret in the metadata', { ...data, clients: [{ ...client, clientId: 'plain', metadata: { ...client.metadata, client_id: 'plain', client_secret: 'x'.repeat(40) } }] }, /clients\.0 \(plain\): unknown field: client_secret/],
-        ['the implicit grant', { ...data, clients: [{ ...client, clientId: 'implicit', metadata: { ...client.metadata, client_id: 'implicit', grant_types: ['implicit'], response_types: ['id_token'] } }] }, /clients\.0 \(implicit\): grant_types/],
-        ['a hybrid response type', { ...data, clients: [{ ...client, clientId: 'hybrid', metadata: { ...client.metadata, client_id: 'hybrid', response_types: ['code id_token'] } }] }, /clients\.0 \(hybrid\): response_types/],
-        ['a redirect URI with a line break', { ...data, clients: [{ ...client, clientId: 'crlf', metadata: { ...client.metadata, client_id: 'crlf', redirect_uris: ['https://a.example/cb\r\nX: y'] } }] }, /clients\.0 \(crlf\): redirect_uris/],
+        [
+          'two new users with one id',
+          {
+            ...data,
+            users: [
+              { ...user, username: 'new1', id: 'same-id' },
+              { ...user, username: 'new2', id: 'same-id' },
+            ],
+          },
+          /users\.1\.id: same-id is in the file twice/,
+        ],
+        [
+          'an id that is a path',
+          { ...data, users: [{ ...user, username: 'pathy', id: '../../x?y#z' }] },
+          /users\.0\.id: 1 to 64 letters, digits, - or _/,
+        ],
+        [
+          'a plain secret in the metadata',
+          {
+            ...data,
+            clients: [
+              { ...client, clientId: 'plain', metadata: { ...client.metadata, client_id: 'plain', client_secret: 'x'.repeat(40) } },
+            ],
+          },
+          /clients\.0 \(plain\): unknown field: client_secret/,
+        ],
+        [
+          'the implicit grant',
+          {
+            ...data,
+            clients: [
+              {
+                ...client,
+                clientId: 'implicit',
+                metadata: { ...client.metadata, client_id: 'implicit', grant_types: ['implicit'], response_types: ['id_token'] },
+              },
+            ],
+          },
+          /clients\.0 \(implicit\): grant_types/,
+        ],
+        [
+          'a hybrid response type',
+          {
+            ...data,
+            clients: [
+              { ...client, clientId: 'hybrid', metadata: { ...client.metadata, client_id: 'hybrid', response_types: ['code id_token'] } },
+            ],
+          },
+          /clients\.0 \(hybrid\): response_types/,
+        ],
+        [
+          'a redirect URI with a line break',
+          {
+            ...data,
+            clients: [
+              {
+                ...client,
+                clientId: 'crlf',
+                metadata: { ...client.metadata, client_id: 'crlf', redirect_uris: ['https://a.example/cb\r\nX: y'] },
+              },
+            ],
+          },
+          /clients\.0 \(crlf\): redirect_uris/,
+        ],
         ['one application twice', { ...data, clients: [client, client] }, /clients\.1: wiki is in the file twice/],
-        ['metadata naming another application', { ...data, clients: [{ ...client, metadata: { ...client.metadata, client_id: 'other' } }] }, /names another client_id/],
+        [
+          'metadata naming another application',
+          { ...data, clients: [{ ...client, metadata: { ...client.metadata, client_id: 'other' } }] },
+          /names another client_id/,
+        ],
       ];
       for (const [name, file, message] of cases) {
         const answer = await importInto(other, file);

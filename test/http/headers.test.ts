@@ -19,7 +19,7 @@ describe('security headers', () => {
     assert.equal(headers.get('x-content-type-options'), 'nosniff', what);
   };
 
-  it('are on the sign-out page and the error pages of the engine, and on twofold\'s pages', async () => {
+  it("are on the sign-out page and the error pages of the engine, and on twofold's pages", async () => {
     await createUser(server, { username: 'hedda', password: 'hedda passphrase' });
     const rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true })).rp;
     const agent = new UserAgent();
@@ -30,10 +30,10 @@ describe('security headers', () => {
     assertPageHeaders(signOut.headers, '/session/end');
     const engineError = await agent.request(`${server.issuer}/auth?client_id=nobody&response_type=code&scope=openid`);
     assert.equal(engineError.status, 400);
-    assertPageHeaders(engineError.headers, 'the engine\'s error page');
+    assertPageHeaders(engineError.headers, "the engine's error page");
     const login = await follow(new UserAgent(), `${server.issuer}/demo-nothing`, 'never:');
     assert.equal(login.status, 404);
     const page = await new UserAgent().request(`${server.issuer}/no/such/page`);
-    assertPageHeaders(page.headers, 'twofold\'s 404 page');
+    assertPageHeaders(page.headers, "twofold's 404 page");
   });
 });

@@ -27,7 +27,14 @@ describe('hostile input against the sign-in forms', () => {
   let rp: RelyingParty;
   before(async () => {
     server = await startTestServer({ clock });
-    rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
+    rp = (
+      await registerApplication(server, {
+        client_id: 'app',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+      })
+    ).rp;
   });
   after(() => server.close());
 

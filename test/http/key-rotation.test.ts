@@ -24,7 +24,12 @@ describe('data key rotation', { skip: realStoresSkip }, () => {
     const stores = newRealStores();
     const before = await startTestServer({ real: { ...stores, dataKey: oldKey }, clock });
     servers.push(before);
-    const created = await registerClient(before, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' });
+    const created = await registerClient(before, {
+      client_id: 'app',
+      redirect_uris: ['http://127.0.0.1:9/cb'],
+      first_party: true,
+      mfa_policy: 'required',
+    });
     const rpBefore = await relyingParty(before.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
     const people = [];
     for (let i = 0; i < 30; i++) people.push(await registeredUser(before, rpBefore, clock, `rot${i}`));
@@ -33,22 +38,50 @@ describe('data key rotation', { skip: realStoresSkip }, () => {
     const during = await startTestServer({ real: { ...stores, dataKey: `${newKey},${oldKey}` }, clock });
     servers.push(during);
     const rp = await relyingParty(during.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
-    const cli = run(process.execPath, [join(packageRoot, 'src/cli/main.ts'), 'keys', 'rotate', '--json', '--url', during.issuer, '--token', ADMIN_TOKEN]);
+    const cli = run(process.execPath, [
+      join(packageRoot, 'src/cli/main.ts'),
+      'keys',
+      'rotate',
+      '--json',
+      '--url',
+      during.issuer,
+      '--token',
+      ADMIN_TOKEN,
+    ]);
     const signIns = (async () => {
       const amrs = [];
       for (const person of people) amrs.push((await signIn(new UserAgent(), rp, person.credentials, {}, person.phone.app)).claims.amr);
       return amrs;
     })();
     const [{ stdout }, amrs] = await Promise.all([cli, signIns]);
-    assert.ok(amrs.every((amr) => JSON.stringify(amr) === '["pwd","otp","mfa"]'), 'every sign-in during the rotation passed');
+    assert.ok(
+      amrs.every((amr) => JSON.stringify(amr) === '["pwd","otp","mfa"]'),
+      'every sign-in during the rotation passed',
+    );
     const result = JSON.parse(stdout) as { keyId: string; resealed: { users: number; clients: number; keys: number } };
     assert.equal(result.keyId, keyIdOf(Buffer.from(newKey, 'base64')));
     assert.deepEqual([result.resealed.users, result.resealed.clients, result.resealed.keys], [30, 1, 1]);
 
-    const exported = (await (await during.adminFetch('/admin/api/export')).json()) as { users: { mfa: { device: { sealedSecret: string } } }[]; clients: { sealedSecret: string }[] };
+    const exported = (await (await during.adminFetch('/admin/api/export')).json()) as {
+      users: { mfa: { device: { sealedSecret: string } } }[];
+      clients: { sealedSecret: string }[];
+    };
     for (const user of exported.users) assert.equal(sealedKeyId(user.mfa.device.sealedSecret), result.keyId);
-    const again = await run(process.execPath, [join(packageRoot, 'src/cli/main.ts'), 'keys', 'rotate', '--json', '--url', during.issuer, '--token', ADMIN_TOKEN]);
-    assert.deepEqual(JSON.parse(again.stdout).resealed, { users: 0, clients: 0, keys: 0, skipped: 0 }, 'a second run has nothing left to do');
+    const again = await run(process.execPath, [
+      join(packageRoot, 'src/cli/main.ts'),
+      'keys',
+      'rotate',
+      '--json',
+      '--url',
+      during.issuer,
+      '--token',
+      ADMIN_TOKEN,
+    ]);
+    assert.deepEqual(
+      JSON.parse(again.stdout).resealed,
+      { users: 0, clients: 0, keys: 0, skipped: 0 },
+      'a second run has nothing left to do',
+    );
 
     // A node with the new key alone starts (the signing keys were re-sealed) and signs people in.
     const after = await startTestServer({ real: { ...stores, dataKey: newKey }, clock });

@@ -62,7 +62,12 @@ describe('methods that no address takes', () => {
   });
 
   it('answers a known method an address does not take with 405 and Allow', async () => {
-    for (const [method, path] of [['PUT', '/account/'], ['DELETE', '/interaction/x/login'], ['PATCH', '/admin/users'], ['PUT', '/']]) {
+    for (const [method, path] of [
+      ['PUT', '/account/'],
+      ['DELETE', '/interaction/x/login'],
+      ['PATCH', '/admin/users'],
+      ['PUT', '/'],
+    ]) {
       const answer = await send(`${server.url}${path}`, method!);
       assert.equal(answer.status, 405, `${method} ${path}`);
       assert.ok(answer.allow, `${method} ${path}: Allow`);

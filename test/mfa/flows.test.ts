@@ -3,8 +3,25 @@ import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { Phone, wrongCode } from '../support/mfa.ts';
-import { follow, formAction, secretOnPage, signIn, SignInRefused, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
-import { createUser, newRealStores, patchSettings, patchUser, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
+import {
+  follow,
+  formAction,
+  secretOnPage,
+  signIn,
+  SignInRefused,
+  startAuthorization,
+  UserAgent,
+  type RelyingParty,
+} from '../support/relying-party.ts';
+import {
+  createUser,
+  newRealStores,
+  patchSettings,
+  patchUser,
+  registerApplication,
+  startTestServer,
+  type TestServer,
+} from '../support/server.ts';
 
 const MFA_AMR = ['pwd', 'otp', 'mfa'];
 const ACR_MFA = 'urn:twofold:acr:mfa';
@@ -47,7 +64,9 @@ describe('the second factor on Redis and MongoDB', { skip: realStoresSkip }, () 
   }
 
   const adminView = async (id: string) =>
-    (await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as { mfa: { status: string; exempt: boolean; registeredAt?: string } };
+    (await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as {
+      mfa: { status: string; exempt: boolean; registeredAt?: string };
+    };
 
   it('registers the authenticator during sign-in and issues an MFA ID token', async () => {
     const { id, credentials, phone } = await newUser();
@@ -104,9 +123,15 @@ describe('the second factor on Redis and MongoDB', { skip: realStoresSkip }, () 
   it('refuses the registration code replayed in a new session, and takes the next one', async () => {
     const { credentials, phone } = await newUser();
     let registrationCode = '';
-    await signIn(new UserAgent(), rps['required-a']!, credentials, {}, {
-      register: async (secret) => (registrationCode = await phone.app.register(secret)),
-    });
+    await signIn(
+      new UserAgent(),
+      rps['required-a']!,
+      credentials,
+      {},
+      {
+        register: async (secret) => (registrationCode = await phone.app.register(secret)),
+      },
+    );
     await assert.rejects(
       signIn(new UserAgent(), rps['required-a']!, credentials, {}, { code: () => registrationCode }),
       (err) => err instanceof SignInRefused && err.page.status === 401 && /role="alert"/.test(err.page.html),
@@ -125,7 +150,9 @@ describe('the second factor on Redis and MongoDB', { skip: realStoresSkip }, () 
     const response = await agent.postForm(formAction(login, '/login'), credentials);
     const codePage = await follow(agent, new URL(response.headers.get('location')!, login.url), rp.redirectUri);
     const code = await phone.code();
-    const statuses = await Promise.all(Array.from({ length: 20 }, () => agent.postForm(formAction(codePage, '/code'), { code }).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, () => agent.postForm(formAction(codePage, '/code'), { code }).then((r) => r.status)),
+    );
     assert.equal(statuses.filter((s) => s === 303).length, 1, `statuses: ${statuses.join(',')}`);
     // The others are refused and shown their page again: as a wrong code (401), as a
     // finished sign-in once the winner has finished it (400), since a replayed code counts
@@ -178,7 +205,7 @@ describe('the second factor on Redis and MongoDB', { skip: realStoresSkip }, () 
     assert.equal(stepped.claims.acr, ACR_MFA);
   });
 
-  it('asks again once the application\'s mfa_max_age has passed', async () => {
+  it("asks again once the application's mfa_max_age has passed", async () => {
     const { credentials, phone } = await registered();
     const agent = new UserAgent();
     assert.deepEqual((await signIn(agent, rps['short']!, credentials, {}, phone.app)).seen, ['login', 'code']);
@@ -211,7 +238,10 @@ describe('the second factor on Redis and MongoDB', { skip: realStoresSkip }, () 
     const fresh = await newUser();
     assert.deepEqual((await signIn(new UserAgent(), rps['enrolled']!, fresh.credentials)).seen, ['login']);
     const enrolled = await registered();
-    assert.deepEqual((await signIn(new UserAgent(), rps['enrolled']!, enrolled.credentials, {}, enrolled.phone.app)).seen, ['login', 'code']);
+    assert.deepEqual((await signIn(new UserAgent(), rps['enrolled']!, enrolled.credentials, {}, enrolled.phone.app)).seen, [
+      'login',
+      'code',
+    ]);
   });
 
   it('asks nobody while the master switch is off, and the old device again once it is on', async () => {
@@ -320,7 +350,10 @@ describe('the second factor on Redis and MongoDB', { skip: realStoresSkip }, () 
     clock.advance(30_000);
     await signIn(new UserAgent(), rps['required-a']!, credentials, {}, app);
     const log = server.logs.join('');
-    assert.ok(log.includes('"event":"mfa.register","outcome":"registered"') && log.includes('"event":"mfa.verify","outcome":"passed"'), 'the events are logged');
+    assert.ok(
+      log.includes('"event":"mfa.register","outcome":"registered"') && log.includes('"event":"mfa.verify","outcome":"passed"'),
+      'the events are logged',
+    );
     const secret = Buffer.from(phone.secret!);
     const { base32Encode } = await import('../../src/domain/totp.ts');
     for (const needle of [base32Encode(secret), secret.toString('base64'), secret.toString('hex'), credentials.password]) {

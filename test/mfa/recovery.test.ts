@@ -5,8 +5,26 @@ import { connectMongo } from '../../src/stores/mongo/connection.ts';
 import { connectRedis, createRedis } from '../../src/stores/redis/connection.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { Phone, registeredUser, wrongCode } from '../support/mfa.ts';
-import { follow, formAction, secretOnPage, signIn, SignInRefused, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
-import { createUser, newRealStores, patchSettings, type RealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
+import {
+  follow,
+  formAction,
+  secretOnPage,
+  signIn,
+  SignInRefused,
+  startAuthorization,
+  UserAgent,
+  type Page,
+  type RelyingParty,
+} from '../support/relying-party.ts';
+import {
+  createUser,
+  newRealStores,
+  patchSettings,
+  type RealStores,
+  registerApplication,
+  startTestServer,
+  type TestServer,
+} from '../support/server.ts';
 
 const MFA_AMR = ['pwd', 'otp', 'mfa'];
 
@@ -25,9 +43,13 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
   before(async () => {
     stores = newRealStores();
     server = await startTestServer({ real: stores, clock });
-    for (const [id, policy] of [['app', 'required'], ['relaxed', 'off']] as const) {
+    for (const [id, policy] of [
+      ['app', 'required'],
+      ['relaxed', 'off'],
+    ] as const) {
       const redirect = `http://127.0.0.1:9/${id}/cb`;
-      const party = (await registerApplication(server, { client_id: id, redirect_uris: [redirect], first_party: true, mfa_policy: policy })).rp;
+      const party = (await registerApplication(server, { client_id: id, redirect_uris: [redirect], first_party: true, mfa_policy: policy }))
+        .rp;
       if (id === 'app') rp = party;
       else rpOff = party;
     }
@@ -39,7 +61,10 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
   const view = async (id: string) => (await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as UserView;
 
   /** A sign-in stopped at the code page, to post codes to it. */
-  async function codePage(credentials: { username: string; password: string }, agent = new UserAgent()): Promise<{ agent: UserAgent; page: Page }> {
+  async function codePage(
+    credentials: { username: string; password: string },
+    agent = new UserAgent(),
+  ): Promise<{ agent: UserAgent; page: Page }> {
     const login = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
     const posted = await agent.postForm(formAction(login, '/login'), credentials);
     assert.equal(posted.status, 303);
@@ -144,13 +169,16 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
       const backup = await agent.postForm(action, { code: phone.backupCodes[0]! });
       assert.equal(backup.status, 403, 'and so is a backup code');
       assert.equal((await view(id)).mfa.backupCodesLeft, 10, 'which stays unused');
-      await assert.rejects(signIn(new UserAgent(), rp, credentials, {}, phone.app), (err) => err instanceof SignInRefused || /403/.test(String(err)));
+      await assert.rejects(
+        signIn(new UserAgent(), rp, credentials, {}, phone.app),
+        (err) => err instanceof SignInRefused || /403/.test(String(err)),
+      );
 
       clock.advance(900_000);
       assert.equal((await view(id)).mfa.locked, false);
       const { claims } = await signIn(new UserAgent(), rp, credentials, {}, phone.app);
       assert.deepEqual(claims.amr, MFA_AMR, 'signs in once the lock has passed');
-      const types = ((await server.stores.audit.list({ userId: id, limit: 50 })).events).map((e) => e.type);
+      const types = (await server.stores.audit.list({ userId: id, limit: 50 })).events.map((e) => e.type);
       assert.ok(types.includes('mfa.locked'));
     });
 
@@ -166,8 +194,12 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
       assert.equal((await agent.postForm(action, { code: right })).status, 403, 'the right code after them is refused');
       const refused = (await server.stores.audit.list({ userId: id, type: 'mfa.refused', limit: 200 })).events;
       assert.equal(refused.filter((e) => e.reason === 'wrong').length, 4, 'four guesses were checked and found wrong');
-      assert.equal(refused.filter((e) => e.reason === 'locked').length, 147, 'the fifth locked; the rest and the right code were refused unchecked');
-      assert.equal(((await server.stores.audit.list({ userId: id, type: 'mfa.locked', limit: 10 })).events).length, 1);
+      assert.equal(
+        refused.filter((e) => e.reason === 'locked').length,
+        147,
+        'the fifth locked; the rest and the right code were refused unchecked',
+      );
+      assert.equal((await server.stores.audit.list({ userId: id, type: 'mfa.locked', limit: 10 })).events.length, 1);
     });
 
     it('counts wrong codes of every shape, and wrong codes on the registration page, never answering 500', async () => {
@@ -208,7 +240,11 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
         redis.disconnect();
       }
       assert.equal((await view(id)).mfa.locked, true, 'still locked, from the user document');
-      await assert.rejects(signIn(new UserAgent(), rp, credentials, {}, phone.app), /stopped at \/interaction\/\S+ with 403/, 'the right code is refused');
+      await assert.rejects(
+        signIn(new UserAgent(), rp, credentials, {}, phone.app),
+        /stopped at \/interaction\/\S+ with 403/,
+        'the right code is refused',
+      );
       assert.equal((await server.adminFetch(`/admin/api/users/${id}/unlock`, { method: 'POST' })).status, 200);
       assert.deepEqual((await signIn(new UserAgent(), rp, credentials, {}, phone.app)).claims.amr, MFA_AMR);
     });
@@ -230,7 +266,7 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
         assert.equal(((await unlocked.json()) as UserView).mfa.locked, false);
         const { claims } = await signIn(new UserAgent(), rp, credentials, {}, phone.app);
         assert.deepEqual(claims.amr, MFA_AMR);
-        const unlockEvent = ((await server.stores.audit.list({ userId: id, type: 'mfa.unlocked', limit: 1 })).events)[0];
+        const unlockEvent = (await server.stores.audit.list({ userId: id, type: 'mfa.unlocked', limit: 1 })).events[0];
         assert.equal(unlockEvent?.actor, 'admin');
       } finally {
         await patchSettings(server, { maxAttempts: 5, lockoutSeconds: 900 });
@@ -257,7 +293,10 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
     it('answers 200 and changes nothing for a user without a device, and 404 for unknown ids', async () => {
       const { id } = await createUser(server, { username: `person${++users}`, password: 'a long passphrase' });
       const before = await view(id);
-      assert.equal((await server.adminFetch(`/admin/api/users/${id}/mfa/reset`, { method: 'POST', headers: { 'content-type': '' } })).status, 200);
+      assert.equal(
+        (await server.adminFetch(`/admin/api/users/${id}/mfa/reset`, { method: 'POST', headers: { 'content-type': '' } })).status,
+        200,
+      );
       assert.deepEqual((await view(id)).mfa, before.mfa);
       for (const [method, path] of [
         ['POST', '/admin/api/users/no-such-id/mfa/reset'],
@@ -276,12 +315,15 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
       const { id, credentials, phone } = await registered();
       assert.equal((await server.adminFetch(`/admin/api/users/${id}`, { method: 'DELETE' })).status, 204);
       assert.equal((await server.adminFetch(`/admin/api/users/${id}`)).status, 404);
-      await assert.rejects(signIn(new UserAgent(), rp, credentials, {}, phone.app), (err) => err instanceof SignInRefused && err.page.status === 401);
+      await assert.rejects(
+        signIn(new UserAgent(), rp, credentials, {}, phone.app),
+        (err) => err instanceof SignInRefused && err.page.status === 401,
+      );
     });
   });
 
   describe('forced re-authentication', () => {
-    it('asks the code again for prompt=login and an elapsed max_age, and keeps other applications\' sessions', async () => {
+    it("asks the code again for prompt=login and an elapsed max_age, and keeps other applications' sessions", async () => {
       const { credentials, phone } = await registered();
       const agent = new UserAgent();
       await signIn(agent, rp, credentials, {}, phone.app);
@@ -311,9 +353,13 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
       };
       const [one, two] = [await tab(), await tab()];
       const [phoneOne, phoneTwo] = [new Phone(clock), new Phone(clock)];
-      const first = await one.agent.postForm(formAction(one.page, '/code'), { code: await phoneOne.app.register(secretOnPage(one.page.html)!) });
+      const first = await one.agent.postForm(formAction(one.page, '/code'), {
+        code: await phoneOne.app.register(secretOnPage(one.page.html)!),
+      });
       assert.equal(first.status, 303);
-      const second = await two.agent.postForm(formAction(two.page, '/code'), { code: await phoneTwo.app.register(secretOnPage(two.page.html)!) });
+      const second = await two.agent.postForm(formAction(two.page, '/code'), {
+        code: await phoneTwo.app.register(secretOnPage(two.page.html)!),
+      });
       assert.equal(second.status, 409);
       const told = await second.text();
       assert.match(told, /registered for your account a moment ago/);
@@ -383,14 +429,20 @@ describe('first-factor rate limits', { skip: realStoresSkip }, () => {
     // One trusted hop: the proxy appends the address it saw to whatever the client sent.
     const real = '192.0.2.44';
     const statuses = await Promise.all(
-      Array.from({ length: 150 }, (_, i) => attempt(`10.${i >> 8}.${i & 255}.1, ${real}`, { username: `forger${i}`, password: 'x' }).then((r) => r.status)),
+      Array.from({ length: 150 }, (_, i) =>
+        attempt(`10.${i >> 8}.${i & 255}.1, ${real}`, { username: `forger${i}`, password: 'x' }).then((r) => r.status),
+      ),
     );
     assert.equal(statuses.filter((status) => status === 401).length, 20, 'the per-IP limit counts them as one address');
     assert.equal(statuses.filter((status) => status === 429).length, 130);
-    const events = (await server.stores.audit.list({ type: 'rate_limited', limit: 200 })).events.filter((e) => e.at.getTime() >= clock.now());
+    const events = (await server.stores.audit.list({ type: 'rate_limited', limit: 200 })).events.filter(
+      (e) => e.at.getTime() >= clock.now(),
+    );
     assert.ok(events.length >= 130);
     assert.deepEqual([...new Set(events.map((e) => e.ip))], [real], 'the audit records the real address only');
-    const refused = (await server.stores.audit.list({ type: 'password.refused', limit: 200 })).events.filter((e) => e.at.getTime() >= clock.now());
+    const refused = (await server.stores.audit.list({ type: 'password.refused', limit: 200 })).events.filter(
+      (e) => e.at.getTime() >= clock.now(),
+    );
     assert.deepEqual([...new Set(refused.map((e) => e.ip))], [real]);
   });
 });

@@ -5,7 +5,14 @@ import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { Phone, registeredUser, walkOwnPages as walk } from '../support/mfa.ts';
 import { follow, formAction, signIn, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
-import { newRealStores, patchUser, refreshingApplication, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
+import {
+  newRealStores,
+  patchUser,
+  refreshingApplication,
+  registerApplication,
+  startTestServer,
+  type TestServer,
+} from '../support/server.ts';
 
 const csrfOf = (page: Page) => /name="csrf" value="([^"]+)"/.exec(page.html)?.[1];
 const isLoginPage = (page: Page) => page.html.includes('name="password"');
@@ -34,7 +41,14 @@ describe('sessions that really end, on Redis and MongoDB, on two nodes', { skip:
     const { supportsPKCE: _method, ...metadata } = required.config.serverMetadata();
     requiredOnB = new oidc.Configuration({ ...metadata, token_endpoint: `${b.url}/token` }, 'required-app', registered.secret);
     oidc.allowInsecureRequests(requiredOnB);
-    off = (await registerApplication(a, { client_id: 'off-app', redirect_uris: ['http://127.0.0.1:9/off'], first_party: true, mfa_policy: 'off' })).rp;
+    off = (
+      await registerApplication(a, {
+        client_id: 'off-app',
+        redirect_uris: ['http://127.0.0.1:9/off'],
+        first_party: true,
+        mfa_policy: 'off',
+      })
+    ).rp;
   });
   after(async () => {
     await b?.close();
@@ -96,7 +110,7 @@ describe('sessions that really end, on Redis and MongoDB, on two nodes', { skip:
     assert.deepEqual(app.seen, ['login', 'code']);
   });
 
-  it('signing out at an application (the engine\'s sign-out) ends the account page and the console too', async () => {
+  it("signing out at an application (the engine's sign-out) ends the account page and the console too", async () => {
     const { credentials, phone } = await administrator();
     const agent = new UserAgent();
     await walk(agent, `${a.issuer}/admin/`, credentials, phone, isConsole);
@@ -137,7 +151,7 @@ describe('sessions that really end, on Redis and MongoDB, on two nodes', { skip:
     assert.fail('the console never ended');
   });
 
-  it('refuses a console cookie after the administrator\'s password change, on either node', async () => {
+  it("refuses a console cookie after the administrator's password change, on either node", async () => {
     const { id, credentials, phone } = await administrator();
     const agent = new UserAgent();
     const { page } = await walk(agent, `${a.issuer}/admin/`, credentials, phone, isConsole);
@@ -157,14 +171,24 @@ describe('sessions that really end, on Redis and MongoDB, on two nodes', { skip:
   it('a reset on node A ends the refresh tokens and the browser session: node B refuses them and the browser registers anew', async () => {
     const { id, credentials, phone } = await registeredUser(a, required, clock, `lost${++people}`);
     const browser = onB();
-    const { tokens, claims } = await signIn(browser, required, credentials, { scope: 'openid offline_access', prompt: 'consent' }, phone.app);
+    const { tokens, claims } = await signIn(
+      browser,
+      required,
+      credentials,
+      { scope: 'openid offline_access', prompt: 'consent' },
+      phone.app,
+    );
     assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
     const refreshed = await oidc.refreshTokenGrant(required.config, tokens.refresh_token!);
     assert.ok(refreshed.access_token, 'refreshes before the reset');
 
     const reset = await a.adminFetch(`/admin/api/users/${id}/mfa/reset`, { method: 'POST' });
     assert.equal(reset.status, 200);
-    await assert.rejects(oidc.refreshTokenGrant(requiredOnB, refreshed.refresh_token ?? tokens.refresh_token!), (err: Error & { error?: string }) => err.error === 'invalid_grant', 'node B refuses the refresh token');
+    await assert.rejects(
+      oidc.refreshTokenGrant(requiredOnB, refreshed.refresh_token ?? tokens.refresh_token!),
+      (err: Error & { error?: string }) => err.error === 'invalid_grant',
+      'node B refuses the refresh token',
+    );
     await assert.rejects(oidc.refreshTokenGrant(required.config, tokens.refresh_token!), 'node A too');
 
     clock.advance(30_000);
@@ -175,7 +199,7 @@ describe('sessions that really end, on Redis and MongoDB, on two nodes', { skip:
     assert.equal(event?.reason, 'sessions_ended');
   });
 
-  it('the user\'s own deletion of the app ends the sessions it opened', async () => {
+  it("the user's own deletion of the app ends the sessions it opened", async () => {
     const { credentials, phone } = await registeredUser(a, required, clock, `own${++people}`);
     const agent = new UserAgent();
     const { tokens } = await signIn(agent, required, credentials, { scope: 'openid offline_access', prompt: 'consent' }, phone.app);
@@ -190,7 +214,7 @@ describe('sessions that really end, on Redis and MongoDB, on two nodes', { skip:
     assert.ok(isLoginPage(await follow(agent, `${a.issuer}/account/`, 'never:')), 'the account page asks for the password');
   });
 
-  it('an administrator ends a user\'s sessions everywhere: the account page, refresh tokens and single sign-on', async () => {
+  it("an administrator ends a user's sessions everywhere: the account page, refresh tokens and single sign-on", async () => {
     const { id, credentials, phone } = await registeredUser(a, required, clock, `ended${++people}`);
     const agent = new UserAgent();
     const { tokens } = await signIn(agent, required, credentials, { scope: 'openid offline_access', prompt: 'consent' }, phone.app);
@@ -219,7 +243,7 @@ describe('sessions that really end, on Redis and MongoDB, on two nodes', { skip:
     assert.deepEqual(relogin.seen, ['login'], 'the off application asks the password only');
     assert.deepEqual(relogin.claims.amr, ['pwd']);
     assert.equal(relogin.claims.acr, 'urn:twofold:acr:password');
-    assert.ok(relogin.claims.auth_time! > factorTime, 'its auth_time is the password\'s');
+    assert.ok(relogin.claims.auth_time! > factorTime, "its auth_time is the password's");
 
     // Single sign-on to an MFA application keeps the old second-factor time.
     const sso = await signIn(agent, required, credentials, {}, phone.app);
@@ -260,7 +284,9 @@ describe('sessions that really end, on Redis and MongoDB, on two nodes', { skip:
   it('ends only its own session when many people sign out of the console at the same moment', async () => {
     const admins = await Promise.all(Array.from({ length: 6 }, () => administrator()));
     const agents = admins.map(() => new UserAgent());
-    const pages = await Promise.all(admins.map((person, i) => walk(agents[i]!, `${a.issuer}/admin/`, person.credentials, person.phone, isConsole)));
+    const pages = await Promise.all(
+      admins.map((person, i) => walk(agents[i]!, `${a.issuer}/admin/`, person.credentials, person.phone, isConsole)),
+    );
     // Half of them sign out together; the other half keep working, on either node.
     await Promise.all(
       agents.slice(0, 3).map((agent, i) => agent.postForm(new URL('/admin/sign-out', a.issuer), { csrf: csrfOf(pages[i]!.page)! })),

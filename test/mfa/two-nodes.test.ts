@@ -9,7 +9,16 @@ import { systemClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { Phone, wrongCode } from '../support/mfa.ts';
 import { freePort } from '../support/processes.ts';
-import { follow, formAction, relyingParty, signIn, SignInRefused, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
+import {
+  follow,
+  formAction,
+  relyingParty,
+  signIn,
+  SignInRefused,
+  startAuthorization,
+  UserAgent,
+  type RelyingParty,
+} from '../support/relying-party.ts';
 import { ADMIN_TOKEN, newRealStores } from '../support/server.ts';
 
 interface Node {
@@ -25,7 +34,10 @@ async function startNode(env: NodeJS.ProcessEnv, port: number): Promise<Node> {
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 200; i++) {
-    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return { url, child };
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -64,7 +76,12 @@ describe('two twofold processes sharing Redis and MongoDB', { skip: realStoresSk
       method: 'POST',
       body: JSON.stringify({ client_id: 'shared', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' }),
     });
-    rp = await relyingParty(env.ISSUER, 'shared', ((await client.json()) as { client_secret: string }).client_secret, 'http://127.0.0.1:9/cb');
+    rp = await relyingParty(
+      env.ISSUER,
+      'shared',
+      ((await client.json()) as { client_secret: string }).client_secret,
+      'http://127.0.0.1:9/cb',
+    );
   });
   after(() => {
     a?.child.kill('SIGTERM');
@@ -85,14 +102,17 @@ describe('two twofold processes sharing Redis and MongoDB', { skip: realStoresSk
     await signIn(onNode(a), rp, owner, {}, phone.app);
 
     // Wrong codes alternate between the nodes; the fifth, on either, locks on both.
-    const pages = await Promise.all([a, b, a, b, a].map(async (node) => {
-      const agent = onNode(node);
-      const login = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
-      const posted = await agent.postForm(formAction(login, '/login'), owner);
-      return { agent, page: await follow(agent, new URL(posted.headers.get('location')!, login.url), rp.redirectUri) };
-    }));
+    const pages = await Promise.all(
+      [a, b, a, b, a].map(async (node) => {
+        const agent = onNode(node);
+        const login = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
+        const posted = await agent.postForm(formAction(login, '/login'), owner);
+        return { agent, page: await follow(agent, new URL(posted.headers.get('location')!, login.url), rp.redirectUri) };
+      }),
+    );
     const statuses: number[] = [];
-    for (const { agent, page } of pages) statuses.push((await agent.postForm(formAction(page, '/code'), { code: wrongCode(await phone.code()) })).status);
+    for (const { agent, page } of pages)
+      statuses.push((await agent.postForm(formAction(page, '/code'), { code: wrongCode(await phone.code()) })).status);
     assert.deepEqual(statuses, [401, 401, 401, 401, 403]);
     const onB = await pages[1]!.agent.postForm(formAction(pages[1]!.page, '/code'), { code: await phone.code(1) });
     assert.equal(onB.status, 403, 'B refuses the right code while A locked the user');
@@ -108,7 +128,7 @@ describe('two twofold processes sharing Redis and MongoDB', { skip: realStoresSk
     assert.deepEqual(again.seen, ['login', 'register', 'backup-codes'], 'the next sign-in, on B, registers anew');
   });
 
-  it('registers on A, signs in on B, refuses the replay on B, and B sees A\'s settings change within 5 s', async () => {
+  it("registers on A, signs in on B, refuses the replay on B, and B sees A's settings change within 5 s", async () => {
     const phone = new Phone(systemClock);
     const registration = await signIn(onNode(a), rp, credentials, {}, phone.app);
     assert.deepEqual(registration.seen, ['login', 'register', 'backup-codes']);
@@ -146,15 +166,21 @@ describe('two twofold processes sharing Redis and MongoDB', { skip: realStoresSk
     assert.deepEqual(switchedOff.seen, ['login'], 'B asks no second factor with the switch off');
   });
 
-  it('refuses an application\'s old secret on B as soon as A rotates it, and a deleted application', async () => {
-    const created = await admin(a, '/admin/api/clients', { method: 'POST', body: JSON.stringify({ client_id: 'rotating', redirect_uris: ['http://127.0.0.1:9/cb'] }) });
+  it("refuses an application's old secret on B as soon as A rotates it, and a deleted application", async () => {
+    const created = await admin(a, '/admin/api/clients', {
+      method: 'POST',
+      body: JSON.stringify({ client_id: 'rotating', redirect_uris: ['http://127.0.0.1:9/cb'] }),
+    });
     const { client_secret: first } = (await created.json()) as { client_secret: string };
     // The token endpoint authenticates the application before it looks at the grant: a
     // right secret gets invalid_grant for a made-up code, a wrong one invalid_client.
     const authenticates = async (node: Node, secret: string) => {
       const response = await fetch(`${node.url}/token`, {
         method: 'POST',
-        headers: { authorization: `Basic ${Buffer.from(`rotating:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        headers: {
+          authorization: `Basic ${Buffer.from(`rotating:${secret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
         body: new URLSearchParams({ grant_type: 'authorization_code', code: 'made-up', redirect_uri: 'http://127.0.0.1:9/cb' }),
       });
       const { error } = (await response.json()) as { error: string };

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { realStoresSkip } from '../support/env.ts';
-import { follow, formAction, relyingParty, signIn, SignInRefused, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
+import {
+  follow,
+  formAction,
+  relyingParty,
+  signIn,
+  SignInRefused,
+  startAuthorization,
+  UserAgent,
+  type RelyingParty,
+} from '../support/relying-party.ts';
 import { createUser, newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 
 describe('authorization code flow with openid-client on Redis and MongoDB', { skip: realStoresSkip }, () => {
@@ -27,7 +36,12 @@ describe('authorization code flow with openid-client on Redis and MongoDB', { sk
     firstParty = await relyingParty(server.issuer, 'first', first.client_secret, redirect('first'));
     const third = await registerClient(server, { client_id: 'third', client_name: 'Third App', redirect_uris: [redirect('third')] });
     thirdParty = await relyingParty(server.issuer, 'third', third.client_secret, redirect('third'));
-    await registerClient(server, { client_id: 'spa', redirect_uris: [redirect('spa')], token_endpoint_auth_method: 'none', first_party: true });
+    await registerClient(server, {
+      client_id: 'spa',
+      redirect_uris: [redirect('spa')],
+      token_endpoint_auth_method: 'none',
+      first_party: true,
+    });
     publicClient = await relyingParty(server.issuer, 'spa', undefined, redirect('spa'));
   });
   after(() => server.close());

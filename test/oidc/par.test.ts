@@ -15,18 +15,39 @@ describe('discovery and pushed authorization requests', { skip: realStoresSkip }
 
   before(async () => {
     server = await startTestServer({ real: newRealStores(), clock });
-    rp = (await registerApplication(server, { client_id: 'par-app', redirect_uris: ['http://127.0.0.1:9/par'], first_party: true, mfa_policy: 'off' })).rp;
-    registering = (await registerApplication(server, { client_id: 'mfa-app', redirect_uris: ['http://127.0.0.1:9/mfa'], first_party: true, mfa_policy: 'required' })).rp;
+    rp = (
+      await registerApplication(server, {
+        client_id: 'par-app',
+        redirect_uris: ['http://127.0.0.1:9/par'],
+        first_party: true,
+        mfa_policy: 'off',
+      })
+    ).rp;
+    registering = (
+      await registerApplication(server, {
+        client_id: 'mfa-app',
+        redirect_uris: ['http://127.0.0.1:9/mfa'],
+        first_party: true,
+        mfa_policy: 'required',
+      })
+    ).rp;
   });
   after(() => server.close());
 
   it('advertises only endpoints that answer', async () => {
     const metadata = rp.config.serverMetadata() as Record<string, unknown>;
-    const endpoints = Object.entries(metadata).filter(([key]) => key.endsWith('_endpoint') || key === 'jwks_uri').map(([key, url]) => [key, String(url)]);
+    const endpoints = Object.entries(metadata)
+      .filter(([key]) => key.endsWith('_endpoint') || key === 'jwks_uri')
+      .map(([key, url]) => [key, String(url)]);
     assert.ok(endpoints.length >= 7, endpoints.map(([key]) => key).join(', '));
     for (const [key, url] of endpoints) {
       const got = await fetch(url!, { redirect: 'manual' });
-      const posted = await fetch(url!, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+      const posted = await fetch(url!, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: '',
+      });
       assert.ok(got.status !== 404 || posted.status !== 404, `${key} (${url}) answers (GET ${got.status}, POST ${posted.status})`);
     }
   });

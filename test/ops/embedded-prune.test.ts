@@ -15,7 +15,11 @@ import { createUser, refreshingApplication, startTestServer } from '../support/s
 describe('the embedded stores', () => {
   it('hold nothing of past sign-ins, refreshes and wrong codes once it has all expired', async () => {
     const clock = createManualClock(Date.now());
-    const server = await startTestServer({ clock, demo: false, rateLimits: { perAccount: { limit: 1000, windowSeconds: 60 }, perIp: { limit: 100_000, windowSeconds: 60 } } });
+    const server = await startTestServer({
+      clock,
+      demo: false,
+      rateLimits: { perAccount: { limit: 1000, windowSeconds: 60 }, perIp: { limit: 100_000, windowSeconds: 60 } },
+    });
     const stores = server.stores as MemoryStores;
     try {
       const { rp } = await refreshingApplication(server, 'app');

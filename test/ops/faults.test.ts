@@ -11,7 +11,13 @@ import { newRealStores, refreshingApplication, registerApplication, registerClie
 /** Polls a URL until it answers `status`, at most `attempts` times, 100 ms apart. */
 async function answers(url: string, status: number, attempts = 100): Promise<boolean> {
   for (let i = 0; i < attempts; i++) {
-    if ((await fetch(url).then((r) => r.status, () => 0)) === status) return true;
+    if (
+      (await fetch(url).then(
+        (r) => r.status,
+        () => 0,
+      )) === status
+    )
+      return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return false;
@@ -53,7 +59,14 @@ describe('faults on real services', { skip: realStoresSkip }, () => {
     let redis = await startRedis();
     const server = await startTestServer({ real: newRealStores(redis.url), clock });
     try {
-      const rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
+      const rp = (
+        await registerApplication(server, {
+          client_id: 'app',
+          redirect_uris: ['http://127.0.0.1:9/cb'],
+          first_party: true,
+          mfa_policy: 'required',
+        })
+      ).rp;
       const { credentials, phone } = await registeredUser(server, rp, clock, 'ruth');
       const agent = new UserAgent();
       const login = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
@@ -87,13 +100,20 @@ describe('faults on real services', { skip: realStoresSkip }, () => {
       const signedIn = await registeredUser(server, rp, clock, 'sasha');
       const locked = await registeredUser(server, rp, clock, 'lou');
       const browser = new UserAgent();
-      const { tokens } = await signIn(browser, rp, signedIn.credentials, { scope: 'openid offline_access', prompt: 'consent' }, signedIn.phone.app);
+      const { tokens } = await signIn(
+        browser,
+        rp,
+        signedIn.credentials,
+        { scope: 'openid offline_access', prompt: 'consent' },
+        signedIn.phone.app,
+      );
       assert.deepEqual((await signIn(browser, rp, null)).seen, [], 'single sign-on before the restart');
       const lockedBrowser = new UserAgent();
       const login = await follow(lockedBrowser, (await startAuthorization(rp)).url, rp.redirectUri);
       const posted = await lockedBrowser.postForm(formAction(login, '/login'), locked.credentials);
       const codePage = await follow(lockedBrowser, new URL(posted.headers.get('location')!, login.url), rp.redirectUri);
-      for (let i = 0; i < 5; i++) await lockedBrowser.postForm(formAction(codePage, '/code'), { code: wrongCode(await locked.phone.code()) });
+      for (let i = 0; i < 5; i++)
+        await lockedBrowser.postForm(formAction(codePage, '/code'), { code: wrongCode(await locked.phone.code()) });
 
       await redis.stop();
       redis = await startRedis(redis.port);
@@ -103,7 +123,11 @@ describe('faults on real services', { skip: realStoresSkip }, () => {
       await assert.rejects(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!), 'the refresh token ended with its session');
       const again = await signIn(browser, rp, signedIn.credentials, {}, signedIn.phone.app);
       assert.deepEqual(again.seen, ['login', 'code'], 'the same browser signs in anew: password and code');
-      await assert.rejects(signIn(new UserAgent(), rp, locked.credentials, {}, locked.phone.app), /stopped at \/interaction\/\S+ with 403/, 'the locked user stays locked');
+      await assert.rejects(
+        signIn(new UserAgent(), rp, locked.credentials, {}, locked.phone.app),
+        /stopped at \/interaction\/\S+ with 403/,
+        'the locked user stays locked',
+      );
     } finally {
       await server.close();
       await redis.stop();
@@ -116,7 +140,12 @@ describe('faults on real services', { skip: realStoresSkip }, () => {
     const a = await startTestServer({ real: stores, clock });
     const b = await startTestServer({ real: stores, clock, issuer: a.issuer });
     try {
-      const created = await registerClient(a, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' });
+      const created = await registerClient(a, {
+        client_id: 'app',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+      });
       // One issuer in front of both nodes, as a load balancer: requests go to A, then to B.
       const rp = await relyingParty(a.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
       const { credentials, phone } = await registeredUser(a, rp, clock, 'otto');

@@ -22,7 +22,14 @@ describe('metrics', () => {
   it('count sign-ins and second-factor outcomes, time requests by route, and name nobody', async () => {
     const credentials = { username: 'mallory-metrics', password: 'a long passphrase' };
     const { id } = await createUser(server, credentials);
-    const rp = (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
+    const rp = (
+      await registerApplication(server, {
+        client_id: 'app',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+      })
+    ).rp;
     const phone = new Phone(clock);
     await signIn(new UserAgent(), rp, credentials, {}, phone.app);
     clock.advance(30_000);
@@ -39,7 +46,10 @@ describe('metrics', () => {
     assert.equal(sample(text, 'twofold_second_factor_total{outcome="passed"}'), 0, 'the registration is counted as one, not as a check');
     assert.equal(sample(text, 'twofold_second_factor_total{outcome="wrong"}'), 1);
     assert.ok(sample(text, 'twofold_http_request_duration_seconds_count{method="POST",route="/interaction/:uid/code",status="3xx"}') >= 1);
-    assert.ok(sample(text, 'twofold_http_request_duration_seconds_count{method="GET",route="/auth",status="3xx"}') >= 1, 'the engine\'s routes too');
+    assert.ok(
+      sample(text, 'twofold_http_request_duration_seconds_count{method="GET",route="/auth",status="3xx"}') >= 1,
+      "the engine's routes too",
+    );
     assert.ok(sample(text, 'twofold_store_operation_duration_seconds_count{store="users",operation="findByUsername"}') >= 3);
     assert.match(text, /^process_cpu_user_seconds_total /m, 'and the process metrics');
     for (const identifier of [credentials.username, id]) assert.equal(text.includes(identifier), false, 'no label names a user');

@@ -9,7 +9,11 @@ import { unsupportedNode } from '../../src/node-version.ts';
 import { freePort } from '../support/processes.ts';
 import { ADMIN_TOKEN, startTestServer } from '../support/server.ts';
 
-function run(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => { stdout: string; stderr: string }; exit: Promise<number | null> } {
+function run(env: NodeJS.ProcessEnv): {
+  child: ChildProcess;
+  output: () => { stdout: string; stderr: string };
+  exit: Promise<number | null>;
+} {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], {
     cwd: packageRoot,
     env: { PATH: process.env.PATH, ...env },
@@ -83,7 +87,11 @@ describe('graceful shutdown', () => {
           port,
           method: 'POST',
           path: '/admin/api/users',
-          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers: {
+            authorization: `Bearer ${ADMIN_TOKEN}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
         },
         (res) => {
           let text = '';
@@ -110,7 +118,10 @@ describe('graceful shutdown', () => {
 
 describe('the Node.js it runs on', () => {
   it('names the Node.js it needs, for versions before it', () => {
-    assert.match(unsupportedNode('20.20.2')!, /^twofold needs Node\.js 22 or later, and this is Node\.js 20\.20\.2\. Start it with `npm start`/);
+    assert.match(
+      unsupportedNode('20.20.2')!,
+      /^twofold needs Node\.js 22 or later, and this is Node\.js 20\.20\.2\. Start it with `npm start`/,
+    );
     assert.ok(unsupportedNode('18.0.0'));
     assert.equal(unsupportedNode('22.0.0'), undefined);
     assert.equal(unsupportedNode('24.1.0'), undefined);
@@ -119,16 +130,26 @@ describe('the Node.js it runs on', () => {
 
   it('exits at once with that line, and no crash, when the built server is started on an older Node', async () => {
     // The machines' own Node (older than the project's) runs the build, as `node dist/main.js` would.
-    const older = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => existsSync(path) && Number(execFileSync(path, ['-p', 'process.versions.node.split(".")[0]']).toString()) < 22);
+    const older = ['/usr/bin/node', '/usr/local/bin/node'].find(
+      (path) => existsSync(path) && Number(execFileSync(path, ['-p', 'process.versions.node.split(".")[0]']).toString()) < 22,
+    );
     if (!older) {
       assert.equal(Number(process.versions.node.split('.')[0]) >= 22, true, 'no older Node here: only the check above applies');
       return;
     }
     execFileSync(process.execPath, ['scripts/build-if-needed.ts'], { cwd: packageRoot, stdio: 'ignore' });
-    const result = spawnSync(older, ['dist/main.js'], { cwd: packageRoot, env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 20_000 });
+    const result = spawnSync(older, ['dist/main.js'], {
+      cwd: packageRoot,
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     assert.equal(result.signal, null, 'no crash');
     assert.equal(result.status, 1);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /^twofold needs Node\.js 22 or later, and this is Node\.js \d+\.\d+\.\d+\. Start it with `npm start`, which runs it on the Node\.js 22 that `npm install` brings, or install Node\.js 22\.\n$/);
+    assert.match(
+      result.stderr,
+      /^twofold needs Node\.js 22 or later, and this is Node\.js \d+\.\d+\.\d+\. Start it with `npm start`, which runs it on the Node\.js 22 that `npm install` brings, or install Node\.js 22\.\n$/,
+    );
   });
 });

@@ -24,7 +24,13 @@ describe('Redis keys', { skip: realStoresSkip }, () => {
         const credentials = { username: `keys${i}`, password: 'a long passphrase' };
         await createUser(server, credentials);
         const agent = new UserAgent();
-        const { tokens } = await signIn(agent, rp, credentials, { scope: 'openid offline_access', prompt: 'consent' }, new Phone({ now: Date.now }).app);
+        const { tokens } = await signIn(
+          agent,
+          rp,
+          credentials,
+          { scope: 'openid offline_access', prompt: 'consent' },
+          new Phone({ now: Date.now }).app,
+        );
         let refresh = tokens.refresh_token!;
         for (let r = 0; r < 3; r++) refresh = (await oidc.refreshTokenGrant(rp.config, refresh)).refresh_token!;
         await oidc.tokenRevocation(rp.config, refresh);

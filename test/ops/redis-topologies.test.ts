@@ -8,7 +8,14 @@ import { signIn, SignInRefused, UserAgent } from '../support/relying-party.ts';
 import { newRealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 async function setUp(server: TestServer) {
-  return (await registerApplication(server, { client_id: 'app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required' })).rp;
+  return (
+    await registerApplication(server, {
+      client_id: 'app',
+      redirect_uris: ['http://127.0.0.1:9/cb'],
+      first_party: true,
+      mfa_policy: 'required',
+    })
+  ).rp;
 }
 
 /** The sign-in flow on the Redis setups "scale out" rests on. */
@@ -60,7 +67,10 @@ describe('sign-ins on a Redis Cluster and behind Redis Sentinel', { skip: realSt
 
       // The code accepted before the failover stays used (MongoDB keeps the last step too).
       await assert.rejects(signIn(new UserAgent(), rp, credentials, {}, { code: () => accepted }), SignInRefused);
-      await assert.rejects(signIn(new UserAgent(), rp, credentials, {}, new Phone(clock).app), 'a phone that never registered gets nowhere');
+      await assert.rejects(
+        signIn(new UserAgent(), rp, credentials, {}, new Phone(clock).app),
+        'a phone that never registered gets nowhere',
+      );
     } finally {
       await server.close();
       await sentinel.stop();

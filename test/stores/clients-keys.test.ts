@@ -61,7 +61,10 @@ for (const impl of clientImplementations) {
         await clients.create(record('c-app'));
         await clients.create(publicClient);
         const listed = await clients.list();
-        assert.deepEqual(listed.map((c) => c.clientId), ['b-public', 'c-app']);
+        assert.deepEqual(
+          listed.map((c) => c.clientId),
+          ['b-public', 'c-app'],
+        );
         assert.equal('sealedSecret' in listed[0]!, false);
       }));
   });

@@ -3,7 +3,14 @@ import { describe, it } from 'node:test';
 import { createMemoryOidcStateStore } from '../../src/stores/memory/oidc-state.ts';
 import { createRedisOidcStateStore } from '../../src/stores/redis/oidc-state.ts';
 import type { OidcStateStore } from '../../src/stores/types.ts';
-import { memoryImplementation, redisClusterImplementation, redisImplementation, using, type Implementation, type Subject } from './harness.ts';
+import {
+  memoryImplementation,
+  redisClusterImplementation,
+  redisImplementation,
+  using,
+  type Implementation,
+  type Subject,
+} from './harness.ts';
 
 const implementations: Implementation<OidcStateStore>[] = [
   memoryImplementation((clock) => createMemoryOidcStateStore({ clock })),

@@ -5,7 +5,14 @@ import { createMemoryRateLimiter } from '../../src/stores/memory/rate-limiter.ts
 import { createMongoAuditLog } from '../../src/stores/mongo/audit.ts';
 import { createRedisRateLimiter } from '../../src/stores/redis/rate-limiter.ts';
 import type { AuditLog, RateLimiter } from '../../src/stores/types.ts';
-import { memoryImplementation, mongoImplementation, redisClusterImplementation, redisImplementation, using, type Implementation } from './harness.ts';
+import {
+  memoryImplementation,
+  mongoImplementation,
+  redisClusterImplementation,
+  redisImplementation,
+  using,
+  type Implementation,
+} from './harness.ts';
 
 const limiters: Implementation<RateLimiter>[] = [
   memoryImplementation(() => createMemoryRateLimiter()),
@@ -19,12 +26,17 @@ for (const impl of limiters) {
   describe(`RateLimiter contract: ${impl.name}`, { skip: impl.skip }, () => {
     it('allows the limit within a sliding window, then says when the oldest hit leaves it', () =>
       using(impl, async (limiter) => {
-        for (let i = 0; i < 3; i++) assert.deepEqual(await limiter.hit('k', 3, 60_000, T0 + i * 10_000), { allowed: true, retryAfterMs: 0 });
+        for (let i = 0; i < 3; i++)
+          assert.deepEqual(await limiter.hit('k', 3, 60_000, T0 + i * 10_000), { allowed: true, retryAfterMs: 0 });
         assert.deepEqual(await limiter.hit('k', 3, 60_000, T0 + 30_000), { allowed: false, retryAfterMs: 30_000 });
         assert.deepEqual(await limiter.hit('other', 3, 60_000, T0 + 30_000), { allowed: true, retryAfterMs: 0 }, 'keys are apart');
         assert.deepEqual(await limiter.hit('k', 3, 60_000, T0 + 59_999), { allowed: false, retryAfterMs: 1 });
         assert.deepEqual(await limiter.hit('k', 3, 60_000, T0 + 60_000), { allowed: true, retryAfterMs: 0 }, 'the first hit has left');
-        assert.deepEqual(await limiter.hit('k', 3, 60_000, T0 + 60_001), { allowed: false, retryAfterMs: 9_999 }, 'the window slides, not resets');
+        assert.deepEqual(
+          await limiter.hit('k', 3, 60_000, T0 + 60_001),
+          { allowed: false, retryAfterMs: 9_999 },
+          'the window slides, not resets',
+        );
       }));
 
     it('allows exactly the limit of 50 simultaneous hits', () =>
@@ -47,10 +59,13 @@ describe('audit retention', () => {
     await audit.record({ at: new Date(clock.now()), type: 'user.created', outcome: 'success', userId: 'old' });
     clock.advance(2 * 86_400_000 + 1);
     await audit.record({ at: new Date(clock.now()), type: 'user.created', outcome: 'success', userId: 'new' });
-    assert.deepEqual((await audit.list({ limit: 10 })).events.map((e) => e.userId), ['new']);
+    assert.deepEqual(
+      (await audit.list({ limit: 10 })).events.map((e) => e.userId),
+      ['new'],
+    );
   });
 
-  it('keeps a TTL index on the time of the Mongo log\'s events, set to the retention', { skip: audits[1]!.skip }, async () => {
+  it("keeps a TTL index on the time of the Mongo log's events, set to the retention", { skip: audits[1]!.skip }, async () => {
     const { connectMongo } = await import('../../src/stores/mongo/connection.ts');
     const { freshMongoUri } = await import('../support/env.ts');
     const connection = await connectMongo({ uri: freshMongoUri(), serverSelectionTimeoutMs: 5000 });
@@ -69,22 +84,58 @@ for (const impl of audits) {
   describe(`AuditLog contract: ${impl.name}`, { skip: impl.skip }, () => {
     it('lists events newest first, by user and by type, up to the limit', () =>
       using(impl, async (audit) => {
-        await audit.record({ at: new Date(T0), type: 'mfa.passed', outcome: 'success', userId: 'u1', ip: '127.0.0.1', userAgent: 'ua', clientId: 'app', reason: 'totp' });
+        await audit.record({
+          at: new Date(T0),
+          type: 'mfa.passed',
+          outcome: 'success',
+          userId: 'u1',
+          ip: '127.0.0.1',
+          userAgent: 'ua',
+          clientId: 'app',
+          reason: 'totp',
+        });
         await audit.record({ at: new Date(T0 + 1), type: 'mfa.refused', outcome: 'failure', userId: 'u2', reason: 'wrong' });
         await audit.record({ at: new Date(T0 + 2), type: 'mfa.unlocked', outcome: 'success', userId: 'u1', actor: 'admin' });
         const all = (await audit.list({ limit: 10 })).events;
-        assert.deepEqual(all.map((e) => e.type), ['mfa.unlocked', 'mfa.refused', 'mfa.passed']);
-        assert.deepEqual(all[2], { at: new Date(T0), type: 'mfa.passed', outcome: 'success', userId: 'u1', ip: '127.0.0.1', userAgent: 'ua', clientId: 'app', reason: 'totp' });
-        assert.deepEqual((await audit.list({ userId: 'u1', limit: 10 })).events.map((e) => e.type), ['mfa.unlocked', 'mfa.passed']);
-        assert.deepEqual((await audit.list({ type: 'mfa.refused', limit: 10 })).events.map((e) => e.userId), ['u2']);
-        assert.deepEqual((await audit.list({ since: new Date(T0 + 1), limit: 10 })).events.map((e) => e.type), ['mfa.unlocked', 'mfa.refused']);
+        assert.deepEqual(
+          all.map((e) => e.type),
+          ['mfa.unlocked', 'mfa.refused', 'mfa.passed'],
+        );
+        assert.deepEqual(all[2], {
+          at: new Date(T0),
+          type: 'mfa.passed',
+          outcome: 'success',
+          userId: 'u1',
+          ip: '127.0.0.1',
+          userAgent: 'ua',
+          clientId: 'app',
+          reason: 'totp',
+        });
+        assert.deepEqual(
+          (await audit.list({ userId: 'u1', limit: 10 })).events.map((e) => e.type),
+          ['mfa.unlocked', 'mfa.passed'],
+        );
+        assert.deepEqual(
+          (await audit.list({ type: 'mfa.refused', limit: 10 })).events.map((e) => e.userId),
+          ['u2'],
+        );
+        assert.deepEqual(
+          (await audit.list({ since: new Date(T0 + 1), limit: 10 })).events.map((e) => e.type),
+          ['mfa.unlocked', 'mfa.refused'],
+        );
         const first = await audit.list({ limit: 2 });
         assert.equal(first.events.length, 2);
         assert.ok(first.next, 'a cursor to the rest');
         const second = await audit.list({ limit: 2, cursor: first.next });
-        assert.deepEqual(second.events.map((e) => e.type), ['mfa.passed']);
+        assert.deepEqual(
+          second.events.map((e) => e.type),
+          ['mfa.passed'],
+        );
         assert.equal(second.next, undefined);
-        await assert.rejects(audit.list({ limit: 2, cursor: 'not a cursor' }), (err) => (err as { code?: string }).code === 'invalid_request');
+        await assert.rejects(
+          audit.list({ limit: 2, cursor: 'not a cursor' }),
+          (err) => (err as { code?: string }).code === 'invalid_request',
+        );
       }));
   });
 }

@@ -3,7 +3,14 @@ import { describe, it } from 'node:test';
 import { createMemorySecondFactorGuard } from '../../src/stores/memory/second-factor-guard.ts';
 import { createRedisSecondFactorGuard } from '../../src/stores/redis/second-factor-guard.ts';
 import type { AttemptLimits, SecondFactorGuard } from '../../src/stores/types.ts';
-import { memoryImplementation, redisClusterImplementation, redisImplementation, using, type Implementation, type Subject } from './harness.ts';
+import {
+  memoryImplementation,
+  redisClusterImplementation,
+  redisImplementation,
+  using,
+  type Implementation,
+  type Subject,
+} from './harness.ts';
 
 const implementations: Implementation<SecondFactorGuard>[] = [
   memoryImplementation((clock) => createMemorySecondFactorGuard({ clock })),
@@ -22,7 +29,11 @@ for (const impl of implementations) {
       withGuard(async ({ store }) => {
         assert.deepEqual(await store.attemptStep('u1', 101, 100, limits()), { outcome: 'passed' });
         assert.deepEqual(await store.attemptStep('u1', 101, 100, limits()), { outcome: 'replayed', failures: 1 });
-        assert.deepEqual(await store.attemptStep('u1', 100, 90, limits()), { outcome: 'replayed', failures: 2 }, 'an earlier step, whatever the floor');
+        assert.deepEqual(
+          await store.attemptStep('u1', 100, 90, limits()),
+          { outcome: 'replayed', failures: 2 },
+          'an earlier step, whatever the floor',
+        );
         assert.deepEqual(await store.attemptStep('u1', 102, 100, limits()), { outcome: 'passed' }, 'and a pass resets the count');
         assert.deepEqual(await store.attemptStep('u2', 101, 100, limits()), { outcome: 'passed' }, 'users are apart');
         assert.deepEqual(await store.attemptStep('u3', 100, 100, limits()), { outcome: 'replayed', failures: 1 });
@@ -41,7 +52,11 @@ for (const impl of implementations) {
         // At the lock's end the user may try again, from a count of zero.
         assert.equal(await store.lockOf('u1', T0 + 900_000), null);
         assert.deepEqual(await store.attemptStep('u1', null, 0, limits({ now: T0 + 900_000 })), { outcome: 'wrong', failures: 1 });
-        assert.deepEqual(await store.attemptStep('u1', 500, 0, limits({ now: T0 + 900_001 })), { outcome: 'passed' }, 'the right code after the lock');
+        assert.deepEqual(
+          await store.attemptStep('u1', 500, 0, limits({ now: T0 + 900_001 })),
+          { outcome: 'passed' },
+          'the right code after the lock',
+        );
       }));
 
     it('resets the count on a success: only consecutive wrong codes lock', () =>
@@ -59,7 +74,11 @@ for (const impl of implementations) {
         assert.deepEqual(await store.lockOf('u1', T0 + 90 * 86_400_000), { until: null });
         await store.unlock('u1');
         assert.equal(await store.lockOf('u1', T0), null);
-        assert.deepEqual(await store.attemptStep('u1', null, 0, limits()), { outcome: 'wrong', failures: 1 }, 'unlocking clears the count too');
+        assert.deepEqual(
+          await store.attemptStep('u1', null, 0, limits()),
+          { outcome: 'wrong', failures: 1 },
+          'unlocking clears the count too',
+        );
       }));
 
     it('lets 5 of 50 simultaneous wrong codes be counted and locks the rest out', () =>
@@ -72,7 +91,9 @@ for (const impl of implementations) {
 
     it('lets exactly one of 20 simultaneous claims of a step through', () =>
       withGuard(async ({ store }) => {
-        const results = await Promise.all(Array.from({ length: 20 }, () => store.attemptStep('u1', 500, 100, limits({ maxAttempts: 100 }))));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.attemptStep('u1', 500, 100, limits({ maxAttempts: 100 }))),
+        );
         assert.equal(results.filter((r) => r.outcome === 'passed').length, 1);
         assert.equal(results.filter((r) => r.outcome === 'replayed').length, 19);
       }));

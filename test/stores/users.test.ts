@@ -81,12 +81,21 @@ for (const impl of implementations) {
         for (let i = 0; i < 7; i++) await users.create({ username: `user${i}`, passwordHash: hash });
         await users.create({ username: 'other', passwordHash: hash });
         const first = await users.list({ pattern: 'user*', limit: 3 });
-        assert.deepEqual(first.users.map((u) => u.username), ['user0', 'user1', 'user2']);
+        assert.deepEqual(
+          first.users.map((u) => u.username),
+          ['user0', 'user1', 'user2'],
+        );
         assert.equal(first.next, 'user2');
         const second = await users.list({ pattern: 'user*', limit: 3, after: first.next! });
-        assert.deepEqual(second.users.map((u) => u.username), ['user3', 'user4', 'user5']);
+        assert.deepEqual(
+          second.users.map((u) => u.username),
+          ['user3', 'user4', 'user5'],
+        );
         const third = await users.list({ pattern: 'user*', limit: 3, after: second.next! });
-        assert.deepEqual(third.users.map((u) => u.username), ['user6']);
+        assert.deepEqual(
+          third.users.map((u) => u.username),
+          ['user6'],
+        );
         assert.equal(third.next, undefined);
       }));
 
@@ -180,23 +189,25 @@ for (const impl of implementations) {
         assert.equal(await users.acceptStep(created.id, { step: 102, drift: 0, lastOffset: 0, at }), true);
       }));
 
-    it('accepts one time step once when 20 callers claim it at the same moment, and the winner\'s drift is kept', () =>
+    it("accepts one time step once when 20 callers claim it at the same moment, and the winner's drift is kept", () =>
       withStore(async (users) => {
         const created = await users.create({ username: 'kate', passwordHash: hash });
         await users.registerDevice(created.id, device(100));
         const at = new Date('2026-04-01T00:00:00Z');
         for (const step of [101, 102, 103]) {
           const outcomes = await Promise.all(
-            Array.from({ length: 20 }, (_, caller) => users.acceptStep(created.id, { step, drift: caller % 3, lastOffset: caller % 3, at })),
+            Array.from({ length: 20 }, (_, caller) =>
+              users.acceptStep(created.id, { step, drift: caller % 3, lastOffset: caller % 3, at }),
+            ),
           );
           assert.equal(outcomes.filter(Boolean).length, 1, `exactly one of 20 simultaneous claims of step ${step} wins`);
           const stored = (await users.findById(created.id))?.mfa.device;
           assert.equal(stored?.lastStep, step);
-          assert.equal(stored?.drift, outcomes.indexOf(true) % 3, 'the drift is the winner\'s');
+          assert.equal(stored?.drift, outcomes.indexOf(true) % 3, "the drift is the winner's");
         }
       }));
 
-    it('registers one device when 20 registrations race, and keeps the winner\'s', () =>
+    it("registers one device when 20 registrations race, and keeps the winner's", () =>
       withStore(async (users) => {
         const created = await users.create({ username: 'kim', passwordHash: hash });
         const outcomes = await Promise.all(Array.from({ length: 20 }, (_, caller) => users.registerDevice(created.id, device(caller))));

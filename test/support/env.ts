@@ -7,7 +7,9 @@ export const testChromium = process.env.TEST_CHROMIUM;
 
 /** Why tests needing Redis + MongoDB are skipped here, or undefined when they can run. */
 export const realStoresSkip =
-  testRedisUrl && testMongoBase ? undefined : 'needs Redis and the MongoDB test server (npm test starts them when Redis, Java and Maven are installed)';
+  testRedisUrl && testMongoBase
+    ? undefined
+    : 'needs Redis and the MongoDB test server (npm test starts them when Redis, Java and Maven are installed)';
 export const browserSkip = testChromium ? undefined : 'needs Chromium (apt-get install chromium)';
 
 /** A database of its own for one test, on the shared MongoDB-wire server. */

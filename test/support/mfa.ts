@@ -60,7 +60,13 @@ export async function registeredUser(server: TestServer, rp: RelyingParty, clock
  * Walks twofold's own pages from `url`, answering the password and code pages, until a
  * page that `arrived` recognises. Returns that page and the steps that were asked.
  */
-export async function walkOwnPages(agent: UserAgent, url: string, credentials: { username: string; password: string }, phone: Phone, arrived: (page: Page) => boolean) {
+export async function walkOwnPages(
+  agent: UserAgent,
+  url: string,
+  credentials: { username: string; password: string },
+  phone: Phone,
+  arrived: (page: Page) => boolean,
+) {
   let page = await follow(agent, url, 'never:');
   const seen: string[] = [];
   while (!arrived(page)) {

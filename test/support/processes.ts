@@ -65,11 +65,9 @@ export async function startRedis(port?: number): Promise<Service> {
   if (!existsSync(redisServerBin)) throw new Error(`redis-server not found at ${redisServerBin}`);
   const chosen = port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'twofold-redis-'));
-  const child = spawn(
-    redisServerBin,
-    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: 'ignore' },
-  );
+  const child = spawn(redisServerBin, ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: 'ignore',
+  });
   await waitForPort(chosen);
   return { url: `redis://127.0.0.1:${chosen}`, port: chosen, process: child, stop: stopper(child, dir) };
 }
@@ -86,7 +84,22 @@ export async function startRedisCluster(): Promise<{ nodes: { host: string; port
     dirs.push(dir);
     return spawn(
       redisServerBin,
-      ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--save', '', '--appendonly', 'no', '--dir', dir],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, 'nodes.conf'),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+      ],
       { stdio: 'ignore' },
     );
   });
@@ -105,7 +118,11 @@ export async function startRedisCluster(): Promise<{ nodes: { host: string; port
   });
   try {
     for (const port of ports) await waitForPort(port);
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8' },
+    );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
     for (let i = 0; i < 100; i++) {
       const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' });
@@ -128,14 +145,23 @@ export async function startRedisSentinel() {
   const sentinelPorts = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'twofold-sentinel-'));
   const server = (port: number, extra: string[]) =>
-    spawn(redisServerBin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], { stdio: 'ignore' });
+    spawn(redisServerBin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extra], {
+      stdio: 'ignore',
+    });
   const master = server(masterPort, []);
   const replica = server(replicaPort, ['--replicaof', '127.0.0.1', String(masterPort)]);
   const sentinels = sentinelPorts.map((port, i) => {
     const file = join(dir, `sentinel-${i}.conf`);
     writeFileSync(
       file,
-      [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor mymaster 127.0.0.1 ${masterPort} 2`, 'sentinel down-after-milliseconds mymaster 1000', 'sentinel failover-timeout mymaster 5000'].join('\n'),
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor mymaster 127.0.0.1 ${masterPort} 2`,
+        'sentinel down-after-milliseconds mymaster 1000',
+        'sentinel failover-timeout mymaster 5000',
+      ].join('\n'),
     );
     return spawn(redisServerBin, [file, '--sentinel'], { stdio: 'ignore' });
   });

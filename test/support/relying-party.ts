@@ -112,13 +112,9 @@ export interface RelyingParty {
 }
 
 export async function relyingParty(issuer: string, clientId: string, clientSecret: string | undefined, redirectUri: string) {
-  const config = await oidc.discovery(
-    new URL(issuer),
-    clientId,
-    clientSecret,
-    clientSecret === undefined ? oidc.None() : undefined,
-    { execute: [oidc.allowInsecureRequests] },
-  );
+  const config = await oidc.discovery(new URL(issuer), clientId, clientSecret, clientSecret === undefined ? oidc.None() : undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
   return { config, clientId, redirectUri } satisfies RelyingParty;
 }
 

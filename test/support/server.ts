@@ -39,7 +39,17 @@ export interface TestServer extends Twofold {
 
 /** Starts twofold in this process on a free port, on real stores or embedded ones. */
 export async function startTestServer(
-  options: { real?: RealStores; port?: number; demo?: boolean; mongoTimeoutMs?: number; clock?: Clock; rateLimits?: Config['rateLimits']; trustProxy?: boolean | number; issuer?: string; redisTopology?: { cluster: { host: string; port: number }[] } | { sentinels: { host: string; port: number }[]; sentinelName: string } } = {},
+  options: {
+    real?: RealStores;
+    port?: number;
+    demo?: boolean;
+    mongoTimeoutMs?: number;
+    clock?: Clock;
+    rateLimits?: Config['rateLimits'];
+    trustProxy?: boolean | number;
+    issuer?: string;
+    redisTopology?: { cluster: { host: string; port: number }[] } | { sentinels: { host: string; port: number }[]; sentinelName: string };
+  } = {},
 ): Promise<TestServer> {
   const port = options.port ?? (await freePort());
   // Another node of the same issuer (behind one load balancer) is given its address.
@@ -61,7 +71,11 @@ export async function startTestServer(
   const loaded = loadConfig(env);
   // Tests sign many people in from one address within a minute of their clock: the rate
   // limits are the rate-limit tests' to set (options.rateLimits).
-  const base: Config = { ...loaded, trustProxy: options.trustProxy === undefined ? loaded.trustProxy : Number(options.trustProxy), rateLimits: options.rateLimits ?? { perAccount: { limit: 1000, windowSeconds: 60 }, perIp: { limit: 100_000, windowSeconds: 60 } } };
+  const base: Config = {
+    ...loaded,
+    trustProxy: options.trustProxy === undefined ? loaded.trustProxy : Number(options.trustProxy),
+    rateLimits: options.rateLimits ?? { perAccount: { limit: 1000, windowSeconds: 60 }, perIp: { limit: 100_000, windowSeconds: 60 } },
+  };
   const config: Config = options.real
     ? {
         ...base,
@@ -106,7 +120,10 @@ export async function registerClient(server: Pick<TestServer, 'adminFetch'>, met
   return (await response.json()) as { client_id: string; client_secret?: string };
 }
 
-export async function createUser(server: Pick<TestServer, 'adminFetch'>, user: { username: string; password: string; email?: string; name?: string }) {
+export async function createUser(
+  server: Pick<TestServer, 'adminFetch'>,
+  user: { username: string; password: string; email?: string; name?: string },
+) {
   const response = await server.adminFetch('/admin/api/users', { method: 'POST', body: JSON.stringify(user) });
   if (response.status !== 201) throw new Error(`user creation failed: ${response.status} ${await response.text()}`);
   return (await response.json()) as { id: string; username: string };
@@ -128,7 +145,10 @@ export async function patchUser(server: TestServer, id: string, patch: Record<st
  * An application registered through the admin API, and its relying party (openid-client,
  * redirecting to the first of its redirect URIs). The generated secret, if any, is kept.
  */
-export async function registerApplication(server: Pick<TestServer, 'adminFetch'> & { issuer: string }, metadata: Record<string, unknown> & { client_id: string; redirect_uris: string[] }) {
+export async function registerApplication(
+  server: Pick<TestServer, 'adminFetch'> & { issuer: string },
+  metadata: Record<string, unknown> & { client_id: string; redirect_uris: string[] },
+) {
   const created = await registerClient(server, metadata);
   const rp = await relyingParty(server.issuer, metadata.client_id, created.client_secret, metadata.redirect_uris[0]!);
   return { rp, secret: created.client_secret };
@@ -138,7 +158,11 @@ export async function registerApplication(server: Pick<TestServer, 'adminFetch'>
  * A first-party application that may refresh tokens (with `mfaPolicy`); its redirect URI
  * goes nowhere (the flows stop there).
  */
-export function refreshingApplication(server: Pick<TestServer, 'adminFetch'> & { issuer: string }, clientId: string, mfaPolicy: 'required' | 'if_enrolled' | 'off' = 'required') {
+export function refreshingApplication(
+  server: Pick<TestServer, 'adminFetch'> & { issuer: string },
+  clientId: string,
+  mfaPolicy: 'required' | 'if_enrolled' | 'off' = 'required',
+) {
   return registerApplication(server, {
     client_id: clientId,
     redirect_uris: ['http://127.0.0.1:9/cb'],

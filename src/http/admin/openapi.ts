@@ -27,18 +27,23 @@ export function openApiDocument(routes: readonly AdminRoute[], serverUrl: string
   });
   for (const definition of routes) {
     const path = definition.path.replace(/:(\w+)/g, '{$1}');
-    const parameters = [
-      ...parametersOf(definition.params, 'path'),
-      ...parametersOf(definition.query, 'query'),
-    ];
+    const parameters = [...parametersOf(definition.params, 'path'), ...parametersOf(definition.query, 'query')];
     const statuses = [...new Set([400, 401, ...(definition.errors ?? []), ...(definition.body ? [413, 415] : []), 503])].sort();
     paths[path] ??= {};
     paths[path][definition.method] = {
       summary: definition.summary,
-      operationId: `${definition.method}${path.replace(/[{}]/g, '').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase()).replace(/\W/g, '')}`,
+      operationId: `${definition.method}${path
+        .replace(/[{}]/g, '')
+        .replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())
+        .replace(/\W/g, '')}`,
       ...(parameters.length ? { parameters } : {}),
       ...(definition.body
-        ? { requestBody: { required: !definition.body.optional, content: { 'application/json': { schema: jsonSchema(definition.body.schema, 'input') } } } }
+        ? {
+            requestBody: {
+              required: !definition.body.optional,
+              content: { 'application/json': { schema: jsonSchema(definition.body.schema, 'input') } },
+            },
+          }
         : {}),
       responses: {
         [definition.ok.status]: {

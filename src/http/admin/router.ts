@@ -21,14 +21,24 @@ export function createAdminRouter(deps: { adminToken: string; administration: Ad
   router.use(adminAuth(deps.adminToken));
 
   router.get('/', (ctx) => {
-    ctx.body = { name: 'twofold admin API', openapi: `${deps.issuer}/admin/api/openapi.json`, endpoints: routes.map((r) => `${r.method.toUpperCase()} /admin/api${r.path}`) };
+    ctx.body = {
+      name: 'twofold admin API',
+      openapi: `${deps.issuer}/admin/api/openapi.json`,
+      endpoints: routes.map((r) => `${r.method.toUpperCase()} /admin/api${r.path}`),
+    };
   });
   router.get('/openapi.json', (ctx) => {
     ctx.body = document;
   });
 
   for (const definition of routes) {
-    const parsers = definition.body ? [definition.body.optional ? emptyOrJson(deps.bodyLimit) : bodyParser({ limit: definition.body.limitBytes ?? deps.bodyLimit, accept: ['json'] })] : [];
+    const parsers = definition.body
+      ? [
+          definition.body.optional
+            ? emptyOrJson(deps.bodyLimit)
+            : bodyParser({ limit: definition.body.limitBytes ?? deps.bodyLimit, accept: ['json'] }),
+        ]
+      : [];
     router[definition.method](definition.path, ...parsers, (ctx) => run(ctx, definition));
   }
   return Object.assign(router, { adminRoutes: routes });
@@ -38,7 +48,11 @@ async function run(ctx: Context, definition: AdminRoute) {
   const input = {
     params: definition.params ? parseInput(definition.params, { ...ctx.params }) : {},
     query: parseInput(definition.query ?? emptyQuery, { ...ctx.query }),
-    body: !definition.body ? undefined : definition.body.checkedByService ? ctx.request.body : parseInput(definition.body.schema, ctx.request.body),
+    body: !definition.body
+      ? undefined
+      : definition.body.checkedByService
+        ? ctx.request.body
+        : parseInput(definition.body.schema, ctx.request.body),
     actor: { actor: 'admin', ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined },
   };
   const result = await definition.handle(input);

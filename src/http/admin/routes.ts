@@ -24,75 +24,128 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
 
   return [
     route({
-      method: 'post', path: '/users', summary: 'Create a user',
-      body: { schema: s.newUser }, ok: { status: 201, description: 'the user', schema: s.userView }, errors: [409],
+      method: 'post',
+      path: '/users',
+      summary: 'Create a user',
+      body: { schema: s.newUser },
+      ok: { status: 201, description: 'the user', schema: s.userView },
+      errors: [409],
       handle: async ({ body, actor }) => {
         const { role, ...rest } = body;
         return present(await admin.users.create({ ...rest, ...(role === 'admin' ? { role } : {}) }, actor));
       },
     }),
     route({
-      method: 'get', path: '/users', summary: 'List users by username; `q` matches with `*` wildcards, case-sensitive',
-      query: s.userListQuery, ok: { status: 200, description: 'a page of users, `next` to go on', schema: s.userList },
+      method: 'get',
+      path: '/users',
+      summary: 'List users by username; `q` matches with `*` wildcards, case-sensitive',
+      query: s.userListQuery,
+      ok: { status: 200, description: 'a page of users, `next` to go on', schema: s.userList },
       handle: async ({ query }) => {
-        const page = await admin.users.list({ limit: query.limit, ...(query.q ? { pattern: query.q } : {}), ...(query.cursor ? { after: query.cursor } : {}) });
+        const page = await admin.users.list({
+          limit: query.limit,
+          ...(query.q ? { pattern: query.q } : {}),
+          ...(query.cursor ? { after: query.cursor } : {}),
+        });
         return { users: await Promise.all(page.users.map(present)), ...(page.next ? { next: page.next } : {}) };
       },
     }),
     route({
-      method: 'get', path: '/users/:id', summary: 'One user, with the second factor and the last sign-in',
-      params: s.idParams, ok: { status: 200, description: 'the user', schema: s.userView }, errors: [404],
+      method: 'get',
+      path: '/users/:id',
+      summary: 'One user, with the second factor and the last sign-in',
+      params: s.idParams,
+      ok: { status: 200, description: 'the user', schema: s.userView },
+      errors: [404],
       handle: async ({ params }) => present(await admin.users.get(params.id)),
     }),
     route({
-      method: 'patch', path: '/users/:id', summary: 'Change a user; a new password or disabling ends all of its sessions',
-      params: s.idParams, body: { schema: s.userPatch }, ok: { status: 200, description: 'the user', schema: s.userView }, errors: [404],
+      method: 'patch',
+      path: '/users/:id',
+      summary: 'Change a user; a new password or disabling ends all of its sessions',
+      params: s.idParams,
+      body: { schema: s.userPatch },
+      ok: { status: 200, description: 'the user', schema: s.userView },
+      errors: [404],
       handle: async ({ params, body, actor }) => {
         const { role, ...rest } = body;
-        return present(await admin.users.update(params.id, { ...rest, ...(role === undefined ? {} : { role: role === 'admin' ? 'admin' : null }) }, actor));
+        return present(
+          await admin.users.update(
+            params.id,
+            { ...rest, ...(role === undefined ? {} : { role: role === 'admin' ? 'admin' : null }) },
+            actor,
+          ),
+        );
       },
     }),
     route({
-      method: 'delete', path: '/users/:id', summary: 'Delete a user and its second factor; every session and refresh token of the user ends',
-      params: s.idParams, ok: { status: 204, description: 'deleted' }, errors: [404],
+      method: 'delete',
+      path: '/users/:id',
+      summary: 'Delete a user and its second factor; every session and refresh token of the user ends',
+      params: s.idParams,
+      ok: { status: 204, description: 'deleted' },
+      errors: [404],
       handle: async ({ params, actor }) => {
         if (!(await admin.users.delete(params.id, actor))) throw noUser();
       },
     }),
     route({
-      method: 'post', path: '/users/:id/mfa/reset', summary: 'Remove the authenticator app and backup codes and lift a lock; every session and refresh token of the user ends; the next sign-in registers anew',
-      params: s.idParams, body: { schema: s.noBody, optional: true }, ok: { status: 200, description: 'the user', schema: s.userView }, errors: [404],
+      method: 'post',
+      path: '/users/:id/mfa/reset',
+      summary:
+        'Remove the authenticator app and backup codes and lift a lock; every session and refresh token of the user ends; the next sign-in registers anew',
+      params: s.idParams,
+      body: { schema: s.noBody, optional: true },
+      ok: { status: 200, description: 'the user', schema: s.userView },
+      errors: [404],
       handle: async ({ params, actor }) => {
         if (!(await admin.users.resetMfa(params.id, actor))) throw noUser();
         return present(await admin.users.get(params.id));
       },
     }),
     route({
-      method: 'post', path: '/users/:id/sessions/end', summary: 'End every session, grant and refresh token of the user, on every node; the next sign-in asks for the password and the code',
-      params: s.idParams, body: { schema: s.noBody, optional: true }, ok: { status: 204, description: 'ended' }, errors: [404],
+      method: 'post',
+      path: '/users/:id/sessions/end',
+      summary: 'End every session, grant and refresh token of the user, on every node; the next sign-in asks for the password and the code',
+      params: s.idParams,
+      body: { schema: s.noBody, optional: true },
+      ok: { status: 204, description: 'ended' },
+      errors: [404],
       handle: async ({ params, actor }) => {
         if (!(await admin.users.endSessions(params.id, actor))) throw noUser();
       },
     }),
     route({
-      method: 'post', path: '/users/:id/unlock', summary: 'Lift a lock',
-      params: s.idParams, body: { schema: s.noBody, optional: true }, ok: { status: 200, description: 'the user', schema: s.userView }, errors: [404],
+      method: 'post',
+      path: '/users/:id/unlock',
+      summary: 'Lift a lock',
+      params: s.idParams,
+      body: { schema: s.noBody, optional: true },
+      ok: { status: 200, description: 'the user', schema: s.userView },
+      errors: [404],
       handle: async ({ params, actor }) => {
         if (!(await admin.users.unlock(params.id, actor))) throw noUser();
         return present(await admin.users.get(params.id));
       },
     }),
     route({
-      method: 'post', path: '/clients', summary: 'Register an application; a generated secret is in the answer, once',
-      body: { schema: s.newClient }, ok: { status: 201, description: 'the application', schema: s.clientWithSecret }, errors: [409],
+      method: 'post',
+      path: '/clients',
+      summary: 'Register an application; a generated secret is in the answer, once',
+      body: { schema: s.newClient },
+      ok: { status: 201, description: 'the application', schema: s.clientWithSecret },
+      errors: [409],
       handle: async ({ body, actor }) => {
         const { record, secret } = await admin.clients.register(body, actor);
         return { ...presentClient(record), ...(secret ? { client_secret: secret } : {}) };
       },
     }),
     route({
-      method: 'get', path: '/clients', summary: 'List applications by client_id',
-      query: s.clientListQuery, ok: { status: 200, description: 'a page of applications, `next` to go on', schema: s.clientList },
+      method: 'get',
+      path: '/clients',
+      summary: 'List applications by client_id',
+      query: s.clientListQuery,
+      ok: { status: 200, description: 'a page of applications, `next` to go on', schema: s.clientList },
       handle: async ({ query }) => {
         const all = (await admin.clients.list()).filter((client) => query.cursor === undefined || client.clientId > query.cursor);
         const page = all.slice(0, query.limit);
@@ -100,8 +153,12 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
       },
     }),
     route({
-      method: 'get', path: '/clients/:client_id', summary: 'One application (never its secret)',
-      params: s.clientIdParams, ok: { status: 200, description: 'the application', schema: s.clientView }, errors: [404],
+      method: 'get',
+      path: '/clients/:client_id',
+      summary: 'One application (never its secret)',
+      params: s.clientIdParams,
+      ok: { status: 200, description: 'the application', schema: s.clientView },
+      errors: [404],
       handle: async ({ params }) => {
         const client = await admin.clients.get(params.client_id);
         if (!client) throw noClient();
@@ -109,8 +166,13 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
       },
     }),
     route({
-      method: 'patch', path: '/clients/:client_id', summary: 'Change an application; null removes an optional key',
-      params: s.clientIdParams, body: { schema: s.clientPatch }, ok: { status: 200, description: 'the application', schema: s.clientView }, errors: [403, 404],
+      method: 'patch',
+      path: '/clients/:client_id',
+      summary: 'Change an application; null removes an optional key',
+      params: s.clientIdParams,
+      body: { schema: s.clientPatch },
+      ok: { status: 200, description: 'the application', schema: s.clientView },
+      errors: [403, 404],
       handle: async ({ params, body, actor }) => {
         const client = await admin.clients.update(changeable(params.client_id), body, actor);
         if (!client) throw noClient();
@@ -118,15 +180,24 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
       },
     }),
     route({
-      method: 'delete', path: '/clients/:client_id', summary: 'Delete an application: its tokens stop working',
-      params: s.clientIdParams, ok: { status: 204, description: 'deleted' }, errors: [403, 404],
+      method: 'delete',
+      path: '/clients/:client_id',
+      summary: 'Delete an application: its tokens stop working',
+      params: s.clientIdParams,
+      ok: { status: 204, description: 'deleted' },
+      errors: [403, 404],
       handle: async ({ params, actor }) => {
         if (!(await admin.clients.delete(changeable(params.client_id), actor))) throw noClient();
       },
     }),
     route({
-      method: 'post', path: '/clients/:client_id/secret', summary: 'Rotate a confidential application\'s secret: the new one is in the answer, once; the old one stops working',
-      params: s.clientIdParams, body: { schema: s.noBody, optional: true }, ok: { status: 200, description: 'the new secret', schema: s.rotatedSecret }, errors: [403, 404],
+      method: 'post',
+      path: '/clients/:client_id/secret',
+      summary: "Rotate a confidential application's secret: the new one is in the answer, once; the old one stops working",
+      params: s.clientIdParams,
+      body: { schema: s.noBody, optional: true },
+      ok: { status: 200, description: 'the new secret', schema: s.rotatedSecret },
+      errors: [403, 404],
       handle: async ({ params, actor }) => {
         const secret = await admin.clients.rotateSecret(changeable(params.client_id), actor);
         if (!secret) throw new AppError('not_found', 'no confidential client with this client_id');
@@ -134,33 +205,51 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
       },
     }),
     route({
-      method: 'get', path: '/settings', summary: 'The second-factor settings',
+      method: 'get',
+      path: '/settings',
+      summary: 'The second-factor settings',
       ok: { status: 200, description: 'the settings', schema: s.settingsView },
       handle: () => admin.settings.get(),
     }),
     route({
-      method: 'patch', path: '/settings', summary: 'Change settings; every node applies them within 5 seconds',
-      body: { schema: s.settingsPatch }, ok: { status: 200, description: 'the settings', schema: s.settingsView },
+      method: 'patch',
+      path: '/settings',
+      summary: 'Change settings; every node applies them within 5 seconds',
+      body: { schema: s.settingsPatch },
+      ok: { status: 200, description: 'the settings', schema: s.settingsView },
       handle: ({ body, actor }) => admin.settings.update(body as Partial<Settings>, actor),
     }),
     route({
-      method: 'get', path: '/export', summary: 'Users with their second factor (secrets still sealed, key ids kept) and, unless clients=false, applications',
-      query: s.exportQuery, ok: { status: 200, description: 'the export', schema: exportSchema },
+      method: 'get',
+      path: '/export',
+      summary: 'Users with their second factor (secrets still sealed, key ids kept) and, unless clients=false, applications',
+      query: s.exportQuery,
+      ok: { status: 200, description: 'the export', schema: exportSchema },
       handle: ({ query, actor }) => admin.data.export({ clients: query.clients !== 'false' }, actor),
     }),
     route({
-      method: 'post', path: '/import', summary: 'Import an export: users by username, applications by client_id; every record is checked before any is written',
-      body: { schema: exportSchema, limitBytes: 64 * 1024 * 1024, checkedByService: true }, ok: { status: 200, description: 'what was created and updated', schema: s.importResult }, errors: [409],
+      method: 'post',
+      path: '/import',
+      summary: 'Import an export: users by username, applications by client_id; every record is checked before any is written',
+      body: { schema: exportSchema, limitBytes: 64 * 1024 * 1024, checkedByService: true },
+      ok: { status: 200, description: 'what was created and updated', schema: s.importResult },
+      errors: [409],
       handle: ({ body, actor }) => admin.data.import(body, actor),
     }),
     route({
-      method: 'post', path: '/keys/rotate', summary: 'Re-seal every secret under the newest DATA_KEY; safe while serving, and resumable',
-      body: { schema: s.noBody, optional: true }, ok: { status: 200, description: 'what was re-sealed', schema: s.rotationResult },
+      method: 'post',
+      path: '/keys/rotate',
+      summary: 'Re-seal every secret under the newest DATA_KEY; safe while serving, and resumable',
+      body: { schema: s.noBody, optional: true },
+      ok: { status: 200, description: 'what was re-sealed', schema: s.rotationResult },
       handle: ({ actor }) => admin.keys.rotate(actor),
     }),
     route({
-      method: 'get', path: '/audit', summary: 'Audit events, newest first',
-      query: s.auditQuery, ok: { status: 200, description: 'a page of events, `next` to go on', schema: s.auditList },
+      method: 'get',
+      path: '/audit',
+      summary: 'Audit events, newest first',
+      query: s.auditQuery,
+      ok: { status: 200, description: 'a page of events, `next` to go on', schema: s.auditList },
       handle: async ({ query }) => {
         const page = await admin.audit.list({
           limit: query.limit,
@@ -169,7 +258,10 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
           since: query.since ? new Date(query.since) : undefined,
           cursor: query.cursor,
         });
-        return { events: page.events.map((event) => ({ ...event, at: event.at.toISOString() })), ...(page.next ? { next: page.next } : {}) };
+        return {
+          events: page.events.map((event) => ({ ...event, at: event.at.toISOString() })),
+          ...(page.next ? { next: page.next } : {}),
+        };
       },
     }),
   ];

@@ -12,15 +12,17 @@ import { parseInput } from '../validate.ts';
  */
 
 // No whitespace or control characters, and no `*`: it is the search wildcard.
-export const username = z
-  .string()
-  .regex(USERNAME_PATTERN, { message: USERNAME_RULE });
+export const username = z.string().regex(USERNAME_PATTERN, { message: USERNAME_RULE });
 const password = z.string().min(8, { message: 'at least 8 characters' }).max(1024, { message: 'at most 1024 characters' });
 const email = z.email({ message: 'an email address' }).max(254);
 const name = z.string().trim().min(1).max(256);
 // An absolute URL exactly as given (the rule the client service applies on every way in,
 // stated here too so the API document shows it).
-const uri = z.string().max(2048).regex(URL_AS_GIVEN, { message: URL_AS_GIVEN_RULE }).pipe(z.url({ message: 'an absolute URL' }));
+const uri = z
+  .string()
+  .max(2048)
+  .regex(URL_AS_GIVEN, { message: URL_AS_GIVEN_RULE })
+  .pipe(z.url({ message: 'an absolute URL' }));
 const timestamp = z.iso.datetime();
 
 /** A list's page size: plain decimal digits only (no `0x10`, ` 1` or `1e3`), 1 to 500. */
@@ -93,11 +95,18 @@ export const newClient = z.strictObject({
   client_name: z.string().trim().min(1).max(256).optional(),
   redirect_uris: z.array(uri).min(1).max(50),
   post_logout_redirect_uris: z.array(uri).max(50).optional(),
-  grant_types: z.array(z.enum(['authorization_code', 'refresh_token'])).min(1).optional(),
+  grant_types: z
+    .array(z.enum(['authorization_code', 'refresh_token']))
+    .min(1)
+    .optional(),
   response_types: z.array(z.literal('code')).min(1).optional(),
   token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
   application_type: z.enum(['web', 'native']).optional(),
-  scope: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/).max(1024).optional(),
+  scope: z
+    .string()
+    .regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/)
+    .max(1024)
+    .optional(),
   id_token_signed_response_alg: z.enum(['RS256']).optional(),
   client_uri: uri.optional(),
   logo_uri: uri.optional(),
@@ -142,7 +151,11 @@ export const clientListQuery = z.strictObject({
 export const rotatedSecret = z.object({ client_id: z.string(), client_secret: z.string() });
 
 const between = (min: number, max: number, what = 'an integer') =>
-  z.number().int().min(min, { message: `${what} from ${min} to ${max}` }).max(max, { message: `${what} from ${min} to ${max}` });
+  z
+    .number()
+    .int()
+    .min(min, { message: `${what} from ${min} to ${max}` })
+    .max(max, { message: `${what} from ${min} to ${max}` });
 
 export const settingsView = z.object({
   enabled: z.boolean(),
@@ -214,7 +227,12 @@ export const auditList = z.object({ events: z.array(auditView), next: z.string()
 export const errorView = z.object({ error: z.string(), message: z.string() });
 
 export const exportQuery = z.strictObject({ clients: z.enum(['true', 'false']).optional() });
-export const importResult = z.object({ usersCreated: z.number().int(), usersUpdated: z.number().int(), clientsCreated: z.number().int(), clientsUpdated: z.number().int() });
+export const importResult = z.object({
+  usersCreated: z.number().int(),
+  usersUpdated: z.number().int(),
+  clientsCreated: z.number().int(),
+  clientsUpdated: z.number().int(),
+});
 export const rotationResult = z.object({
   keyId: z.string(),
   resealed: z.object({ users: z.number().int(), clients: z.number().int(), keys: z.number().int(), skipped: z.number().int() }),

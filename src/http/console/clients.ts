@@ -22,10 +22,21 @@ function metadataOf(body: Record<string, string>) {
 }
 
 export function mountConsoleClients(router: Router, admin: Administration) {
-  const listPage = async (ctx: Context, options: { error?: string; form?: Record<string, string>; secret?: { clientId: string; secret: string } } = {}) => {
+  const listPage = async (
+    ctx: Context,
+    options: { error?: string; form?: Record<string, string>; secret?: { clientId: string; secret: string } } = {},
+  ) => {
     const clients = (await admin.clients.list()).filter((client) => !isInternalClient(client.clientId)).map(presentClient);
     ctx.status = options.error ? 400 : 200;
-    await ctx.render('console/clients', { title: 'Applications', section: 'clients', clients, policies: mfaPolicies, form: options.form ?? {}, ...options, ...consoleOf(ctx) });
+    await ctx.render('console/clients', {
+      title: 'Applications',
+      section: 'clients',
+      clients,
+      policies: mfaPolicies,
+      form: options.form ?? {},
+      ...options,
+      ...consoleOf(ctx),
+    });
   };
 
   router.get('/clients', (ctx) => listPage(ctx));
@@ -53,7 +64,14 @@ export function mountConsoleClients(router: Router, admin: Administration) {
     const client = await admin.clients.get(clientId);
     if (!client || isInternalClient(clientId)) throw new AppError('not_found', 'There is no such application.');
     ctx.status = options.error ? 400 : 200;
-    await ctx.render('console/client', { title: client.clientId, section: 'clients', client: presentClient(client), policies: mfaPolicies, ...options, ...consoleOf(ctx) });
+    await ctx.render('console/client', {
+      title: client.clientId,
+      section: 'clients',
+      client: presentClient(client),
+      policies: mfaPolicies,
+      ...options,
+      ...consoleOf(ctx),
+    });
   };
 
   router.get('/clients/:id', (ctx) => editPage(ctx, ctx.params.id!));
@@ -63,7 +81,8 @@ export function mountConsoleClients(router: Router, admin: Administration) {
     if (isInternalClient(clientId)) throw new AppError('not_found', 'There is no such application.');
     try {
       const patch = parseInput(clientPatch, metadataOf(ctx.request.body as Record<string, string>));
-      if (!(await admin.clients.update(clientId, patch, consoleOf(ctx).actor))) throw new AppError('not_found', 'There is no such application.');
+      if (!(await admin.clients.update(clientId, patch, consoleOf(ctx).actor)))
+        throw new AppError('not_found', 'There is no such application.');
     } catch (err) {
       if (isAppError(err) && err.status < 500 && err.code !== 'not_found') return editPage(ctx, clientId, { error: err.message });
       throw err;

@@ -60,7 +60,13 @@ export function createConsoleSession(deps: {
   maxHours: number;
   bodyLimit: number;
 }) {
-  const client = createSelfClient({ issuer: deps.issuer, clientId: CONSOLE_CLIENT_ID, path: '/admin', scope: 'openid', localOrigin: deps.localOrigin });
+  const client = createSelfClient({
+    issuer: deps.issuer,
+    clientId: CONSOLE_CLIENT_ID,
+    path: '/admin',
+    scope: 'openid',
+    localOrigin: deps.localOrigin,
+  });
   const tokens = new Tokens();
   const now = () => Math.floor(deps.clock.now() / 1000);
   const form = bodyParser({ limit: deps.bodyLimit, accept: ['form'] });
@@ -101,7 +107,10 @@ export function createConsoleSession(deps: {
       }
     }
     // Every request moves the idle limit on, never past the end.
-    client.writeJson(ctx, SESSION_COOKIE, { ...session!, exp: Math.min(now() + deps.idleMinutes * 60, session!.end) } satisfies ConsoleSession);
+    client.writeJson(ctx, SESSION_COOKIE, {
+      ...session!,
+      exp: Math.min(now() + deps.idleMinutes * 60, session!.end),
+    } satisfies ConsoleSession);
     ctx.state.console = {
       admin,
       actor: { actor: `console:${admin.username}`, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined },
@@ -116,11 +125,22 @@ export function createConsoleSession(deps: {
     const result = await client.finish(ctx);
     const claims = 'tokens' in result ? result.tokens.claims() : undefined;
     if (!claims || !Array.isArray(claims.amr) || !claims.amr.includes('mfa')) {
-      return refused(ctx, 400, 'Sign-in did not complete', 'error' in result ? `Sign-in did not complete: ${result.error.replace(/\.$/, '')}.` : 'Sign-in did not complete.');
+      return refused(
+        ctx,
+        400,
+        'Sign-in did not complete',
+        'error' in result ? `Sign-in did not complete: ${result.error.replace(/\.$/, '')}.` : 'Sign-in did not complete.',
+      );
     }
     // The sign-in session this browser just signed in with, for this very user.
     const signedIn = await deps.sessions.ofBrowser(ctx, claims.sub);
-    if (!signedIn) return refused(ctx, 400, 'Sign-in did not complete', 'Sign-in did not complete: this browser has no sign-in session. Open the console again.');
+    if (!signedIn)
+      return refused(
+        ctx,
+        400,
+        'Sign-in did not complete',
+        'Sign-in did not complete: this browser has no sign-in session. Open the console again.',
+      );
     const started = now();
     client.writeJson(ctx, SESSION_COOKIE, {
       sub: claims.sub,

@@ -11,7 +11,8 @@ import { consoleOf } from './session.ts';
 
 /** The settings form's fields, as the admin API's settings (checked by its schema). */
 function settingsOf(body: Record<string, string>) {
-  const number = (value: string | undefined) => (value !== undefined && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value);
+  const number = (value: string | undefined) =>
+    value !== undefined && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : value;
   return {
     enabled: body.enabled === 'on',
     defaultPolicy: body.defaultPolicy,
@@ -28,7 +29,14 @@ function settingsOf(body: Record<string, string>) {
 export function mountConsoleSettingsAndAudit(router: Router, admin: Administration) {
   const settingsPage = async (ctx: Context, options: { error?: string; saved?: boolean } = {}) => {
     ctx.status = options.error ? 400 : 200;
-    await ctx.render('console/settings', { title: 'Settings', section: 'settings', settings: await admin.settings.get(), policies: mfaPolicies, ...options, ...consoleOf(ctx) });
+    await ctx.render('console/settings', {
+      title: 'Settings',
+      section: 'settings',
+      settings: await admin.settings.get(),
+      policies: mfaPolicies,
+      ...options,
+      ...consoleOf(ctx),
+    });
   };
 
   router.get('/settings', (ctx) => settingsPage(ctx, { saved: ctx.query.saved === '1' }));
@@ -56,7 +64,9 @@ export function mountConsoleSettingsAndAudit(router: Router, admin: Administrati
       userId = page.users.find((user) => user.username === username)?.id ?? 'none';
     }
     const page = await admin.audit.list({ limit: 50, userId, type, cursor });
-    const next = page.next ? `/admin/audit?${new URLSearchParams({ ...(username ? { user: username } : {}), ...(type ? { type } : {}), cursor: page.next })}` : undefined;
+    const next = page.next
+      ? `/admin/audit?${new URLSearchParams({ ...(username ? { user: username } : {}), ...(type ? { type } : {}), cursor: page.next })}`
+      : undefined;
     await ctx.render('console/audit', {
       title: 'Audit log',
       section: 'audit',

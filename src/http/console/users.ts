@@ -11,20 +11,58 @@ const PAGE = 25;
 
 /** What each user action asks and does; all of them go through the administration service. */
 const actions = {
-  'reset-mfa': { title: 'Reset the authenticator app?', lead: 'The app and the backup codes are removed, a lock is lifted, and every session of the user ends now. The next sign-in that asks for a second factor registers a new app.', button: 'Reset the authenticator app', danger: true },
-  'end-sessions': { title: 'Sign this user out everywhere?', lead: 'Every sign-in session and refresh token of the user ends now, on every application: the next sign-in asks for the password and the code.', button: 'Sign out everywhere', danger: true },
+  'reset-mfa': {
+    title: 'Reset the authenticator app?',
+    lead: 'The app and the backup codes are removed, a lock is lifted, and every session of the user ends now. The next sign-in that asks for a second factor registers a new app.',
+    button: 'Reset the authenticator app',
+    danger: true,
+  },
+  'end-sessions': {
+    title: 'Sign this user out everywhere?',
+    lead: 'Every sign-in session and refresh token of the user ends now, on every application: the next sign-in asks for the password and the code.',
+    button: 'Sign out everywhere',
+    danger: true,
+  },
   unlock: { title: 'Unlock?', lead: 'The lock after too many wrong codes is lifted now.', button: 'Unlock', danger: false },
-  exempt: { title: 'Exempt from the second factor?', lead: 'An exempt user is never asked for a second factor, by any application.', button: 'Exempt', danger: true },
-  unexempt: { title: 'Ask for the second factor again?', lead: 'The user is asked as the applications\' policies say.', button: 'Remove the exemption', danger: false },
-  disable: { title: 'Disable this user?', lead: 'A disabled user cannot sign in, and every session of theirs ends now. Their authenticator app is kept.', button: 'Disable', danger: true },
+  exempt: {
+    title: 'Exempt from the second factor?',
+    lead: 'An exempt user is never asked for a second factor, by any application.',
+    button: 'Exempt',
+    danger: true,
+  },
+  unexempt: {
+    title: 'Ask for the second factor again?',
+    lead: "The user is asked as the applications' policies say.",
+    button: 'Remove the exemption',
+    danger: false,
+  },
+  disable: {
+    title: 'Disable this user?',
+    lead: 'A disabled user cannot sign in, and every session of theirs ends now. Their authenticator app is kept.',
+    button: 'Disable',
+    danger: true,
+  },
   enable: { title: 'Enable this user?', lead: 'The user can sign in again.', button: 'Enable', danger: false },
-  'set-password': { title: 'Set a new password?', lead: 'Every session of the user ends now; they sign in with the new password.', button: 'Set the password', danger: true },
-  delete: { title: 'Delete this user?', lead: 'The user and their authenticator app are deleted for good, and every session of theirs ends now.', button: 'Delete the user', danger: true },
+  'set-password': {
+    title: 'Set a new password?',
+    lead: 'Every session of the user ends now; they sign in with the new password.',
+    button: 'Set the password',
+    danger: true,
+  },
+  delete: {
+    title: 'Delete this user?',
+    lead: 'The user and their authenticator app are deleted for good, and every session of theirs ends now.',
+    button: 'Delete the user',
+    danger: true,
+  },
 } as const;
 type Action = keyof typeof actions;
 const isAction = (name: string): name is Action => Object.hasOwn(actions, name);
 
-const passwordField = z.string().min(8, { message: 'The password needs at least 8 characters.' }).max(1024, { message: 'The password has at most 1024 characters.' });
+const passwordField = z
+  .string()
+  .min(8, { message: 'The password needs at least 8 characters.' })
+  .max(1024, { message: 'The password has at most 1024 characters.' });
 
 export function mountConsoleUsers(router: Router, admin: Administration) {
   const userOr404 = async (id: string) => {
@@ -115,7 +153,14 @@ export function mountConsoleUsers(router: Router, admin: Administration) {
       .object({ username: usernameSchema, password: passwordField, role: z.enum(['user', 'admin']).default('user') })
       .safeParse({ username: body.username ?? '', password: body.password ?? '', role: body.role || undefined });
     if (!parsed.success) throw new AppError('invalid_request', parsed.error.issues[0]!.message);
-    const user = await admin.users.create({ username: parsed.data.username, password: parsed.data.password, ...(parsed.data.role === 'admin' ? { role: 'admin' as const } : {}) }, consoleOf(ctx).actor);
+    const user = await admin.users.create(
+      {
+        username: parsed.data.username,
+        password: parsed.data.password,
+        ...(parsed.data.role === 'admin' ? { role: 'admin' as const } : {}),
+      },
+      consoleOf(ctx).actor,
+    );
     ctx.status = 303;
     ctx.redirect(`/admin/users/${encodeURIComponent(user.id)}`);
   });

@@ -13,7 +13,8 @@ export function createConsentStep(deps: InteractionDeps, kit: InteractionKit) {
   async function grant(ctx: Context, interaction: Interaction) {
     const { prompt, params, session } = interaction;
     const existing = interaction.grantId ? await deps.provider.Grant.find(interaction.grantId) : undefined;
-    if (interaction.grantId && !existing) throw new AppError('invalid_request', 'This sign-in has expired. Start again from the application.');
+    if (interaction.grantId && !existing)
+      throw new AppError('invalid_request', 'This sign-in has expired. Start again from the application.');
     const grant = existing ?? new deps.provider.Grant({ accountId: session!.accountId, clientId: String(params.client_id) });
     const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));

@@ -94,7 +94,12 @@ export function createInteractionKit(deps: InteractionDeps) {
 
     /** Notes a password attempt of a known user, and a sign-in that completed, on the user. */
     recordSignIn: (ctx: Context, userId: string, succeeded: boolean) =>
-      deps.users.recordSignIn(userId, { at: new Date(deps.clock.now()), ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, succeeded }),
+      deps.users.recordSignIn(userId, {
+        at: new Date(deps.clock.now()),
+        ip: ctx.ip,
+        userAgent: ctx.get('user-agent') || undefined,
+        succeeded,
+      }),
   };
 }
 

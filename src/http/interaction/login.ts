@@ -52,7 +52,10 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
 
     const limited = await rateLimited(ctx, username);
     if (limited.waitMs > 0) {
-      logOf(ctx, deps.log).info({ event: 'signin.rate_limited', per: limited.per, client: client.clientId, ip: ctx.ip }, 'password attempt rate limited');
+      logOf(ctx, deps.log).info(
+        { event: 'signin.rate_limited', per: limited.per, client: client.clientId, ip: ctx.ip },
+        'password attempt rate limited',
+      );
       await deps.audit.record({ at: at(), type: 'rate_limited', outcome: 'failure', reason: limited.per, ...source });
       return kit.retry(ctx, interaction, {
         error: rateLimitedMessage(limited.waitMs, deps.clock.now()),
@@ -64,8 +67,18 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
 
     const result = await deps.userService.verifyPassword(username, password);
     if (!result.ok) {
-      logOf(ctx, deps.log).info({ event: 'signin.failed', reason: result.reason, client: client.clientId, ip: ctx.ip }, 'password sign-in failed');
-      await deps.audit.record({ at: at(), type: 'password.refused', outcome: 'failure', reason: result.reason, ...(result.userId ? { userId: result.userId } : {}), ...source });
+      logOf(ctx, deps.log).info(
+        { event: 'signin.failed', reason: result.reason, client: client.clientId, ip: ctx.ip },
+        'password sign-in failed',
+      );
+      await deps.audit.record({
+        at: at(),
+        type: 'password.refused',
+        outcome: 'failure',
+        reason: result.reason,
+        ...(result.userId ? { userId: result.userId } : {}),
+        ...source,
+      });
       if (result.userId) await kit.recordSignIn(ctx, result.userId, false);
       const error = result.reason === 'disabled' ? DISABLED : WRONG_CREDENTIALS;
       return kit.retry(ctx, interaction, { error, username, status: 401 });
@@ -110,7 +123,9 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
 /** What is wrong with a login form, in words for the person who sent it. */
 function loginFormProblem(body: unknown): string {
   const fields = (body ?? {}) as Record<string, unknown>;
-  if (typeof fields.username === 'string' && fields.username.trim().length > 128) return 'The username is too long: it has at most 128 characters.';
-  if (typeof fields.password === 'string' && fields.password.length > 1024) return 'The password is too long: it has at most 1024 characters.';
+  if (typeof fields.username === 'string' && fields.username.trim().length > 128)
+    return 'The username is too long: it has at most 128 characters.';
+  if (typeof fields.password === 'string' && fields.password.length > 1024)
+    return 'The password is too long: it has at most 1024 characters.';
   return 'Enter your username and password.';
 }

@@ -54,7 +54,8 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     return user;
   }
 
-  const putState = (interaction: Interaction, state: SignInState) => deps.mfaState.signIn.put(interaction.uid, state, kit.remainingSeconds(interaction));
+  const putState = (interaction: Interaction, state: SignInState) =>
+    deps.mfaState.signIn.put(interaction.uid, state, kit.remainingSeconds(interaction));
 
   /** The registration's secret, made once per sign-in and kept with it until it ends. */
   async function enrollmentOf(interaction: Interaction, state: SignInState): Promise<string> {
@@ -73,8 +74,15 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     ctx.status = options.status ?? 200;
     if (state.secondFactorAt !== undefined) {
       // Registered: say so, with the backup codes (shown only until the person goes on).
-      const codes = state.sealedBackupCodes ? (JSON.parse(deps.keyring.open(state.sealedBackupCodes, BACKUP_CODES_PURPOSE)) as string[]) : [];
-      return ctx.render('backup-codes', { ...common, title: 'Authenticator app added', added: true, ...backupCodesPage(user.username, codes) });
+      const codes = state.sealedBackupCodes
+        ? (JSON.parse(deps.keyring.open(state.sealedBackupCodes, BACKUP_CODES_PURPOSE)) as string[])
+        : [];
+      return ctx.render('backup-codes', {
+        ...common,
+        title: 'Authenticator app added',
+        added: true,
+        ...backupCodesPage(user.username, codes),
+      });
     }
     const lock = await deps.secondFactor.lockOf(user);
     if (lock) {
@@ -157,7 +165,11 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     const secondFactorAt = Math.floor(deps.clock.now() / 1000);
     const codes = await deps.secondFactor.issueBackupCodes(state.accountId, source);
     const { sealedEnrollment: _done, ...rest } = state;
-    await putState(interaction, { ...rest, secondFactorAt, ...(codes ? { sealedBackupCodes: deps.keyring.seal(JSON.stringify(codes), BACKUP_CODES_PURPOSE) } : {}) });
+    await putState(interaction, {
+      ...rest,
+      secondFactorAt,
+      ...(codes ? { sealedBackupCodes: deps.keyring.seal(JSON.stringify(codes), BACKUP_CODES_PURPOSE) } : {}),
+    });
     return redirectToPage(ctx, interaction);
   }
 
@@ -165,7 +177,8 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
   async function proceed(ctx: Context) {
     const { interaction } = await kit.details(ctx, 'login', MFA_PROMPT);
     const state = await pendingOf(interaction);
-    if (state.secondFactorAt === undefined) throw new AppError('invalid_request', 'This step of the sign-in is not the current one. Start again from the application.');
+    if (state.secondFactorAt === undefined)
+      throw new AppError('invalid_request', 'This step of the sign-in is not the current one. Start again from the application.');
     return complete(ctx, interaction.uid, state, 'totp', state.secondFactorAt);
   }
 

@@ -27,7 +27,10 @@ export function createMemoryAuditLog({ clock, retentionDays }: { clock: Clock; r
         if ((userId === undefined || event.userId === userId) && (type === undefined || event.type === type)) found.push(entry);
       }
       const page = found.slice(0, limit);
-      return { events: page.map((entry) => structuredClone(entry.event)), ...(found.length > limit ? { next: String(page.at(-1)!.seq) } : {}) };
+      return {
+        events: page.map((entry) => structuredClone(entry.event)),
+        ...(found.length > limit ? { next: String(page.at(-1)!.seq) } : {}),
+      };
     },
   };
 }

@@ -17,7 +17,10 @@ const PRUNE_EVERY_MS = 60_000;
 export type MemoryStores = Stores & Prunable;
 
 /** The embedded default: everything in this process, nothing persisted. */
-export function createMemoryStores({ clock = systemClock, auditRetentionDays = 90 }: { clock?: Clock; auditRetentionDays?: number } = {}): MemoryStores {
+export function createMemoryStores({
+  clock = systemClock,
+  auditRetentionDays = 90,
+}: { clock?: Clock; auditRetentionDays?: number } = {}): MemoryStores {
   // One process: a change is told to this node's listeners, and that is everyone.
   const changes = createChangeListeners();
   const notifyChanged = async (topic: ChangeTopic) => changes.tell(topic);

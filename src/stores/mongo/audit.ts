@@ -29,7 +29,13 @@ const fields = ['userId', 'clientId', 'ip', 'userAgent', 'actor', 'reason', 'cha
  * The audit log in MongoDB's `audit` collection: one insert per event, newest first by
  * `_id` (the cursor), and a TTL index on `at` that drops events past the retention.
  */
-export async function createMongoAuditLog({ connection, retentionDays }: { connection: Connection; retentionDays: number }): Promise<AuditLog> {
+export async function createMongoAuditLog({
+  connection,
+  retentionDays,
+}: {
+  connection: Connection;
+  retentionDays: number;
+}): Promise<AuditLog> {
   const Audit = connection.model<AuditDocument>('Audit', auditSchema);
   await guard(() => Audit.createIndexes());
   const expireAfterSeconds = retentionDays * 86_400;
@@ -49,14 +55,21 @@ export async function createMongoAuditLog({ connection, retentionDays }: { conne
       await guard(() => Audit.collection.insertOne(doc as never));
     },
     async list({ userId, type, since, cursor, limit }) {
-      if (cursor !== undefined && !Types.ObjectId.isValid(cursor)) throw new AppError('invalid_request', 'cursor: not a cursor of this list');
+      if (cursor !== undefined && !Types.ObjectId.isValid(cursor))
+        throw new AppError('invalid_request', 'cursor: not a cursor of this list');
       const filter = {
         ...(userId === undefined ? {} : { userId }),
         ...(type === undefined ? {} : { type }),
         ...(since === undefined ? {} : { at: { $gte: since } }),
         ...(cursor === undefined ? {} : { _id: { $lt: new Types.ObjectId(cursor) } }),
       };
-      const docs = await guard(() => Audit.find(filter).sort({ _id: -1 }).limit(limit + 1).lean<(AuditDocument & { _id: Types.ObjectId })[]>().exec());
+      const docs = await guard(() =>
+        Audit.find(filter)
+          .sort({ _id: -1 })
+          .limit(limit + 1)
+          .lean<(AuditDocument & { _id: Types.ObjectId })[]>()
+          .exec(),
+      );
       const page = docs.slice(0, limit);
       return {
         events: page.map(({ _id, ...event }) => event),

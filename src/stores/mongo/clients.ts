@@ -59,7 +59,11 @@ export async function createMongoClientStore({ connection }: { connection: Conne
       return result.matchedCount === 1;
     },
     async importClient(client) {
-      const doc = { metadata: client.metadata, createdAt: client.createdAt, ...(client.sealedSecret ? { sealedSecret: client.sealedSecret } : {}) };
+      const doc = {
+        metadata: client.metadata,
+        createdAt: client.createdAt,
+        ...(client.sealedSecret ? { sealedSecret: client.sealedSecret } : {}),
+      };
       const result = await guard(() =>
         Clients.collection.updateOne(
           { _id: client.clientId } as never,
@@ -70,7 +74,9 @@ export async function createMongoClientStore({ connection }: { connection: Conne
       return result.upsertedCount === 1 ? 'created' : 'updated';
     },
     async resealSecret(clientId, old, sealed) {
-      const result = await guard(() => Clients.collection.updateOne({ _id: clientId, sealedSecret: old } as never, { $set: { sealedSecret: sealed } }));
+      const result = await guard(() =>
+        Clients.collection.updateOne({ _id: clientId, sealedSecret: old } as never, { $set: { sealedSecret: sealed } }),
+      );
       return result.modifiedCount === 1;
     },
     async delete(clientId) {

@@ -8,7 +8,10 @@ interface SettingsDocument extends StoredSettings {
   _id: string;
 }
 
-const settingsSchema = new Schema<SettingsDocument>({ _id: { type: String, required: true } }, { collection: 'settings', versionKey: false, strict: false });
+const settingsSchema = new Schema<SettingsDocument>(
+  { _id: { type: String, required: true } },
+  { collection: 'settings', versionKey: false, strict: false },
+);
 
 function strip(doc: SettingsDocument | null): StoredSettings {
   if (!doc) return {};
@@ -21,7 +24,7 @@ export function createMongoSettingsStore({ connection }: { connection: Connectio
   const Settings = connection.model<SettingsDocument>('Settings', settingsSchema);
   return {
     async get() {
-      return strip(await guard(() => Settings.collection.findOne({ _id: GLOBAL } as never)) as SettingsDocument | null);
+      return strip((await guard(() => Settings.collection.findOne({ _id: GLOBAL } as never))) as SettingsDocument | null);
     },
     async update(patch) {
       const doc = await guard(() =>

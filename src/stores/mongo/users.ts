@@ -91,7 +91,11 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
         const users: UserRecord[] = [];
         let scanned = 0;
         let last: string | undefined;
-        for await (const doc of Users.find(filter).sort({ username: 1 }).limit(USER_SCAN_LIMIT + 1).lean<UserDocument>().cursor({ batchSize: Math.min(limit + 1, 500) })) {
+        for await (const doc of Users.find(filter)
+          .sort({ username: 1 })
+          .limit(USER_SCAN_LIMIT + 1)
+          .lean<UserDocument>()
+          .cursor({ batchSize: Math.min(limit + 1, 500) })) {
           if (users.length === limit) return { users, next: users.at(-1)!.username };
           if (scanned === USER_SCAN_LIMIT) return { users, next: last! };
           scanned++;
@@ -137,7 +141,12 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
     async acceptStep(id, { step, drift, lastOffset, at }) {
       const result = await guard(() =>
         Users.collection.updateOne({ _id: id, 'mfa.device.lastStep': { $lt: step } } as never, {
-          $set: { 'mfa.device.lastStep': step, 'mfa.device.drift': drift, 'mfa.device.lastOffset': lastOffset, 'mfa.device.lastUsedAt': at },
+          $set: {
+            'mfa.device.lastStep': step,
+            'mfa.device.drift': drift,
+            'mfa.device.lastOffset': lastOffset,
+            'mfa.device.lastUsedAt': at,
+          },
         }),
       );
       return result.modifiedCount === 1;
@@ -152,10 +161,13 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       // The filter names the code and the update pulls it: of simultaneous uses, the
       // document changes once, for one caller.
       const result = await guard(() =>
-        Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: true }, 'mfa.backupCodes.hashes': hash } as never, {
-          $pull: { 'mfa.backupCodes.hashes': hash },
-          $set: { 'mfa.device.lastUsedAt': at },
-        } as never),
+        Users.collection.updateOne(
+          { _id: id, 'mfa.device': { $exists: true }, 'mfa.backupCodes.hashes': hash } as never,
+          {
+            $pull: { 'mfa.backupCodes.hashes': hash },
+            $set: { 'mfa.device.lastUsedAt': at },
+          } as never,
+        ),
       );
       return result.modifiedCount === 1;
     },
@@ -173,9 +185,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       const fields = { ...rest, usernameLower: record.username.toLowerCase() };
       try {
         // Over the same username (keeping its id), else a new document with the record's id.
-        const updated = await guard(() =>
-          Users.collection.updateOne({ usernameLower: fields.usernameLower } as never, { $set: fields }),
-        );
+        const updated = await guard(() => Users.collection.updateOne({ usernameLower: fields.usernameLower } as never, { $set: fields }));
         if (updated.matchedCount === 1) return 'updated';
         await guard(() => Users.collection.insertOne({ _id: id, ...fields } as never));
         return 'created';
@@ -191,7 +201,9 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       return result.modifiedCount === 1;
     },
     async setLock(id, lock) {
-      await guard(() => Users.collection.updateOne({ _id: id } as never, lock ? { $set: { 'mfa.lock': lock } } : { $unset: { 'mfa.lock': '' } }));
+      await guard(() =>
+        Users.collection.updateOne({ _id: id } as never, lock ? { $set: { 'mfa.lock': lock } } : { $unset: { 'mfa.lock': '' } }),
+      );
     },
     async delete(id) {
       const result = await guard(() => Users.collection.deleteOne({ _id: id } as never));

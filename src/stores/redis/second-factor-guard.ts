@@ -65,11 +65,31 @@ return {outcome, failures}
 `;
 
 export function createRedisSecondFactorGuard({ redis, keyPrefix }: { redis: RedisClient; keyPrefix: string }): SecondFactorGuard {
-  const keys = (userId: string) => [`${keyPrefix}mfa-lock:${userId}`, `${keyPrefix}mfa-failures:${userId}`, `${keyPrefix}totp-step:${userId}`];
+  const keys = (userId: string) => [
+    `${keyPrefix}mfa-lock:${userId}`,
+    `${keyPrefix}mfa-failures:${userId}`,
+    `${keyPrefix}totp-step:${userId}`,
+  ];
 
-  async function run(userId: string, mode: string, step: number, floor: number, limits: { maxAttempts: number; lockoutSeconds: number; now: number }) {
+  async function run(
+    userId: string,
+    mode: string,
+    step: number,
+    floor: number,
+    limits: { maxAttempts: number; lockoutSeconds: number; now: number },
+  ) {
     const [outcome, value] = (await guardRedis(() =>
-      redis.eval(ATTEMPT, 3, ...keys(userId), mode, String(step), String(floor), String(limits.maxAttempts), String(limits.lockoutSeconds), String(limits.now)),
+      redis.eval(
+        ATTEMPT,
+        3,
+        ...keys(userId),
+        mode,
+        String(step),
+        String(floor),
+        String(limits.maxAttempts),
+        String(limits.lockoutSeconds),
+        String(limits.now),
+      ),
     )) as [string, number];
     return { outcome, value };
   }
