@@ -1,5 +1,6 @@
 import client from 'prom-client';
-import type { AuditEvent, Stores } from './stores/types.ts';
+import type { AuditEvent } from './domain/ports.ts';
+import type { Stores } from './stores/types.ts';
 
 /**
  * Prometheus metrics of one twofold instance (a registry of its own, so several instances

@@ -1,4 +1,5 @@
-import type { AuditEvent, AuditLog, AuditType, OidcStateStore, UserQuery, UserRecord, UserStore } from '../stores/types.ts';
+import type { AuditEvent, AuditLog, AuditType, UserQuery, UserRecord, UserStore } from '../domain/ports.ts';
+import type { SessionEnder } from './ports.ts';
 import type { ClientRegistration, ClientService } from './clients.ts';
 import type { Clock } from './clock.ts';
 import type { DataPortability } from './data-portability.ts';
@@ -27,7 +28,7 @@ export function createAdministration(deps: {
   settings: SettingsService;
   recovery: RecoveryService;
   secondFactor: SecondFactorService;
-  oidc: OidcStateStore;
+  oidc: SessionEnder;
   audit: AuditLog;
   clock: Clock;
   portability: DataPortability;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import { AppError } from './errors.ts';
 import type { DataKeyring } from './data-key.ts';
-import type { ClientRecord, ClientStore } from '../stores/types.ts';
+import type { ClientRecord, ClientStore } from '../domain/ports.ts';
 
 export const CLIENT_SECRET_PURPOSE = 'client-secret';
 

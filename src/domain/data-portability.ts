@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { USER_ID_PATTERN, USER_ID_RULE, USERNAME_PATTERN, USERNAME_RULE } from './users.ts';
-import type { AuditLog, ClientRecord, ClientStore, UserRecord, UserStore } from '../stores/types.ts';
+import type { AuditLog, ClientRecord, ClientStore, UserRecord, UserStore } from '../domain/ports.ts';
 import type { Actor } from './administration.ts';
 import type { Clock } from './clock.ts';
 import { sealedKeyId, type DataKeyring } from './data-key.ts';

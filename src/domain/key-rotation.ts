@@ -1,4 +1,4 @@
-import type { AuditLog, ClientStore, KeyStore, UserStore } from '../stores/types.ts';
+import type { AuditLog, ClientStore, KeyStore, UserStore } from '../domain/ports.ts';
 import type { Actor } from './administration.ts';
 import { CLIENT_SECRET_PURPOSE } from './clients.ts';
 import type { Clock } from './clock.ts';

@@ -1,4 +1,5 @@
-import type { AuditLog, AuditType, OidcStateStore, SecondFactorGuard, UserStore } from '../stores/types.ts';
+import type { AuditLog, AuditType, SecondFactorGuard, UserStore } from '../domain/ports.ts';
+import type { SessionEnder } from './ports.ts';
 import type { Clock } from './clock.ts';
 import type { AttemptSource } from './second-factor.ts';
 
@@ -18,7 +19,7 @@ export const SESSIONS_ENDED = 'sessions_ended';
 export function createRecoveryService(deps: {
   users: UserStore;
   guard: SecondFactorGuard;
-  oidc: OidcStateStore;
+  oidc: SessionEnder;
   audit: AuditLog;
   clock: Clock;
 }) {

@@ -1,4 +1,4 @@
-import type { AttemptLimits, AttemptResult, AuditLog, AuditType, SecondFactorGuard, UserRecord, UserStore } from '../stores/types.ts';
+import type { AttemptLimits, AttemptResult, AuditLog, AuditType, SecondFactorGuard, UserRecord, UserStore } from '../domain/ports.ts';
 import { BACKUP_CODE_PURPOSE, generateBackupCodes, hashBackupCode, normalizeBackupCode } from './backup-codes.ts';
 import type { Clock } from './clock.ts';
 import type { DataKeyring } from './data-key.ts';

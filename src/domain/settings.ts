@@ -1,6 +1,6 @@
 import type { Clock } from './clock.ts';
 import type { MfaPolicy } from './mfa-policy.ts';
-import type { SettingsStore, StoredSettings } from '../stores/types.ts';
+import type { SettingsStore, StoredSettings } from '../domain/ports.ts';
 
 /** The settings administrators change at run time (SPEC section 4). */
 export interface Settings {

@@ -1,5 +1,5 @@
 import type { PasswordHasher } from './passwords.ts';
-import type { UserRecord, UserStore } from '../stores/types.ts';
+import type { UserRecord, UserStore } from '../domain/ports.ts';
 
 export type SignInResult =
   { ok: true; user: UserRecord } | { ok: false; reason: 'unknown_user' | 'wrong_password' | 'disabled'; userId?: string };

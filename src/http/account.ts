@@ -9,7 +9,7 @@ import type { RecoveryService } from '../domain/recovery.ts';
 import type { SecondFactorService } from '../domain/second-factor.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/internal-clients.ts';
 import type { LiveSession, SignInSessions } from '../oidc/sign-in-sessions.ts';
-import type { UserRecord, UserStore } from '../stores/types.ts';
+import type { UserRecord, UserStore } from '../domain/ports.ts';
 import { bodyParser } from './body.ts';
 import { backupCodesPage, lockedMessage } from './interaction/messages.ts';
 import { createSelfClient } from './self-client.ts';

@@ -1,6 +1,7 @@
 import type { Clock } from '../domain/clock.ts';
 import type { DataKeyring } from '../domain/data-key.ts';
-import type { ClientStore, OidcAdapter, OidcPayload } from '../stores/types.ts';
+import type { ClientStore } from '../domain/ports.ts';
+import type { OidcAdapter, OidcPayload } from '../stores/types.ts';
 import { CLIENT_SECRET_PURPOSE } from '../domain/clients.ts';
 
 // The engine looks an application up on nearly every request (nine times in one sign-in).

@@ -1,5 +1,5 @@
 import type { FindAccount } from 'oidc-provider';
-import type { UserStore } from '../stores/types.ts';
+import type { UserStore } from '../domain/ports.ts';
 import { userOfRequest } from './request-users.ts';
 
 /**

@@ -3,7 +3,7 @@ import { reportedAuthentication, secondFactorAt, type MethodTimes, type Reported
 import type { Clock } from '../domain/clock.ts';
 import { decideMfa, type MfaDecision, type MfaPolicy } from '../domain/mfa-policy.ts';
 import type { SettingsService } from '../domain/settings.ts';
-import type { UserRecord, UserStore } from '../stores/types.ts';
+import type { UserRecord, UserStore } from '../domain/ports.ts';
 import { requestsMfa } from './acr.ts';
 import { isInternalClient } from './internal-clients.ts';
 import type { MfaState } from './mfa-state.ts';

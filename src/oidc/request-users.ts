@@ -1,4 +1,4 @@
-import type { UserRecord, UserStore } from '../stores/types.ts';
+import type { UserRecord, UserStore } from '../domain/ports.ts';
 
 const usersOfRequest = Symbol('users read by this request');
 

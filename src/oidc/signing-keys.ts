@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { DataKeyring } from '../domain/data-key.ts';
-import type { KeyStore } from '../stores/types.ts';
+import type { KeyStore } from '../domain/ports.ts';
 
 export const SIGNING_KEYS_PURPOSE = 'oidc-signing-keys';
 export const SIGNING_KEYS_ID = 'oidc-jwks';

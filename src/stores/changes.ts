@@ -1,4 +1,4 @@
-import type { ChangeTopic, ClientStore } from './types.ts';
+import type { ChangeTopic, ClientStore } from '../domain/ports.ts';
 
 /**
  * Who listens for changes of which topic (this node's copies of the settings and of the

@@ -10,7 +10,8 @@ import { createMongoAuditLog } from './mongo/audit.ts';
 import { createRedisRateLimiter } from './redis/rate-limiter.ts';
 import { createRedisSecondFactorGuard } from './redis/second-factor-guard.ts';
 import { announcingClientStore, createChangeListeners } from './changes.ts';
-import type { ChangeTopic, Stores } from './types.ts';
+import type { ChangeTopic } from '../domain/ports.ts';
+import type { Stores } from './types.ts';
 
 export interface MongoRedisOptions {
   mongodb: { uri: string; serverSelectionTimeoutMs: number; operationTimeoutMs: number };

@@ -7,7 +7,7 @@ import { createMongoClientStore } from '../../src/stores/mongo/clients.ts';
 import { createMongoKeyStore } from '../../src/stores/mongo/keys.ts';
 import { createMemorySettingsStore } from '../../src/stores/memory/settings.ts';
 import { createMongoSettingsStore } from '../../src/stores/mongo/settings.ts';
-import type { ClientStore, KeyStore, SettingsStore } from '../../src/stores/types.ts';
+import type { ClientStore, KeyStore, SettingsStore } from '../../src/domain/ports.ts';
 import { memoryImplementation, mongoImplementation, using, type Implementation } from './harness.ts';
 
 const clientImplementations: Implementation<ClientStore>[] = [

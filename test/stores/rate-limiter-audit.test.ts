@@ -4,7 +4,7 @@ import { createMemoryAuditLog } from '../../src/stores/memory/audit.ts';
 import { createMemoryRateLimiter } from '../../src/stores/memory/rate-limiter.ts';
 import { createMongoAuditLog } from '../../src/stores/mongo/audit.ts';
 import { createRedisRateLimiter } from '../../src/stores/redis/rate-limiter.ts';
-import type { AuditLog, RateLimiter } from '../../src/stores/types.ts';
+import type { AuditLog, RateLimiter } from '../../src/domain/ports.ts';
 import {
   memoryImplementation,
   mongoImplementation,

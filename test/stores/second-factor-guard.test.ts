@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createMemorySecondFactorGuard } from '../../src/stores/memory/second-factor-guard.ts';
 import { createRedisSecondFactorGuard } from '../../src/stores/redis/second-factor-guard.ts';
-import type { AttemptLimits, SecondFactorGuard } from '../../src/stores/types.ts';
+import type { AttemptLimits, SecondFactorGuard } from '../../src/domain/ports.ts';
 import {
   memoryImplementation,
   redisClusterImplementation,

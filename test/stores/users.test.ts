@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { isAppError } from '../../src/domain/errors.ts';
 import { createMemoryUserStore } from '../../src/stores/memory/users.ts';
 import { createMongoUserStore } from '../../src/stores/mongo/users.ts';
-import type { UserStore } from '../../src/stores/types.ts';
+import type { UserStore } from '../../src/domain/ports.ts';
 import { memoryImplementation, mongoImplementation, using, type Implementation } from './harness.ts';
 
 const implementations: Implementation<UserStore>[] = [

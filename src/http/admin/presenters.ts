@@ -1,4 +1,4 @@
-import type { ClientRecord, UserRecord } from '../../stores/types.ts';
+import type { ClientRecord, UserRecord } from '../../domain/ports.ts';
 
 const iso = (date: Date | undefined) => date?.toISOString() ?? null;
 

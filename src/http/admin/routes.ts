@@ -2,7 +2,7 @@ import type { Administration } from '../../domain/administration.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { Settings } from '../../domain/settings.ts';
 import { isInternalClient } from '../../oidc/internal-clients.ts';
-import type { UserRecord } from '../../stores/types.ts';
+import type { UserRecord } from '../../domain/ports.ts';
 import { presentClient, presentUser } from './presenters.ts';
 import { route, type AdminRoute } from './route.ts';
 import * as s from './schemas.ts';

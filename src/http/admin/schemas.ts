@@ -3,7 +3,7 @@ import { URL_AS_GIVEN, URL_AS_GIVEN_RULE } from '../../domain/clients.ts';
 import { USER_ID_PATTERN, USER_ID_RULE, USERNAME_PATTERN, USERNAME_RULE } from '../../domain/users.ts';
 import { mfaPolicies } from '../../domain/mfa-policy.ts';
 import { INTERNAL_CLIENT_PREFIX, isInternalClient } from '../../oidc/internal-clients.ts';
-import { auditTypes } from '../../stores/types.ts';
+import { auditTypes } from '../../domain/ports.ts';
 import { parseInput } from '../validate.ts';
 
 /**

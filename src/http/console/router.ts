@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Administration } from '../../domain/administration.ts';
 import type { Clock } from '../../domain/clock.ts';
 import type { SignInSessions } from '../../oidc/sign-in-sessions.ts';
-import type { UserStore } from '../../stores/types.ts';
+import type { UserStore } from '../../domain/ports.ts';
 import { mountConsoleClients } from './clients.ts';
 import { createConsoleSession } from './session.ts';
 import { mountConsoleSettingsAndAudit } from './settings-audit.ts';

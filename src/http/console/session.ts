@@ -6,7 +6,7 @@ import type { Actor } from '../../domain/administration.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { CONSOLE_CLIENT_ID } from '../../oidc/internal-clients.ts';
 import type { SignInSessions } from '../../oidc/sign-in-sessions.ts';
-import type { UserRecord, UserStore } from '../../stores/types.ts';
+import type { UserRecord, UserStore } from '../../domain/ports.ts';
 import { bodyParser } from '../body.ts';
 import { createSelfClient } from '../self-client.ts';
 

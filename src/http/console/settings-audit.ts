@@ -4,7 +4,7 @@ import type { Administration } from '../../domain/administration.ts';
 import { isAppError } from '../../domain/errors.ts';
 import { mfaPolicies } from '../../domain/mfa-policy.ts';
 import type { Settings } from '../../domain/settings.ts';
-import { auditTypes } from '../../stores/types.ts';
+import { auditTypes } from '../../domain/ports.ts';
 import { settingsPatch } from '../admin/schemas.ts';
 import { parseInput } from '../validate.ts';
 import { consoleOf } from './session.ts';

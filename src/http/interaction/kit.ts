@@ -10,7 +10,7 @@ import type { SettingsService } from '../../domain/settings.ts';
 import type { UserService } from '../../domain/users.ts';
 import type { MfaAssessor } from '../../oidc/mfa-assessment.ts';
 import type { Flash, MfaState } from '../../oidc/mfa-state.ts';
-import type { AuditLog, RateLimiter, UserStore } from '../../stores/types.ts';
+import type { AuditLog, RateLimiter, UserStore } from '../../domain/ports.ts';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 export type OidcClient = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;

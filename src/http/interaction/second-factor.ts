@@ -8,7 +8,7 @@ import type { AuthMethod } from '../../domain/authentication.ts';
 import { passwordLogin } from '../../oidc/acr.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import type { SignInState } from '../../oidc/mfa-state.ts';
-import type { UserRecord } from '../../stores/types.ts';
+import type { UserRecord } from '../../domain/ports.ts';
 import { logOf } from '../request-log.ts';
 import { DISABLED, EXPIRED, type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
 import { backupCodesPage, lockedMessage, minutesText } from './messages.ts';

@@ -1,6 +1,6 @@
 import type { Clock } from '../../domain/clock.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { AuditEvent, AuditLog } from '../types.ts';
+import type { AuditEvent, AuditLog } from '../../domain/ports.ts';
 
 // The embedded log keeps the newest events only, so a long-running demo stays bounded.
 const KEEP = 10_000;

@@ -1,5 +1,5 @@
 import { AppError } from '../../domain/errors.ts';
-import type { ClientRecord, ClientStore } from '../types.ts';
+import type { ClientRecord, ClientStore } from '../../domain/ports.ts';
 
 export function createMemoryClientStore(): ClientStore {
   const clients = new Map<string, ClientRecord>();

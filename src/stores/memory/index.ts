@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import { announcingClientStore, createChangeListeners } from '../changes.ts';
-import type { ChangeTopic, Stores } from '../types.ts';
+import type { ChangeTopic } from '../../domain/ports.ts';
+import type { Stores } from '../types.ts';
 import { createMemoryClientStore } from './clients.ts';
 import { createMemoryKeyStore } from './keys.ts';
 import { createMemoryOidcStateStore } from './oidc-state.ts';

@@ -1,4 +1,4 @@
-import type { KeyStore } from '../types.ts';
+import type { KeyStore } from '../../domain/ports.ts';
 
 export function createMemoryKeyStore(): KeyStore {
   const values = new Map<string, string>();

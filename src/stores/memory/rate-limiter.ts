@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../../domain/clock.ts';
-import type { RateLimiter } from '../types.ts';
+import type { RateLimiter } from '../../domain/ports.ts';
 import type { Prunable } from './prunable.ts';
 
 // Past this many keys, keys whose hits all left their window are swept away at once.

@@ -1,5 +1,5 @@
 import type { Clock } from '../../domain/clock.ts';
-import type { AttemptLimits, AttemptResult, SecondFactorGuard } from '../types.ts';
+import type { AttemptLimits, AttemptResult, SecondFactorGuard } from '../../domain/ports.ts';
 import type { Prunable } from './prunable.ts';
 
 // The same lifetimes as the Redis guard's keys.

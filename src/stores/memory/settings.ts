@@ -1,4 +1,4 @@
-import type { SettingsStore, StoredSettings } from '../types.ts';
+import type { SettingsStore, StoredSettings } from '../../domain/ports.ts';
 
 export function createMemorySettingsStore(): SettingsStore {
   let stored: StoredSettings = {};

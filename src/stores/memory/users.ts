@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { globMatch } from '../../domain/glob.ts';
-import { USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../types.ts';
+import { USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../../domain/ports.ts';
 
 /** Users in process memory. Each method runs to completion alone, so each is atomic. */
 export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {

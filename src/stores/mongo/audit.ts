@@ -1,6 +1,6 @@
 import { Schema, Types, type Connection } from 'mongoose';
 import { AppError } from '../../domain/errors.ts';
-import type { AuditEvent, AuditLog } from '../types.ts';
+import type { AuditEvent, AuditLog } from '../../domain/ports.ts';
 import { guard } from './connection.ts';
 
 type AuditDocument = AuditEvent;

@@ -1,6 +1,6 @@
 import { Schema, type Connection } from 'mongoose';
 import { AppError } from '../../domain/errors.ts';
-import type { ClientRecord, ClientStore } from '../types.ts';
+import type { ClientRecord, ClientStore } from '../../domain/ports.ts';
 import { guard, isDuplicateKey } from './connection.ts';
 
 interface ClientDocument {

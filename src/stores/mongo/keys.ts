@@ -1,5 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
-import type { KeyStore } from '../types.ts';
+import type { KeyStore } from '../../domain/ports.ts';
 import { guard, isDuplicateKey } from './connection.ts';
 
 interface KeyDocument {

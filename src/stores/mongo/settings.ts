@@ -1,5 +1,5 @@
 import { Schema, type Connection } from 'mongoose';
-import type { SettingsStore, StoredSettings } from '../types.ts';
+import type { SettingsStore, StoredSettings } from '../../domain/ports.ts';
 import { guard } from './connection.ts';
 
 const GLOBAL = 'global';

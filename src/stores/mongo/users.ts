@@ -3,7 +3,7 @@ import { Schema, type Connection } from 'mongoose';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { globMatch, literalPrefix } from '../../domain/glob.ts';
-import { USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../types.ts';
+import { USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../../domain/ports.ts';
 import { guard, isDuplicateKey } from './connection.ts';
 
 type UserDocument = Omit<UserRecord, 'id'> & {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RateLimiter } from '../types.ts';
+import type { RateLimiter } from '../../domain/ports.ts';
 import { guardRedis, type RedisClient } from './connection.ts';
 
 /**

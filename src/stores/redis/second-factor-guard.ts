@@ -1,4 +1,4 @@
-import type { AttemptResult, SecondFactorGuard } from '../types.ts';
+import type { AttemptResult, SecondFactorGuard } from '../../domain/ports.ts';
 import { guardRedis, type RedisClient } from './connection.ts';
 
 // The last claimed step of a user outlives any window it could still fall in (at most

@@ -1,0 +1,328 @@
+/**
+ * The ports of the domain: the records it owns and the store interfaces it needs. The
+ * arrows point in: stores/memory, stores/mongo and stores/redis implement these; each
+ * interface has one contract suite in test/stores that every implementation passes.
+ * Stores take and return plain data; they never see an HTTP context.
+ */
+
+/** A registered authenticator app. */
+export interface TotpDevice {
+  /** The TOTP secret, sealed with the data key. */
+  sealedSecret: string;
+  registeredAt: Date;
+  /** The last accepted time step: codes of this step or earlier are refused. */
+  lastStep: number;
+  /** The learned clock offset from the server, in steps, that centres the window. */
+  drift: number;
+  /** The offset of the last accepted code: the drift moves when the next one agrees. */
+  lastOffset?: number;
+  lastUsedAt?: Date;
+}
+
+/** The unused backup codes of a user, as keyed hashes (see domain/backup-codes.ts). */
+export interface BackupCodeSet {
+  /** The data key the hashing key was derived from. */
+  kid: string;
+  hashes: string[];
+  createdAt: Date;
+}
+
+export interface UserMfa {
+  /** Never asked for a second factor. */
+  exempt: boolean;
+  /** A registration page was shown and not completed. */
+  pendingSince?: Date;
+  device?: TotpDevice;
+  backupCodes?: BackupCodeSet;
+  /**
+   * A lock after too many wrong codes, kept with the user as well as in the guard, so a
+   * Redis that lost its data unlocks nobody. `until` null: until an administrator unlocks.
+   */
+  lock?: { until: Date | null };
+}
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  email?: string;
+  name?: string;
+  disabled: boolean;
+  /** `admin`: may use the web console. Absent: an ordinary user. */
+  role?: 'admin';
+  passwordHash: string;
+  mfa: UserMfa;
+  /** The last password sign-in that succeeded. */
+  lastLogin?: { at: Date; ip?: string; userAgent?: string };
+  /** The last password sign-in attempt, right or wrong. */
+  lastAttemptAt?: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type NewUser = Pick<UserRecord, 'username' | 'email' | 'name' | 'role' | 'passwordHash'>;
+
+export interface UserPatch {
+  /** null makes the user an ordinary one again. */
+  role?: 'admin' | null;
+  disabled?: boolean;
+  exempt?: boolean;
+  passwordHash?: string;
+  /** null removes it. */
+  email?: string | null;
+  /** null removes it. */
+  name?: string | null;
+}
+
+export interface UserQuery {
+  /** Case-sensitive username pattern where `*` matches any run of characters (domain/glob.ts). */
+  pattern?: string;
+  limit: number;
+  /** Only usernames after this one (the `next` of the page before). */
+  after?: string;
+}
+
+export interface UserPage {
+  users: UserRecord[];
+  /** Where the next page starts, when there may be more. */
+  next?: string;
+}
+
+/** How many users one list call reads at most while looking for matches of a pattern. */
+export const USER_SCAN_LIMIT = 5000;
+
+export interface UserStore {
+  /** Throws AppError `conflict` when the username is taken, whatever its case. */
+  create(user: NewUser): Promise<UserRecord>;
+  findById(id: string): Promise<UserRecord | null>;
+  /** Case-insensitive. */
+  findByUsername(username: string): Promise<UserRecord | null>;
+  /**
+   * Ordered by username. Reads at most USER_SCAN_LIMIT users per call: a sparse pattern may
+   * return fewer than `limit` users with a `next` to go on from.
+   */
+  list(query: UserQuery): Promise<UserPage>;
+  /** A password sign-in of the user: `lastAttemptAt`, and `lastLogin` when it succeeded. */
+  recordSignIn(
+    id: string,
+    attempt: { at: Date; ip?: string | undefined; userAgent?: string | undefined; succeeded: boolean },
+  ): Promise<void>;
+  /** The changed user, or null when there is none. */
+  update(id: string, patch: UserPatch, at: Date): Promise<UserRecord | null>;
+  /** Notes that a registration page was shown, unless a device is registered. */
+  markRegistrationPending(id: string, at: Date): Promise<void>;
+  /**
+   * Stores the device, only if the user has none (two registrations racing: one wins).
+   * Clears the pending mark. False when a device was already there or the user is gone.
+   */
+  registerDevice(id: string, device: TotpDevice): Promise<boolean>;
+  /**
+   * Records an accepted time step, only if it is later than the device's last one: one
+   * conditional update, atomic on its own, so of simultaneous or replayed claims of one
+   * step exactly one wins.
+   */
+  acceptStep(id: string, accepted: { step: number; drift: number; lastOffset: number; at: Date }): Promise<boolean>;
+  /** Replaces the backup codes, only while a device is registered. False otherwise. */
+  setBackupCodes(id: string, codes: BackupCodeSet): Promise<boolean>;
+  /**
+   * Uses one backup code: removes `hash` from the set in one atomic update. True only for
+   * the one caller that removed it.
+   */
+  useBackupCode(id: string, hash: string, at: Date): Promise<boolean>;
+  /** Removes the device, the backup codes and the pending mark at once. False: no such user. */
+  resetMfa(id: string, at: Date): Promise<boolean>;
+  /** False when there is no such user. */
+  delete(id: string): Promise<boolean>;
+  /** Sets (or with null lifts) the user's lock. */
+  setLock(id: string, lock: { until: Date | null } | null): Promise<void>;
+  /**
+   * Writes an imported user: over the user of the same username (whatever its case), which
+   * keeps its id, or as a new user with the record's id. Throws AppError `conflict` when the
+   * id belongs to another username.
+   */
+  importUser(user: UserRecord): Promise<'created' | 'updated'>;
+  /** Replaces the device's sealed secret, only if it is still `old` (a key rotation). */
+  resealDevice(id: string, old: string, sealed: string): Promise<boolean>;
+}
+
+export interface AttemptLimits {
+  /** Consecutive wrong codes that lock the user. */
+  maxAttempts: number;
+  /** How long a lock lasts; 0: until an administrator unlocks. */
+  lockoutSeconds: number;
+  /** Epoch milliseconds of the server's clock. */
+  now: number;
+}
+
+export type AttemptResult =
+  | { outcome: 'passed' }
+  | { outcome: 'reserved' }
+  | { outcome: 'wrong' | 'replayed'; failures: number }
+  /** `until`: epoch ms, or null for a lock only an administrator lifts; `justNow`: this attempt locked it. */
+  | { outcome: 'locked'; until: number | null; justNow?: boolean };
+
+/**
+ * Second-factor attempts, shared by every node (Redis): the lock, the count of consecutive
+ * wrong codes and the last claimed time step of each user. Each call is one atomic step,
+ * so parallel guesses cannot slip past the limit or reuse a step. It stands in front of
+ * the user store's own atomic updates, not in place of them.
+ */
+export interface SecondFactorGuard {
+  /**
+   * One TOTP attempt: refused while locked; else claims `step` (null: no code matched)
+   * when it is later than every step claimed before and than `floor`, which resets the
+   * count; else counts a wrong (or replayed) code and locks at `maxAttempts`.
+   */
+  attemptStep(userId: string, step: number | null, floor: number, limits: AttemptLimits): Promise<AttemptResult>;
+  /** Counts an attempt before a check done elsewhere (a backup code); refused while locked. */
+  reserve(userId: string, limits: AttemptLimits): Promise<AttemptResult>;
+  /** Ends a reserved attempt: a success resets the count, a failure may lock. */
+  settle(userId: string, passed: boolean, limits: AttemptLimits): Promise<AttemptResult>;
+  /** The user's lock at `now`, if any. */
+  lockOf(userId: string, now: number): Promise<{ until: number | null } | null>;
+  /** Lifts the lock and clears the count. */
+  unlock(userId: string): Promise<void>;
+  /** Forgets everything about the user: lock, count and claimed steps (device reset, deletion). */
+  forget(userId: string): Promise<void>;
+  /** A short exclusive hold on `name`; false while another holds it. */
+  acquire(name: string, ttlSeconds: number): Promise<boolean>;
+  release(name: string): Promise<void>;
+}
+
+/** Sliding-window rate limits (first factor), shared by every node. */
+export interface RateLimiter {
+  /**
+   * Counts one hit of `key` at `now` (epoch ms) unless `limit` hits already fall within the
+   * last `windowMs`; then says when the oldest of them leaves the window.
+   */
+  hit(key: string, limit: number, windowMs: number, now: number): Promise<{ allowed: boolean; retryAfterMs: number }>;
+}
+
+export const auditTypes = [
+  'mfa.passed',
+  'mfa.refused',
+  'mfa.registered',
+  'mfa.backup_code_used',
+  'mfa.locked',
+  'mfa.unlocked',
+  'mfa.reset',
+  'mfa.device_deleted',
+  'mfa.backup_codes_regenerated',
+  'password.refused',
+  'rate_limited',
+  'user.created',
+  'user.updated',
+  'user.deleted',
+  'user.sessions_ended',
+  'client.created',
+  'client.updated',
+  'client.deleted',
+  'client.secret_rotated',
+  'settings.updated',
+  'data.exported',
+  'data.imported',
+  'keys.rotated',
+] as const;
+export type AuditType = (typeof auditTypes)[number];
+
+/** One audit event. Never a code, a secret or a password. */
+export interface AuditEvent {
+  at: Date;
+  type: AuditType;
+  outcome: 'success' | 'failure';
+  userId?: string | undefined;
+  clientId?: string | undefined;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+  /** Who acted, when not the user: `admin` (the admin token). */
+  actor?: string | undefined;
+  /** A short reason (`wrong`, `replayed`, `locked`, `per_account`, …). */
+  reason?: string | undefined;
+  /** What an administration event changed: field or setting names, never their values. */
+  changed?: string[] | undefined;
+  /** The application an administration event is about. */
+  targetClientId?: string | undefined;
+}
+
+export interface AuditQuery {
+  userId?: string | undefined;
+  type?: AuditType | undefined;
+  /** Only events at or after this time. */
+  since?: Date | undefined;
+  /** Where this page starts: the `next` of the page before. */
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent): Promise<void>;
+  /** Newest first; `next` when there may be more. A malformed cursor is AppError `invalid_request`. */
+  list(query: AuditQuery): Promise<{ events: AuditEvent[]; next?: string }>;
+  /** Drops the events older than the retention (the Mongo log leaves it to a TTL index). */
+  readonly retentionDays: number;
+}
+
+export interface StoredSettings {
+  enabled?: boolean;
+  defaultPolicy?: 'required' | 'if_enrolled' | 'off';
+  skewSteps?: number;
+  maxAttempts?: number;
+  lockoutSeconds?: number;
+  backupCodes?: { enabled: boolean; count: number };
+  issuerLabel?: string;
+  registrationMessage?: string;
+  brand?: { name: string; logoUrl: string | null };
+}
+
+/** The run-time settings an administrator changed; defaults are the domain's. */
+export interface SettingsStore {
+  get(): Promise<StoredSettings>;
+  /** Sets the given keys in one update and returns all stored settings. */
+  update(patch: StoredSettings): Promise<StoredSettings>;
+}
+
+export interface ClientRecord {
+  clientId: string;
+  /** OIDC client metadata and twofold's own (first_party, …), without the secret. */
+  metadata: Record<string, unknown>;
+  /** The client secret sealed with the data key, when the client has one. */
+  sealedSecret?: string;
+  createdAt: Date;
+}
+
+/** What other nodes keep a short-lived copy of, and so must hear about when it changes. */
+export type ChangeTopic = 'settings' | 'clients';
+
+export interface ClientStore {
+  /** Throws AppError `conflict` when the client_id exists. */
+  create(client: ClientRecord): Promise<void>;
+  find(clientId: string): Promise<ClientRecord | null>;
+  /** Ordered by client_id. */
+  list(): Promise<ClientRecord[]>;
+  /** Replaces the metadata; false when there is no such client. */
+  updateMetadata(clientId: string, metadata: Record<string, unknown>): Promise<boolean>;
+  /** Replaces the sealed secret; false when there is no such client. */
+  setSecret(clientId: string, sealedSecret: string): Promise<boolean>;
+  /** False when there is no such client. */
+  delete(clientId: string): Promise<boolean>;
+  /** Writes an imported client over the one of the same client_id, or as a new one. */
+  importClient(client: ClientRecord): Promise<'created' | 'updated'>;
+  /** Replaces the sealed secret, only if it is still `old` (a key rotation). */
+  resealSecret(clientId: string, old: string, sealed: string): Promise<boolean>;
+}
+
+export interface KeyStore {
+  /**
+   * The value stored under `id`, or, when there is none, `create()`'s value stored and
+   * returned. Two nodes starting at once agree on one value.
+   */
+  getOrCreate(id: string, create: () => string): Promise<string>;
+  list(): Promise<{ id: string; value: string }[]>;
+  /** Replaces the value, only if it is still `old` (a key rotation). */
+  replace(id: string, old: string, value: string): Promise<boolean>;
+}
+
+/** The sign-in sessions of every protocol, as the domain ends them. */
+export interface SessionEnder {
+  /** Ends every session of the account and revokes every grant (and so every token) it has. */
+  endSessionsOf(accountId: string): Promise<void>;
+}
