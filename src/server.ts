@@ -1,3 +1,4 @@
+import { engineSecurityHeaders } from './http/security-headers.ts';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -98,7 +99,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   const mfaState = createMfaState(stores.oidc, config.oidc.ttl.session);
   const assessor = createMfaAssessor({ users: stores.users, settings, mfaState, clock });
   const jwks = await loadSigningKeys(stores.keys, keyring);
-  const provider = createProvider({ config, stores, keyring, jwks, pages, assessor, clock });
+  const provider = createProvider({ config, stores, keyring, jwks, pages, securityHeaders: engineSecurityHeaders, assessor, clock });
   const sessions = createSignInSessions({ provider, oidc: stores.oidc, mfaState });
   provider.on('server_error', (ctx, err) => logOf(ctx, log).error({ err }, 'oidc engine error'));
   const validateClient = async (metadata: Record<string, unknown>) => {

@@ -3,7 +3,6 @@ import type { Middleware } from 'koa';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/load.ts';
 import { isAppError } from '../domain/errors.ts';
-import { engineSecurityHeaders } from '../http/security-headers.ts';
 import type { Stores } from '../stores/types.ts';
 import type { DataKeyring } from '../domain/data-key.ts';
 import { mfaPolicies } from '../domain/mfa-policy.ts';
@@ -41,11 +40,13 @@ export interface ProviderDeps {
   jwks: Jwks;
   /** Per-request page rendering middleware: gives the engine's ctx its own `render`. */
   pages: Middleware;
+  /** The response headers of the engine's own pages and endpoints (the HTTP layer's rules). */
+  securityHeaders: Middleware;
   assessor: MfaAssessor;
   clock: Clock;
 }
 
-export function createProvider({ config, stores, keyring, jwks, pages, assessor, clock }: ProviderDeps): Provider {
+export function createProvider({ config, stores, keyring, jwks, pages, securityHeaders, assessor, clock }: ProviderDeps): Provider {
   const clientAdapter = createClientAdapter(stores.clients, keyring, {
     clock,
     onChanged: (listener) => stores.onChanged('clients', listener),
@@ -133,7 +134,7 @@ export function createProvider({ config, stores, keyring, jwks, pages, assessor,
   provider.on('authorization.accepted', (ctx: KoaContextWithOIDC) => reportAuthentication(ctx, assessor));
   provider.proxy = config.trustProxy > 0;
   provider.maxIpsCount = config.trustProxy;
-  provider.use(engineSecurityHeaders as Parameters<Provider['use']>[0]);
+  provider.use(securityHeaders as Parameters<Provider['use']>[0]);
   provider.use(pages as Parameters<Provider['use']>[0]);
   return provider;
 }
