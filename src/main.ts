@@ -10,4 +10,7 @@ if (problem) {
   process.stderr.write(`${problem}\n`);
   process.exit(1);
 }
+// The page renderer's debug output prints every page's locals, a registration's secret
+// among them: it stays off whatever DEBUG asks for (read when the module loads, so here).
+if (process.env.DEBUG) process.env.DEBUG = `${process.env.DEBUG},-@ladjs/koa-views`;
 await import('./start.ts');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Router from '@koa/router';
 import Koa from 'koa';
-import pug from 'pug';
+import koaViews from '@ladjs/koa-views';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
@@ -28,25 +28,22 @@ import { requestLogging } from './request-log.ts';
 import { securityHeaders } from './security-headers.ts';
 
 /**
- * The page renderer as per-request middleware: it gives each request's `ctx` a `render`
- * that writes into that `ctx` alone. Used by twofold's app and by the engine
+ * The page renderer: koa-views as per-request middleware, which gives each request's `ctx`
+ * a `render` that writes into that `ctx` alone. Used by twofold's app and by the engine
  * (`provider.use`), so the engine's own pages (errors, sign-out) take the same path.
- * (A render function shared by all requests that remembers "the current request" once
- * wrote one request's page into another's response.) Templates are compiled once, on first
- * use, and kept by pug: nothing is read from disk per request.
+ * (koa-views' other mode, a render function put on `app.context`, keeps "the current
+ * request" in one variable shared by all requests, and once wrote one request's page into
+ * another's response.) pug compiles each template once and keeps it (`cache`).
  */
 export function createPageRenderer(viewsDir: string, brandOf: () => Promise<Settings['brand']>): Koa.Middleware {
-  const template = (view: string) => pug.compileFile(join(viewsDir, `${view}.pug`), { cache: true, basedir: viewsDir });
-  return async (ctx, next) => {
-    ctx.render = async (view, locals = {}) => {
+  const views = koaViews(viewsDir, { extension: 'pug', options: { cache: true, basedir: viewsDir } });
+  return (ctx, next) =>
+    views(ctx, async () => {
+      const render = ctx.render;
       // Every page names the organisation (settings `brand`); a page about a store outage too.
-      const brand = await brandOf().catch(() => defaultSettings.brand);
-      const html = template(view)({ ...ctx.state, brand, ...locals });
-      ctx.type = 'text/html';
-      ctx.body = html;
-    };
-    await next();
-  };
+      ctx.render = async (view, locals = {}) => render(view, { brand: await brandOf().catch(() => defaultSettings.brand), ...locals });
+      await next();
+    });
 }
 
 /** The methods some address of twofold takes; any other is answered 501 before routing. */
