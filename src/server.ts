@@ -22,6 +22,7 @@ import { DEMO_CLIENT_ID } from './http/demo.ts';
 import { logOf } from './http/request-log.ts';
 import type { Logger } from './logger.ts';
 import { createMfaAssessor } from './oidc/mfa-assessment.ts';
+import { createSignInJourney } from './domain/sign-in-journey.ts';
 import { createMfaState } from './oidc/mfa-state.ts';
 import { ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID } from './oidc/internal-clients.ts';
 import { createProvider } from './oidc/provider.ts';
@@ -97,7 +98,19 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   });
   const recovery = createRecoveryService({ users: stores.users, guard: stores.guard, oidc: stores.oidc, audit: stores.audit, clock });
   const mfaState = createMfaState(stores.oidc, config.oidc.ttl.session);
-  const assessor = createMfaAssessor({ users: stores.users, settings, mfaState, clock });
+  const journey = createSignInJourney({
+    users: stores.users,
+    userService,
+    secondFactor,
+    settings,
+    state: mfaState.signIn,
+    rateLimiter: stores.rateLimiter,
+    rateLimits: config.rateLimits,
+    audit: stores.audit,
+    keyring,
+    clock,
+  });
+  const assessor = createMfaAssessor({ users: stores.users, journey, mfaState, clock });
   const jwks = await loadSigningKeys(stores.keys, keyring);
   const provider = createProvider({ config, stores, keyring, jwks, pages, securityHeaders: engineSecurityHeaders, assessor, clock });
   const sessions = createSignInSessions({ provider, oidc: stores.oidc, mfaState });
@@ -157,7 +170,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     userService,
     clientService,
     settings,
-    interaction: { secondFactor, assessor, mfaState, clock },
+    interaction: { secondFactor, assessor, journey, mfaState, clock },
     keyring,
     recovery,
     sessions,

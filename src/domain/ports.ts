@@ -326,3 +326,23 @@ export interface SessionEnder {
   /** Ends every session of the account and revokes every grant (and so every token) it has. */
   endSessionsOf(accountId: string): Promise<void>;
 }
+
+/** What a sign-in under way keeps between its pages (with its protocol state, expiring with it). */
+export interface SignInState {
+  /** The account whose password was accepted, or the session's account at a step-up. */
+  accountId: string;
+  /** When this sign-in's password was accepted (epoch seconds). */
+  passwordAt?: number | undefined;
+  /** A registration's secret, sealed, made once per sign-in. */
+  sealedEnrollment?: string | undefined;
+  /** The second factor passed in this sign-in (epoch seconds); the backup codes are shown before it ends. */
+  secondFactorAt?: number | undefined;
+  /** The new backup codes, sealed, until the person has seen them and goes on. */
+  sealedBackupCodes?: string | undefined;
+}
+
+export interface JourneyStateStore {
+  get(id: string): Promise<SignInState | undefined>;
+  put(id: string, state: SignInState, expiresIn: number): Promise<void>;
+  drop(id: string): Promise<void>;
+}

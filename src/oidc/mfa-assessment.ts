@@ -1,9 +1,9 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { reportedAuthentication, secondFactorAt, type MethodTimes, type ReportedAuthentication } from '../domain/authentication.ts';
 import type { Clock } from '../domain/clock.ts';
-import { decideMfa, type MfaDecision, type MfaPolicy } from '../domain/mfa-policy.ts';
-import type { SettingsService } from '../domain/settings.ts';
-import type { UserRecord, UserStore } from '../domain/ports.ts';
+import type { MfaDecision, MfaPolicy } from '../domain/mfa-policy.ts';
+import type { AppPolicy, SignInJourney } from '../domain/sign-in-journey.ts';
+import type { UserStore } from '../domain/ports.ts';
 import { requestsMfa } from './acr.ts';
 import { isInternalClient } from './internal-clients.ts';
 import type { MfaState } from './mfa-state.ts';
@@ -13,17 +13,6 @@ import { userOfRequest } from './request-users.ts';
 export interface PresentedMethods {
   accountId: string;
   methods: MethodTimes;
-}
-
-export interface RequestFacts {
-  user: UserRecord | null;
-  clientId: string;
-  clientMetadata: Record<string, unknown>;
-  acrValues: unknown;
-  claims: unknown;
-  /** The request's `max_age` in seconds (see `requestMaxAge`). */
-  requestMaxAge: number | undefined;
-  lastSecondFactorAt: number | undefined;
 }
 
 /** What one authorization request was decided on, kept for the tokens it issues. */
@@ -50,23 +39,16 @@ export function requestMaxAge(value: unknown): number | undefined {
  * the engine authorizes a request, and by the login route once a password is accepted.
  * Once no prompt is needed, it also says what the tokens of the request may claim.
  */
-export function createMfaAssessor(deps: { users: UserStore; settings: SettingsService; mfaState: MfaState; clock: Clock }) {
+export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourney; mfaState: MfaState; clock: Clock }) {
   const nowSeconds = () => Math.floor(deps.clock.now() / 1000);
 
-  async function decide(facts: RequestFacts): Promise<MfaDecision> {
-    if (!facts.user) return { action: 'deny' };
-    const settings = await deps.settings.get();
-    const policy = facts.clientMetadata['mfa_policy'] as MfaPolicy | undefined;
-    const maxAge = facts.clientMetadata['mfa_max_age'] as number | undefined;
-    return decideMfa({
-      settings: { enabled: settings.enabled, defaultPolicy: settings.defaultPolicy },
-      client: { mfaPolicy: policy, mfaMaxAge: maxAge, alwaysRequired: isInternalClient(facts.clientId) },
-      requestMaxAge: facts.requestMaxAge,
-      user: { exempt: facts.user.mfa.exempt, disabled: facts.user.disabled, hasDevice: facts.user.mfa.device !== undefined },
-      stepUp: requestsMfa(facts.acrValues, facts.claims),
-      lastSecondFactorAt: facts.lastSecondFactorAt,
-      now: nowSeconds(),
-    });
+  /** What the application of a request asks of the sign-in: its registration metadata. */
+  async function appPolicyOf(clientId: string, metadata: Record<string, unknown>, _params: Record<string, unknown>): Promise<AppPolicy> {
+    return {
+      mfaPolicy: metadata['mfa_policy'] as MfaPolicy | undefined,
+      mfaMaxAge: metadata['mfa_max_age'] as number | undefined,
+      alwaysRequired: isInternalClient(clientId),
+    };
   }
 
   /** When each method was last presented in the session, for this account ({} when none). */
@@ -89,24 +71,17 @@ export function createMfaAssessor(deps: { users: UserStore; settings: SettingsSe
       methods = { ...methods, ...presented.methods };
       await deps.mfaState.session.put(session.uid, { accountId, methods });
     }
-    const metadata = client.metadata() as Record<string, unknown>;
+    const app = await appPolicyOf(client.clientId, client.metadata() as Record<string, unknown>, params ?? {});
     const maxAge = requestMaxAge(params?.max_age);
-    const decision = await decide({
-      user,
-      clientId: client.clientId,
-      clientMetadata: metadata,
-      acrValues: params?.acr_values,
-      claims: ctx.oidc.claims,
-      requestMaxAge: maxAge,
-      lastSecondFactorAt: secondFactorAt(methods),
-    });
-    const assessment = { decision, methods, mfaMaxAge: metadata['mfa_max_age'] as number | undefined, requestMaxAge: maxAge };
+    const request = { stepUp: requestsMfa(params?.acr_values, ctx.oidc.claims), maxAge, forced: false };
+    const decision = await deps.journey.decide(user, app, request, secondFactorAt(methods));
+    const assessment = { decision, methods, mfaMaxAge: app.mfaMaxAge, requestMaxAge: maxAge };
     (ctx as Held)[assessedOfRequest] = assessment;
     return assessment;
   }
 
   return {
-    decide,
+    appPolicyOf,
     sessionMethods,
     /** The decision for the request being authorized, computed once per request. */
     async forRequest(ctx: KoaContextWithOIDC): Promise<MfaDecision> {

@@ -5,10 +5,13 @@ import type { RateLimitConfig } from '../../config/load.ts';
 import { systemClock, type Clock } from '../../domain/clock.ts';
 import type { DataKeyring } from '../../domain/data-key.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { SecondFactorService } from '../../domain/second-factor.ts';
+import type { AttemptSource, SecondFactorService } from '../../domain/second-factor.ts';
+import type { Finished, Journey, SignInJourney } from '../../domain/sign-in-journey.ts';
+import { passwordLogin, requestsMfa } from '../../oidc/acr.ts';
+import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import type { SettingsService } from '../../domain/settings.ts';
 import type { UserService } from '../../domain/users.ts';
-import type { MfaAssessor } from '../../oidc/mfa-assessment.ts';
+import { requestMaxAge, type MfaAssessor } from '../../oidc/mfa-assessment.ts';
 import type { Flash, MfaState } from '../../oidc/mfa-state.ts';
 import type { AuditLog, RateLimiter, UserStore } from '../../domain/ports.ts';
 
@@ -23,6 +26,7 @@ export interface InteractionDeps {
   secondFactor: SecondFactorService;
   settings: SettingsService;
   assessor: MfaAssessor;
+  journey: SignInJourney;
   mfaState: MfaState;
   clock: Clock;
   log: Logger;
@@ -92,14 +96,35 @@ export function createInteractionKit(deps: InteractionDeps) {
 
     clientName: (client: OidcClient) => client.clientName ?? client.clientId,
 
-    /** Notes a password attempt of a known user, and a sign-in that completed, on the user. */
-    recordSignIn: (ctx: Context, userId: string, succeeded: boolean) =>
-      deps.users.recordSignIn(userId, {
-        at: new Date(deps.clock.now()),
-        ip: ctx.ip,
-        userAgent: ctx.get('user-agent') || undefined,
-        succeeded,
-      }),
+    /** Where an attempt came from, for the audit log and the user's last sign-in. */
+    sourceOf: (ctx: Context, clientId: string): AttemptSource => ({ clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined }),
+
+    /** This sign-in as the journey knows it: the application's policy, the request, the session. */
+    async journeyOf(interaction: Interaction, client: OidcClient): Promise<Journey> {
+      const { params, prompt, session } = interaction;
+      return {
+        id: interaction.uid,
+        expiresIn: this.remainingSeconds(interaction),
+        app: await deps.assessor.appPolicyOf(client.clientId, client.metadata() as Record<string, unknown>, params),
+        request: {
+          stepUp: requestsMfa(params.acr_values, params.claims),
+          maxAge: requestMaxAge(params.max_age),
+          forced: prompt.reasons.includes('login_prompt') || prompt.reasons.includes('max_age'),
+        },
+        sessionAccountId: prompt.name === MFA_PROMPT ? session?.accountId : undefined,
+        sessionMethods: (accountId) => deps.assessor.sessionMethods(session?.uid, accountId),
+      };
+    },
+
+    /**
+     * Hands a finished sign-in to the engine: a password presented in it is a new login
+     * (the engine is only ever told of the password); beside it, every method it
+     * presented, recorded on the session once the engine has it.
+     */
+    finishJourney(ctx: Context, finished: Finished) {
+      const { accountId, methods, login } = finished;
+      return this.finish(ctx, { ...(login ? { login: passwordLogin(accountId) } : {}), twofold: { accountId, methods } });
+    },
   };
 }
 

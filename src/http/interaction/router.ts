@@ -47,9 +47,8 @@ export function createInteractionRoutes(deps: InteractionDeps) {
     const noteOrigin = () => (retry ? undefined : deps.mfaState.origin.put(interaction.uid, client.clientId));
     switch (interaction.prompt.name) {
       case 'login': {
-        const pending = await deps.mfaState.signIn.get(interaction.uid);
         // The code page after the password: the login page of this sign-in noted it.
-        if (pending?.passwordAt !== undefined) return secondFactor.show(ctx, interaction, client, flash);
+        if (await deps.journey.awaitsSecondFactor(interaction.uid)) return secondFactor.show(ctx, interaction, client, flash);
         await noteOrigin();
         return login.show(ctx, interaction.uid, kit.clientName(client), flash);
       }
@@ -84,7 +83,7 @@ export function createInteractionRoutes(deps: InteractionDeps) {
 
   router.get('/:uid/abort', async (ctx) => {
     const { interaction } = await kit.details(ctx);
-    await deps.mfaState.signIn.drop(interaction.uid);
+    await deps.journey.abandon(interaction.uid);
     await kit.finish(ctx, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
   });
 
