@@ -23,8 +23,12 @@ import { logOf } from './http/request-log.ts';
 import type { Logger } from './logger.ts';
 import { createMfaAssessor } from './oidc/mfa-assessment.ts';
 import { createSignInJourney } from './domain/sign-in-journey.ts';
+import { createSamlAppService } from './domain/saml-apps.ts';
+import { createSamlDoor } from './saml/door.ts';
+import { PAIRWISE_KEY_ID, PAIRWISE_PURPOSE } from './saml/identity.ts';
+import { SAML_KEYS_ID, SAML_KEYS_PURPOSE } from './saml/signing-keys.ts';
 import { createMfaState } from './oidc/mfa-state.ts';
-import { ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID } from './oidc/internal-clients.ts';
+import { ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID, SAML_CLIENT_ID } from './oidc/internal-clients.ts';
 import { createProvider } from './oidc/provider.ts';
 import { createSignInSessions } from './oidc/sign-in-sessions.ts';
 import { loadSigningKeys, SIGNING_KEYS_ID, SIGNING_KEYS_PURPOSE } from './oidc/signing-keys.ts';
@@ -125,11 +129,28 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     }
   };
   const clientService = createClientService({ clients: stores.clients, keyring, clock, validate: validateClient });
+  const samlApps = createSamlAppService({ store: stores.samlApps, clock });
+  // Set once, when the server listens: the address the node's own relying parties use.
+  let localOrigin: string | undefined;
+  const saml = createSamlDoor({
+    config,
+    stores,
+    keyring,
+    clock,
+    log,
+    apps: samlApps,
+    journey,
+    assessor,
+    sessions,
+    localOrigin: () => localOrigin,
+  });
 
   const administration = createAdministration({
     users: stores.users,
     userService,
     clients: clientService,
+    samlApps,
+    samlKeys: saml.keys,
     settings,
     recovery,
     secondFactor,
@@ -152,7 +173,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
       keyring,
       audit: stores.audit,
       clock,
-      keyPurposes: { [SIGNING_KEYS_ID]: SIGNING_KEYS_PURPOSE },
+      keyPurposes: { [SIGNING_KEYS_ID]: SIGNING_KEYS_PURPOSE, [SAML_KEYS_ID]: SAML_KEYS_PURPOSE, [PAIRWISE_KEY_ID]: PAIRWISE_PURPOSE },
     }),
   });
   await ensureInternalClients(config, clientService);
@@ -160,8 +181,6 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   const demo = seedDemo ? await seedDemoData(config, userService, clientService) : undefined;
 
   let shuttingDown = false;
-  // Set once, when the server listens: the address the node's own relying parties use.
-  let localOrigin: string | undefined;
   const app = createApp({
     config,
     log,
@@ -178,6 +197,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     metrics,
     localOrigin: () => localOrigin,
     pages,
+    saml: saml.routes,
     viewsDir,
     demo: demo ? { clientSecret: demo.clientSecret } : undefined,
     isShuttingDown: () => shuttingDown,
@@ -241,6 +261,7 @@ async function ensureInternalClients(config: Config, clients: ReturnType<typeof 
   for (const [clientId, name, path] of [
     [ACCOUNT_CLIENT_ID, 'Your account', '/account'],
     [CONSOLE_CLIENT_ID, 'Administration console', '/admin'],
+    [SAML_CLIENT_ID, 'SAML applications', '/saml'],
   ] as const) {
     const metadata = {
       client_name: name,

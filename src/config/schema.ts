@@ -114,6 +114,16 @@ export const configSchema = z.strictObject({
     perIp: z.strictObject({ limit: positiveInt('attempts', 1, 1_000_000), windowSeconds: positiveInt('seconds', 1, 86_400) }),
   }),
   views: z.strictObject({ dir: z.string().min(1).optional() }).optional(),
+  saml: z
+    .strictObject({
+      entityId: z.string().min(1).max(1024).optional(),
+      keyFile: z.string().min(1).optional(),
+      certificateFile: z.string().min(1).optional(),
+      nextCertificateFile: z.string().min(1).optional(),
+      clockSkewSeconds: positiveInt('seconds', 0, 600),
+    })
+    .refine((saml) => !saml.keyFile === !saml.certificateFile, { message: 'keyFile and certificateFile go together' })
+    .refine((saml) => !saml.nextCertificateFile || saml.keyFile, { message: 'nextCertificateFile needs keyFile and certificateFile' }),
   oidc: z.strictObject({
     ttl: z.strictObject({
       session: positiveInt('seconds'),

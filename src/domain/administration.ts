@@ -1,7 +1,8 @@
 import type { AuditEvent, AuditLog, AuditType, UserQuery, UserRecord, UserStore } from '../domain/ports.ts';
-import type { SessionEnder } from './ports.ts';
+import type { SamlKeyManager, SessionEnder } from './ports.ts';
 import type { ClientRegistration, ClientService } from './clients.ts';
 import type { Clock } from './clock.ts';
+import type { SamlAppInput, SamlAppPatch, SamlAppService } from './saml-apps.ts';
 import type { DataPortability } from './data-portability.ts';
 import type { KeyRotation } from './key-rotation.ts';
 import { SESSIONS_ENDED, type RecoveryService } from './recovery.ts';
@@ -25,6 +26,8 @@ export function createAdministration(deps: {
   users: UserStore;
   userService: UserService;
   clients: ClientService;
+  samlApps: SamlAppService;
+  samlKeys: SamlKeyManager;
   settings: SettingsService;
   recovery: RecoveryService;
   secondFactor: SecondFactorService;
@@ -71,26 +74,47 @@ export function createAdministration(deps: {
     clients: {
       async register(input: ClientRegistration, by: Actor) {
         const registered = await deps.clients.register(input);
-        await record('client.created', by, { targetClientId: input.client_id });
+        await record('client.created', by, { targetClientId: input.client_id, protocol: 'oidc' });
         return registered;
       },
       list: () => deps.clients.list(),
       get: (clientId: string) => deps.clients.find(clientId),
       async update(clientId: string, patch: Record<string, unknown>, by: Actor) {
         const client = await deps.clients.update(clientId, patch);
-        if (client) await record('client.updated', by, { targetClientId: clientId, changed: Object.keys(patch).sort() });
+        if (client) await record('client.updated', by, { targetClientId: clientId, changed: Object.keys(patch).sort(), protocol: 'oidc' });
         return client;
       },
       async delete(clientId: string, by: Actor) {
         const deleted = await deps.clients.delete(clientId);
-        if (deleted) await record('client.deleted', by, { targetClientId: clientId });
+        if (deleted) await record('client.deleted', by, { targetClientId: clientId, protocol: 'oidc' });
         return deleted;
       },
       /** A new secret, shown once; the old one stops working at once. Null: no such confidential client. */
       async rotateSecret(clientId: string, by: Actor) {
         const secret = await deps.clients.rotateSecret(clientId);
-        if (secret) await record('client.secret_rotated', by, { targetClientId: clientId });
+        if (secret) await record('client.secret_rotated', by, { targetClientId: clientId, protocol: 'oidc' });
         return secret;
+      },
+    },
+
+    /** SAML applications: the same audit events as OIDC ones, naming the protocol. */
+    samlApps: {
+      list: () => deps.samlApps.list(),
+      get: (id: string) => deps.samlApps.find(id),
+      async create(input: SamlAppInput, by: Actor) {
+        const app = await deps.samlApps.create(input);
+        await record('client.created', by, { targetClientId: app.id, protocol: 'saml' });
+        return app;
+      },
+      async update(id: string, patch: SamlAppPatch, by: Actor) {
+        const app = await deps.samlApps.update(id, patch);
+        if (app) await record('client.updated', by, { targetClientId: id, changed: Object.keys(patch).sort(), protocol: 'saml' });
+        return app;
+      },
+      async delete(id: string, by: Actor) {
+        const deleted = await deps.samlApps.delete(id);
+        if (deleted) await record('client.deleted', by, { targetClientId: id, protocol: 'saml' });
+        return deleted;
       },
     },
 
@@ -114,6 +138,21 @@ export function createAdministration(deps: {
 
     keys: {
       rotate: (by: Actor) => deps.keyRotation.rotate(by),
+    },
+
+    /** The SAML signing certificate: a next one published first, then signing with it. */
+    samlKeys: {
+      get: () => deps.samlKeys.get(),
+      async prepareNext(by: Actor) {
+        const keys = await deps.samlKeys.prepareNext();
+        await record('keys.rotated', by, { protocol: 'saml', reason: 'next_published' });
+        return keys;
+      },
+      async rotate(by: Actor) {
+        const keys = await deps.samlKeys.rotate();
+        await record('keys.rotated', by, { protocol: 'saml', reason: 'next_in_use' });
+        return keys;
+      },
     },
   };
 }

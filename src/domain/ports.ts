@@ -221,6 +221,9 @@ export const auditTypes = [
   'data.exported',
   'data.imported',
   'keys.rotated',
+  'saml.signed_in',
+  'saml.refused',
+  'saml.signed_out',
 ] as const;
 export type AuditType = (typeof auditTypes)[number];
 
@@ -241,6 +244,8 @@ export interface AuditEvent {
   changed?: string[] | undefined;
   /** The application an administration event is about. */
   targetClientId?: string | undefined;
+  /** The protocol of the application an event is about or came through: `oidc` or `saml`. */
+  protocol?: 'oidc' | 'saml' | undefined;
 }
 
 export interface AuditQuery {
@@ -345,4 +350,61 @@ export interface JourneyStateStore {
   get(id: string): Promise<SignInState | undefined>;
   put(id: string, state: SignInState, expiresIn: number): Promise<void>;
   drop(id: string): Promise<void>;
+}
+
+/** Which user field a SAML attribute carries, under which name. */
+export interface SamlAttribute {
+  field: 'username' | 'email' | 'name' | 'id';
+  name: string;
+  /** `uri`, `basic` or `unspecified` (SAML 2.0 core 8.2). */
+  nameFormat?: 'uri' | 'basic' | 'unspecified' | undefined;
+}
+
+export const samlNameIdFormats = ['persistent', 'emailAddress', 'unspecified'] as const;
+export type SamlNameIdFormat = (typeof samlNameIdFormats)[number];
+
+/** A SAML 2.0 application (service provider), as an administrator registered it. */
+export interface SamlAppRecord {
+  id: string;
+  name: string;
+  entityId: string;
+  /** The assertion consumer service URLs (HTTP-POST binding); the first is the default. */
+  acsUrls: string[];
+  /** The application's signing certificate (PEM), checking its signed requests. */
+  certificate?: string | undefined;
+  sloUrl?: string | undefined;
+  mfaPolicy?: 'required' | 'if_enrolled' | 'off' | undefined;
+  mfaMaxAge?: number | undefined;
+  nameIdFormat: SamlNameIdFormat;
+  /** Unset: the default set (username, email and name under their OID and plain names). */
+  attributes?: SamlAttribute[] | undefined;
+  wantAuthnRequestsSigned: boolean;
+  idpInitiated: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface SamlAppStore {
+  /** Fails with `conflict` when the id or the entity id is taken. */
+  create(app: SamlAppRecord): Promise<void>;
+  find(id: string): Promise<SamlAppRecord | null>;
+  findByEntityId(entityId: string): Promise<SamlAppRecord | null>;
+  /** Replaces the application; false when there is none. Fails with `conflict` when its entity id is another's. */
+  replace(app: SamlAppRecord): Promise<boolean>;
+  delete(id: string): Promise<boolean>;
+  /** Ordered by id. */
+  list(): Promise<SamlAppRecord[]>;
+}
+
+/** The SAML signing keys as administration sees them: certificates, never the keys. */
+export interface SamlKeySet {
+  current: { certPem: string };
+  next?: { certPem: string } | undefined;
+  fromFiles: boolean;
+}
+
+export interface SamlKeyManager {
+  get(): Promise<SamlKeySet>;
+  prepareNext(): Promise<SamlKeySet>;
+  rotate(): Promise<SamlKeySet>;
 }

@@ -73,6 +73,8 @@ export interface AppDeps {
   /** This node's own address once it listens (see self-client.ts). */
   localOrigin: () => string | undefined;
   pages: Koa.Middleware;
+  /** The SAML front door's routes. */
+  saml: Router;
   viewsDir: string;
   demo?: { clientSecret: string } | undefined;
   /** Set once shutdown begins: responses then ask clients to close their connection. */
@@ -168,6 +170,7 @@ export function createApp(deps: AppDeps): Koa {
       bodyLimit: config.http.bodyLimitBytes,
       issuer: config.issuer,
     }),
+    deps.saml,
     createInteractionRoutes({
       ...deps.interaction,
       provider,

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
 
-interface Transaction {
+export interface Transaction {
   verifier: string;
   nonce: string;
 }
@@ -132,6 +132,32 @@ export function createSelfClient(options: SelfClientOptions) {
           error: err instanceof oidc.AuthorizationResponseError ? (err.error_description ?? err.error) : 'the answer could not be verified',
         };
       }
+    },
+
+    /**
+     * For a relying party that keeps its transaction itself (server side): the address to
+     * send the browser to, with the PKCE challenge of `tx.verifier`, its state and nonce.
+     */
+    async authorizationUrl(tx: Transaction & { state: string }, params: Record<string, string> = {}): Promise<URL> {
+      return oidc.buildAuthorizationUrl(await configuration(), {
+        redirect_uri: redirectUri,
+        scope: options.scope,
+        code_challenge: await oidc.calculatePKCECodeChallenge(tx.verifier),
+        code_challenge_method: 'S256',
+        state: tx.state,
+        nonce: tx.nonce,
+        ...params,
+      });
+    },
+
+    /** Exchanges the code of a callback for the transaction kept server side, with every check openid-client makes. */
+    async exchange(callbackUrl: URL, tx: Transaction & { state: string }) {
+      return oidc.authorizationCodeGrant(await configuration(), callbackUrl, {
+        pkceCodeVerifier: tx.verifier,
+        expectedState: tx.state,
+        expectedNonce: tx.nonce,
+        idTokenExpected: true,
+      });
     },
 
     /** The profile claims (name, email) of the userinfo endpoint, for the access token's user. */

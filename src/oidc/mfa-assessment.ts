@@ -42,8 +42,18 @@ export function requestMaxAge(value: unknown): number | undefined {
 export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourney; mfaState: MfaState; clock: Clock }) {
   const nowSeconds = () => Math.floor(deps.clock.now() / 1000);
 
-  /** What the application of a request asks of the sign-in: its registration metadata. */
-  async function appPolicyOf(clientId: string, metadata: Record<string, unknown>, _params: Record<string, unknown>): Promise<AppPolicy> {
+  // Clients that stand for applications of another protocol (the SAML front door): their
+  // policy and name are those of the application the request is for. Set at start-up.
+  const otherProtocols = new Map<string, (params: Record<string, unknown>) => Promise<(AppPolicy & { name: string }) | undefined>>();
+
+  /**
+   * What the application of a request asks of the sign-in: its registration metadata, or
+   * for a client of another protocol, that application's policy. A request whose
+   * application cannot be found asks for the second factor (fail closed).
+   */
+  async function appPolicyOf(clientId: string, metadata: Record<string, unknown>, params: Record<string, unknown>): Promise<AppPolicy> {
+    const other = otherProtocols.get(clientId);
+    if (other) return (await other(params)) ?? { alwaysRequired: true };
     return {
       mfaPolicy: metadata['mfa_policy'] as MfaPolicy | undefined,
       mfaMaxAge: metadata['mfa_max_age'] as number | undefined,
@@ -82,6 +92,15 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
 
   return {
     appPolicyOf,
+    /** The name shown on the sign-in pages for a request (another protocol's application's, where it is one). */
+    async appNameOf(clientId: string, clientName: string, params: Record<string, unknown>): Promise<string> {
+      const other = otherProtocols.get(clientId);
+      return other ? ((await other(params))?.name ?? clientName) : clientName;
+    },
+    /** At start-up: requests of this client are for applications of another protocol, found by this. */
+    standsFor(clientId: string, resolve: (params: Record<string, unknown>) => Promise<(AppPolicy & { name: string }) | undefined>) {
+      otherProtocols.set(clientId, resolve);
+    },
     sessionMethods,
     /** The decision for the request being authorized, computed once per request. */
     async forRequest(ctx: KoaContextWithOIDC): Promise<MfaDecision> {

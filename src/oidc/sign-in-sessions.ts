@@ -46,6 +46,12 @@ export function createSignInSessions(deps: { provider: Provider; oidc: OidcState
       return live(session.uid, accountId);
     },
 
+    /** The sign-in session of this browser, whoever is signed in with it. */
+    async current(ctx: Context): Promise<LiveSession | undefined> {
+      const session = await provider.Session.get(ctx as never);
+      return session.accountId ? live(session.uid, session.accountId) : undefined;
+    },
+
     /** Notes a second factor presented on one of twofold's own pages, in the session it belongs to. */
     async recordFactor(current: LiveSession, method: AuthMethod, at: number): Promise<LiveSession> {
       const methods = { ...current.methods, [method]: at };

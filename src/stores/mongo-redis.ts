@@ -1,6 +1,7 @@
 import type { Clock } from '../domain/clock.ts';
 import { connectMongo, pingMongo } from './mongo/connection.ts';
 import { createMongoClientStore } from './mongo/clients.ts';
+import { createMongoSamlAppStore } from './mongo/saml-apps.ts';
 import { createMongoKeyStore } from './mongo/keys.ts';
 import { createMongoSettingsStore } from './mongo/settings.ts';
 import { createMongoUserStore } from './mongo/users.ts';
@@ -31,9 +32,10 @@ export async function createMongoRedisStores(options: MongoRedisOptions): Promis
   if (!redisUp) options.onRetry?.('redis', 'not reachable yet; retrying in the background');
 
   const connection = await connectMongo(options.mongodb, (_attempt, reason) => options.onRetry?.('mongodb', reason));
-  const [users, clients, audit] = await Promise.all([
+  const [users, clients, samlApps, audit] = await Promise.all([
     createMongoUserStore({ connection, clock: options.clock }),
     createMongoClientStore({ connection }),
+    createMongoSamlAppStore({ connection }),
     createMongoAuditLog({ connection, retentionDays: options.auditRetentionDays }),
   ]);
 
@@ -61,6 +63,7 @@ export async function createMongoRedisStores(options: MongoRedisOptions): Promis
     kind: 'mongo+redis',
     users,
     clients: announcingClientStore(clients, () => notifyChanged('clients')),
+    samlApps,
     settings: createMongoSettingsStore({ connection }),
     guard: createRedisSecondFactorGuard({ redis, keyPrefix: options.redis.keyPrefix }),
     rateLimiter: createRedisRateLimiter({ redis, keyPrefix: options.redis.keyPrefix }),

@@ -3,6 +3,7 @@
  * own state, health, and the set of stores the composition root wires together.
  */
 import type {
+  SamlAppStore,
   UserStore,
   SecondFactorGuard,
   RateLimiter,
@@ -49,6 +50,7 @@ export interface Stores {
   kind: 'memory' | 'mongo+redis';
   users: UserStore;
   clients: ClientStore;
+  samlApps: SamlAppStore;
   settings: SettingsStore;
   guard: SecondFactorGuard;
   rateLimiter: RateLimiter;

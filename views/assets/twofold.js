@@ -22,3 +22,8 @@ if (document.querySelector('[data-auto-logout]')) {
     form.submit();
   }
 }
+
+// A SAML answer (HTTP-POST binding) goes to its application at once; without scripts its
+// button does the same.
+const autoSubmit = document.querySelector('form[data-auto-submit]');
+if (autoSubmit) autoSubmit.submit();

@@ -7,12 +7,13 @@ import { parseInput } from '../validate.ts';
 import { adminAuth } from './auth.ts';
 import { openApiDocument } from './openapi.ts';
 import { adminRoutes } from './routes.ts';
+import { samlAdminRoutes } from './saml-routes.ts';
 import type { AdminRoute } from './route.ts';
 
 /** The admin REST API under /admin/api (SPEC section 7), with its OpenAPI document. */
 export function createAdminRouter(deps: { adminToken: string; administration: Administration; bodyLimit: number; issuer: string }) {
   const router = new Router({ prefix: '/admin/api' });
-  const routes = adminRoutes(deps.administration);
+  const routes = [...adminRoutes(deps.administration), ...samlAdminRoutes(deps.administration, deps.issuer)];
   const document = openApiDocument(routes, `${deps.issuer}/admin/api`);
   router.use(async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');

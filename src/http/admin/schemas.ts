@@ -221,6 +221,7 @@ export const auditView = z.object({
   reason: z.string().optional(),
   changed: z.array(z.string()).optional(),
   targetClientId: z.string().optional(),
+  protocol: z.enum(['oidc', 'saml']).optional(),
 });
 export const auditList = z.object({ events: z.array(auditView), next: z.string().optional() });
 

@@ -96,6 +96,10 @@ export function createInteractionKit(deps: InteractionDeps) {
 
     clientName: (client: OidcClient) => client.clientName ?? client.clientId,
 
+    /** The name of the application a sign-in is for, as its pages show it (a SAML application's own name too). */
+    appName: (interaction: Interaction, client: OidcClient) =>
+      deps.assessor.appNameOf(client.clientId, client.clientName ?? client.clientId, interaction.params),
+
     /** Where an attempt came from, for the audit log and the user's last sign-in. */
     sourceOf: (ctx: Context, clientId: string): AttemptSource => ({ clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined }),
 

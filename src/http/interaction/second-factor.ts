@@ -33,7 +33,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     const page = await deps.journey.factorPage(await kit.journeyOf(interaction, client));
     const registeredElsewhere = page.kind === 'code' && page.registeredElsewhere;
     const notice = options.notice ?? (registeredElsewhere ? REGISTERED_ELSEWHERE : undefined);
-    const common = { uid: interaction.uid, clientName: kit.clientName(client), error: options.error, notice };
+    const common = { uid: interaction.uid, clientName: await kit.appName(interaction, client), error: options.error, notice };
     ctx.status = options.status ?? 200;
     switch (page.kind) {
       case 'backup_codes':

@@ -3,6 +3,7 @@ import { announcingClientStore, createChangeListeners } from '../changes.ts';
 import type { ChangeTopic } from '../../domain/ports.ts';
 import type { Stores } from '../types.ts';
 import { createMemoryClientStore } from './clients.ts';
+import { createMemorySamlAppStore } from './saml-apps.ts';
 import { createMemoryKeyStore } from './keys.ts';
 import { createMemoryOidcStateStore } from './oidc-state.ts';
 import type { Prunable } from './prunable.ts';
@@ -38,6 +39,7 @@ export function createMemoryStores({
     kind: 'memory',
     users: createMemoryUserStore({ clock }),
     clients: announcingClientStore(createMemoryClientStore(), () => notifyChanged('clients')),
+    samlApps: createMemorySamlAppStore(),
     settings: createMemorySettingsStore(),
     guard,
     rateLimiter,

@@ -18,12 +18,13 @@ const auditSchema = new Schema<AuditDocument>(
     reason: String,
     changed: [String],
     targetClientId: String,
+    protocol: String,
   },
   { collection: 'audit', versionKey: false, strict: 'throw' },
 );
 auditSchema.index({ userId: 1, _id: -1 });
 
-const fields = ['userId', 'clientId', 'ip', 'userAgent', 'actor', 'reason', 'changed', 'targetClientId'] as const;
+const fields = ['userId', 'clientId', 'ip', 'userAgent', 'actor', 'reason', 'changed', 'targetClientId', 'protocol'] as const;
 
 /**
  * The audit log in MongoDB's `audit` collection: one insert per event, newest first by
