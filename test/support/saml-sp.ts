@@ -12,6 +12,8 @@ import type { TestServer } from './server.ts';
  */
 export interface ServiceProvider {
   saml: SAML;
+  /** The same application with other request options (step-up, ForceAuthn, IsPassive, …). */
+  asking(options: Partial<SamlConfig>): SAML;
   entityId: string;
   acsUrl: string;
   sloUrl: string;
@@ -34,7 +36,7 @@ export async function serviceProvider(
   const acsUrl = `https://${id}.sp.example/saml/acs`;
   const sloUrl = `https://${id}.sp.example/saml/slo`;
   const keys = generateSigningPair(`${id}.sp.example`, Date.now());
-  const saml = new SAML({
+  const config: SamlConfig = {
     entryPoint: `${server.issuer}/saml/sso`,
     logoutUrl: `${server.issuer}/saml/slo`,
     logoutCallbackUrl: sloUrl,
@@ -48,11 +50,12 @@ export async function serviceProvider(
     identifierFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
     validateInResponseTo: 'always' as never,
     disableRequestedAuthnContext: true,
-    // twofold runs on the tests' clock, which they move on by a step or two.
-    acceptedClockSkewMs: 180_000,
+    // twofold runs on the tests' clock, which they move on a step at a time.
+    acceptedClockSkewMs: 3_600_000,
     ...(options.signRequests ? { privateKey: keys.keyPem, publicCert: keys.certPem, signatureAlgorithm: 'sha256' as const } : {}),
     ...options.saml,
-  });
+  };
+  const saml = new SAML(config);
   if (options.register !== false) {
     const metadata = saml.generateServiceProviderMetadata(null, keys.certPem);
     const response = await server.adminFetch('/admin/api/saml/apps', {
@@ -63,6 +66,7 @@ export async function serviceProvider(
   }
   return {
     saml,
+    asking: (extra) => new SAML({ ...config, ...extra }),
     entityId,
     acsUrl,
     sloUrl,
