@@ -52,7 +52,9 @@ export async function serviceProvider(
     disableRequestedAuthnContext: true,
     // twofold runs on the tests' clock, which they move on a step at a time.
     acceptedClockSkewMs: 3_600_000,
-    ...(options.signRequests ? { privateKey: keys.keyPem, publicCert: keys.certPem, signatureAlgorithm: 'sha256' as const } : {}),
+    ...(options.signRequests
+      ? { privateKey: keys.keyPem, publicCert: keys.certPem, signatureAlgorithm: 'sha256' as const, digestAlgorithm: 'sha256' }
+      : {}),
     ...options.saml,
   };
   const saml = new SAML(config);
