@@ -31,6 +31,10 @@ async function main(): Promise<number> {
     env.TEST_MONGODB_URI = started.at(-1)!.url;
   } else missing.push('Java 17 and Maven for the MongoDB test server (apt-get install openjdk-17-jdk-headless maven)');
 
+  const schemas = samlSchemaClasspath();
+  if (schemas) env.TEST_SAML_SCHEMA_CP = schemas;
+  else missing.push('Java 17 and Maven for the SAML metadata schema (apt-get install openjdk-17-jdk-headless maven)');
+
   if (existsSync(chromiumBin)) env.TEST_CHROMIUM = chromiumBin;
   else missing.push('Chromium (apt-get install chromium)');
   delete env.REDIS_URL;
@@ -60,6 +64,17 @@ function buildMongoServer(): boolean {
   const build = spawnSync('bash', [new URL('./build-mongo-server.sh', import.meta.url).pathname], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('the MongoDB test server did not build (see above)');
   return true;
+}
+
+/** The classpath of the jars that carry the SAML metadata schema, fetched with Maven when needed. */
+function samlSchemaClasspath(): string | undefined {
+  const tools = spawnSync('sh', ['-c', 'command -v java && command -v mvn'], { stdio: 'ignore' });
+  if (tools.status !== 0) return undefined;
+  const fetched = spawnSync('bash', [new URL('./fetch-saml-schemas.sh', import.meta.url).pathname], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (fetched.status !== 0) throw new Error('the SAML metadata schema could not be fetched (see above)');
+  return fetched.stdout.toString().trim();
 }
 
 let code: number;

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 export const testRedisUrl = process.env.TEST_REDIS_URL;
 export const testMongoBase = process.env.TEST_MONGODB_URI;
 export const testChromium = process.env.TEST_CHROMIUM;
+export const samlSchemaClasspath = process.env.TEST_SAML_SCHEMA_CP;
 
 /** Why tests needing Redis + MongoDB are skipped here, or undefined when they can run. */
 export const realStoresSkip =
@@ -23,3 +24,4 @@ export function freshMongoUri(base = testMongoBase!): string {
 export function freshKeyPrefix(): string {
   return `{t${randomBytes(6).toString('hex')}}:`;
 }
+export const samlSchemaSkip = samlSchemaClasspath ? undefined : 'needs Java 17 and Maven for the SAML metadata schema';
