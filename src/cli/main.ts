@@ -2,7 +2,10 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ApiError, createApi } from './api.ts';
-import { commands, UsageError, type Command } from './commands.ts';
+import { commands as coreCommands, UsageError, type Command } from './commands.ts';
+import { samlCommands } from './saml-commands.ts';
+
+const commands: Command[] = [...coreCommands, ...samlCommands];
 
 /**
  * `twofold`: a thin client of the admin API. Exit 0 on success, 1 when the API (or the

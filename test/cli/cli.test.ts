@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -121,6 +121,46 @@ describe('the twofold command against a running server', () => {
       clientsUpdated: number;
     };
     assert.deepEqual([imported.usersUpdated > 0, imported.clientsUpdated], [true, 1]);
+  });
+
+  it('registers a SAML application from its metadata file, changes, lists and deletes it, and rotates the SAML key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twofold-cli-saml-'));
+    const metadataFile = join(dir, 'sp.xml');
+    writeFileSync(
+      metadataFile,
+      '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://wiki.example/saml"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">' +
+        '<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://wiki.example/saml/acs" index="0"/></md:SPSSODescriptor></md:EntityDescriptor>',
+    );
+    const added = await twofold(
+      ['saml-apps', 'add', 'wiki-saml', '--metadata', metadataFile, '--name', 'Wiki', '--policy', 'required', '--json'],
+      { env },
+    );
+    assert.equal(added.code, 0, added.stderr);
+    const app = JSON.parse(added.stdout) as { entity_id: string; acs_urls: string[]; idp_metadata_url: string };
+    assert.deepEqual([app.entity_id, app.acs_urls], ['https://wiki.example/saml', ['https://wiki.example/saml/acs']]);
+    assert.equal(app.idp_metadata_url, `${server.issuer}/saml/metadata`);
+    assert.equal(
+      (await twofold(['saml-apps', 'set', 'wiki-saml', '--idp-initiated', '--name-id-format', 'emailAddress'], { env })).code,
+      0,
+    );
+    assert.match(
+      (await twofold(['saml-apps', 'list'], { env })).stdout,
+      /^wiki-saml\s+Wiki\s+https:\/\/wiki\.example\/saml\s+required\s+emailAddress\s+false\s+true$/m,
+    );
+    const byFields = await twofold(
+      ['saml-apps', 'add', 'vpn', '--entity-id', 'https://vpn.example', '--acs-url', 'https://vpn.example/acs'],
+      { env },
+    );
+    assert.equal(byFields.code, 0, byFields.stderr);
+    assert.equal((await twofold(['saml-apps', 'add', 'nothing'], { env })).code, 2, 'neither metadata nor fields');
+    assert.equal((await twofold(['saml-apps', 'delete', 'vpn'], { env })).code, 2, 'asks for --yes');
+    assert.equal((await twofold(['saml-apps', 'delete', 'vpn', '--yes'], { env })).code, 0);
+    assert.equal((await twofold(['saml-apps', 'show', 'vpn'], { env })).code, 1);
+
+    const next = await twofold(['saml-keys', 'next'], { env });
+    assert.match(next.stdout, /^next certificate \(published, not yet signing\): SHA-256 [0-9A-F:]{95}$/m);
+    assert.equal((await twofold(['saml-keys', 'rotate', '--yes'], { env })).code, 0);
+    assert.match((await twofold(['saml-keys', 'show'], { env })).stdout, /^next certificate: none$/m);
   });
 
   it("exits 1 with the API's message when it refuses, and 2 on bad usage", async () => {
