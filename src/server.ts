@@ -160,6 +160,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     portability: createDataPortability({
       users: stores.users,
       clients: stores.clients,
+      samlApps: stores.samlApps,
       keyring,
       audit: stores.audit,
       clock,

@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { USER_ID_PATTERN, USER_ID_RULE, USERNAME_PATTERN, USERNAME_RULE } from './users.ts';
-import type { AuditLog, ClientRecord, ClientStore, UserRecord, UserStore } from '../domain/ports.ts';
+import { X509Certificate } from 'node:crypto';
+import {
+  samlNameIdFormats,
+  type AuditLog,
+  type ClientRecord,
+  type ClientStore,
+  type SamlAppRecord,
+  type SamlAppStore,
+  type UserRecord,
+  type UserStore,
+} from '../domain/ports.ts';
 import type { Actor } from './administration.ts';
 import type { Clock } from './clock.ts';
 import { sealedKeyId, type DataKeyring } from './data-key.ts';
@@ -56,18 +66,60 @@ const clientRecord = z.strictObject({
   createdAt: date,
 });
 
+const httpUrl = z
+  .string()
+  .max(2048)
+  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), { message: 'an http(s) URL' });
+
+const samlAppRecord = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+  name: z.string().min(1).max(256),
+  entityId: z.string().min(1).max(1024),
+  acsUrls: z.array(httpUrl).min(1).max(16),
+  certificate: z.string().max(16_384).refine(isCertificate, { message: 'a PEM certificate' }).optional(),
+  sloUrl: httpUrl.optional(),
+  mfaPolicy: z.enum(['required', 'if_enrolled', 'off']).optional(),
+  mfaMaxAge: z.number().int().min(0).max(31_536_000).optional(),
+  nameIdFormat: z.enum(samlNameIdFormats),
+  attributes: z
+    .array(
+      z.strictObject({
+        field: z.enum(['username', 'email', 'name', 'id']),
+        name: z.string().min(1).max(256),
+        nameFormat: z.enum(['uri', 'basic', 'unspecified']).optional(),
+      }),
+    )
+    .max(32)
+    .optional(),
+  wantAuthnRequestsSigned: z.boolean(),
+  idpInitiated: z.boolean(),
+  createdAt: date,
+  updatedAt: date,
+});
+
+function isCertificate(pem: string): boolean {
+  try {
+    new X509Certificate(pem);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const exportSchema = z.strictObject({
   format: z.literal('twofold-export'),
   version: z.literal(1),
   exportedAt: z.iso.datetime(),
   users: z.array(userRecord).max(1_000_000),
   clients: z.array(clientRecord).max(100_000).optional(),
+  samlApps: z.array(samlAppRecord).max(100_000).optional(),
 });
 export type ExportData = z.input<typeof exportSchema>;
 
 export function createDataPortability(deps: {
   users: UserStore;
   clients: ClientStore;
+  samlApps: SamlAppStore;
   keyring: DataKeyring;
   audit: AuditLog;
   clock: Clock;
@@ -106,14 +158,19 @@ export function createDataPortability(deps: {
     async export(options: { clients: boolean }, by: Actor) {
       const users = await allUsers();
       const clients = options.clients ? (await deps.clients.list()).filter((client) => !client.clientId.startsWith('twofold-')) : undefined;
-      await record('data.exported', by, `${users.length} users${clients ? `, ${clients.length} clients` : ''}`);
+      const samlApps = options.clients ? await deps.samlApps.list() : undefined;
+      await record(
+        'data.exported',
+        by,
+        `${users.length} users${clients ? `, ${clients.length} clients, ${samlApps!.length} SAML applications` : ''}`,
+      );
       return JSON.parse(
         JSON.stringify({
           format: 'twofold-export',
           version: 1,
           exportedAt: new Date(deps.clock.now()).toISOString(),
           users,
-          ...(clients ? { clients } : {}),
+          ...(clients ? { clients, samlApps } : {}),
         }),
       ) as unknown;
     },
@@ -124,7 +181,7 @@ export function createDataPortability(deps: {
         const issue = parsed.error.issues[0]!;
         throw new AppError('invalid_request', `${issue.path.join('.') || 'the file'}: ${issue.message}`);
       }
-      const { users, clients = [] } = parsed.data;
+      const { users, clients = [], samlApps = [] } = parsed.data;
       // Every check before any write: keys, duplicates, application metadata.
       const usernames = new Set<string>();
       const ids = new Set<string>();
@@ -174,6 +231,21 @@ export function createDataPortability(deps: {
             throw new AppError('invalid_request', `clients.${i} (${client.clientId}): ${err.message}`);
           });
       }
+      const samlIds = new Set<string>();
+      const entityIds = new Set<string>();
+      for (const [i, app] of samlApps.entries()) {
+        const where = `samlApps.${i} (${app.id})`;
+        if (app.id.startsWith('twofold-')) throw new AppError('invalid_request', `${where}: ids starting with twofold- are reserved`);
+        if (samlIds.has(app.id)) throw new AppError('invalid_request', `${where}: ${app.id} is in the file twice`);
+        if (entityIds.has(app.entityId)) throw new AppError('invalid_request', `${where}: entity id ${app.entityId} is in the file twice`);
+        samlIds.add(app.id);
+        entityIds.add(app.entityId);
+        if (app.wantAuthnRequestsSigned && !app.certificate)
+          throw new AppError('invalid_request', `${where}: signed requests need a certificate`);
+        const holder = await deps.samlApps.findByEntityId(app.entityId);
+        if (holder && holder.id !== app.id)
+          throw new AppError('conflict', `${where}: entity id ${app.entityId} belongs to ${holder.id} here`);
+      }
       for (const [i, user] of users.entries()) {
         const existing = await deps.users.findById(user.id);
         if (existing && existing.username.toLowerCase() !== user.username.toLowerCase()) {
@@ -181,11 +253,19 @@ export function createDataPortability(deps: {
         }
       }
 
-      const counts = { usersCreated: 0, usersUpdated: 0, clientsCreated: 0, clientsUpdated: 0 };
+      const counts = { usersCreated: 0, usersUpdated: 0, clientsCreated: 0, clientsUpdated: 0, samlAppsCreated: 0, samlAppsUpdated: 0 };
       for (const user of users) counts[(await deps.users.importUser(user as UserRecord)) === 'created' ? 'usersCreated' : 'usersUpdated']++;
       for (const client of clients)
         counts[(await deps.clients.importClient(client as ClientRecord)) === 'created' ? 'clientsCreated' : 'clientsUpdated']++;
-      await record('data.imported', by, `${users.length} users, ${clients.length} clients`);
+      for (const app of samlApps) {
+        const saml = app as SamlAppRecord;
+        if (await deps.samlApps.replace(saml)) counts.samlAppsUpdated++;
+        else {
+          await deps.samlApps.create(saml);
+          counts.samlAppsCreated++;
+        }
+      }
+      await record('data.imported', by, `${users.length} users, ${clients.length} clients, ${samlApps.length} SAML applications`);
       return counts;
     },
   };

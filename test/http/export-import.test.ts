@@ -26,6 +26,17 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
     });
     clientSecret = created.client_secret!;
     rp = await relyingParty(source.issuer, 'wiki', clientSecret, 'http://127.0.0.1:9/cb');
+    const saml = await source.adminFetch('/admin/api/saml/apps', {
+      method: 'POST',
+      body: JSON.stringify({
+        id: 'vpn',
+        entity_id: 'https://vpn.example/sp',
+        acs_urls: ['https://vpn.example/acs'],
+        mfa_policy: 'required',
+        idp_initiated: true,
+      }),
+    });
+    assert.equal(saml.status, 201);
   });
   after(async () => {
     await source.close();
@@ -50,9 +61,27 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
 
     const imported = await importInto(target, data);
     assert.equal(imported.status, 200);
-    assert.deepEqual(await imported.json(), { usersCreated: 1, usersUpdated: 0, clientsCreated: 1, clientsUpdated: 0 });
+    assert.deepEqual(
+      data.samlApps.map((app: { id: string }) => app.id),
+      ['vpn'],
+      'SAML applications go along',
+    );
+    assert.deepEqual(await imported.json(), {
+      usersCreated: 1,
+      usersUpdated: 0,
+      clientsCreated: 1,
+      clientsUpdated: 0,
+      samlAppsCreated: 1,
+      samlAppsUpdated: 0,
+    });
     const again = await importInto(target, data);
-    assert.deepEqual(await again.json(), { usersCreated: 0, usersUpdated: 1, clientsCreated: 0, clientsUpdated: 1 }, 'idempotent');
+    assert.deepEqual(
+      await again.json(),
+      { usersCreated: 0, usersUpdated: 1, clientsCreated: 0, clientsUpdated: 1, samlAppsCreated: 0, samlAppsUpdated: 1 },
+      'idempotent',
+    );
+    const moved = (await (await target.adminFetch('/admin/api/saml/apps/vpn')).json()) as Record<string, unknown>;
+    assert.deepEqual([moved.entity_id, moved.mfa_policy, moved.idp_initiated], ['https://vpn.example/sp', 'required', true]);
 
     // The imported application keeps its secret, and the user its authenticator app and id.
     const targetRp = await relyingParty(target.issuer, 'wiki', clientSecret, 'http://127.0.0.1:9/cb');
@@ -127,6 +156,16 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
           /clients\.0 \(plain\): unknown field: client_secret/,
         ],
         [
+          'two SAML applications with one entity id',
+          { ...data, samlApps: [data.samlApps[0], { ...data.samlApps[0], id: 'vpn-copy' }] },
+          /samlApps\.1 \(vpn-copy\): entity id https:\/\/vpn\.example\/sp is in the file twice/,
+        ],
+        [
+          'a SAML application whose ACS URL is a script',
+          { ...data, samlApps: [{ ...data.samlApps[0], acsUrls: ['javascript:alert(1)'] }] },
+          /samlApps\.0\.acsUrls\.0: an http\(s\) URL/,
+        ],
+        [
           'the implicit grant',
           {
             ...data,
@@ -179,6 +218,7 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
       const after = await exported(other);
       assert.deepEqual(after.users, before.users, 'no user was written');
       assert.deepEqual(after.clients, before.clients, 'no application was written');
+      assert.deepEqual(after.samlApps, before.samlApps, 'no SAML application was written');
     } finally {
       await other.close();
     }

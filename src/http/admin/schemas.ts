@@ -233,6 +233,8 @@ export const importResult = z.object({
   usersUpdated: z.number().int(),
   clientsCreated: z.number().int(),
   clientsUpdated: z.number().int(),
+  samlAppsCreated: z.number().int(),
+  samlAppsUpdated: z.number().int(),
 });
 export const rotationResult = z.object({
   keyId: z.string(),
