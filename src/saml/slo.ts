@@ -117,7 +117,7 @@ export function createSlo(deps: SloDeps) {
     return ctx.render('saml-post', {
       title: `Back to ${app.name}`,
       appName: app.name,
-      note: `You are signed out. Your browser now takes you back to ${app.name}.`,
+      note: `You are signed out. Your browser goes back to ${app.name} now; if it does not, press Continue.`,
       action: app.sloUrl,
       field: 'SAMLResponse',
       message: Buffer.from(signXmlMessage(response.xml, 'LogoutResponse', response.id, current), 'utf8').toString('base64'),

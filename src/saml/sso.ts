@@ -247,8 +247,8 @@ export function createSso(deps: SsoDeps) {
       title: `Continue to ${app.name}`,
       appName: app.name,
       note: signedIn
-        ? `You are signed in. Your browser now takes you back to ${app.name}.`
-        : `The sign-in did not complete. Your browser now takes you back to ${app.name}, which says why.`,
+        ? `You are signed in. Your browser goes back to ${app.name} now; if it does not, press Continue.`
+        : `The sign-in did not complete. Your browser goes back to ${app.name} now, which says why; if it does not, press Continue.`,
       action: acsUrl,
       field: 'SAMLResponse',
       message: Buffer.from(xml, 'utf8').toString('base64'),

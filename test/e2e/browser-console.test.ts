@@ -134,7 +134,7 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
       assert.equal(((await (await server.adminFetch('/admin/api/settings')).json()) as { enabled: boolean }).enabled, true);
 
       // A new application that requires the second factor.
-      await page.getByRole('link', { name: 'Applications' }).click();
+      await page.getByRole('link', { name: 'Applications', exact: true }).click();
       await page.getByLabel('Client id').fill('crm');
       await page.getByLabel('Name people see').fill('Customer records');
       await page.getByLabel('Redirect URIs, one per line').fill('https://crm.example.com/cb');

@@ -4,6 +4,7 @@ import type { Clock } from '../../domain/clock.ts';
 import type { SignInSessions } from '../../oidc/sign-in-sessions.ts';
 import type { UserStore } from '../../domain/ports.ts';
 import { mountConsoleClients } from './clients.ts';
+import { mountConsoleSamlApps } from './saml-apps.ts';
 import { createConsoleSession } from './session.ts';
 import { mountConsoleSettingsAndAudit } from './settings-audit.ts';
 import { mountConsoleUsers } from './users.ts';
@@ -30,6 +31,7 @@ export function createConsoleRouters(deps: {
   pages.get('/', (ctx) => ctx.redirect('/admin/users'));
   mountConsoleUsers(pages, deps.administration);
   mountConsoleClients(pages, deps.administration);
+  mountConsoleSamlApps(pages, deps.administration, deps.issuer);
   mountConsoleSettingsAndAudit(pages, deps.administration);
   pages.post('/sign-out', async (ctx) => {
     await session.signOut(ctx);
