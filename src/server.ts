@@ -23,10 +23,11 @@ import { logOf } from './http/request-log.ts';
 import type { Logger } from './logger.ts';
 import { createMfaAssessor } from './oidc/mfa-assessment.ts';
 import { createSignInJourney } from './domain/sign-in-journey.ts';
-import { createSamlAppService } from './domain/saml-apps.ts';
+import { createSamlAppService, type SamlAppService } from './domain/saml-apps.ts';
+import { DEMO_SAML_APP_ID, demoSamlUrls } from './http/demo-saml.ts';
 import { createSamlDoor } from './saml/door.ts';
 import { PAIRWISE_KEY_ID, PAIRWISE_PURPOSE } from './saml/identity.ts';
-import { SAML_KEYS_ID, SAML_KEYS_PURPOSE } from './saml/signing-keys.ts';
+import { generateSigningPair, SAML_KEYS_ID, SAML_KEYS_PURPOSE } from './saml/signing-keys.ts';
 import { createMfaState } from './oidc/mfa-state.ts';
 import { ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID, SAML_CLIENT_ID } from './oidc/internal-clients.ts';
 import { createProvider } from './oidc/provider.ts';
@@ -41,7 +42,7 @@ export interface Twofold {
   server: Server;
   url: string;
   stores: Stores;
-  demo?: { username: string; password: string; url: string } | undefined;
+  demo?: { username: string; password: string; url: string; samlUrl: string } | undefined;
   /** Stops accepting, lets in-flight requests finish, then closes the stores. */
   close(): Promise<void>;
 }
@@ -179,7 +180,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   });
   await ensureInternalClients(config, clientService);
   const seedDemo = config.mode === 'embedded' && options.demo !== false;
-  const demo = seedDemo ? await seedDemoData(config, userService, clientService) : undefined;
+  const demo = seedDemo ? await seedDemoData(config, userService, clientService, samlApps) : undefined;
 
   let shuttingDown = false;
   const app = createApp({
@@ -200,7 +201,12 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     pages,
     saml: saml.routes,
     viewsDir,
-    demo: demo ? { clientSecret: demo.clientSecret } : undefined,
+    demo: demo
+      ? {
+          clientSecret: demo.clientSecret,
+          saml: { issuer: config.issuer, keys: demo.samlKeys, idpCertificate: async () => (await saml.keys.get()).current.certPem },
+        }
+      : undefined,
     isShuttingDown: () => shuttingDown,
   });
 
@@ -219,7 +225,12 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     server,
     url: `http://localhost:${port}`,
     stores,
-    demo: demo && { username: demo.username, password: demo.password, url: `${config.issuer}/demo/` },
+    demo: demo && {
+      username: demo.username,
+      password: demo.password,
+      url: `${config.issuer}/demo/`,
+      samlUrl: `${config.issuer}/demo/saml/`,
+    },
     async close() {
       shuttingDown = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -235,7 +246,12 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   };
 }
 
-async function seedDemoData(config: Config, users: ReturnType<typeof createUserService>, clients: ReturnType<typeof createClientService>) {
+async function seedDemoData(
+  config: Config,
+  users: ReturnType<typeof createUserService>,
+  clients: ReturnType<typeof createClientService>,
+  samlApps: SamlAppService,
+) {
   const username = 'demo';
   const password = randomBytes(9).toString('base64url');
   await users.create({ username, password, name: 'Demo User', email: 'demo@example.com' });
@@ -250,7 +266,21 @@ async function seedDemoData(config: Config, users: ReturnType<typeof createUserS
     first_party: true,
     mfa_policy: 'required',
   });
-  return { username, password, clientSecret };
+  // The demo SAML application (a service provider served at /demo/saml), with a signing key
+  // of its own: it signs its requests and its sign-out, as a careful application does.
+  const samlKeys = generateSigningPair(new URL(config.issuer).host, Date.now());
+  const saml = demoSamlUrls(config.issuer);
+  await samlApps.create({
+    id: DEMO_SAML_APP_ID,
+    name: 'Demo SAML application',
+    entityId: saml.entityId,
+    acsUrls: [saml.acsUrl],
+    sloUrl: saml.sloUrl,
+    certificate: samlKeys.certPem,
+    wantAuthnRequestsSigned: true,
+    mfaPolicy: 'required',
+  });
+  return { username, password, clientSecret, samlKeys };
 }
 
 /**

@@ -25,6 +25,7 @@ async function main() {
       '  WARNING: nothing is persisted; users, applications and sessions are lost when it stops.',
       '',
       `  Demo application:  ${twofold.demo?.url ?? '(not seeded)'}   (asks for a second factor)`,
+      ...(twofold.demo ? [`  Demo SAML app:     ${twofold.demo.samlUrl}   (the same sign-in, over SAML)`] : []),
       ...(twofold.demo ? [`  Demo user:         ${twofold.demo.username}`, `  Demo password:     ${twofold.demo.password}`] : []),
       ...(config.generated.includes('adminToken') ? [`  Admin token:       ${config.adminToken}`] : []),
       `  Admin API:         ${config.issuer}/admin/api`,

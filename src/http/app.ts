@@ -20,6 +20,7 @@ import { createAccountRoutes } from './account.ts';
 import { createConsoleRouters } from './console/router.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { createDemoRoutes } from './demo.ts';
+import { createDemoSamlRoutes } from './demo-saml.ts';
 import { errorMiddleware } from './errors.ts';
 import { createHealthRoutes } from './health.ts';
 import { createInteractionRoutes } from './interaction/router.ts';
@@ -76,7 +77,7 @@ export interface AppDeps {
   /** The SAML front door's routes. */
   saml: Router;
   viewsDir: string;
-  demo?: { clientSecret: string } | undefined;
+  demo?: { clientSecret: string; saml: Parameters<typeof createDemoSamlRoutes>[0] } | undefined;
   /** Set once shutdown begins: responses then ask clients to close their connection. */
   isShuttingDown: () => boolean;
 }
@@ -206,7 +207,10 @@ export function createApp(deps: AppDeps): Koa {
       bodyLimit: config.http.bodyLimitBytes,
     }),
     ...(deps.demo
-      ? [createDemoRoutes({ issuer: config.issuer, clientSecret: deps.demo.clientSecret, localOrigin: deps.localOrigin })]
+      ? [
+          createDemoRoutes({ issuer: config.issuer, clientSecret: deps.demo.clientSecret, localOrigin: deps.localOrigin }),
+          createDemoSamlRoutes(deps.demo.saml),
+        ]
       : []),
   ];
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
