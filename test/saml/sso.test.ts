@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { SignedXml } from 'xml-crypto';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
@@ -221,6 +223,55 @@ for (const variant of [
       await sp.saml.getLogoutUrlAsync(user.profile, '', {}).then((url) => user.agent.request(url));
       const oidcAfter = await signIn(user.agent, rp, user.credentials, {}, user.phone.app);
       assert.deepEqual(oidcAfter.seen, ['login', 'code']);
+    });
+
+    it('single logout over HTTP-POST: the request, signed in the XML, ends the session on this site and the answer is posted back signed', async () => {
+      const sp = await serviceProvider(server, 'files', { register: { mfa_policy: 'required' }, signRequests: true });
+      const user = await registered(sp);
+      const id = `_${randomBytes(16).toString('hex')}`;
+      const unsigned =
+        `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${id}" Version="2.0" IssueInstant="${new Date(clock.now()).toISOString()}" Destination="${server.issuer}/saml/slo">` +
+        `<saml:Issuer>${sp.entityId}</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">${user.profile.nameID}</saml:NameID></samlp:LogoutRequest>`;
+      // Signed as the application's SAML library signs (xml-crypto, enveloped, after the Issuer).
+      const signer = new SignedXml({
+        privateKey: sp.keys.keyPem,
+        signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+        canonicalizationAlgorithm: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+      });
+      signer.addReference({
+        xpath: "/*[local-name(.)='LogoutRequest']",
+        digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+        transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', 'http://www.w3.org/2001/10/xml-exc-c14n#'],
+      });
+      signer.computeSignature(unsigned, {
+        location: { reference: "/*[local-name(.)='LogoutRequest']/*[local-name(.)='Issuer']", action: 'after' },
+      });
+      const fields = { SAMLRequest: Buffer.from(signer.getSignedXml()).toString('base64'), RelayState: 'post-bye' };
+      // The application's site posts it: no cookie of twofold's comes along (SameSite=Lax).
+      const crossSite = new UserAgent();
+      const posted = await crossSite.postForm(`${server.issuer}/saml/slo`, fields);
+      assert.equal(posted.status, 303);
+      const finish = new URL(posted.headers.get('location')!, server.issuer);
+      assert.equal(finish.pathname, '/saml/slo/finish');
+      // The browser follows to twofold's own address, where its session is seen and ended.
+      const answerPage = await follow(user.agent, finish, 'never:');
+      const answer = sp.answerOn(answerPage);
+      assert.equal(answer.action, sp.sloUrl);
+      assert.equal(answer.RelayState, 'post-bye');
+      const response = xmlOf(answer.SAMLResponse);
+      assert.deepEqual(statusOf(response), ['Success']);
+      assert.ok(response.includes(`InResponseTo="${id}"`));
+      const checker = new SignedXml({
+        publicCert: ((await (await server.adminFetch('/admin/api/saml/keys')).json()) as { current: { certificate: string } }).current
+          .certificate,
+        getCertFromKeyInfo: () => null,
+      });
+      checker.loadSignature(/<ds:Signature[\s\S]*<\/ds:Signature>/.exec(response)![0]);
+      assert.equal(checker.checkSignature(response), true, 'the LogoutResponse is signed by twofold');
+      // The same request again: refused; and the session is over.
+      assert.equal((await new UserAgent().postForm(`${server.issuer}/saml/slo`, fields)).status, 400);
+      const after = await walkToAnswer(user.agent, await sp.saml.getAuthorizeUrlAsync('', undefined, {}), user.credentials, user.phone);
+      assert.deepEqual(after.seen, ['login', 'code']);
     });
   });
 }
