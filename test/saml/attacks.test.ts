@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { follow, UserAgent, type Page } from '../support/relying-party.ts';
+import { follow, formAction, secretOnPage, UserAgent, type Page } from '../support/relying-party.ts';
 import { serviceProvider, walkToAnswer, Phone, type ServiceProvider } from '../support/saml-sp.ts';
 import { createUser, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -152,7 +152,7 @@ describe('SAML requests an attacker sends', () => {
     assert.equal(open.answerOn(page).RelayState, relay);
   });
 
-  it('refuses a forged sign-out: unsigned, or for an application with no certificate, and a replayed callback', async () => {
+  it('refuses a sign-out request the application could not have signed: the session stays', async () => {
     const credentials = { username: 'grace', password: 'a long passphrase' };
     await createUser(server, credentials);
     const agent = new UserAgent();
@@ -166,5 +166,27 @@ describe('SAML requests an attacker sends', () => {
     // Still signed in: the application gets an answer without a page.
     const still = await follow(agent, await open.saml.getAuthorizeUrlAsync('', undefined, {}), 'never:');
     assert.ok(still.html.includes('data-auto-submit'));
+  });
+
+  it('answers a sign-in once: the return from the sign-in, replayed, makes no second assertion', async () => {
+    await createUser(server, { username: 'replayer', password: 'a long passphrase' });
+    const agent = new UserAgent();
+    const url = await open.saml.getAuthorizeUrlAsync('', undefined, {});
+    const phone = new Phone(clock);
+    // Walk the pages up to the engine's return to the SAML front door, and keep that address.
+    let page = await follow(agent, url, `${server.issuer}/saml/callback`);
+    const credentials = { username: 'replayer', password: 'a long passphrase' };
+    const posted = await agent.postForm(formAction(page, '/login'), credentials);
+    page = await follow(agent, new URL(posted.headers.get('location')!, page.url), `${server.issuer}/saml/callback`);
+    const registered = await agent.postForm(formAction(page, '/code'), { code: await phone.app.register(secretOnPage(page.html)!) });
+    page = await follow(agent, new URL(registered.headers.get('location')!, page.url), `${server.issuer}/saml/callback`);
+    const continued = await agent.postForm(formAction(page, '/continue'), {});
+    const callback = await follow(agent, new URL(continued.headers.get('location')!, page.url), `${server.issuer}/saml/callback`);
+    assert.equal(callback.url.pathname, '/saml/callback');
+    const first = await follow(agent, callback.url, 'never:');
+    assert.ok(open.answerOn(first).SAMLResponse);
+    const replayed = await follow(agent, callback.url, 'never:');
+    assert.notEqual(replayed.status, 200);
+    assert.ok(!replayed.html.includes('data-auto-submit'), 'no second answer');
   });
 });
