@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,16 +12,19 @@ import { UserAgent } from '../support/relying-party.ts';
 import { serviceProvider, walkToAnswer, Phone } from '../support/saml-sp.ts';
 import { createUser, newRealStores, startTestServer, type TestServer } from '../support/server.ts';
 
-/** Validates XML against the OASIS SAML 2.0 metadata schema (Java's validator, OpenSAML's copy of the schema). */
-function schemaCheck(xml: string): string {
+const execFileAsync = promisify(execFile);
+
+/**
+ * Validates XML against the OASIS SAML 2.0 metadata schema (Java's validator, OpenSAML's
+ * copy of the schema). Run without blocking: the servers under test share this process.
+ */
+async function schemaCheck(xml: string): Promise<string> {
   const file = join(mkdtempSync(join(tmpdir(), 'twofold-md-')), 'metadata.xml');
   writeFileSync(file, xml);
-  const run = spawnSync('java', [
-    '-cp',
-    samlSchemaClasspath!,
-    new URL('../saml-schema/ValidateMetadata.java', import.meta.url).pathname,
-    file,
-  ]);
+  const validator = new URL('../saml-schema/ValidateMetadata.java', import.meta.url).pathname;
+  const run = await execFileAsync('java', ['-cp', samlSchemaClasspath!, validator, file]).catch(
+    (err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
+  );
   return `${run.stdout}${run.stderr}`.trim();
 }
 
@@ -45,7 +49,7 @@ describe('SAML metadata, signing keys and the admin API (on MongoDB and Redis)',
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type')!, /^application\/samlmetadata\+xml/);
     const metadata = await response.text();
-    assert.equal(schemaCheck(metadata), 'valid');
+    assert.equal(await schemaCheck(metadata), 'valid');
     assert.ok(metadata.includes(`entityID="${a.issuer}/saml/metadata"`));
     for (const binding of ['HTTP-Redirect', 'HTTP-POST']) {
       assert.ok(
@@ -58,7 +62,7 @@ describe('SAML metadata, signing keys and the admin API (on MongoDB and Redis)',
     assert.ok(metadata.includes('urn:oasis:names:tc:SAML:2.0:nameid-format:persistent'));
     assert.equal(await (await fetch(`${b.url}/saml/metadata`)).text(), metadata, 'node B signs with the same key');
     // The schema check itself refuses what is not metadata.
-    assert.match(schemaCheck(metadata.replace(/<md:SingleSignOnService[^>]*\/>/g, '')), /^invalid/);
+    assert.match(await schemaCheck(metadata.replace(/<md:SingleSignOnService[^>]*\/>/g, '')), /^invalid/);
   });
 
   it('registers, lists, changes and deletes SAML applications, from metadata and from fields, with clear 4xx for bad input', async () => {
