@@ -9,6 +9,7 @@ import { SAML } from '@node-saml/node-saml';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip, samlSchemaClasspath, samlSchemaSkip } from '../support/env.ts';
 import { UserAgent } from '../support/relying-party.ts';
+import { generateSigningPair } from '../../src/saml/signing-keys.ts';
 import { serviceProvider, walkToAnswer, Phone } from '../support/saml-sp.ts';
 import { createUser, newRealStores, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -168,5 +169,51 @@ describe('SAML metadata, signing keys and the admin API (on MongoDB and Redis)',
     const again = await walkToAnswer(agent, await sp.saml.getAuthorizeUrlAsync('', undefined, {}), null, new Phone(clock));
     await assert.rejects(sp.saml.validatePostResponseAsync({ SAMLResponse: sp.answerOn(again.page).SAMLResponse }), /signature/i);
     assert.equal((await a.adminFetch('/admin/api/saml/keys/rotate', { method: 'POST' })).status, 409, 'no next key to rotate to');
+  });
+});
+
+describe('SAML signing keys given by the operator', () => {
+  it("signs with the key and certificate of the files, publishes the next certificate, and refuses a key that is not the certificate's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twofold-saml-keys-'));
+    const current = generateSigningPair('id.example.com', Date.now());
+    const next = generateSigningPair('id.example.com', Date.now());
+    const other = generateSigningPair('other.example.com', Date.now());
+    const file = (name: string, content: string) => {
+      writeFileSync(join(dir, name), content);
+      return join(dir, name);
+    };
+    const saml = {
+      keyFile: file('saml.key', current.keyPem),
+      certificateFile: file('saml.crt', current.certPem),
+      nextCertificateFile: file('next.crt', next.certPem),
+      entityId: 'https://id.example.com/saml',
+    };
+    const server = await startTestServer({ saml });
+    try {
+      const metadata = await (await fetch(`${server.issuer}/saml/metadata`)).text();
+      assert.ok(metadata.includes('entityID="https://id.example.com/saml"'));
+      const body = (pem: string) => pem.replace(/-----[A-Z ]+-----|\s/g, '');
+      assert.deepEqual(certificatesIn(metadata), [body(current.certPem), body(next.certPem)]);
+      const sp = await serviceProvider(server, 'files', {
+        register: { mfa_policy: 'off' },
+        saml: { idpIssuer: 'https://id.example.com/saml' },
+      });
+      await createUser(server, { username: 'filer', password: 'a long passphrase' });
+      const { page } = await walkToAnswer(
+        new UserAgent(),
+        await sp.saml.getAuthorizeUrlAsync('', undefined, {}),
+        { username: 'filer', password: 'a long passphrase' },
+        new Phone(createManualClock(Date.now())),
+      );
+      const { profile } = await sp.saml.validatePostResponseAsync({ SAMLResponse: sp.answerOn(page).SAMLResponse });
+      assert.ok(profile, 'signed with the key of the files');
+      assert.equal((await server.adminFetch('/admin/api/saml/keys/next', { method: 'POST' })).status, 409, 'rotated by changing the files');
+    } finally {
+      await server.close();
+    }
+    await assert.rejects(
+      startTestServer({ saml: { ...saml, keyFile: file('other.key', other.keyPem) } }),
+      /saml\.keyFile and saml\.certificateFile: the certificate is not for this key/,
+    );
   });
 });

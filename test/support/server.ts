@@ -49,6 +49,8 @@ export async function startTestServer(
     trustProxy?: boolean | number;
     issuer?: string;
     redisTopology?: { cluster: { host: string; port: number }[] } | { sentinels: { host: string; port: number }[]; sentinelName: string };
+    /** The SAML options of the configuration file (keys from files, entity id). */
+    saml?: Partial<Config['saml']>;
   } = {},
 ): Promise<TestServer> {
   const port = options.port ?? (await freePort());
@@ -74,6 +76,7 @@ export async function startTestServer(
   const base: Config = {
     ...loaded,
     trustProxy: options.trustProxy === undefined ? loaded.trustProxy : Number(options.trustProxy),
+    saml: { ...loaded.saml, ...options.saml },
     rateLimits: options.rateLimits ?? { perAccount: { limit: 1000, windowSeconds: 60 }, perIp: { limit: 100_000, windowSeconds: 60 } },
   };
   const config: Config = options.real
