@@ -1,33 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { Clock } from '../domain/clock.ts';
 import { AppError } from '../domain/errors.ts';
-import type { AuditLog, SamlAppRecord, SecondFactorGuard, UserStore } from '../domain/ports.ts';
-import type { SamlAppService } from '../domain/saml-apps.ts';
+import type { SamlAppRecord } from '../domain/ports.ts';
 import type { SignInSessions } from '../oidc/sign-in-sessions.ts';
 import type { OidcStateStore } from '../stores/types.ts';
-import type { SamlIdentity } from './identity.ts';
+import type { SamlCommonDeps } from './deps.ts';
 import { fromPost, fromRedirect, verifiedMessage, type Inbound } from './inbound.ts';
 import { STATUS } from './names.ts';
 import { ASSERTION_SECONDS, logoutResponse, redirectUrl, signXmlMessage, type StatusCode } from './outbound.ts';
 import { readLogoutRequest, type LogoutRequest } from './requests.ts';
-import type { SamlKeys } from './signing-keys.ts';
 import { parseXml } from './xml.ts';
 
-export interface SloDeps {
-  issuer: string;
-  entityId: string;
-  clockSkewSeconds: number;
-  apps: SamlAppService;
-  users: UserStore;
-  keys: SamlKeys;
-  identity: SamlIdentity;
+export interface SloDeps extends SamlCommonDeps {
   sessions: SignInSessions;
   oidc: OidcStateStore;
-  guard: SecondFactorGuard;
-  audit: AuditLog;
-  clock: Clock;
 }
 
 const pendingLogoutSchema = z.strictObject({

@@ -2,37 +2,24 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import * as oidc from 'openid-client';
-import type { Clock } from '../domain/clock.ts';
 import { AppError } from '../domain/errors.ts';
-import type { AuditLog, SamlAppRecord, SecondFactorGuard, UserStore } from '../domain/ports.ts';
-import type { SamlAppService } from '../domain/saml-apps.ts';
+import type { SamlAppRecord } from '../domain/ports.ts';
 import type { AppPolicy, SignInJourney } from '../domain/sign-in-journey.ts';
 import type { SelfClient } from '../http/self-client.ts';
 import { ACR_MFA } from '../oidc/acr.ts';
 import { contextPlan, statedClass } from './authn-context.ts';
-import type { SamlIdentity } from './identity.ts';
+import type { SamlCommonDeps } from './deps.ts';
 import { fromPost, fromRedirect, verifiedMessage, type Inbound } from './inbound.ts';
 import { BINDING, CONTEXT, STATUS } from './names.ts';
 import { ASSERTION_SECONDS, signedErrorResponse, signedResponse, type StatusCode } from './outbound.ts';
 import type { PendingSignIn, PendingSignIns } from './pending.ts';
 import { nameIdFormatOf, readAuthnRequest, type AuthnRequest } from './requests.ts';
-import type { SamlKeys } from './signing-keys.ts';
 import { parseXml } from './xml.ts';
 
-export interface SsoDeps {
-  issuer: string;
-  entityId: string;
-  clockSkewSeconds: number;
-  apps: SamlAppService;
-  users: UserStore;
-  keys: SamlKeys;
-  identity: SamlIdentity;
+export interface SsoDeps extends SamlCommonDeps {
   journey: SignInJourney;
   pending: PendingSignIns;
-  guard: SecondFactorGuard;
   selfClient: SelfClient;
-  audit: AuditLog;
-  clock: Clock;
   log: Logger;
 }
 
