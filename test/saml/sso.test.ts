@@ -32,9 +32,27 @@ for (const variant of [
     const clock = createManualClock(Date.now());
     let server: TestServer;
     before(async () => {
-      server = await startTestServer({ clock, ...(variant.real ? { real: newRealStores() } : {}) });
+      const real = variant.real ? newRealStores() : undefined;
+      server = await startTestServer({ clock, ...(real ? { real } : {}) });
+      // On the real stores, a second node of the same issuer, as behind a load balancer.
+      if (real) nodeB = await startTestServer({ clock, real, issuer: server.issuer });
     });
-    after(() => server?.close());
+    let nodeB: TestServer | undefined;
+    after(async () => {
+      await nodeB?.close();
+      await server?.close();
+    });
+    /** The same browser, its requests sent to node B when there is one. */
+    const sameBrowserOnB = (agent: UserAgent) => {
+      if (!nodeB) return agent;
+      const viaB = new UserAgent((url) => {
+        const routed = new URL(url);
+        if (routed.host === new URL(server.issuer).host) routed.host = new URL(nodeB!.url).host;
+        return routed;
+      });
+      viaB.cookies = agent.cookies.map((cookie) => ({ ...cookie }));
+      return viaB;
+    };
 
     it('signs a user in to a SAML application with a registration, then with single sign-on; the application validates each answer', async () => {
       const sp = await serviceProvider(server, 'wiki', { register: { mfa_policy: 'required' } });
@@ -216,7 +234,13 @@ for (const variant of [
       assert.equal(validated.loggedOut, true);
       assert.equal(query.RelayState, 'bye');
 
-      const after = await walkToAnswer(user.agent, await sp.saml.getAuthorizeUrlAsync('', undefined, {}), user.credentials, user.phone);
+      // Ended on every node: the same browser, on node B, is asked for the password and the code.
+      const after = await walkToAnswer(
+        sameBrowserOnB(user.agent),
+        await sp.saml.getAuthorizeUrlAsync('', undefined, {}),
+        user.credentials,
+        user.phone,
+      );
       assert.deepEqual(after.seen, ['login', 'code']);
       clock.advance(30_000);
       // The session ended for OIDC applications too.
