@@ -183,10 +183,12 @@ describe('SAML requests an attacker sends', () => {
     const continued = await agent.postForm(formAction(page, '/continue'), {});
     const callback = await follow(agent, new URL(continued.headers.get('location')!, page.url), `${server.issuer}/saml/callback`);
     assert.equal(callback.url.pathname, '/saml/callback');
-    const first = await follow(agent, callback.url, 'never:');
-    assert.ok(open.answerOn(first).SAMLResponse);
+    // The same return sent three times at the same moment: one answer.
+    const pages = await Promise.all([1, 2, 3].map(() => follow(agent, callback.url, 'never:')));
+    assert.equal(pages.filter((page) => page.html.includes('data-auto-submit')).length, 1, 'one answer');
+    for (const other of pages.filter((page) => !page.html.includes('data-auto-submit')))
+      assert.ok(other.status >= 400 && other.status < 500);
     const replayed = await follow(agent, callback.url, 'never:');
-    assert.notEqual(replayed.status, 200);
-    assert.ok(!replayed.html.includes('data-auto-submit'), 'no second answer');
+    assert.ok(!replayed.html.includes('data-auto-submit'), 'no answer later either');
   });
 });

@@ -297,5 +297,33 @@ for (const variant of [
       const after = await walkToAnswer(user.agent, await sp.saml.getAuthorizeUrlAsync('', undefined, {}), user.credentials, user.phone);
       assert.deepEqual(after.seen, ['login', 'code']);
     });
+
+    it('keeps 12 SAML sign-ins at the same moment apart: each answer names its own user', async () => {
+      const sp = await serviceProvider(server, 'crowd', { register: { mfa_policy: 'required' } });
+      const crowd = await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const credentials = { username: `crowd${i}`, password: 'a long passphrase' };
+          await createUser(server, { ...credentials, email: `crowd${i}@example.com` });
+          return credentials;
+        }),
+      );
+      const answers = await Promise.all(
+        crowd.map(async (credentials) => {
+          const { page } = await walkToAnswer(
+            new UserAgent(),
+            await sp.saml.getAuthorizeUrlAsync('', undefined, {}),
+            credentials,
+            new Phone(clock),
+          );
+          const { profile } = await sp.saml.validatePostResponseAsync({ SAMLResponse: sp.answerOn(page).SAMLResponse });
+          return profile!;
+        }),
+      );
+      assert.deepEqual(
+        answers.map((profile) => profile['username']),
+        crowd.map((person) => person.username),
+      );
+      assert.equal(new Set(answers.map((profile) => profile.nameID)).size, 12, 'twelve NameIDs');
+    });
   });
 }
