@@ -23,10 +23,9 @@ import { logOf } from './http/request-log.ts';
 import type { Logger } from './logger.ts';
 import { createMfaAssessor } from './oidc/mfa-assessment.ts';
 import { createSignInJourney } from './domain/sign-in-journey.ts';
-import { createSamlAppService, type SamlAppService } from './domain/saml-apps.ts';
+import { createSamlAppService, PAIRWISE_KEY_ID, PAIRWISE_PURPOSE, type SamlAppService } from './domain/saml-apps.ts';
 import { DEMO_SAML_APP_ID, demoSamlUrls } from './http/demo-saml.ts';
 import { createSamlDoor } from './saml/door.ts';
-import { PAIRWISE_KEY_ID, PAIRWISE_PURPOSE } from './saml/identity.ts';
 import { generateSigningPair, SAML_KEYS_ID, SAML_KEYS_PURPOSE } from './saml/signing-keys.ts';
 import { createMfaState } from './oidc/mfa-state.ts';
 import { ACCOUNT_CLIENT_ID, CONSOLE_CLIENT_ID, SAML_CLIENT_ID } from './oidc/internal-clients.ts';
@@ -162,6 +161,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
       users: stores.users,
       clients: stores.clients,
       samlApps: stores.samlApps,
+      keys: stores.keys,
       keyring,
       audit: stores.audit,
       clock,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { USER_ID_PATTERN, USER_ID_RULE, USERNAME_PATTERN, USERNAME_RULE } from './users.ts';
 import { X509Certificate } from 'node:crypto';
 import {
+  type KeyStore,
   samlNameIdFormats,
   type AuditLog,
   type ClientRecord,
@@ -16,6 +17,7 @@ import type { Clock } from './clock.ts';
 import { sealedKeyId, type DataKeyring } from './data-key.ts';
 import { CLIENT_SECRET_PURPOSE } from './clients.ts';
 import { AppError } from './errors.ts';
+import { PAIRWISE_KEY_ID, PAIRWISE_PURPOSE } from './saml-apps.ts';
 import { TOTP_SECRET_PURPOSE } from './second-factor.ts';
 
 /**
@@ -113,6 +115,8 @@ export const exportSchema = z.strictObject({
   users: z.array(userRecord).max(1_000_000),
   clients: z.array(clientRecord).max(100_000).optional(),
   samlApps: z.array(samlAppRecord).max(100_000).optional(),
+  /** The secret of persistent SAML NameIDs, sealed: with it, users keep their NameIDs. */
+  samlPairwise: sealed.optional(),
 });
 export type ExportData = z.input<typeof exportSchema>;
 
@@ -120,6 +124,7 @@ export function createDataPortability(deps: {
   users: UserStore;
   clients: ClientStore;
   samlApps: SamlAppStore;
+  keys: KeyStore;
   keyring: DataKeyring;
   audit: AuditLog;
   clock: Clock;
@@ -143,6 +148,11 @@ export function createDataPortability(deps: {
     }
   }
 
+  /** The sealed secret of persistent SAML NameIDs here, if any was made. */
+  async function storedPairwise(): Promise<string | undefined> {
+    return (await deps.keys.list()).find((key) => key.id === PAIRWISE_KEY_ID)?.value;
+  }
+
   async function allUsers(): Promise<UserRecord[]> {
     const users: UserRecord[] = [];
     let after: string | undefined;
@@ -159,6 +169,7 @@ export function createDataPortability(deps: {
       const users = await allUsers();
       const clients = options.clients ? (await deps.clients.list()).filter((client) => !client.clientId.startsWith('twofold-')) : undefined;
       const samlApps = options.clients ? await deps.samlApps.list() : undefined;
+      const samlPairwise = options.clients ? await storedPairwise() : undefined;
       await record(
         'data.exported',
         by,
@@ -170,7 +181,7 @@ export function createDataPortability(deps: {
           version: 1,
           exportedAt: new Date(deps.clock.now()).toISOString(),
           users,
-          ...(clients ? { clients, samlApps } : {}),
+          ...(clients ? { clients, samlApps, ...(samlPairwise ? { samlPairwise } : {}) } : {}),
         }),
       ) as unknown;
     },
@@ -181,7 +192,7 @@ export function createDataPortability(deps: {
         const issue = parsed.error.issues[0]!;
         throw new AppError('invalid_request', `${issue.path.join('.') || 'the file'}: ${issue.message}`);
       }
-      const { users, clients = [], samlApps = [] } = parsed.data;
+      const { users, clients = [], samlApps = [], samlPairwise } = parsed.data;
       // Every check before any write: keys, duplicates, application metadata.
       const usernames = new Set<string>();
       const ids = new Set<string>();
@@ -246,6 +257,24 @@ export function createDataPortability(deps: {
         if (holder && holder.id !== app.id)
           throw new AppError('conflict', `${where}: entity id ${app.entityId} belongs to ${holder.id} here`);
       }
+      let pairwiseToWrite: string | undefined;
+      if (samlPairwise) {
+        const kid = sealedKeyId(samlPairwise);
+        if (kid && !deps.keyring.has(kid)) {
+          throw new AppError('invalid_request', `samlPairwise: sealed under data key ${kid}, which this instance does not have`);
+        }
+        const imported = opens(samlPairwise, PAIRWISE_PURPOSE, 'samlPairwise');
+        const here = await storedPairwise();
+        // An installation that already made persistent NameIDs keeps its own: taking another
+        // secret would change every NameID its applications know.
+        if (here && deps.keyring.open(here, PAIRWISE_PURPOSE) !== imported) {
+          throw new AppError(
+            'conflict',
+            'samlPairwise: this installation makes persistent SAML NameIDs of its own already; import into a new installation to keep them',
+          );
+        }
+        if (!here) pairwiseToWrite = samlPairwise;
+      }
       for (const [i, user] of users.entries()) {
         const existing = await deps.users.findById(user.id);
         if (existing && existing.username.toLowerCase() !== user.username.toLowerCase()) {
@@ -263,6 +292,12 @@ export function createDataPortability(deps: {
         else {
           await deps.samlApps.create(saml);
           counts.samlAppsCreated++;
+        }
+      }
+      if (pairwiseToWrite) {
+        const kept = await deps.keys.getOrCreate(PAIRWISE_KEY_ID, () => pairwiseToWrite!);
+        if (deps.keyring.open(kept, PAIRWISE_PURPOSE) !== deps.keyring.open(pairwiseToWrite, PAIRWISE_PURPOSE)) {
+          throw new AppError('conflict', 'samlPairwise: persistent SAML NameIDs were made here while importing; import again');
         }
       }
       await record('data.imported', by, `${users.length} users, ${clients.length} clients, ${samlApps.length} SAML applications`);

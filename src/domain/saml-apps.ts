@@ -2,6 +2,13 @@ import type { Clock } from './clock.ts';
 import { AppError } from './errors.ts';
 import type { SamlAppRecord, SamlAppStore, SamlAttribute } from './ports.ts';
 
+/**
+ * The installation's secret under which persistent NameIDs are made (kept sealed in the
+ * key store). It travels with an export, so an import elsewhere keeps users' NameIDs.
+ */
+export const PAIRWISE_KEY_ID = 'saml-pairwise';
+export const PAIRWISE_PURPOSE = 'saml-pairwise-secret';
+
 /** What an administrator gives for a SAML application; unset fields take their defaults. */
 export type SamlAppInput = Omit<
   SamlAppRecord,

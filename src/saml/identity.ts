@@ -1,12 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { DataKeyring } from '../domain/data-key.ts';
 import type { KeyStore, SamlAppRecord, UserRecord } from '../domain/ports.ts';
-import { DEFAULT_SAML_ATTRIBUTES } from '../domain/saml-apps.ts';
+import { DEFAULT_SAML_ATTRIBUTES, PAIRWISE_KEY_ID, PAIRWISE_PURPOSE } from '../domain/saml-apps.ts';
 import { NAME_ID_FORMAT } from './names.ts';
 import type { AssertionContent } from './outbound.ts';
-
-export const PAIRWISE_KEY_ID = 'saml-pairwise';
-export const PAIRWISE_PURPOSE = 'saml-pairwise-secret';
 
 /**
  * Who a user is to one SAML application: the NameID in the application's format and the

@@ -5,7 +5,8 @@ import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { registeredUser } from '../support/mfa.ts';
 import { relyingParty, signIn, UserAgent, type RelyingParty } from '../support/relying-party.ts';
-import { newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
+import { serviceProvider, walkToAnswer } from '../support/saml-sp.ts';
+import { createUser, newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 
 describe('export and import between two instances', { skip: realStoresSkip }, () => {
   const clock = createManualClock(Date.now());
@@ -43,12 +44,19 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
     await target.close();
   });
 
+  const vpnApp = (data: Record<string, any>) => data.samlApps.find((app: { id: string }) => app.id === 'vpn');
   const exported = async (server: TestServer) => (await (await server.adminFetch('/admin/api/export')).json()) as Record<string, any>;
   const importInto = (server: TestServer, data: unknown) =>
     server.adminFetch('/admin/api/import', { method: 'POST', body: JSON.stringify(data) });
 
   it('moves users with their authenticator and the applications; the same app then signs in on the other', async () => {
     const { id, credentials, phone } = await registeredUser(source, rp, clock, 'tara');
+    // A SAML application on the source knows Tara by her persistent NameID.
+    const portal = await serviceProvider(source, 'portal', { register: { mfa_policy: 'required' } });
+    const atSource = await walkToAnswer(new UserAgent(), await portal.saml.getAuthorizeUrlAsync('', undefined, {}), credentials, phone);
+    const nameIdAtSource = (await portal.saml.validatePostResponseAsync({ SAMLResponse: portal.answerOn(atSource.page).SAMLResponse }))
+      .profile!.nameID;
+    clock.advance(30_000);
     const data = await exported(source);
     assert.equal(data.format, 'twofold-export');
     assert.equal(data.users.length, 1);
@@ -63,21 +71,22 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
     assert.equal(imported.status, 200);
     assert.deepEqual(
       data.samlApps.map((app: { id: string }) => app.id),
-      ['vpn'],
+      ['portal', 'vpn'],
       'SAML applications go along',
     );
+    assert.match(data.samlPairwise, /^v1\./, 'the secret of persistent NameIDs, sealed');
     assert.deepEqual(await imported.json(), {
       usersCreated: 1,
       usersUpdated: 0,
       clientsCreated: 1,
       clientsUpdated: 0,
-      samlAppsCreated: 1,
+      samlAppsCreated: 2,
       samlAppsUpdated: 0,
     });
     const again = await importInto(target, data);
     assert.deepEqual(
       await again.json(),
-      { usersCreated: 0, usersUpdated: 1, clientsCreated: 0, clientsUpdated: 1, samlAppsCreated: 0, samlAppsUpdated: 1 },
+      { usersCreated: 0, usersUpdated: 1, clientsCreated: 0, clientsUpdated: 1, samlAppsCreated: 0, samlAppsUpdated: 2 },
       'idempotent',
     );
     const moved = (await (await target.adminFetch('/admin/api/saml/apps/vpn')).json()) as Record<string, unknown>;
@@ -90,6 +99,39 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
     assert.equal(claims.sub, id, 'the same subject for the applications');
     const backup = await signIn(new UserAgent(), targetRp, credentials, { prompt: 'login' }, { code: () => phone.backupCodes[0]! });
     assert.deepEqual(backup.claims.amr, ['pwd', 'otp', 'mfa'], 'and its backup codes');
+
+    // The SAML application, now pointed at the target, knows her by the same NameID.
+    clock.advance(30_000);
+    const portalAtTarget = await serviceProvider(target, 'portal', { register: false });
+    const atTarget = await walkToAnswer(
+      new UserAgent(),
+      await portalAtTarget.saml.getAuthorizeUrlAsync('', undefined, {}),
+      credentials,
+      phone,
+    );
+    const { profile } = await portalAtTarget.saml.validatePostResponseAsync({
+      SAMLResponse: portalAtTarget.answerOn(atTarget.page).SAMLResponse,
+    });
+    assert.equal(profile!.nameID, nameIdAtSource, 'the same persistent NameID');
+
+    // An installation that made persistent NameIDs of its own keeps them: the import is refused, whole.
+    const elsewhere = await startTestServer({ real: { ...newRealStores(), dataKey }, clock });
+    try {
+      const own = await serviceProvider(elsewhere, 'own', { register: { mfa_policy: 'off' } });
+      await createUser(elsewhere, { username: 'local', password: 'a long passphrase' });
+      await walkToAnswer(
+        new UserAgent(),
+        await own.saml.getAuthorizeUrlAsync('', undefined, {}),
+        { username: 'local', password: 'a long passphrase' },
+        phone,
+      );
+      const refused = await importInto(elsewhere, data);
+      assert.equal(refused.status, 409);
+      assert.match(((await refused.json()) as { message: string }).message, /persistent SAML NameIDs of its own/);
+      assert.equal((await elsewhere.adminFetch('/admin/api/saml/apps/portal')).status, 404, 'nothing was written');
+    } finally {
+      await elsewhere.close();
+    }
   });
 
   it('refuses a file sealed under a data key it does not have, and a changed file, writing nothing', async () => {
@@ -157,12 +199,12 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
         ],
         [
           'two SAML applications with one entity id',
-          { ...data, samlApps: [data.samlApps[0], { ...data.samlApps[0], id: 'vpn-copy' }] },
+          { ...data, samlApps: [vpnApp(data), { ...vpnApp(data), id: 'vpn-copy' }] },
           /samlApps\.1 \(vpn-copy\): entity id https:\/\/vpn\.example\/sp is in the file twice/,
         ],
         [
           'a SAML application whose ACS URL is a script',
-          { ...data, samlApps: [{ ...data.samlApps[0], acsUrls: ['javascript:alert(1)'] }] },
+          { ...data, samlApps: [{ ...vpnApp(data), acsUrls: ['javascript:alert(1)'] }] },
           /samlApps\.0\.acsUrls\.0: an http\(s\) URL/,
         ],
         [
