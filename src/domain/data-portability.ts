@@ -78,6 +78,7 @@ const samlAppRecord = z.strictObject({
   name: z.string().min(1).max(256),
   entityId: z.string().min(1).max(1024),
   acsUrls: z.array(httpUrl).min(1).max(16),
+  acsIndexes: z.array(z.number().int().min(0).max(65535)).max(16).optional(),
   certificate: z.string().max(16_384).refine(isCertificate, { message: 'a PEM certificate' }).optional(),
   sloUrl: httpUrl.optional(),
   mfaPolicy: z.enum(['required', 'if_enrolled', 'off']).optional(),

@@ -370,6 +370,8 @@ export interface SamlAppRecord {
   entityId: string;
   /** The assertion consumer service URLs (HTTP-POST binding); the first is the default. */
   acsUrls: string[];
+  /** From metadata: each ACS URL's `index`, which a request may name instead of the URL. */
+  acsIndexes?: number[] | undefined;
   /** The application's signing certificate (PEM), checking its signed requests. */
   certificate?: string | undefined;
   sloUrl?: string | undefined;

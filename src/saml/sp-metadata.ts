@@ -7,6 +7,8 @@ import { attr, children, parseXml, textOf } from './xml.ts';
 export interface SpMetadata {
   entityId: string;
   acsUrls: string[];
+  /** Each ACS URL's `index` in the metadata. */
+  acsIndexes: number[];
   sloUrl?: string | undefined;
   certificate?: string | undefined;
   wantAuthnRequestsSigned: boolean;
@@ -14,6 +16,14 @@ export interface SpMetadata {
 }
 
 const MAX_METADATA_BYTES = 256 * 1024;
+
+/** An endpoint's `index` (an xs:unsignedShort), 0 when absent. */
+function indexOf(service: Element): number {
+  const index = attr(service, 'index') ?? '0';
+  if (!/^\d{1,5}$/.test(index) || Number(index) > 65535)
+    throw new AppError('invalid_request', 'metadata_xml: an AssertionConsumerService index is not a number');
+  return Number(index);
+}
 
 /** A PEM certificate from the base64 of an X509Certificate element, checked to be one. */
 export function certificatePem(base64: string): string {
@@ -49,7 +59,7 @@ export function parseSpMetadata(xml: string): SpMetadata {
     .map((service) => ({
       url: attr(service, 'Location')!,
       isDefault: attr(service, 'isDefault') === 'true',
-      index: Number(attr(service, 'index') ?? 0),
+      index: indexOf(service),
     }))
     .sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || a.index - b.index);
   if (!acs.length) throw new AppError('invalid_request', 'metadata_xml: no AssertionConsumerService with the HTTP-POST binding');
@@ -69,7 +79,8 @@ export function parseSpMetadata(xml: string): SpMetadata {
         : undefined;
   return {
     entityId,
-    acsUrls: [...new Set(acs.map((service) => service.url))],
+    acsUrls: acs.map((service) => service.url),
+    acsIndexes: acs.map((service) => service.index),
     sloUrl: slo ? attr(slo, 'Location') : undefined,
     certificate: certText ? certificatePem(certText) : undefined,
     wantAuthnRequestsSigned: attr(sp, 'AuthnRequestsSigned') === 'true',

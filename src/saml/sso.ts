@@ -67,7 +67,9 @@ export function createSso(deps: SsoDeps) {
   /** The registered ACS URL the request names (by URL or index), or the default one. */
   function acsOf(app: SamlAppRecord, request: AuthnRequest): string | undefined {
     if (request.acsUrl !== undefined) return app.acsUrls.includes(request.acsUrl) ? request.acsUrl : undefined;
-    if (request.acsIndex !== undefined) return app.acsUrls[request.acsIndex];
+    // An index names the endpoint of that index in the application's metadata; registered
+    // from fields, the URL at that position.
+    if (request.acsIndex !== undefined) return app.acsUrls[app.acsIndexes ? app.acsIndexes.indexOf(request.acsIndex) : request.acsIndex];
     return app.acsUrls[0];
   }
 

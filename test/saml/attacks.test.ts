@@ -14,13 +14,16 @@ const statusOf = (xml: string) => [...xml.matchAll(/StatusCode Value="([^"]+)"/g
 function authnRequest(
   sp: Pick<ServiceProvider, 'entityId' | 'acsUrl'>,
   issuer: string,
-  fields: { id?: string; instant?: string; destination?: string; acs?: string; issuer?: string; extra?: string } = {},
+  fields: { id?: string; instant?: string; destination?: string; acs?: string; index?: number; issuer?: string; extra?: string } = {},
 ) {
   const id = fields.id ?? `_${randomBytes(16).toString('hex')}`;
   return (
     `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"` +
     ` ID="${id}" Version="2.0" IssueInstant="${fields.instant ?? new Date().toISOString()}"` +
-    ` Destination="${fields.destination ?? `${issuer}/saml/sso`}" AssertionConsumerServiceURL="${fields.acs ?? sp.acsUrl}"` +
+    ` Destination="${fields.destination ?? `${issuer}/saml/sso`}"` +
+    (fields.index === undefined
+      ? ` AssertionConsumerServiceURL="${fields.acs ?? sp.acsUrl}"`
+      : ` AssertionConsumerServiceIndex="${fields.index}"`) +
     ` ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST">` +
     `<saml:Issuer>${fields.issuer ?? sp.entityId}</saml:Issuer>${fields.extra ?? ''}</samlp:AuthnRequest>`
   );
@@ -74,6 +77,13 @@ describe('SAML requests an attacker sends', () => {
   it('sends nothing to an ACS URL the application did not register, and refuses unknown issuers', async () => {
     plainRefusal(await get(redirectQuery(authnRequest(open, server.issuer, { acs: 'https://evil.example/acs' }))));
     plainRefusal(await get(redirectQuery(authnRequest(open, server.issuer, { issuer: 'https://unknown.example/sp' }))));
+  });
+
+  it("reads AssertionConsumerServiceIndex as the index the application's metadata gave its ACS URL", async () => {
+    // The application's metadata (node-saml's) gives its one ACS URL index 1.
+    const byIndex = await get(redirectQuery(authnRequest(open, server.issuer, { index: 1 })));
+    assert.ok(byIndex.html.includes('name="password"'), 'index 1 is the registered ACS URL');
+    plainRefusal(await get(redirectQuery(authnRequest(open, server.issuer, { index: 0 }))));
   });
 
   it('refuses an unsigned request, and one signed by another key, for an application that signs its requests', async () => {

@@ -32,6 +32,7 @@ export function samlInputOf(body: z.infer<typeof s.newSamlApp>): SamlAppInput {
       id: body.id,
       entityId: metadata.entityId,
       acsUrls: metadata.acsUrls,
+      acsIndexes: metadata.acsIndexes,
       ...(metadata.certificate ? { certificate: metadata.certificate } : {}),
       ...(metadata.sloUrl ? { sloUrl: metadata.sloUrl } : {}),
       nameIdFormat: body.name_id_format ?? metadata.nameIdFormat ?? 'persistent',
@@ -66,6 +67,8 @@ export function samlPatchOf(body: z.infer<typeof s.samlAppPatch>): SamlAppPatch 
     ['idp_initiated', 'idpInitiated'],
   ];
   for (const [from, to] of map) if (body[from] !== undefined) patch[to] = body[from];
+  // New ACS URLs given by hand: the metadata's indexes no longer name them.
+  if (body.acs_urls !== undefined) patch.acsIndexes = null;
   if (body.certificate !== undefined) patch.certificate = body.certificate === null ? null : pemOf(body.certificate);
   if (body.attributes !== undefined) patch.attributes = body.attributes === null ? null : attributesOf(body.attributes);
   return patch as SamlAppPatch;
@@ -77,6 +80,7 @@ export function presentSamlApp(app: SamlAppRecord, issuer: string): z.infer<type
     name: app.name,
     entity_id: app.entityId,
     acs_urls: app.acsUrls,
+    ...(app.acsIndexes ? { acs_indexes: app.acsIndexes } : {}),
     ...(app.certificate ? { certificate: app.certificate } : {}),
     ...(app.sloUrl ? { slo_url: app.sloUrl } : {}),
     ...(app.mfaPolicy ? { mfa_policy: app.mfaPolicy } : {}),

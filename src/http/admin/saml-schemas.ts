@@ -82,6 +82,8 @@ export const samlAppView = z.object({
   name: z.string(),
   entity_id: z.string(),
   acs_urls: z.array(z.string()),
+  /** From metadata: the index of each ACS URL, which a request may name instead. */
+  acs_indexes: z.array(z.number()).optional(),
   certificate: z.string().optional(),
   slo_url: z.string().optional(),
   mfa_policy: z.enum(mfaPolicies).optional(),
