@@ -24,7 +24,9 @@ const isRefusal = (attempt: AttemptResult): attempt is Refusal => attempt.outcom
 
 /** Where an attempt came from, for the audit log. */
 export interface AttemptSource {
+  /** The application the attempt was for (an OIDC client_id, or a SAML application's id). */
   clientId?: string | undefined;
+  protocol?: 'oidc' | 'saml' | undefined;
   ip?: string | undefined;
   userAgent?: string | undefined;
 }

@@ -9,6 +9,9 @@ import { isInternalClient } from './internal-clients.ts';
 import type { MfaState } from './mfa-state.ts';
 import { userOfRequest } from './request-users.ts';
 
+/** A client that stands for another protocol's applications: the application a request is for. */
+type OtherProtocol = (params: Record<string, unknown>) => Promise<(AppPolicy & { id: string; name: string; protocol: 'saml' }) | undefined>;
+
 /** What a sign-in hands back to the engine beside its login: the methods it presented, when. */
 export interface PresentedMethods {
   accountId: string;
@@ -44,7 +47,7 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
 
   // Clients that stand for applications of another protocol (the SAML front door): their
   // policy and name are those of the application the request is for. Set at start-up.
-  const otherProtocols = new Map<string, (params: Record<string, unknown>) => Promise<(AppPolicy & { name: string }) | undefined>>();
+  const otherProtocols = new Map<string, OtherProtocol>();
 
   /**
    * What the application of a request asks of the sign-in: its registration metadata, or
@@ -97,8 +100,14 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
       const other = otherProtocols.get(clientId);
       return other ? ((await other(params))?.name ?? clientName) : clientName;
     },
+    /** Which application a request is for, as the audit log names it: its id and protocol. */
+    async applicationOf(clientId: string, params: Record<string, unknown>): Promise<{ clientId: string; protocol: 'oidc' | 'saml' }> {
+      const other = otherProtocols.get(clientId);
+      const app = other ? await other(params) : undefined;
+      return app ? { clientId: app.id, protocol: app.protocol } : { clientId, protocol: 'oidc' };
+    },
     /** At start-up: requests of this client are for applications of another protocol, found by this. */
-    standsFor(clientId: string, resolve: (params: Record<string, unknown>) => Promise<(AppPolicy & { name: string }) | undefined>) {
+    standsFor(clientId: string, resolve: OtherProtocol) {
       otherProtocols.set(clientId, resolve);
     },
     sessionMethods,

@@ -76,6 +76,14 @@ for (const variant of [
       const xml = profile.getAssertionXml!();
       assert.ok(xml.includes(`<saml:AuthnContextClassRef>${MFA}</saml:AuthnContextClassRef>`), 'a second factor was presented');
 
+      // The audit log names the SAML application and the protocol, for the factor and the sign-in.
+      const audit = async (type: string) =>
+        ((await (await server.adminFetch(`/admin/api/audit?type=${type}`)).json()) as { events: Record<string, unknown>[] }).events;
+      const [registeredEvent] = await audit('mfa.registered');
+      assert.deepEqual([registeredEvent!.clientId, registeredEvent!.protocol], ['wiki', 'saml']);
+      const [signedIn] = await audit('saml.signed_in');
+      assert.deepEqual([signedIn!.clientId, signedIn!.protocol, signedIn!.reason], ['wiki', 'saml', 'mfa']);
+
       // Single sign-on: the same browser opens it again; no page at all, the same NameID.
       clock.advance(60_000);
       const again = await follow(agent, await sp.saml.getAuthorizeUrlAsync('', undefined, {}), 'never:');

@@ -101,7 +101,10 @@ export function createInteractionKit(deps: InteractionDeps) {
       deps.assessor.appNameOf(client.clientId, client.clientName ?? client.clientId, interaction.params),
 
     /** Where an attempt came from, for the audit log and the user's last sign-in. */
-    sourceOf: (ctx: Context, clientId: string): AttemptSource => ({ clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined }),
+    async sourceOf(ctx: Context, interaction: Interaction, client: OidcClient): Promise<AttemptSource> {
+      const app = await deps.assessor.applicationOf(client.clientId, interaction.params);
+      return { ...app, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined };
+    },
 
     /** This sign-in as the journey knows it: the application's policy, the request, the session. */
     async journeyOf(interaction: Interaction, client: OidcClient): Promise<Journey> {

@@ -80,7 +80,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     const parsed = codeForm.safeParse(ctx.request.body);
     const input = parsed.success ? parsed.data.code : '';
     const journey = await kit.journeyOf(interaction, client);
-    const outcome = await deps.journey.code(journey, input, kit.sourceOf(ctx, client.clientId));
+    const outcome = await deps.journey.code(journey, input, await kit.sourceOf(ctx, interaction, client));
     if (outcome.checked) {
       const { as, result, user } = outcome.checked;
       logOf(ctx, deps.log).info(
@@ -111,7 +111,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
   /** The person saw the backup codes: the sign-in goes on. */
   async function proceed(ctx: Context) {
     const { interaction, client } = await kit.details(ctx, 'login', MFA_PROMPT);
-    const finished = await deps.journey.proceed(await kit.journeyOf(interaction, client), kit.sourceOf(ctx, client.clientId));
+    const finished = await deps.journey.proceed(await kit.journeyOf(interaction, client), await kit.sourceOf(ctx, interaction, client));
     return kit.finishJourney(ctx, finished);
   }
 
