@@ -10,6 +10,7 @@ import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { registeredUser } from '../support/mfa.ts';
 import { relyingParty, signIn, UserAgent } from '../support/relying-party.ts';
+import { serviceProvider, walkToAnswer } from '../support/saml-sp.ts';
 import { ADMIN_TOKEN, newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 
 const run = promisify(execFile);
@@ -31,8 +32,21 @@ describe('data key rotation', { skip: realStoresSkip }, () => {
       mfa_policy: 'required',
     });
     const rpBefore = await relyingParty(before.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
-    const people = [];
+    const people: Awaited<ReturnType<typeof registeredUser>>[] = [];
     for (let i = 0; i < 30; i++) people.push(await registeredUser(before, rpBefore, clock, `rot${i}`));
+    // A SAML application: the SAML signing key and the secret of persistent NameIDs are made.
+    // Started at twofold (IdP-initiated): the request's time, on the tests' clock, plays no part.
+    const sp = await serviceProvider(before, 'rotated-saml', {
+      register: { mfa_policy: 'off', idp_initiated: true },
+      saml: { validateInResponseTo: 'never' as never },
+    });
+    const samlSignIn = async (application: typeof sp, server: TestServer) => {
+      const url = `${server.issuer}/saml/start/rotated-saml`;
+      const { page } = await walkToAnswer(new UserAgent(), url, people[0]!.credentials, people[0]!.phone);
+      return (await application.saml.validatePostResponseAsync({ SAMLResponse: application.answerOn(page).SAMLResponse })).profile!.nameID;
+    };
+    const nameIdBefore = await samlSignIn(sp, before);
+    const metadataBefore = await (await fetch(`${before.issuer}/saml/metadata`)).text();
 
     // Every node now lists the new key first and the old one after it.
     const during = await startTestServer({ real: { ...stores, dataKey: `${newKey},${oldKey}` }, clock });
@@ -60,7 +74,8 @@ describe('data key rotation', { skip: realStoresSkip }, () => {
     );
     const result = JSON.parse(stdout) as { keyId: string; resealed: { users: number; clients: number; keys: number } };
     assert.equal(result.keyId, keyIdOf(Buffer.from(newKey, 'base64')));
-    assert.deepEqual([result.resealed.users, result.resealed.clients, result.resealed.keys], [30, 1, 1]);
+    // The keys: the OIDC signing keys, the SAML signing key and the secret of persistent NameIDs.
+    assert.deepEqual([result.resealed.users, result.resealed.clients, result.resealed.keys], [30, 1, 3]);
 
     const exported = (await (await during.adminFetch('/admin/api/export')).json()) as {
       users: { mfa: { device: { sealedSecret: string } } }[];
@@ -90,5 +105,9 @@ describe('data key rotation', { skip: realStoresSkip }, () => {
     const rpAfter = await relyingParty(after.issuer, 'app', created.client_secret, 'http://127.0.0.1:9/cb');
     const { claims } = await signIn(new UserAgent(), rpAfter, people[0]!.credentials, {}, people[0]!.phone.app);
     assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
+    // The SAML key and the NameIDs are the same after the rotation.
+    assert.equal(await (await fetch(`${after.url}/saml/metadata`)).text(), metadataBefore.replaceAll(before.issuer, after.issuer));
+    const spAfter = await serviceProvider(after, 'rotated-saml', { register: false, saml: { validateInResponseTo: 'never' as never } });
+    assert.equal(await samlSignIn(spAfter, after), nameIdBefore);
   });
 });
