@@ -9,8 +9,16 @@ import { isInternalClient } from './internal-clients.ts';
 import type { MfaState } from './mfa-state.ts';
 import { userOfRequest } from './request-users.ts';
 
+/** The application a request is for, whichever protocol it speaks. */
+export interface RequestApplication {
+  clientId: string;
+  protocol: 'oidc' | 'saml';
+  name: string;
+  policy: AppPolicy;
+}
+
 /** A client that stands for another protocol's applications: the application a request is for. */
-type OtherProtocol = (params: Record<string, unknown>) => Promise<(AppPolicy & { id: string; name: string; protocol: 'saml' }) | undefined>;
+type OtherProtocol = (params: Record<string, unknown>) => Promise<RequestApplication | undefined>;
 
 /** What a sign-in hands back to the engine beside its login: the methods it presented, when. */
 export interface PresentedMethods {
@@ -50,17 +58,31 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
   const otherProtocols = new Map<string, OtherProtocol>();
 
   /**
-   * What the application of a request asks of the sign-in: its registration metadata, or
-   * for a client of another protocol, that application's policy. A request whose
-   * application cannot be found asks for the second factor (fail closed).
+   * The application a request is for: its id and protocol (as the audit log names it), the
+   * name its pages show, and what it asks of the sign-in. For a client of another protocol,
+   * the application its request names; one that cannot be found asks for the second factor
+   * (fail closed).
    */
-  async function appPolicyOf(clientId: string, metadata: Record<string, unknown>, params: Record<string, unknown>): Promise<AppPolicy> {
+  async function applicationOf(
+    client: { clientId: string; clientName?: string | undefined; metadata(): unknown },
+    params: Record<string, unknown>,
+  ): Promise<RequestApplication> {
+    const { clientId } = client;
     const other = otherProtocols.get(clientId);
-    if (other) return (await other(params)) ?? { alwaysRequired: true };
+    if (other) {
+      const app = await other(params);
+      return app ?? { clientId, protocol: 'oidc', name: client.clientName ?? clientId, policy: { alwaysRequired: true } };
+    }
+    const metadata = client.metadata() as Record<string, unknown>;
     return {
-      mfaPolicy: metadata['mfa_policy'] as MfaPolicy | undefined,
-      mfaMaxAge: metadata['mfa_max_age'] as number | undefined,
-      alwaysRequired: isInternalClient(clientId),
+      clientId,
+      protocol: 'oidc',
+      name: client.clientName ?? clientId,
+      policy: {
+        mfaPolicy: metadata['mfa_policy'] as MfaPolicy | undefined,
+        mfaMaxAge: metadata['mfa_max_age'] as number | undefined,
+        alwaysRequired: isInternalClient(clientId),
+      },
     };
   }
 
@@ -84,7 +106,7 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
       methods = { ...methods, ...presented.methods };
       await deps.mfaState.session.put(session.uid, { accountId, methods });
     }
-    const app = await appPolicyOf(client.clientId, client.metadata() as Record<string, unknown>, params ?? {});
+    const app = (await applicationOf(client, params ?? {})).policy;
     const maxAge = requestMaxAge(params?.max_age);
     const request = { stepUp: requestsMfa(params?.acr_values, ctx.oidc.claims), maxAge, forced: false };
     const decision = await deps.journey.decide(user, app, request, secondFactorAt(methods));
@@ -94,18 +116,7 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
   }
 
   return {
-    appPolicyOf,
-    /** The name shown on the sign-in pages for a request (another protocol's application's, where it is one). */
-    async appNameOf(clientId: string, clientName: string, params: Record<string, unknown>): Promise<string> {
-      const other = otherProtocols.get(clientId);
-      return other ? ((await other(params))?.name ?? clientName) : clientName;
-    },
-    /** Which application a request is for, as the audit log names it: its id and protocol. */
-    async applicationOf(clientId: string, params: Record<string, unknown>): Promise<{ clientId: string; protocol: 'oidc' | 'saml' }> {
-      const other = otherProtocols.get(clientId);
-      const app = other ? await other(params) : undefined;
-      return app ? { clientId: app.id, protocol: app.protocol } : { clientId, protocol: 'oidc' };
-    },
+    applicationOf,
     /** At start-up: requests of this client are for applications of another protocol, found by this. */
     standsFor(clientId: string, resolve: OtherProtocol) {
       otherProtocols.set(clientId, resolve);

@@ -60,7 +60,7 @@ export function createSamlDoor(deps: SamlDoorDeps) {
   // A sign-in for the SAML client is for the SAML application its request named.
   deps.assessor.standsFor(SAML_CLIENT_ID, async (params) => {
     const app = await sso.appOf(params.state);
-    return app ? { ...appPolicyOfSaml(app), id: app.id, name: app.name, protocol: 'saml' as const } : undefined;
+    return app ? { clientId: app.id, protocol: 'saml' as const, name: app.name, policy: appPolicyOfSaml(app) } : undefined;
   });
   const endpoints = { entityId, ssoUrl: `${config.issuer}/saml/sso`, sloUrl: `${config.issuer}/saml/slo` };
   return { entityId, endpoints, keys, routes: createSamlRoutes({ endpoints, keys, sso, slo }) };

@@ -11,7 +11,7 @@ import { passwordLogin, requestsMfa } from '../../oidc/acr.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import type { SettingsService } from '../../domain/settings.ts';
 import type { UserService } from '../../domain/users.ts';
-import { requestMaxAge, type MfaAssessor } from '../../oidc/mfa-assessment.ts';
+import { requestMaxAge, type MfaAssessor, type RequestApplication } from '../../oidc/mfa-assessment.ts';
 import type { Flash, MfaState } from '../../oidc/mfa-state.ts';
 import type { AuditLog, RateLimiter, UserStore } from '../../domain/ports.ts';
 
@@ -96,23 +96,28 @@ export function createInteractionKit(deps: InteractionDeps) {
 
     clientName: (client: OidcClient) => client.clientName ?? client.clientId,
 
-    /** The name of the application a sign-in is for, as its pages show it (a SAML application's own name too). */
-    appName: (interaction: Interaction, client: OidcClient) =>
-      deps.assessor.appNameOf(client.clientId, client.clientName ?? client.clientId, interaction.params),
+    /**
+     * The application this request's sign-in is for (a SAML application's, for the SAML
+     * client), found once per request and kept on its own context.
+     */
+    application(ctx: Context, interaction: Interaction, client: OidcClient): Promise<RequestApplication> {
+      const state = ctx.state as { signInApplication?: Promise<RequestApplication> };
+      return (state.signInApplication ??= deps.assessor.applicationOf(client, interaction.params));
+    },
 
     /** Where an attempt came from, for the audit log and the user's last sign-in. */
     async sourceOf(ctx: Context, interaction: Interaction, client: OidcClient): Promise<AttemptSource> {
-      const app = await deps.assessor.applicationOf(client.clientId, interaction.params);
-      return { ...app, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined };
+      const { clientId, protocol } = await this.application(ctx, interaction, client);
+      return { clientId, protocol, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined };
     },
 
     /** This sign-in as the journey knows it: the application's policy, the request, the session. */
-    async journeyOf(interaction: Interaction, client: OidcClient): Promise<Journey> {
+    async journeyOf(ctx: Context, interaction: Interaction, client: OidcClient): Promise<Journey> {
       const { params, prompt, session } = interaction;
       return {
         id: interaction.uid,
         expiresIn: this.remainingSeconds(interaction),
-        app: await deps.assessor.appPolicyOf(client.clientId, client.metadata() as Record<string, unknown>, params),
+        app: (await this.application(ctx, interaction, client)).policy,
         request: {
           stepUp: requestsMfa(params.acr_values, params.claims),
           maxAge: requestMaxAge(params.max_age),

@@ -30,7 +30,7 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
     if (!parsed.success) return kit.retry(ctx, interaction, { error: loginFormProblem(ctx.request.body), status: 400 });
     const { username, password } = parsed.data;
     const source = await kit.sourceOf(ctx, interaction, client);
-    const outcome = await deps.journey.password(await kit.journeyOf(interaction, client), username, password, source);
+    const outcome = await deps.journey.password(await kit.journeyOf(ctx, interaction, client), username, password, source);
     const log = logOf(ctx, deps.log);
     switch (outcome.kind) {
       case 'refused':

@@ -50,7 +50,7 @@ export function createInteractionRoutes(deps: InteractionDeps) {
         // The code page after the password: the login page of this sign-in noted it.
         if (await deps.journey.awaitsSecondFactor(interaction.uid)) return secondFactor.show(ctx, interaction, client, flash);
         await noteOrigin();
-        return login.show(ctx, interaction.uid, await kit.appName(interaction, client), flash);
+        return login.show(ctx, interaction.uid, (await kit.application(ctx, interaction, client)).name, flash);
       }
       case MFA_PROMPT:
         if (interaction.prompt.reasons.includes('account_unavailable')) {

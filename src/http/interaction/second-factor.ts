@@ -30,10 +30,15 @@ interface ShowOptions {
  */
 export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionKit) {
   async function show(ctx: Context, interaction: Interaction, client: OidcClient, options: ShowOptions = {}) {
-    const page = await deps.journey.factorPage(await kit.journeyOf(interaction, client));
+    const page = await deps.journey.factorPage(await kit.journeyOf(ctx, interaction, client));
     const registeredElsewhere = page.kind === 'code' && page.registeredElsewhere;
     const notice = options.notice ?? (registeredElsewhere ? REGISTERED_ELSEWHERE : undefined);
-    const common = { uid: interaction.uid, clientName: await kit.appName(interaction, client), error: options.error, notice };
+    const common = {
+      uid: interaction.uid,
+      clientName: (await kit.application(ctx, interaction, client)).name,
+      error: options.error,
+      notice,
+    };
     ctx.status = options.status ?? 200;
     switch (page.kind) {
       case 'backup_codes':
@@ -79,7 +84,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     const { interaction, client } = await kit.details(ctx, 'login', MFA_PROMPT);
     const parsed = codeForm.safeParse(ctx.request.body);
     const input = parsed.success ? parsed.data.code : '';
-    const journey = await kit.journeyOf(interaction, client);
+    const journey = await kit.journeyOf(ctx, interaction, client);
     const outcome = await deps.journey.code(journey, input, await kit.sourceOf(ctx, interaction, client));
     if (outcome.checked) {
       const { as, result, user } = outcome.checked;
@@ -111,7 +116,10 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
   /** The person saw the backup codes: the sign-in goes on. */
   async function proceed(ctx: Context) {
     const { interaction, client } = await kit.details(ctx, 'login', MFA_PROMPT);
-    const finished = await deps.journey.proceed(await kit.journeyOf(interaction, client), await kit.sourceOf(ctx, interaction, client));
+    const finished = await deps.journey.proceed(
+      await kit.journeyOf(ctx, interaction, client),
+      await kit.sourceOf(ctx, interaction, client),
+    );
     return kit.finishJourney(ctx, finished);
   }
 
