@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { SAML, type CacheProvider, type Profile, type SamlConfig } from '@node-saml/node-saml';
 import type { Context } from 'koa';
 import { bodyParser } from './body.ts';
+import { jsonCookies } from './json-cookies.ts';
 
 export const DEMO_SAML_APP_ID = 'demo-saml';
 
@@ -12,7 +13,6 @@ export const demoSamlUrls = (issuer: string) => ({
   sloUrl: `${issuer}/demo/saml/slo`,
 });
 
-const cookie = { signed: true, httpOnly: true, sameSite: 'lax' as const, path: '/demo/saml', overwrite: true };
 const TX = 'demo_saml_tx';
 const SESSION = 'demo_saml_session';
 
@@ -32,19 +32,10 @@ export function createDemoSamlRoutes(deps: {
   const router = new Router({ prefix: '/demo/saml' });
   const form = bodyParser({ limit: 128 * 1024, accept: ['form'] });
 
-  const read = <T>(ctx: Context, name: string): T | undefined => {
-    const raw = ctx.cookies.get(name, { signed: true });
-    try {
-      return raw ? (JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as T) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const cookies = jsonCookies('/demo/saml');
+  const read = cookies.read;
   const write = (ctx: Context, name: string, value: unknown) =>
-    ctx.cookies.set(name, value === null ? null : Buffer.from(JSON.stringify(value)).toString('base64url'), {
-      ...cookie,
-      secure: ctx.secure,
-    });
+    value === null ? cookies.clear(ctx, name) : cookies.write(ctx, name, value);
 
   /** The request IDs this browser is waiting for, in its cookie (the newest few). */
   const cacheOf = (ctx: Context): CacheProvider => ({
@@ -121,7 +112,7 @@ export function createDemoSamlRoutes(deps: {
 
   router.get('/logout', async (ctx) => {
     const session = read<{ profile: Profile }>(ctx, SESSION);
-    write(ctx, SESSION, null);
+    cookies.clear(ctx, SESSION);
     if (!session) return ctx.redirect('/demo/saml/');
     ctx.redirect(await (await spFor(ctx)).getLogoutUrlAsync(session.profile, '', {}));
   });

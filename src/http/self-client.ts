@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import * as oidc from 'openid-client';
+import { jsonCookies } from './json-cookies.ts';
 
 export interface Transaction {
   verifier: string;
@@ -29,10 +30,8 @@ export interface SelfClientOptions {
 export function createSelfClient(options: SelfClientOptions) {
   const { issuer, path } = options;
   const redirectUri = `${issuer}${path}/callback`;
-  const cookie = { signed: true, httpOnly: true, sameSite: 'lax' as const, path, overwrite: true };
+  const cookies = jsonCookies(path);
   const txCookie = `${path.slice(1)}_tx`;
-  // Secure over TLS (behind a proxy, when trustProxy says it is TLS).
-  const cookieFor = (ctx: Context) => ({ ...cookie, secure: ctx.secure });
 
   // Server-to-server calls (the token exchange, the keys) go to this node itself: a node
   // need not reach its public issuer URL (a load balancer's) to sign its own users in.
@@ -66,21 +65,10 @@ export function createSelfClient(options: SelfClientOptions) {
   if (issuer.startsWith('http:')) oidc.allowInsecureRequests(config);
   const configuration = async () => config;
 
-  function readJson<T>(ctx: Context, name: string): T | undefined {
-    const raw = ctx.cookies.get(name, { signed: true });
-    if (!raw) return undefined;
-    try {
-      return JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as T;
-    } catch {
-      return undefined;
-    }
-  }
-
   return {
-    readJson,
-    writeJson: (ctx: Context, name: string, value: unknown) =>
-      ctx.cookies.set(name, Buffer.from(JSON.stringify(value)).toString('base64url'), cookieFor(ctx)),
-    clear: (ctx: Context, name: string) => ctx.cookies.set(name, null, cookieFor(ctx)),
+    readJson: cookies.read,
+    writeJson: cookies.write,
+    clear: cookies.clear,
 
     /** Sends the browser to sign in, keeping the PKCE verifier, state and nonce in a cookie. */
     async start(ctx: Context, params: Record<string, string> = {}) {
@@ -89,12 +77,8 @@ export function createSelfClient(options: SelfClientOptions) {
       const nonce = oidc.randomNonce();
       // Several sign-ins may be under way (two tabs): each is kept under its state, the
       // newest few only.
-      const pending = Object.entries(readJson<Record<string, Transaction>>(ctx, txCookie) ?? {}).slice(-(MAX_PENDING - 1));
-      ctx.cookies.set(
-        txCookie,
-        Buffer.from(JSON.stringify(Object.fromEntries([...pending, [state, { verifier, nonce }]]))).toString('base64url'),
-        cookieFor(ctx),
-      );
+      const pending = Object.entries(cookies.read<Record<string, Transaction>>(ctx, txCookie) ?? {}).slice(-(MAX_PENDING - 1));
+      cookies.write(ctx, txCookie, Object.fromEntries([...pending, [state, { verifier, nonce }]]));
       const url = oidc.buildAuthorizationUrl(await configuration(), {
         redirect_uri: redirectUri,
         scope: options.scope,
@@ -112,13 +96,13 @@ export function createSelfClient(options: SelfClientOptions) {
      * a reason the sign-in did not complete.
      */
     async finish(ctx: Context): Promise<{ tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers } | { error: string }> {
-      const pending = readJson<Record<string, Transaction>>(ctx, txCookie) ?? {};
+      const pending = cookies.read<Record<string, Transaction>>(ctx, txCookie) ?? {};
       const state = new URL(ctx.originalUrl, issuer).searchParams.get('state') ?? '';
       const tx = Object.hasOwn(pending, state) ? { ...pending[state]!, state } : undefined;
       if (!tx) return { error: 'the sign-in was not started here' };
       const { [state]: _done, ...rest } = pending;
-      if (Object.keys(rest).length) ctx.cookies.set(txCookie, Buffer.from(JSON.stringify(rest)).toString('base64url'), cookieFor(ctx));
-      else ctx.cookies.set(txCookie, null, cookieFor(ctx));
+      if (Object.keys(rest).length) cookies.write(ctx, txCookie, rest);
+      else cookies.clear(ctx, txCookie);
       try {
         const tokens = await oidc.authorizationCodeGrant(await configuration(), new URL(ctx.originalUrl, issuer), {
           pkceCodeVerifier: tx.verifier,
