@@ -5,10 +5,10 @@ import { AppError } from '../domain/errors.ts';
 import type { SamlAppRecord } from '../domain/ports.ts';
 import type { SignInSessions } from '../oidc/sign-in-sessions.ts';
 import type { OidcStateStore } from '../stores/types.ts';
-import type { SamlCommonDeps } from './deps.ts';
+import { requestChecks, type SamlCommonDeps } from './deps.ts';
 import { fromPost, fromRedirect, verifiedMessage, type Inbound } from './inbound.ts';
 import { STATUS } from './names.ts';
-import { ASSERTION_SECONDS, logoutResponse, redirectUrl, signXmlMessage, type StatusCode } from './outbound.ts';
+import { logoutResponse, redirectUrl, signXmlMessage, type StatusCode } from './outbound.ts';
 import { readLogoutRequest, type LogoutRequest } from './requests.ts';
 import { parseXml } from './xml.ts';
 
@@ -36,6 +36,7 @@ export function createSlo(deps: SloDeps) {
   const sloUrl = `${deps.issuer}/saml/slo`;
   const pendingLogouts = deps.oidc.adapterFor('TwofoldSamlLogout');
   const now = () => deps.clock.now();
+  const checks = requestChecks(deps);
 
   async function verified(inbound: Inbound): Promise<{ app: SamlAppRecord; request: LogoutRequest }> {
     const claimed = readLogoutRequest(parseXml(inbound.xml));
@@ -48,14 +49,13 @@ export function createSlo(deps: SloDeps) {
     if (request.issuer !== app.entityId) throw new AppError('invalid_request', 'The signed request differs.');
     if (request.destination !== undefined && request.destination !== sloUrl)
       throw new AppError('invalid_request', 'The request is not for this service.');
-    const skew = deps.clockSkewSeconds * 1000;
-    if (request.issueInstant > now() + skew || request.issueInstant < now() - ASSERTION_SECONDS * 1000 - skew) {
+    if (checks.untimely(request.issueInstant)) {
       throw new AppError(
         'invalid_request',
         'The sign-out request has expired, or comes from a clock far ahead. Try again from the application.',
       );
     }
-    if (!(await deps.guard.acquire(`saml-logout:${app.id}:${request.id}`, ASSERTION_SECONDS + 2 * deps.clockSkewSeconds))) {
+    if (!(await checks.once('logout', app.id, request.id))) {
       throw new AppError('invalid_request', 'This sign-out request was received already.');
     }
     return { app, request };

@@ -8,10 +8,10 @@ import type { AppPolicy, SignInJourney } from '../domain/sign-in-journey.ts';
 import type { SelfClient } from '../http/self-client.ts';
 import { ACR_MFA } from '../oidc/acr.ts';
 import { contextPlan, statedClass } from './authn-context.ts';
-import type { SamlCommonDeps } from './deps.ts';
+import { requestChecks, type SamlCommonDeps } from './deps.ts';
 import { fromPost, fromRedirect, verifiedMessage, type Inbound } from './inbound.ts';
 import { BINDING, CONTEXT, STATUS } from './names.ts';
-import { ASSERTION_SECONDS, signedErrorResponse, signedResponse, type StatusCode } from './outbound.ts';
+import { signedErrorResponse, signedResponse, type StatusCode } from './outbound.ts';
 import type { PendingSignIn, PendingSignIns } from './pending.ts';
 import { nameIdFormatOf, readAuthnRequest, type AuthnRequest } from './requests.ts';
 import { parseXml } from './xml.ts';
@@ -58,6 +58,7 @@ export const appPolicyOfSaml = (app: SamlAppRecord): AppPolicy => ({
 export function createSso(deps: SsoDeps) {
   const ssoUrl = `${deps.issuer}/saml/sso`;
   const now = () => deps.clock.now();
+  const checks = requestChecks(deps);
 
   const refusedToAcs =
     (app: SamlAppRecord, acsUrl: string, request: AuthnRequest | undefined, relayState: string | undefined) =>
@@ -96,9 +97,8 @@ export function createSso(deps: SsoDeps) {
     if (request.issuer !== app.entityId || acsOf(app, request) !== acsUrl) throw refuse(STATUS.requestDenied, 'the signed request differs');
     if (request.destination !== undefined && request.destination !== ssoUrl)
       throw refuse(STATUS.requestDenied, 'Destination is not this service');
-    const skew = deps.clockSkewSeconds * 1000;
-    if (request.issueInstant > now() + skew) throw refuse(STATUS.requestDenied, 'IssueInstant is in the future');
-    if (request.issueInstant < now() - ASSERTION_SECONDS * 1000 - skew) throw refuse(STATUS.requestDenied, 'the request has expired');
+    const untimely = checks.untimely(request.issueInstant);
+    if (untimely) throw refuse(STATUS.requestDenied, untimely === 'future' ? 'IssueInstant is in the future' : 'the request has expired');
     if (request.protocolBinding !== undefined && request.protocolBinding !== BINDING.post) {
       throw refuse(STATUS.unsupportedBinding, 'answers are sent with the HTTP-POST binding only');
     }
@@ -110,8 +110,7 @@ export function createSso(deps: SsoDeps) {
     if (!plan.met) throw refuse(STATUS.noAuthnContext, 'the requested authentication context cannot be met', STATUS.responder);
     if (request.isPassive && request.forceAuthn) throw refuse(STATUS.noPassive, 'a new sign-in needs a page', STATUS.responder);
     // Each request is accepted once: its ID is held for as long as it could be valid.
-    const window = ASSERTION_SECONDS + 2 * deps.clockSkewSeconds;
-    if (!(await deps.guard.acquire(`saml-request:${app.id}:${request.id}`, window))) {
+    if (!(await checks.once('request', app.id, request.id))) {
       throw refuse(STATUS.requestDenied, 'this request was received already');
     }
     return begin(ctx, app, {
