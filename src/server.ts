@@ -41,7 +41,7 @@ export interface Twofold {
   server: Server;
   url: string;
   stores: Stores;
-  demo?: { username: string; password: string; url: string; samlUrl: string } | undefined;
+  demo?: { username: string; password: string; admin: { username: string; password: string }; url: string; samlUrl: string } | undefined;
   /** Stops accepting, lets in-flight requests finish, then closes the stores. */
   close(): Promise<void>;
 }
@@ -152,6 +152,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     samlApps,
     samlKeys: saml.keys,
     settings,
+    logos: stores.settings,
     recovery,
     secondFactor,
     oidc: stores.oidc,
@@ -215,11 +216,12 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, options.host, () => resolve());
+    server.listen(config.port, options.host ?? config.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   localOrigin = `http://127.0.0.1:${port}`;
-  const metricsServer = config.metrics.port === undefined ? undefined : await serveMetrics(metrics, config.metrics.port, options.host);
+  const metricsServer =
+    config.metrics.port === undefined ? undefined : await serveMetrics(metrics, config.metrics.port, options.host ?? config.host);
 
   return {
     server,
@@ -228,6 +230,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     demo: demo && {
       username: demo.username,
       password: demo.password,
+      admin: demo.admin,
       url: `${config.issuer}/demo/`,
       samlUrl: `${config.issuer}/demo/saml/`,
     },
@@ -255,6 +258,10 @@ async function seedDemoData(
   const username = 'demo';
   const password = randomBytes(9).toString('base64url');
   await users.create({ username, password, name: 'Demo User', email: 'demo@example.com' });
+  // The demo administrator, so the console can be tried at once; production makes its first
+  // administrator with `twofold users add NAME --admin` (the README's quick start).
+  const admin = { username: 'admin', password: randomBytes(9).toString('base64url') };
+  await users.create({ ...admin, name: 'Demo Administrator', email: 'admin@example.com', role: 'admin' });
   const clientSecret = randomBytes(32).toString('base64url');
   await clients.register({
     client_id: DEMO_CLIENT_ID,
@@ -280,7 +287,7 @@ async function seedDemoData(
     wantAuthnRequestsSigned: true,
     mfaPolicy: 'required',
   });
-  return { username, password, clientSecret, samlKeys };
+  return { username, password, admin, clientSecret, samlKeys };
 }
 
 /**

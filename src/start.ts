@@ -19,16 +19,28 @@ async function main() {
   log.info({ issuer: config.issuer, mode: config.mode }, 'twofold is listening');
 
   if (config.mode === 'embedded') {
+    const demo = twofold.demo;
     const lines = [
       '',
       '  twofold is running in embedded mode.',
       '  WARNING: nothing is persisted; users, applications and sessions are lost when it stops.',
       '',
-      `  Demo application:  ${twofold.demo?.url ?? '(not seeded)'}   (asks for a second factor)`,
-      ...(twofold.demo ? [`  Demo SAML app:     ${twofold.demo.samlUrl}   (the same sign-in, over SAML)`] : []),
-      ...(twofold.demo ? [`  Demo user:         ${twofold.demo.username}`, `  Demo password:     ${twofold.demo.password}`] : []),
-      ...(config.generated.includes('adminToken') ? [`  Admin token:       ${config.adminToken}`] : []),
-      `  Admin API:         ${config.issuer}/admin/api`,
+      ...(demo
+        ? [
+            `  Demo application:  ${demo.url}   (asks for a second factor)`,
+            `  Demo SAML app:     ${demo.samlUrl}   (the same sign-in, over SAML)`,
+            `  Demo user:         ${demo.username} / ${demo.password}`,
+            '',
+            `  Console:           ${config.issuer}/admin/   (sign in as the demo administrator)`,
+            `  Demo administrator: ${demo.admin.username} / ${demo.admin.password}`,
+            `  Your account:      ${config.issuer}/account/`,
+          ]
+        : [`  Console:           ${config.issuer}/admin/`, `  Your account:      ${config.issuer}/account/`]),
+      '',
+      `  Admin API:         ${config.issuer}/admin/api   (documentation: ${config.issuer}/admin/api/docs)`,
+      ...(config.generated.includes('adminToken')
+        ? [`  Admin token:       ${config.adminToken}`, `  CLI:               ADMIN_TOKEN=${config.adminToken} npx twofold users list`]
+        : []),
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

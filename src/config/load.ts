@@ -9,6 +9,7 @@ export const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** The environment variables twofold reads, and the option each one sets. */
 const envKeys = {
   PORT: ['port'],
+  HOST: ['host'],
   ISSUER: ['issuer'],
   LOG_LEVEL: ['logLevel'],
   MONGODB_URI: ['mongodb', 'uri'],

@@ -54,6 +54,10 @@ const proxyHops = z
 
 export const configSchema = z.strictObject({
   port,
+  host: z
+    .string()
+    .regex(/^[0-9A-Za-z.:\-%]{1,255}$/, { message: 'an address or host name to listen on (0.0.0.0, ::, 127.0.0.1, …)' })
+    .optional(),
   issuer: httpUrl.optional(),
   trustProxy: proxyHops,
   allowInsecureIssuer: booleanLike,
