@@ -16,6 +16,8 @@ export interface AppPolicy {
   mfaMaxAge?: number | undefined;
   /** twofold's own applications (account page, console): always a second factor. */
   alwaysRequired?: boolean | undefined;
+  /** Only administrators may sign in (the console): others are refused after the password, before any second factor. */
+  adminsOnly?: boolean | undefined;
 }
 
 /** What one request of an application asks for: the MFA context, a bound on age, a new sign-in. */
@@ -52,12 +54,16 @@ export interface Finished {
 export type PasswordOutcome =
   | { kind: 'refused'; reason: 'rate_limited'; per: 'per_ip' | 'per_account'; waitMs: number }
   | { kind: 'refused'; reason: 'unknown_user' | 'wrong_password' | 'disabled'; userId?: string | undefined }
+  /** The password was right, but the application is for administrators only. */
+  | { kind: 'refused'; reason: 'not_admin'; userId: string; username: string }
   | { kind: 'second_factor'; accountId: string }
   | Finished;
 
 /** The page of the second-factor step. */
 export type FactorPage =
   | { kind: 'backup_codes'; user: UserRecord; codes: string[] }
+  /** A backup code signed in: how many are left (a new set is due when few are). */
+  | { kind: 'backup_code_used'; user: UserRecord; left: number }
   | { kind: 'locked'; user: UserRecord; until: number | null }
   | { kind: 'code'; user: UserRecord; registeredElsewhere: boolean }
   | { kind: 'register'; user: UserRecord; secret: Buffer; uri: string; label: string; message: string | undefined };
@@ -69,7 +75,9 @@ export interface Checked {
 
 export type CodeOutcome = Checked &
   (
-    | { kind: 'retry'; reason: 'empty' | 'wrong' | 'locked' | 'registered_elsewhere' }
+    | { kind: 'retry'; reason: 'empty' | 'locked' | 'registered_elsewhere' }
+    /** A wrong code; `triesLeft` before the lock, when a lock is that near. */
+    | { kind: 'retry'; reason: 'wrong'; triesLeft?: number | undefined }
     /** Registered: the backup codes page comes next. */
     | { kind: 'page' }
     | Finished
@@ -137,6 +145,10 @@ export function createSignInJourney(deps: JourneyDeps) {
     return byAccount.allowed ? { waitMs: 0, per: 'per_account' as const } : { waitMs: byAccount.retryAfterMs, per: 'per_account' as const };
   }
 
+  /** The sign-in of an application is complete: who, where, and the second factor it presented. */
+  const signedIn = (userId: string, factor: AuthMethod | 'none', source: AttemptSource) =>
+    deps.audit.record({ at: new Date(deps.clock.now()), type: 'signin.succeeded', outcome: 'success', userId, factor, ...source });
+
   const recordSignIn = (userId: string, source: AttemptSource, succeeded: boolean) =>
     deps.users.recordSignIn(userId, { at: new Date(deps.clock.now()), ip: source.ip, userAgent: source.userAgent, succeeded });
 
@@ -172,12 +184,16 @@ export function createSignInJourney(deps: JourneyDeps) {
       };
     }
     const { user } = result;
+    if (journey.app.adminsOnly && user.role !== 'admin') {
+      await deps.audit.record({ at: at(), type: 'signin.refused', outcome: 'failure', reason: 'not_admin', userId: user.id, ...source });
+      return { kind: 'refused', reason: 'not_admin', userId: user.id, username: user.username };
+    }
     const known = await journey.sessionMethods(user.id);
     const decision = await decide(user, journey.app, journey.request, secondFactorAt(known));
     const passwordAt = nowSeconds();
     if (decision.action === 'deny') return { kind: 'refused', reason: 'disabled', userId: user.id };
     if (decision.action === 'none') {
-      await recordSignIn(user.id, source, true);
+      await Promise.all([recordSignIn(user.id, source, true), signedIn(user.id, 'none', source)]);
       return { kind: 'finished', accountId: user.id, methods: { pwd: passwordAt }, login: true };
     }
     await recordSignIn(user.id, source, false);
@@ -211,6 +227,9 @@ export function createSignInJourney(deps: JourneyDeps) {
   async function factorPage(journey: Journey): Promise<FactorPage> {
     const state = await pendingOf(journey);
     const user = await userOf(state.accountId);
+    if (state.secondFactorAt !== undefined && state.backupCodesLeft !== undefined) {
+      return { kind: 'backup_code_used', user, left: state.backupCodesLeft };
+    }
     if (state.secondFactorAt !== undefined) {
       const codes = state.sealedBackupCodes
         ? (JSON.parse(deps.keyring.open(state.sealedBackupCodes, BACKUP_CODES_PURPOSE)) as string[])
@@ -245,7 +264,19 @@ export function createSignInJourney(deps: JourneyDeps) {
       const outcome = await deps.secondFactor.verify(user, input, source);
       const checked = { as: 'verify' as const, result: outcome.result, user: user.id };
       if (outcome.result === 'locked') return { kind: 'retry', reason: 'locked', checked };
-      if (outcome.result !== 'passed') return { kind: 'retry', reason: 'wrong', checked };
+      if (outcome.result !== 'passed')
+        return {
+          kind: 'retry',
+          reason: 'wrong',
+          triesLeft: await triesLeft('failures' in outcome ? outcome.failures : undefined),
+          checked,
+        };
+      if (outcome.method === 'backup_code') {
+        // Say how many are left before going on (read before this one was used).
+        const left = Math.max(0, (user.mfa.backupCodes?.hashes.length ?? 1) - 1);
+        await deps.state.put(journey.id, { ...state, secondFactorAt: nowSeconds(), backupCodesLeft: left }, journey.expiresIn);
+        return { kind: 'page', checked };
+      }
       return { ...(await finish(journey, state, outcome.method, nowSeconds(), source)), checked };
     }
     if (!state.sealedEnrollment)
@@ -260,8 +291,15 @@ export function createSignInJourney(deps: JourneyDeps) {
       case 'locked':
         return { kind: 'retry', reason: 'locked', checked };
       default:
-        return { kind: 'retry', reason: 'wrong', checked };
+        return { kind: 'retry', reason: 'wrong', triesLeft: await triesLeft(outcome.failures), checked };
     }
+  }
+
+  /** Wrong codes still allowed before the lock, when that is 2 or fewer (the page warns then). */
+  async function triesLeft(failures: number | undefined): Promise<number | undefined> {
+    if (failures === undefined || failures === 0) return undefined;
+    const left = (await deps.settings.get()).maxAttempts - failures;
+    return left > 0 && left <= 2 ? left : undefined;
   }
 
   async function registeredElsewhere(journey: Journey, state: SignInState): Promise<CodeOutcome> {
@@ -294,7 +332,7 @@ export function createSignInJourney(deps: JourneyDeps) {
       'invalid_request',
       'This step of the sign-in is not the current one. Start again from the application.',
     );
-    return finish(journey, state, 'totp', state.secondFactorAt, source);
+    return finish(journey, state, state.backupCodesLeft !== undefined ? 'backup_code' : 'totp', state.secondFactorAt, source);
   }
 
   /**
@@ -304,7 +342,7 @@ export function createSignInJourney(deps: JourneyDeps) {
    */
   async function finish(journey: Journey, state: SignInState, method: AuthMethod, at: number, source: AttemptSource): Promise<Finished> {
     const { accountId, passwordAt } = state;
-    await Promise.all([deps.state.drop(journey.id), recordSignIn(accountId, source, true)]);
+    await Promise.all([deps.state.drop(journey.id), recordSignIn(accountId, source, true), signedIn(accountId, method, source)]);
     const methods: MethodTimes = passwordAt === undefined ? { [method]: at } : { pwd: passwordAt, [method]: at };
     return { kind: 'finished', accountId, methods, login: passwordAt !== undefined };
   }

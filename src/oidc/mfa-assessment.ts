@@ -5,7 +5,7 @@ import type { MfaDecision, MfaPolicy } from '../domain/mfa-policy.ts';
 import type { AppPolicy, SignInJourney } from '../domain/sign-in-journey.ts';
 import type { UserStore } from '../domain/ports.ts';
 import { requestsMfa } from './acr.ts';
-import { isInternalClient } from './internal-clients.ts';
+import { CONSOLE_CLIENT_ID, isInternalClient } from './internal-clients.ts';
 import type { MfaState } from './mfa-state.ts';
 import { userOfRequest } from './request-users.ts';
 
@@ -82,6 +82,7 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
         mfaPolicy: metadata['mfa_policy'] as MfaPolicy | undefined,
         mfaMaxAge: metadata['mfa_max_age'] as number | undefined,
         alwaysRequired: isInternalClient(clientId),
+        adminsOnly: clientId === CONSOLE_CLIENT_ID,
       },
     };
   }

@@ -7,7 +7,10 @@ import type { Clock } from '../../domain/clock.ts';
 import { CONSOLE_CLIENT_ID } from '../../oidc/internal-clients.ts';
 import type { SignInSessions } from '../../oidc/sign-in-sessions.ts';
 import type { UserRecord, UserStore } from '../../domain/ports.ts';
-import { bodyParser } from '../body.ts';
+import { LOGO_MAX_BYTES } from '../../domain/brand-logo.ts';
+import type { DataKeyring } from '../../domain/data-key.ts';
+import { bodyParser, multipartBody } from '../body.ts';
+import { createConsoleFlash, type ConsoleFlash } from './flash.ts';
 import { createSelfClient } from '../self-client.ts';
 
 const SESSION_COOKIE = 'console_session';
@@ -30,6 +33,10 @@ export interface ConsoleState {
   actor: Actor;
   /** The CSRF token every form of the page carries. */
   csrf: string;
+  /** What the action before this page said (post/redirect/get), once. */
+  flash?: ConsoleFlash | undefined;
+  /** Ends an action: says `flash` on the page at `location` and redirects there (303). */
+  done(location: string, flash: ConsoleFlash): void;
 }
 
 declare module 'koa' {
@@ -39,6 +46,12 @@ declare module 'koa' {
 }
 
 export const consoleOf = (ctx: Context): ConsoleState => ctx.state.console!;
+
+/** The locals every console page renders with. */
+export const consoleLocals = (ctx: Context) => {
+  const { admin, csrf, flash } = consoleOf(ctx);
+  return { admin, csrf, flash };
+};
 
 /**
  * Signing in to the console: through twofold itself, as the `twofold-console` client whose
@@ -56,10 +69,13 @@ export function createConsoleSession(deps: {
   users: UserStore;
   sessions: SignInSessions;
   clock: Clock;
+  keyring: DataKeyring;
   idleMinutes: number;
   maxHours: number;
   bodyLimit: number;
 }) {
+  const flashes = createConsoleFlash(deps);
+  const upload = multipartBody(LOGO_MAX_BYTES + 16 * 1024);
   const client = createSelfClient({
     issuer: deps.issuer,
     clientId: CONSOLE_CLIENT_ID,
@@ -97,10 +113,13 @@ export function createConsoleSession(deps: {
     }
     const admin = await deps.users.findById(session!.sub);
     if (!admin || admin.disabled || admin.role !== 'admin') {
-      return refused(ctx, 403, 'Not allowed', 'Only administrators can use the console.');
+      // No longer an administrator: the console ends, so a later sign-in starts afresh.
+      await end(ctx, session);
+      ctx.status = 403;
+      return ctx.render('not-admin', { title: 'For administrators only', username: admin?.username ?? 'This account' });
     }
     if (ctx.method === 'POST') {
-      await form(ctx, async () => {});
+      await (ctx.is('multipart/form-data') ? upload : form)(ctx, async () => {});
       const token = (ctx.request.body as Record<string, unknown>).csrf;
       if (typeof token !== 'string' || !tokens.verify(session!.csrf, token)) {
         return refused(ctx, 403, 'This form has expired', 'Nothing was changed. Open the page again and repeat the change.');
@@ -115,6 +134,8 @@ export function createConsoleSession(deps: {
       admin,
       actor: { actor: `console:${admin.username}`, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined },
       csrf: tokens.create(session!.csrf),
+      flash: ctx.method === 'GET' ? flashes.take(ctx, admin.id) : undefined,
+      done: (location, flash) => flashes.redirect(ctx, admin.id, location, flash),
     };
     await next();
   }

@@ -46,6 +46,14 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
             retryAfter: Math.ceil(outcome.waitMs / 1000),
           });
         }
+        if (outcome.reason === 'not_admin') {
+          log.info(
+            { event: 'signin.refused', reason: 'not_admin', user: outcome.userId, client: client.clientId, ip: ctx.ip },
+            'not an administrator',
+          );
+          ctx.status = 403;
+          return ctx.render('not-admin', { title: 'For administrators only', username: outcome.username });
+        }
         log.info({ event: 'signin.failed', reason: outcome.reason, client: client.clientId, ip: ctx.ip }, 'password sign-in failed');
         return kit.retry(ctx, interaction, { error: outcome.reason === 'disabled' ? DISABLED : WRONG_CREDENTIALS, username, status: 401 });
       case 'finished':
