@@ -30,3 +30,21 @@ export function globMatch(pattern: string, text: string): boolean {
 
 /** The characters every match starts with: the pattern up to its first `*`. */
 export const literalPrefix = (pattern: string): string => pattern.split('*', 1)[0]!;
+
+/**
+ * Whether a user is one a list asks for: the username matches the pattern (case-sensitive,
+ * `*` wildcards), the username, email or name contains the text (ignoring case), and the
+ * user is exempt when only exempt users are asked for.
+ */
+export function userMatches(
+  query: { pattern?: string | undefined; contains?: string | undefined; exempt?: boolean | undefined },
+  user: { username: string; email?: string | undefined; name?: string | undefined; mfa: { exempt: boolean } },
+): boolean {
+  if (query.exempt !== undefined && user.mfa.exempt !== query.exempt) return false;
+  if (query.pattern !== undefined && !globMatch(query.pattern, user.username)) return false;
+  if (query.contains !== undefined) {
+    const text = query.contains.toLowerCase();
+    return [user.username, user.email, user.name].some((value) => value !== undefined && value.toLowerCase().includes(text));
+  }
+  return true;
+}

@@ -76,6 +76,24 @@ for (const impl of implementations) {
         assert.deepEqual(await names('[da]*'), [], 'brackets are literal too');
       }));
 
+    it('finds users whose username, email or name contains a text, ignoring case, and lists the exempt ones', () =>
+      withStore(async (users) => {
+        await users.create({ username: 'jsmith', passwordHash: hash, email: 'Jo.Smith@example.com', name: 'Jo Smith' });
+        await users.create({ username: 'pat', passwordHash: hash, name: 'Patricia SMITHERS' });
+        await users.create({ username: 'Blacksmith', passwordHash: hash });
+        const kim = await users.create({ username: 'kim', passwordHash: hash, email: 'kim@smith.example' });
+        await users.create({ username: 'lee', passwordHash: hash, email: 'lee@example.com' });
+        const names = async (query: { contains?: string; exempt?: boolean }) =>
+          (await users.list({ ...query, limit: 10 })).users.map((u) => u.username);
+        assert.deepEqual(await names({ contains: 'smith' }), ['Blacksmith', 'jsmith', 'kim', 'pat'], 'username, email and name');
+        assert.deepEqual(await names({ contains: 'JO' }), ['jsmith']);
+        assert.deepEqual(await names({ contains: '*' }), [], 'a star is only a star here');
+        assert.deepEqual(await names({ exempt: true }), []);
+        await users.update(kim.id, { exempt: true }, new Date());
+        assert.deepEqual(await names({ exempt: true }), ['kim']);
+        assert.deepEqual(await names({ exempt: true, contains: 'lee' }), []);
+      }));
+
     it('pages through users with a cursor, each page after the last name of the one before', () =>
       withStore(async (users) => {
         for (let i = 0; i < 7; i++) await users.create({ username: `user${i}`, passwordHash: hash });

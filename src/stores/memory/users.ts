@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
-import { globMatch } from '../../domain/glob.ts';
+import { userMatches } from '../../domain/glob.ts';
 import { USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../../domain/ports.ts';
 
 /** Users in process memory. Each method runs to completion alone, so each is atomic. */
@@ -28,7 +28,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       const id = idByLowerName.get(username.toLowerCase());
       return id ? copy(byId.get(id)) : null;
     },
-    async list({ pattern, limit, after }) {
+    async list({ limit, after, ...query }) {
       const sorted = [...byId.values()]
         .filter((user) => after === undefined || user.username > after)
         .sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
@@ -38,7 +38,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
         if (users.length === limit) return { users, next: users.at(-1)!.username };
         if (scanned === USER_SCAN_LIMIT) return { users, next: sorted[scanned - 1]!.username };
         scanned++;
-        if (pattern === undefined || globMatch(pattern, user.username)) users.push(structuredClone(user));
+        if (userMatches(query, user)) users.push(structuredClone(user));
       }
       return { users };
     },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
-import { globMatch, literalPrefix } from '../../domain/glob.ts';
+import { literalPrefix, userMatches } from '../../domain/glob.ts';
 import { USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../../domain/ports.ts';
 import { guard, isDuplicateKey } from './connection.ts';
 
@@ -78,7 +78,8 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       const doc = await guard(() => Users.findOne({ usernameLower: username.toLowerCase() }).lean<UserDocument>().exec());
       return doc ? toRecord(doc) : null;
     },
-    async list({ pattern, limit, after }) {
+    async list({ limit, after, ...query }) {
+      const { pattern } = query;
       // The pattern's literal start narrows the index range; the rest is matched here,
       // without a regular expression, reading at most USER_SCAN_LIMIT users.
       const prefix = pattern === undefined ? '' : literalPrefix(pattern);
@@ -86,7 +87,10 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       if (after !== undefined && after >= prefix) range.$gt = after;
       else if (prefix) range.$gte = prefix;
       if (prefix) range.$lt = `${prefix}\u{10FFFF}`;
-      const filter = Object.keys(range).length ? { username: range } : {};
+      const filter = {
+        ...(Object.keys(range).length ? { username: range } : {}),
+        ...(query.exempt === undefined ? {} : { 'mfa.exempt': query.exempt }),
+      };
       return guard(async () => {
         const users: UserRecord[] = [];
         let scanned = 0;
@@ -100,7 +104,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
           if (scanned === USER_SCAN_LIMIT) return { users, next: last! };
           scanned++;
           last = doc.username;
-          if (pattern === undefined || globMatch(pattern, doc.username)) users.push(toRecord(doc));
+          if (userMatches(query, { ...doc, mfa: doc.mfa ?? { exempt: false } })) users.push(toRecord(doc));
         }
         return { users };
       });
