@@ -137,5 +137,34 @@ for (const impl of audits) {
           (err) => (err as { code?: string }).code === 'invalid_request',
         );
       }));
+
+    it('filters by several users, by application (signed in to or changed) and by a time range, and keeps changes', () =>
+      using(impl, async (audit) => {
+        const changes = [{ field: 'enabled', from: 'true', to: 'false' }];
+        await audit.record({
+          at: new Date(T0),
+          type: 'signin.succeeded',
+          outcome: 'success',
+          userId: 'u1',
+          clientId: 'crm',
+          factor: 'totp',
+        });
+        await audit.record({ at: new Date(T0 + 1000), type: 'client.updated', outcome: 'success', actor: 'admin', targetClientId: 'crm' });
+        await audit.record({ at: new Date(T0 + 2000), type: 'signin.succeeded', outcome: 'success', userId: 'u2', clientId: 'wiki' });
+        await audit.record({ at: new Date(T0 + 3000), type: 'settings.updated', outcome: 'success', actor: 'admin', changes });
+        const types = async (query: Omit<Parameters<typeof audit.list>[0], 'limit'>) =>
+          (await audit.list({ ...query, limit: 10 })).events.map((e) => `${e.type}:${e.userId ?? e.targetClientId ?? '-'}`);
+        assert.deepEqual(await types({ clientId: 'crm' }), ['client.updated:crm', 'signin.succeeded:u1']);
+        assert.deepEqual(await types({ userIds: ['u2', 'u3'] }), ['signin.succeeded:u2']);
+        assert.deepEqual(await types({ userIds: [] }), [], 'no user matched: no events');
+        assert.deepEqual(await types({ since: new Date(T0 + 1000), until: new Date(T0 + 3000) }), [
+          'signin.succeeded:u2',
+          'client.updated:crm',
+        ]);
+        const [settings] = (await audit.list({ type: 'settings.updated', limit: 1 })).events;
+        assert.deepEqual(settings!.changes, changes);
+        const [signin] = (await audit.list({ clientId: 'crm', type: 'signin.succeeded', limit: 1 })).events;
+        assert.equal(signin!.factor, 'totp');
+      }));
   });
 }

@@ -17,14 +17,30 @@ const auditSchema = new Schema<AuditDocument>(
     actor: String,
     reason: String,
     changed: [String],
+    changes: [{ _id: false, field: String, from: String, to: String }],
+    factor: String,
     targetClientId: String,
     protocol: String,
   },
   { collection: 'audit', versionKey: false, strict: 'throw' },
 );
 auditSchema.index({ userId: 1, _id: -1 });
+auditSchema.index({ clientId: 1, _id: -1 });
+auditSchema.index({ targetClientId: 1, _id: -1 });
 
-const fields = ['userId', 'clientId', 'ip', 'userAgent', 'actor', 'reason', 'changed', 'targetClientId', 'protocol'] as const;
+const fields = [
+  'userId',
+  'clientId',
+  'ip',
+  'userAgent',
+  'actor',
+  'reason',
+  'changed',
+  'changes',
+  'factor',
+  'targetClientId',
+  'protocol',
+] as const;
 
 /**
  * The audit log in MongoDB's `audit` collection: one insert per event, newest first by
@@ -55,13 +71,16 @@ export async function createMongoAuditLog({
       for (const field of fields) if (event[field] !== undefined) doc[field] = event[field];
       await guard(() => Audit.collection.insertOne(doc as never));
     },
-    async list({ userId, type, since, cursor, limit }) {
+    async list({ userId, userIds, clientId, type, since, until, cursor, limit }) {
       if (cursor !== undefined && !Types.ObjectId.isValid(cursor))
         throw new AppError('invalid_request', 'cursor: not a cursor of this list');
+      const at = { ...(since === undefined ? {} : { $gte: since }), ...(until === undefined ? {} : { $lt: until }) };
+      const users = userIds === undefined ? undefined : userId === undefined ? [...userIds] : userIds.filter((id) => id === userId);
       const filter = {
-        ...(userId === undefined ? {} : { userId }),
+        ...(users !== undefined ? { userId: { $in: users } } : userId === undefined ? {} : { userId }),
+        ...(clientId === undefined ? {} : { $or: [{ clientId }, { targetClientId: clientId }] }),
         ...(type === undefined ? {} : { type }),
-        ...(since === undefined ? {} : { at: { $gte: since } }),
+        ...(Object.keys(at).length ? { at } : {}),
         ...(cursor === undefined ? {} : { _id: { $lt: new Types.ObjectId(cursor) } }),
       };
       const docs = await guard(() =>
