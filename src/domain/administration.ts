@@ -1,4 +1,5 @@
-import type { AuditEvent, AuditLog, AuditType, UserQuery, UserRecord, UserStore } from '../domain/ports.ts';
+import type { AuditEvent, AuditLog, AuditQuery, AuditType, SettingsStore, UserQuery, UserRecord, UserStore } from '../domain/ports.ts';
+import { checkLogo, logoAddress } from './brand-logo.ts';
 import type { SamlKeyManager, SessionEnder } from './ports.ts';
 import type { ClientRegistration, ClientService } from './clients.ts';
 import type { Clock } from './clock.ts';
@@ -9,6 +10,7 @@ import { SESSIONS_ENDED, type RecoveryService } from './recovery.ts';
 import type { SecondFactorService } from './second-factor.ts';
 import type { Settings, SettingsService } from './settings.ts';
 import type { NewUserInput, UserChanges, UserService } from './users.ts';
+import { changedUserFields, mergePatch, pick, sameValue, settingsChanges } from './diff.ts';
 
 /** Who made a change: `admin` for the admin token (the API, the CLI), with where from. */
 export interface Actor {
@@ -22,6 +24,15 @@ export interface Actor {
  * call it, never the stores. Every change goes through the audit log with its actor, so
  * no path changes a user, an application or a setting without an event.
  */
+/** An audit event with the names of the user and the application it is about, when they still exist. */
+export type NamedAuditEvent = AuditEvent & { username?: string; applicationName?: string };
+
+// A user search in the audit log finds events of at most this many users.
+const AUDIT_USER_MATCHES = 500;
+
+/** A search term as the user lists take it: `*` makes it a username pattern, else a text to find. */
+export const userSearch = (term: string) => (term.includes('*') ? { pattern: term } : { contains: term });
+
 export function createAdministration(deps: {
   users: UserStore;
   userService: UserService;
@@ -29,6 +40,7 @@ export function createAdministration(deps: {
   samlApps: SamlAppService;
   samlKeys: SamlKeyManager;
   settings: SettingsService;
+  logos: Pick<SettingsStore, 'getLogo' | 'putLogo'>;
   recovery: RecoveryService;
   secondFactor: SecondFactorService;
   oidc: SessionEnder;
@@ -38,6 +50,33 @@ export function createAdministration(deps: {
   keyRotation: KeyRotation;
 }) {
   const now = () => new Date(deps.clock.now());
+
+  /** The names of the users and applications a page of events holds, read once each. */
+  async function namesOf(events: readonly AuditEvent[]) {
+    const userIds = [...new Set(events.flatMap((event) => (event.userId ? [event.userId] : [])))];
+    const appKeys = [
+      ...new Set(
+        events.flatMap((event) => {
+          const id = event.targetClientId ?? event.clientId;
+          return id ? [`${event.protocol ?? 'oidc'}:${id}`] : [];
+        }),
+      ),
+    ];
+    const [users, apps] = await Promise.all([
+      Promise.all(userIds.map(async (id) => [id, (await deps.users.findById(id))?.username] as const)),
+      Promise.all(
+        appKeys.map(async (key) => {
+          const [protocol, id] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
+          if (protocol === 'saml') return [key, (await deps.samlApps.find(id))?.name] as const;
+          const client = await deps.clients.find(id);
+          return [key, client?.metadata.client_name as string | undefined] as const;
+        }),
+      ),
+    ]);
+    const known = <T>(entries: readonly (readonly [string, T | undefined])[]) =>
+      new Map(entries.filter((entry): entry is readonly [string, T] => entry[1] !== undefined));
+    return { users: known(users), apps: known(apps) };
+  }
   const record = (type: AuditType, by: Actor, extra: Partial<AuditEvent> = {}) =>
     deps.audit.record({ at: now(), type, outcome: 'success', ...by, ...extra });
 
@@ -54,21 +93,34 @@ export function createAdministration(deps: {
 
       /**
        * Changes a user. A new password, or disabling, ends every session and token of the
-       * user at once: whoever held them must sign in again.
+       * user at once: whoever held them must sign in again. A change that changes nothing
+       * writes no event; exempting and ending an exemption are events of their own.
        */
       async update(id: string, changes: UserChanges, by: Actor) {
-        const user = await deps.userService.update(id, changes, now());
+        const before = await deps.users.findById(id);
+        if (!before) return null;
+        const changed = changedUserFields(before, changes);
+        if (changed.length === 0) return before;
+        const user = await deps.userService.update(id, pick(changes, changed), now());
         if (!user) return null;
-        const ends = changes.password !== undefined || changes.disabled === true;
+        const ends = changed.includes('password') || (changed.includes('disabled') && changes.disabled === true);
         if (ends) await deps.oidc.endSessionsOf(id);
-        await record('user.updated', by, { userId: id, changed: Object.keys(changes).sort(), ...(ends ? { reason: SESSIONS_ENDED } : {}) });
+        if (changed.includes('exempt')) await record(changes.exempt ? 'user.exempted' : 'user.unexempted', by, { userId: id });
+        const rest = changed.filter((field) => field !== 'exempt');
+        if (rest.length) await record('user.updated', by, { userId: id, changed: rest, ...(ends ? { reason: SESSIONS_ENDED } : {}) });
         return user;
       },
 
       delete: (id: string, by: Actor) => deps.recovery.deleteUser(id, by),
       resetMfa: (id: string, by: Actor) => deps.recovery.resetMfa(id, by),
       endSessions: (id: string, by: Actor) => deps.recovery.endSessions(id, by),
-      unlock: (id: string, by: Actor) => deps.recovery.unlock(id, by),
+      /** Lifts a lock; a user who is not locked is left as is, with no event. False: no such user. */
+      async unlock(id: string, by: Actor) {
+        const user = await deps.users.findById(id);
+        if (!user) return false;
+        if (!(await deps.secondFactor.lockOf(user))) return true;
+        return deps.recovery.unlock(id, by);
+      },
     },
 
     clients: {
@@ -80,8 +132,14 @@ export function createAdministration(deps: {
       list: () => deps.clients.list(),
       get: (clientId: string) => deps.clients.find(clientId),
       async update(clientId: string, patch: Record<string, unknown>, by: Actor) {
+        const before = await deps.clients.find(clientId);
+        if (!before) return null;
+        const changed = Object.keys(patch)
+          .filter((key) => !sameValue(before.metadata[key] ?? null, patch[key] ?? null))
+          .sort();
+        if (changed.length === 0) return before;
         const client = await deps.clients.update(clientId, patch);
-        if (client) await record('client.updated', by, { targetClientId: clientId, changed: Object.keys(patch).sort(), protocol: 'oidc' });
+        if (client) await record('client.updated', by, { targetClientId: clientId, changed, protocol: 'oidc' });
         return client;
       },
       async delete(clientId: string, by: Actor) {
@@ -107,8 +165,14 @@ export function createAdministration(deps: {
         return app;
       },
       async update(id: string, patch: SamlAppPatch, by: Actor) {
+        const before = await deps.samlApps.find(id);
+        if (!before) return null;
+        const changed = (Object.keys(patch) as (keyof SamlAppPatch)[])
+          .filter((key) => !sameValue((before as unknown as Record<string, unknown>)[key] ?? null, patch[key] ?? null))
+          .sort();
+        if (changed.length === 0) return before;
         const app = await deps.samlApps.update(id, patch);
-        if (app) await record('client.updated', by, { targetClientId: id, changed: Object.keys(patch).sort(), protocol: 'saml' });
+        if (app) await record('client.updated', by, { targetClientId: id, changed, protocol: 'saml' });
         return app;
       },
       async delete(id: string, by: Actor) {
@@ -120,15 +184,56 @@ export function createAdministration(deps: {
 
     settings: {
       get: () => deps.settings.get(),
-      async update(patch: Partial<Settings>, by: Actor) {
-        const settings = await deps.settings.update(patch);
-        await record('settings.updated', by, { changed: Object.keys(patch).sort() });
+      /**
+       * Applies a JSON merge patch (RFC 7396) to the settings: nested objects merge, so
+       * `{"brand":{"name":"Acme"}}` changes the name alone. `check` validates the whole
+       * result before anything is written. The event lists each changed setting with its
+       * value before and after; a patch that changes nothing writes nothing.
+       */
+      async update(patch: Record<string, unknown>, by: Actor, check: (merged: unknown, current: Settings) => Settings | Promise<Settings>) {
+        const current = await deps.settings.get();
+        const merged = await check(mergePatch(current, patch), current);
+        const changes = settingsChanges(current, merged);
+        if (changes.length === 0) return current;
+        const top = [...new Set(changes.map((change) => change.field.split('.')[0]!))] as (keyof Settings)[];
+        const settings = await deps.settings.update(Object.fromEntries(top.map((key) => [key, merged[key]])) as Partial<Settings>);
+        await record('settings.updated', by, { changed: changes.map((change) => change.field), changes });
         return settings;
       },
+      /** Stores an uploaded logo (checked by its content) and makes it the brand's logo. */
+      async uploadLogo(bytes: Buffer, by: Actor, check: (merged: unknown, current: Settings) => Settings | Promise<Settings>) {
+        const logo = checkLogo(bytes);
+        await deps.logos.putLogo(logo);
+        return this.update({ brand: { logoUrl: logoAddress(logo) } }, by, check);
+      },
+      logo: () => deps.logos.getLogo(),
     },
 
     audit: {
-      list: (query: Parameters<AuditLog['list']>[0]) => deps.audit.list(query),
+      /**
+       * Audit events with the usernames and application names of the ids they hold (as they
+       * are now: a deleted user's events keep the id alone). `users` is a search term as the
+       * user list takes it: with `*` a case-sensitive username pattern, without one a text
+       * found in the username, email or name.
+       */
+      async list(query: AuditQuery & { users?: string | undefined }): Promise<{ events: NamedAuditEvent[]; next?: string }> {
+        const { users: term, ...rest } = query;
+        const userIds =
+          term === undefined
+            ? undefined
+            : (await deps.users.list({ ...userSearch(term), limit: AUDIT_USER_MATCHES })).users.map((u) => u.id);
+        const page = await deps.audit.list({ ...rest, ...(userIds ? { userIds } : {}) });
+        const names = await namesOf(page.events);
+        return {
+          events: page.events.map((event) => {
+            const username = event.userId === undefined ? undefined : names.users.get(event.userId);
+            const appId = event.targetClientId ?? event.clientId;
+            const applicationName = appId === undefined ? undefined : names.apps.get(`${event.protocol ?? 'oidc'}:${appId}`);
+            return { ...event, ...(username ? { username } : {}), ...(applicationName ? { applicationName } : {}) };
+          }),
+          ...(page.next ? { next: page.next } : {}),
+        };
+      },
     },
 
     data: {

@@ -76,6 +76,10 @@ export interface UserPatch {
 export interface UserQuery {
   /** Case-sensitive username pattern where `*` matches any run of characters (domain/glob.ts). */
   pattern?: string;
+  /** Text found in the username, the email or the name, ignoring case (domain/glob.ts `userMatches`). */
+  contains?: string;
+  /** Only users exempt from the second factor. */
+  exempt?: boolean;
   limit: number;
   /** Only usernames after this one (the `next` of the page before). */
   after?: string;
@@ -208,9 +212,13 @@ export const auditTypes = [
   'mfa.device_deleted',
   'mfa.backup_codes_regenerated',
   'password.refused',
+  'signin.succeeded',
+  'signin.refused',
   'rate_limited',
   'user.created',
   'user.updated',
+  'user.exempted',
+  'user.unexempted',
   'user.deleted',
   'user.sessions_ended',
   'client.created',
@@ -240,19 +248,36 @@ export interface AuditEvent {
   actor?: string | undefined;
   /** A short reason (`wrong`, `replayed`, `locked`, `per_account`, …). */
   reason?: string | undefined;
-  /** What an administration event changed: field or setting names, never their values. */
+  /** What an administration event changed: field or setting names. */
   changed?: string[] | undefined;
+  /** Settings events: each changed setting with its value before and after (settings hold no secret). */
+  changes?: AuditChange[] | undefined;
+  /** The second factor a sign-in presented (`totp`, `backup_code`), or `none`. */
+  factor?: string | undefined;
   /** The application an administration event is about. */
   targetClientId?: string | undefined;
   /** The protocol of the application an event is about or came through: `oidc` or `saml`. */
   protocol?: 'oidc' | 'saml' | undefined;
 }
 
+/** One changed setting, as text: `enabled`, `true`, `false`. */
+export interface AuditChange {
+  field: string;
+  from: string | null;
+  to: string | null;
+}
+
 export interface AuditQuery {
   userId?: string | undefined;
+  /** Events of any of these users (a name pattern resolved to ids). */
+  userIds?: readonly string[] | undefined;
+  /** Events of this application: signed in to, or changed. */
+  clientId?: string | undefined;
   type?: AuditType | undefined;
   /** Only events at or after this time. */
   since?: Date | undefined;
+  /** Only events before this time. */
+  until?: Date | undefined;
   /** Where this page starts: the `next` of the page before. */
   cursor?: string | undefined;
   limit: number;
@@ -283,6 +308,16 @@ export interface SettingsStore {
   get(): Promise<StoredSettings>;
   /** Sets the given keys in one update and returns all stored settings. */
   update(patch: StoredSettings): Promise<StoredSettings>;
+  /** The uploaded logo, kept apart from the settings (which every node reads often). */
+  getLogo(): Promise<StoredLogo | null>;
+  putLogo(logo: StoredLogo): Promise<void>;
+}
+
+/** An uploaded logo: checked image bytes, their media type, and their SHA-256 (hex) as the version. */
+export interface StoredLogo {
+  contentType: string;
+  bytes: Buffer;
+  sha256: string;
 }
 
 export interface ClientRecord {
@@ -344,6 +379,8 @@ export interface SignInState {
   secondFactorAt?: number | undefined;
   /** The new backup codes, sealed, until the person has seen them and goes on. */
   sealedBackupCodes?: string | undefined;
+  /** A backup code passed the second factor: how many are left, shown before the sign-in ends. */
+  backupCodesLeft?: number | undefined;
 }
 
 export interface JourneyStateStore {
