@@ -166,7 +166,10 @@ export async function signIn(
   credentials: { username: string; password: string } | null,
   params: Record<string, string> = {},
   authenticator: Authenticator = {},
-  onPage: (kind: 'login' | 'register' | 'code' | 'backup-codes' | 'registered' | 'consent', page: Page) => void = () => {},
+  onPage: (
+    kind: 'login' | 'register' | 'code' | 'backup-codes' | 'backup-code-used' | 'registered' | 'consent',
+    page: Page,
+  ) => void = () => {},
 ) {
   const start = await startAuthorization(rp, params);
   let page = await follow(agent, start.url, rp.redirectUri);
@@ -192,7 +195,11 @@ export async function signIn(
       page = await follow(agent, new URL(response.headers.get('location')!, page.url), rp.redirectUri);
     } else if (page.html.includes('data-testid="continue"')) {
       // After a registration: the app was added, with the backup codes when there are any.
-      const kind = page.html.includes('data-testid="backup-code"') ? 'backup-codes' : 'registered';
+      const kind = page.html.includes('data-testid="backup-code"')
+        ? 'backup-codes'
+        : page.html.includes('data-testid="backup-codes-left"')
+          ? 'backup-code-used'
+          : 'registered';
       seen.push(kind);
       onPage(kind, page);
       authenticator.saveBackupCodes?.(backupCodesOnPage(page.html));

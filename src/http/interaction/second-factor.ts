@@ -15,6 +15,12 @@ const REGISTERED_ELSEWHERE =
   'An authenticator app was registered for your account a moment ago, perhaps in another tab or window. Enter the code that app shows.';
 const QR_MARGIN = 4;
 
+/** The wrong-code message, warning on the last tries before the lock. */
+const wrongCodeMessage = (triesLeft: number | undefined) =>
+  triesLeft === undefined
+    ? WRONG_CODE
+    : `${WRONG_CODE} ${triesLeft === 1 ? '1 try' : `${triesLeft} tries`} left before your account is locked.`;
+
 interface ShowOptions {
   error?: string | undefined;
   notice?: string | undefined;
@@ -49,6 +55,8 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
           added: true,
           ...backupCodesPage(page.user.username, page.codes),
         });
+      case 'backup_code_used':
+        return ctx.render('backup-code-used', { ...common, title: 'Signed in with a backup code', left: page.left });
       case 'locked':
         ctx.status = 403;
         return ctx.render('totp-code', { ...common, title: 'Account locked', locked: lockedMessage(page.until, deps.clock.now()) });
@@ -108,7 +116,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
           case 'registered_elsewhere':
             return kit.retry(ctx, interaction, { notice: REGISTERED_ELSEWHERE, status: 409 });
           default:
-            return kit.retry(ctx, interaction, { error: WRONG_CODE, status: 401 });
+            return kit.retry(ctx, interaction, { error: wrongCodeMessage(outcome.triesLeft), status: 401 });
         }
     }
   }
