@@ -26,7 +26,9 @@ import { createHealthRoutes } from './health.ts';
 import { createInteractionRoutes } from './interaction/router.ts';
 import type { InteractionDeps } from './interaction/kit.ts';
 import { requestLogging } from './request-log.ts';
-import { securityHeaders } from './security-headers.ts';
+import { securityHeaders, withImageOrigin } from './security-headers.ts';
+import { createSettingsCheck } from './settings-check.ts';
+import { LOGO_PATH } from '../domain/brand-logo.ts';
 
 /**
  * The page renderer: koa-views as per-request middleware, which gives each request's `ctx`
@@ -42,7 +44,17 @@ export function createPageRenderer(viewsDir: string, brandOf: () => Promise<Sett
     views(ctx, async () => {
       const render = ctx.render;
       // Every page names the organisation (settings `brand`); a page about a store outage too.
-      ctx.render = async (view, locals = {}) => render(view, { brand: await brandOf().catch(() => defaultSettings.brand), ...locals });
+      ctx.render = async (view, locals = {}) => {
+        const brand = await brandOf().catch(() => defaultSettings.brand);
+        // A logo at an https address: the page's policy lets images come from its origin alone.
+        const imageOrigin = brand.logoUrl?.startsWith('https://') ? new URL(brand.logoUrl).origin : undefined;
+        if (imageOrigin) {
+          ctx.state.imageOrigin = imageOrigin;
+          const policy = ctx.response.get('Content-Security-Policy');
+          if (policy) ctx.set('Content-Security-Policy', withImageOrigin(policy, imageOrigin));
+        }
+        return render(view, { brand, ...locals });
+      };
       await next();
     });
 }
@@ -135,10 +147,12 @@ export function createApp(deps: AppDeps): Koa {
     }
   });
 
+  const checkSettings = createSettingsCheck({ localOrigin: deps.localOrigin });
   const assets = new Router();
   for (const [name, type] of [
     ['twofold.css', 'text/css'],
     ['twofold.js', 'text/javascript'],
+    ['api-docs.js', 'text/javascript'],
   ] as const) {
     const content = readFileSync(join(deps.viewsDir, 'assets', name));
     assets.get(`/assets/${name}`, (ctx) => {
@@ -147,6 +161,16 @@ export function createApp(deps: AppDeps): Koa {
       ctx.body = content;
     });
   }
+
+  // The uploaded brand logo: its address carries its version, so browsers may keep it a day.
+  assets.get(LOGO_PATH, async (ctx) => {
+    const logo = await deps.administration.settings.logo();
+    if (!logo) throw new AppError('not_found', 'There is no logo.');
+    ctx.type = logo.contentType;
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.set('Content-Security-Policy', "default-src 'none'");
+    ctx.body = logo.bytes;
+  });
 
   // The service's own address: a short page naming it, or in embedded mode the demo.
   const home = new Router();
@@ -170,6 +194,7 @@ export function createApp(deps: AppDeps): Koa {
       administration: deps.administration,
       bodyLimit: config.http.bodyLimitBytes,
       issuer: config.issuer,
+      checkSettings,
     }),
     deps.saml,
     createInteractionRoutes({
@@ -192,6 +217,8 @@ export function createApp(deps: AppDeps): Koa {
       administration: deps.administration,
       sessions: deps.sessions,
       clock: deps.interaction.clock,
+      keyring: deps.keyring,
+      checkSettings,
       idleMinutes: config.console.idleMinutes,
       maxHours: config.console.maxHours,
       bodyLimit: config.http.bodyLimitBytes,

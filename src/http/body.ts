@@ -30,7 +30,7 @@ const tooLarge = (limit: number) =>
     `What was sent is longer than this service accepts (${Math.round(limit / 1024)} kB). Go back and send less.`,
   );
 
-async function readText(ctx: Context, limit: number): Promise<string> {
+async function readBytes(ctx: Context, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
@@ -38,7 +38,52 @@ async function readText(ctx: Context, limit: number): Promise<string> {
     if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+const readText = async (ctx: Context, limit: number) => (await readBytes(ctx, limit)).toString('utf8');
+
+/** An upload: the body's bytes as a Buffer in `ctx.request.body`, sent as one of `types`, at most `limit` bytes. */
+export function rawBody(types: readonly string[], limit: number) {
+  return async (ctx: Context, next: Next) => {
+    if (Number(ctx.get('content-length') || 0) > limit) throw tooLarge(limit);
+    if (!ctx.is(...types)) throw new AppError('unsupported_media_type', `send the body as ${types.join(', ')}`);
+    ctx.request.body = await readBytes(ctx, limit);
+    await next();
+  };
+}
+
+/**
+ * A form with a file (multipart/form-data), parsed by Node's own fetch implementation:
+ * the text fields as flat strings in `ctx.request.body` (a repeated one refused), the files
+ * in `ctx.request.files`. At most `limit` bytes in all.
+ */
+export function multipartBody(limit: number) {
+  return async (ctx: Context, next: Next) => {
+    if (Number(ctx.get('content-length') || 0) > limit) throw tooLarge(limit);
+    if (!ctx.is('multipart/form-data')) throw new AppError('unsupported_media_type', 'send the form as multipart/form-data');
+    const bytes = await readBytes(ctx, limit);
+    let form: FormData;
+    try {
+      form = await new Request('http://form.invalid/', {
+        method: 'POST',
+        headers: { 'content-type': ctx.get('content-type') },
+        body: new Uint8Array(bytes),
+      }).formData();
+    } catch {
+      throw new AppError('invalid_request', 'the form could not be read');
+    }
+    const fields: Record<string, string> = Object.create(null);
+    const files: Record<string, Buffer> = Object.create(null);
+    for (const [name, value] of form as unknown as Iterable<[string, string | Blob]>) {
+      if (Object.hasOwn(fields, name) || Object.hasOwn(files, name)) throw new AppError('invalid_request', `the field ${name} is repeated`);
+      if (typeof value === 'string') fields[name] = value;
+      else files[name] = Buffer.from(await value.arrayBuffer());
+    }
+    ctx.request.body = { ...fields };
+    ctx.request.files = { ...files };
+    await next();
+  };
 }
 
 function parseJson(text: string): unknown {

@@ -2,6 +2,8 @@
 declare module 'koa' {
   interface Request {
     body?: unknown;
+    /** The files of a multipart form, by field name (./body.ts `multipartBody`). */
+    files?: Record<string, Buffer>;
   }
   // The page renderer of ./app.ts, on every request's context.
   interface ExtendableContext {

@@ -216,7 +216,7 @@ describe('admin API: users and clients', () => {
         maxAttempts: 3,
         lockoutSeconds: 0,
         backupCodes: { enabled: false, count: 12 },
-        brand: { name: 'Acme', logoUrl: '/static/acme.svg' },
+        brand: { name: 'Acme', logoUrl: 'https://cdn.acme.example/logo.png' },
       });
       assert.equal(response.status, 200);
       assert.deepEqual(await response.json(), {
@@ -228,7 +228,7 @@ describe('admin API: users and clients', () => {
         backupCodes: { enabled: false, count: 12 },
         issuerLabel: 'Acme SSO',
         registrationMessage: 'Ask IT for help.',
-        brand: { name: 'Acme', logoUrl: '/static/acme.svg' },
+        brand: { name: 'Acme', logoUrl: 'https://cdn.acme.example/logo.png' },
       });
       assert.equal(((await (await server.adminFetch('/admin/api/settings')).json()) as { skewSteps: number }).skewSteps, 10);
       await patch({
@@ -255,7 +255,7 @@ describe('admin API: users and clients', () => {
         [{ maxAttempts: 11 }, /^maxAttempts:/],
         [{ lockoutSeconds: -1 }, /^lockoutSeconds:/],
         [{ lockoutSeconds: 7_776_001 }, /^lockoutSeconds:/],
-        [{ backupCodes: { enabled: true } }, /^backupCodes\.count:/],
+        [{ backupCodes: { count: null } }, /^backupCodes\.count:/],
         [{ backupCodes: { enabled: true, count: 0 } }, /^backupCodes\.count: an integer from 1 to 20/],
         [{ backupCodes: { enabled: true, count: 21 } }, /^backupCodes\.count:/],
         [{ backupCodes: { enabled: 'yes', count: 10 } }, /^backupCodes\.enabled:/],
@@ -265,7 +265,11 @@ describe('admin API: users and clients', () => {
         [{ brand: { name: 'Acme', logoUrl: 'http://acme.example/logo.png' } }, /^brand\.logoUrl: an https:\/\/ address/],
         [{ brand: { name: 'Acme', logoUrl: 'javascript:alert(1)' } }, /^brand\.logoUrl:/],
         [{ brand: { name: 'Acme', logoUrl: '//evil.example/x.png' } }, /^brand\.logoUrl:/],
-        [{ brand: { name: 'Acme' } }, /^brand\.logoUrl:/],
+        [{ brand: { logoUrl: '/static/missing.png' } }, /^brand\.logoUrl: no image is served at \/static\/missing\.png/],
+        [{ brand: { logoUrl: '/assets/twofold.css' } }, /^brand\.logoUrl: no image/],
+        [{ brand: { logoUrl: 'https://logo.example/a\u0007.png' } }, /^brand\.logoUrl: no control characters/],
+        [{ brand: { name: 'Ac\u0007me' } }, /^brand\.name:/],
+        [{ enabled: null }, /^enabled:/],
         [{}, /nothing to change/],
         [{ skewSteps: 2, colour: 'blue' }, /unknown field: colour/],
       ];

@@ -18,6 +18,22 @@ const errorDescriptions: Record<number, string> = {
   503: 'a store is unavailable',
 };
 
+/** The document's groups of operations, in the order a reader meets them, and the paths in each. */
+const tags = [
+  { name: 'users', description: 'Users, their second factor, lockouts and sessions', prefixes: ['/users'] },
+  { name: 'applications', description: 'OIDC and SAML applications, their policy and secrets', prefixes: ['/clients', '/saml'] },
+  { name: 'settings', description: 'The second factor switch, policy defaults, lockout and brand', prefixes: ['/settings'] },
+  { name: 'audit', description: 'Who did what, when and from where', prefixes: ['/audit'] },
+  { name: 'data', description: 'Export, import and data key rotation', prefixes: ['/export', '/import', '/keys'] },
+] as const;
+
+/** The tag of an operation; a path no tag covers stops the start-up (every operation has one). */
+export function tagOf(path: string): string {
+  const tag = tags.find((candidate) => candidate.prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)));
+  if (!tag) throw new Error(`admin API path ${path} has no tag in openapi.ts`);
+  return tag.name;
+}
+
 /** The OpenAPI 3.1 document of the admin API, made from the routes' own zod schemas. */
 export function openApiDocument(routes: readonly AdminRoute[], serverUrl: string) {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -31,7 +47,9 @@ export function openApiDocument(routes: readonly AdminRoute[], serverUrl: string
     const statuses = [...new Set([400, 401, ...(definition.errors ?? []), ...(definition.body ? [413, 415] : []), 503])].sort();
     paths[path] ??= {};
     paths[path][definition.method] = {
+      tags: [tagOf(definition.path)],
       summary: definition.summary,
+      ...(definition.description ? { description: definition.description } : {}),
       operationId: `${definition.method}${path
         .replace(/[{}]/g, '')
         .replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())
@@ -41,7 +59,9 @@ export function openApiDocument(routes: readonly AdminRoute[], serverUrl: string
         ? {
             requestBody: {
               required: !definition.body.optional,
-              content: { 'application/json': { schema: jsonSchema(definition.body.schema, 'input') } },
+              content: definition.body.raw
+                ? Object.fromEntries(definition.body.raw.map((type) => [type, { schema: { type: 'string', format: 'binary' } }]))
+                : { 'application/json': { schema: jsonSchema(definition.body.schema, 'input') } },
             },
           }
         : {}),
@@ -56,7 +76,13 @@ export function openApiDocument(routes: readonly AdminRoute[], serverUrl: string
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'twofold admin API', version: '1', description: 'Users, applications, the second factor, settings and the audit log.' },
+    info: {
+      title: 'twofold admin API',
+      version: '1',
+      description:
+        'Users, applications, the second factor, settings and the audit log. Every operation needs `Authorization: Bearer ADMIN_TOKEN`; this document itself is public (it holds no data). Errors are `{ "error": CODE, "message": text }` with a 4xx status.',
+    },
+    tags: tags.map(({ name, description }) => ({ name, description })),
     servers: [{ url: serverUrl }],
     security: [{ adminToken: [] }],
     paths,

@@ -1,6 +1,7 @@
-import type { Administration } from '../../domain/administration.ts';
+import { userSearch, type Administration } from '../../domain/administration.ts';
+import { LOGO_MAX_BYTES, LOGO_PATH } from '../../domain/brand-logo.ts';
+import type { SettingsCheck } from '../settings-check.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { Settings } from '../../domain/settings.ts';
 import { isInternalClient } from '../../oidc/internal-clients.ts';
 import type { UserRecord } from '../../domain/ports.ts';
 import { presentClient, presentUser } from './presenters.ts';
@@ -8,11 +9,13 @@ import { route, type AdminRoute } from './route.ts';
 import * as s from './schemas.ts';
 import { exportSchema } from '../../domain/data-portability.ts';
 
+const LOGO_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
+
 const noUser = () => new AppError('not_found', 'no user with this id');
 const noClient = () => new AppError('not_found', 'no client with this client_id');
 
 /** Every operation of the admin API (SPEC section 7), in the order the document lists them. */
-export function adminRoutes(admin: Administration): AdminRoute[] {
+export function adminRoutes(admin: Administration, checkSettings: SettingsCheck): AdminRoute[] {
   const present = async (user: UserRecord | null) => {
     if (!user) throw noUser();
     return presentUser(user, await admin.users.lockOf(user));
@@ -38,13 +41,15 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
     route({
       method: 'get',
       path: '/users',
-      summary: 'List users by username; `q` matches with `*` wildcards, case-sensitive',
+      summary:
+        'List users; `q` without `*` finds usernames, emails and names containing it (any case), with `*` matches usernames case-sensitively',
       query: s.userListQuery,
       ok: { status: 200, description: 'a page of users, `next` to go on', schema: s.userList },
       handle: async ({ query }) => {
         const page = await admin.users.list({
           limit: query.limit,
-          ...(query.q ? { pattern: query.q } : {}),
+          ...(query.q ? userSearch(query.q) : {}),
+          ...(query.exempt ? { exempt: query.exempt === 'true' } : {}),
           ...(query.cursor ? { after: query.cursor } : {}),
         });
         return { users: await Promise.all(page.users.map(present)), ...(page.next ? { next: page.next } : {}) };
@@ -214,10 +219,21 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
     route({
       method: 'patch',
       path: '/settings',
-      summary: 'Change settings; every node applies them within 5 seconds',
+      summary: 'Change settings (a JSON merge patch); every node applies them within 5 seconds',
+      description:
+        'A JSON merge patch (RFC 7396): nested objects merge, so `{"brand":{"name":"Acme"}}` changes the name alone, and `"logoUrl": null` removes the logo. The result is checked as a whole before anything is written. The audit event lists each changed setting with its old and new value.',
       body: { schema: s.settingsPatch },
       ok: { status: 200, description: 'the settings', schema: s.settingsView },
-      handle: ({ body, actor }) => admin.settings.update(body as Partial<Settings>, actor),
+      handle: ({ body, actor }) => admin.settings.update(body, actor, checkSettings),
+    }),
+    route({
+      method: 'post',
+      path: '/settings/logo',
+      summary: 'Upload the brand logo (PNG, JPEG, GIF or WebP, at most 256 kB); it becomes brand.logoUrl',
+      description: `Send the image bytes as the body. The type is read from the content, not from Content-Type. The logo is served at ${LOGO_PATH}.`,
+      body: { schema: s.noBody, raw: LOGO_TYPES, limitBytes: LOGO_MAX_BYTES },
+      ok: { status: 200, description: 'the settings', schema: s.settingsView },
+      handle: ({ body, actor }) => admin.settings.uploadLogo(body as Buffer, actor, checkSettings),
     }),
     route({
       method: 'get',
@@ -247,15 +263,20 @@ export function adminRoutes(admin: Administration): AdminRoute[] {
     route({
       method: 'get',
       path: '/audit',
-      summary: 'Audit events, newest first',
+      summary: 'Audit events, newest first, with the names of their users and applications',
+      description:
+        '`user` is a user id; `username` a search as in the user list (with `*` a case-sensitive username pattern, without one a text in the username, email or name); `client` an application id (events of signing in to it, and of changing it); `since` and `until` a time range.',
       query: s.auditQuery,
       ok: { status: 200, description: 'a page of events, `next` to go on', schema: s.auditList },
       handle: async ({ query }) => {
         const page = await admin.audit.list({
           limit: query.limit,
           userId: query.user,
+          users: query.username,
+          clientId: query.client,
           type: query.type,
           since: query.since ? new Date(query.since) : undefined,
+          until: query.until ? new Date(query.until) : undefined,
           cursor: query.cursor,
         });
         return {

@@ -54,6 +54,7 @@ export const userPatch = z
 
 export const userListQuery = z.strictObject({
   q: z.string().min(1).max(128).optional(),
+  exempt: z.enum(['true', 'false']).optional(),
   limit: listLimit(50),
   cursor: z.string().min(1).max(256).optional(),
 });
@@ -157,6 +158,19 @@ const between = (min: number, max: number, what = 'an integer') =>
     .min(min, { message: `${what} from ${min} to ${max}` })
     .max(max, { message: `${what} from ${min} to ${max}` });
 
+/**
+ * The logo: an https address (its origin is then allowed by the pages' policy), or a path
+ * on this server (the uploaded logo, or a file served beside twofold). Whether a path
+ * resolves is checked when it is set.
+ */
+const logoUrl = z
+  .string()
+  .max(2048, { message: 'at most 2048 characters' })
+  .refine((value) => !/\p{Cc}/u.test(value), { message: 'no control characters' })
+  .refine((value) => /^\/[^/\\]/.test(value) || (URL.canParse(value) && new URL(value).protocol === 'https:' && !new URL(value).username), {
+    message: 'an https:// address or a path on this server starting with /',
+  });
+
 export const settingsView = z.object({
   enabled: z.boolean(),
   defaultPolicy: z.enum(mfaPolicies),
@@ -169,42 +183,48 @@ export const settingsView = z.object({
   brand: z.object({ name: z.string(), logoUrl: z.string().nullable() }),
 });
 
-export const settingsPatch = z
-  .strictObject({
-    enabled: z.boolean(),
-    defaultPolicy: z.enum(mfaPolicies),
-    skewSteps: between(0, 10),
-    maxAttempts: between(1, 10),
-    lockoutSeconds: between(0, 7_776_000, 'seconds (0: until an administrator unlocks)'),
-    backupCodes: z.strictObject({ enabled: z.boolean(), count: between(1, 20) }),
-    // It names the account in the app and in the otpauth URI, where ':' separates the two.
-    issuerLabel: z
+/** The whole settings, as a change must leave them. */
+export const settingsDocument = z.strictObject({
+  enabled: z.boolean(),
+  defaultPolicy: z.enum(mfaPolicies),
+  skewSteps: between(0, 10),
+  maxAttempts: between(1, 10),
+  lockoutSeconds: between(0, 7_776_000, 'seconds (0: until an administrator unlocks)'),
+  backupCodes: z.strictObject({ enabled: z.boolean(), count: between(1, 20) }),
+  // It names the account in the app and in the otpauth URI, where ':' separates the two.
+  issuerLabel: z
+    .string()
+    .trim()
+    .regex(/^[^:\p{Cc}]{1,64}$/u, { message: '1 to 64 characters, without ":" or control characters' }),
+  registrationMessage: z.string().max(2000, { message: 'at most 2000 characters' }),
+  brand: z.strictObject({
+    name: z
       .string()
       .trim()
-      .regex(/^[^:\p{Cc}]{1,64}$/u, { message: '1 to 64 characters, without ":" or control characters' }),
-    registrationMessage: z.string().max(2000, { message: 'at most 2000 characters' }),
-    brand: z.strictObject({
-      name: z
-        .string()
-        .trim()
-        .regex(/^[^\p{Cc}]{1,64}$/u, { message: '1 to 64 characters, without control characters' }),
-      // An https address, or a path on this server (a logo served beside twofold).
-      logoUrl: z
-        .string()
-        .max(2048)
-        .refine((value) => /^\/[^/\\]/.test(value) || (URL.canParse(value) && new URL(value).protocol === 'https:'), {
-          message: 'an https:// address or a path starting with /',
-        })
-        .nullable(),
-    }),
+      .regex(/^[^\p{Cc}]{1,64}$/u, { message: '1 to 64 characters, without control characters' }),
+    logoUrl: logoUrl.nullable().default(null),
+  }),
+});
+
+/**
+ * A change of the settings, as a JSON merge patch (RFC 7396): nested objects merge, so
+ * `{"brand":{"name":"Acme"}}` changes the name alone; `"logoUrl": null` removes the logo.
+ */
+export const settingsPatch = settingsDocument
+  .extend({
+    backupCodes: settingsDocument.shape.backupCodes.partial(),
+    brand: settingsDocument.shape.brand.extend({ logoUrl: logoUrl.nullable() }).partial(),
   })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });
 
 export const auditQuery = z.strictObject({
   user: z.string().min(1).max(64).optional(),
+  username: z.string().min(1).max(128).optional(),
+  client: z.string().min(1).max(128).optional(),
   type: z.enum(auditTypes).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
   limit: listLimit(50),
   cursor: z.string().min(1).max(64).optional(),
 });
@@ -220,8 +240,12 @@ export const auditView = z.object({
   actor: z.string().optional(),
   reason: z.string().optional(),
   changed: z.array(z.string()).optional(),
+  changes: z.array(z.object({ field: z.string(), from: z.string().nullable(), to: z.string().nullable() })).optional(),
+  factor: z.string().optional(),
   targetClientId: z.string().optional(),
   protocol: z.enum(['oidc', 'saml']).optional(),
+  username: z.string().optional(),
+  applicationName: z.string().optional(),
 });
 export const auditList = z.object({ events: z.array(auditView), next: z.string().optional() });
 
