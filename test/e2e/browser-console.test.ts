@@ -145,13 +145,14 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
       await snapshot(page, { path: screenshotPath('console-clients-desktop'), fullPage: true });
       const crm = (await (await server.adminFetch('/admin/api/clients/crm')).json()) as { mfa_policy: string; client_name: string };
       assert.deepEqual([crm.mfa_policy, crm.client_name], ['required', 'Customer records']);
-      await page.getByRole('link', { name: 'Customer records' }).click();
+      await page.getByRole('heading', { name: 'Customer records' }).waitFor();
+      assert.match((await page.getByTestId('flash').textContent())!, /The application Customer records was added/);
       assert.deepEqual(await axeViolations(page), [], 'application page');
 
       await page.getByRole('link', { name: 'Audit log' }).click();
       await page.getByLabel('User').fill('lou-locked');
       await page.getByRole('button', { name: 'Show' }).click();
-      assert.match((await page.locator('table.list').textContent())!, /mfa\.unlocked/);
+      assert.match((await page.locator('table.list').textContent())!, /Unlocked/);
       assert.deepEqual(await axeViolations(page), [], 'audit page');
       await snapshot(page, { path: screenshotPath('console-audit-desktop'), fullPage: true });
 
@@ -198,17 +199,44 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
     }
   });
 
-  it('answers 403 to a user who is not an administrator, after their sign-in', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  it('refuses a user who is not an administrator right after the password, before any registration, and lets them in once they are one', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, bypassCSP: true });
     try {
-      await createUser(server, { username: 'nadine', password: 'nadine passphrase' });
+      const { id } = await createUser(server, { username: 'nadine', password: 'nadine passphrase' });
       const page = await context.newPage();
+      await page.goto(`${server.issuer}/admin/`);
+      await page.getByLabel('Username').fill('nadine');
+      await page.getByLabel('Password').fill('nadine passphrase');
+      const [answer] = await Promise.all([
+        page.waitForResponse((response) => response.url().includes('/login') && response.request().method() === 'POST'),
+        page.getByRole('button', { name: 'Sign in' }).click(),
+      ]);
+      assert.equal(answer.status(), 403);
+      await page.getByRole('heading', { name: 'The console is for administrators' }).waitFor();
+      assert.equal(await page.getByTestId('totp-secret').count(), 0, 'no registration was offered');
+      assert.equal(await page.getByRole('link', { name: 'Your account' }).getAttribute('href'), '/account/');
+      assert.equal(await page.getByRole('link', { name: 'Sign out' }).count(), 1);
+      assert.equal((await apiUser(id)).mfa.status, 'none', 'nothing was registered, not even pending');
+      assert.deepEqual(await axeViolations(page), [], 'refusal at 390 px');
+      await snapshot(page, { path: screenshotPath('console-not-admin-phone'), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await snapshot(page, { path: screenshotPath('console-not-admin-desktop'), fullPage: true });
+      const refusals = (await (await server.adminFetch(`/admin/api/audit?user=${id}&type=signin.refused`)).json()) as {
+        events: { reason: string }[];
+      };
+      assert.deepEqual(
+        refusals.events.map((e) => e.reason),
+        ['not_admin'],
+      );
+
+      // Made an administrator, the same browser signs in to the console.
+      assert.equal(
+        (await server.adminFetch(`/admin/api/users/${id}`, { method: 'PATCH', body: JSON.stringify({ role: 'admin' }) })).status,
+        200,
+      );
       await consoleSignIn(page, 'nadine');
-      await page.getByRole('heading', { name: 'Not allowed' }).waitFor();
-      const response = await page.goto(`${server.issuer}/admin/users`);
-      assert.equal(response?.status(), 403);
-      assert.doesNotMatch(await page.content(), /user-row|jo-smith/);
-      await snapshot(page, { path: screenshotPath('console-forbidden-phone'), fullPage: true });
+      await page.waitForURL(`${server.issuer}/admin/users`);
+      await page.getByRole('button', { name: 'Sign out nadine' }).waitFor();
     } finally {
       await context.close();
     }

@@ -1,6 +1,8 @@
 import Router from '@koa/router';
 import type { Administration } from '../../domain/administration.ts';
 import type { Clock } from '../../domain/clock.ts';
+import type { DataKeyring } from '../../domain/data-key.ts';
+import type { SettingsCheck } from '../settings-check.ts';
 import type { SignInSessions } from '../../oidc/sign-in-sessions.ts';
 import type { UserStore } from '../../domain/ports.ts';
 import { mountConsoleClients } from './clients.ts';
@@ -21,6 +23,8 @@ export function createConsoleRouters(deps: {
   administration: Administration;
   sessions: SignInSessions;
   clock: Clock;
+  keyring: DataKeyring;
+  checkSettings: SettingsCheck;
   idleMinutes: number;
   maxHours: number;
   bodyLimit: number;
@@ -30,9 +34,9 @@ export function createConsoleRouters(deps: {
   pages.use(session.guard);
   pages.get('/', (ctx) => ctx.redirect('/admin/users'));
   mountConsoleUsers(pages, deps.administration);
-  mountConsoleClients(pages, deps.administration);
+  mountConsoleClients(pages, deps.administration, deps.issuer);
   mountConsoleSamlApps(pages, deps.administration, deps.issuer);
-  mountConsoleSettingsAndAudit(pages, deps.administration);
+  mountConsoleSettingsAndAudit(pages, deps.administration, deps.checkSettings);
   pages.post('/sign-out', async (ctx) => {
     await session.signOut(ctx);
     ctx.status = 303;

@@ -1,15 +1,38 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Administration } from '../../domain/administration.ts';
-import { AppError, isAppError } from '../../domain/errors.ts';
+import type { z } from 'zod';
+import { AppError } from '../../domain/errors.ts';
 import { mfaPolicies } from '../../domain/mfa-policy.ts';
-import { samlNameIdFormats } from '../../domain/ports.ts';
+import { samlNameIdFormats, type SamlAppRecord } from '../../domain/ports.ts';
 import { presentSamlApp, presentSamlKeys, samlInputOf, samlPatchOf } from '../admin/saml-routes.ts';
 import { newSamlApp, samlAppParams, samlAppPatch } from '../admin/saml-schemas.ts';
 import { parseInput } from '../validate.ts';
-import { consoleOf } from './session.ts';
+import { numberField, parseForm, sentence, serviceProblem, typed, wholeNumber, type FormState } from './forms.ts';
+import { consoleLocals, consoleOf } from './session.ts';
 
 type Form = Record<string, string>;
+
+const maxAgeField = numberField(0, 31_536_000, 'Enter a number of seconds from 0 to 31536000, or leave it empty.').optional();
+const samlFields: Record<string, string> = Object.fromEntries(
+  ['id', 'name', 'entity_id', 'acs_urls', 'slo_url', 'certificate', 'metadata_xml', 'mfa_policy', 'mfa_max_age', 'name_id_format'].map(
+    (f) => [f, f],
+  ),
+);
+
+/** Every problem of a SAML form at once, each on its field, as sentences. */
+function samlProblems<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  values: Form,
+): { ok: true; data: z.infer<S> } | { ok: false; errors: Record<string, string> } {
+  const maxAge = maxAgeField.safeParse(wholeNumber(values.mfa_max_age));
+  const parsed = parseForm(schema, input);
+  const errors = parsed.ok ? {} : Object.fromEntries(Object.entries(parsed.errors).map(([field, message]) => [field, sentence(message)]));
+  if (!maxAge.success) errors.mfa_max_age = maxAge.error.issues[0]!.message;
+  if (Object.keys(errors).length || !parsed.ok) return { ok: false, errors };
+  return parsed;
+}
 
 /** The settings every SAML form has, as the admin API's fields (checked by its schemas). */
 function settingsOf(body: Form) {
@@ -17,10 +40,26 @@ function settingsOf(body: Form) {
   return {
     name: body.name?.trim() || undefined,
     mfa_policy: body.mfa_policy || undefined,
-    mfa_max_age: maxAge ? Number(maxAge) : undefined,
+    mfa_max_age: maxAge && /^\d{1,15}$/.test(maxAge) ? Number(maxAge) : undefined,
     name_id_format: body.name_id_format || undefined,
     want_authn_requests_signed: body.want_authn_requests_signed === 'on',
     idp_initiated: body.idp_initiated === 'on',
+  };
+}
+
+/** What the edit form shows for a stored application. */
+function valuesOfApp(app: SamlAppRecord): Form {
+  return {
+    name: app.name,
+    entity_id: app.entityId,
+    acs_urls: app.acsUrls.join('\n'),
+    slo_url: app.sloUrl ?? '',
+    certificate: app.certificate ?? '',
+    mfa_policy: app.mfaPolicy ?? '',
+    mfa_max_age: app.mfaMaxAge === undefined ? '' : String(app.mfaMaxAge),
+    name_id_format: app.nameIdFormat,
+    want_authn_requests_signed: app.wantAuthnRequestsSigned ? 'on' : '',
+    idp_initiated: app.idpInitiated ? 'on' : '',
   };
 }
 
@@ -39,67 +78,75 @@ export function mountConsoleSamlApps(router: Router, admin: Administration, issu
     keys: presentSamlKeys(await admin.samlKeys.get()),
   });
 
-  const listPage = async (ctx: Context, options: { error?: string; form?: Form } = {}) => {
-    ctx.status = options.error ? 400 : 200;
+  const failed = (form: FormState) => Object.keys(form.errors).length > 0 || form.error !== undefined;
+  const listPage = async (ctx: Context, form: FormState = { values: {}, errors: {} }) => {
+    ctx.status = failed(form) ? 400 : 200;
     await ctx.render('console/saml-apps', {
       title: 'SAML applications',
       section: 'saml',
       apps: (await admin.samlApps.list()).map((app) => presentSamlApp(app, issuer)),
       policies: mfaPolicies,
       formats: samlNameIdFormats,
-      form: options.form ?? {},
       idp: await idp(),
-      ...options,
-      ...consoleOf(ctx),
+      ...form,
+      ...consoleLocals(ctx),
     });
   };
 
   router.get('/saml', (ctx) => listPage(ctx));
 
   router.post('/saml', async (ctx) => {
-    const body = ctx.request.body as Form;
+    const body = typed(ctx.request.body);
+    const metadata = body.metadata_xml?.trim();
+    const parsed = samlProblems(
+      newSamlApp,
+      withoutUnset({
+        id: body.id ?? '',
+        ...settingsOf(body),
+        ...(metadata
+          ? { metadata_xml: metadata }
+          : {
+              entity_id: body.entity_id?.trim() ?? '',
+              acs_urls: (body.acs_urls ?? '').split(/\s+/).filter(Boolean),
+              certificate: body.certificate?.trim() || undefined,
+              slo_url: body.slo_url?.trim() || undefined,
+            }),
+        // From metadata, whether requests are signed comes from the metadata unless ticked here.
+        want_authn_requests_signed: body.want_authn_requests_signed === 'on' ? true : metadata ? undefined : false,
+      }),
+      body,
+    );
+    if (!parsed.ok) return listPage(ctx, { values: body, errors: parsed.errors });
+    let app;
     try {
-      const metadata = body.metadata_xml?.trim();
-      const input = parseInput(
-        newSamlApp,
-        withoutUnset({
-          id: body.id ?? '',
-          ...settingsOf(body),
-          ...(metadata
-            ? { metadata_xml: metadata }
-            : {
-                entity_id: body.entity_id?.trim() ?? '',
-                acs_urls: (body.acs_urls ?? '').split(/\s+/).filter(Boolean),
-                certificate: body.certificate?.trim() || undefined,
-                slo_url: body.slo_url?.trim() || undefined,
-              }),
-          // From metadata, whether requests are signed comes from the metadata unless ticked here.
-          want_authn_requests_signed: body.want_authn_requests_signed === 'on' ? true : metadata ? undefined : false,
-        }),
-      );
-      const app = await admin.samlApps.create(samlInputOf(input), consoleOf(ctx).actor);
-      ctx.status = 303;
-      ctx.redirect(`/admin/saml/${encodeURIComponent(app.id)}?added=1`);
+      app = await admin.samlApps.create(samlInputOf(parsed.data), consoleOf(ctx).actor);
     } catch (err) {
-      if (isAppError(err) && err.status < 500) return listPage(ctx, { error: err.message, form: body });
+      if ((err as AppError).code === 'conflict')
+        return listPage(ctx, { values: body, ...(serviceProblem(err, samlFields) ?? { errors: {} }) });
+      const problem = serviceProblem(err, samlFields);
+      if (problem) return listPage(ctx, { values: body, ...problem });
       throw err;
     }
+    consoleOf(ctx).done(`/admin/saml/${encodeURIComponent(app.id)}`, {
+      message: `The SAML application ${app.name} was added. Give its administrator the metadata address below.`,
+    });
   });
 
-  const editPage = async (ctx: Context, id: string, options: { error?: string } = {}) => {
+  const editPage = async (ctx: Context, id: string, form?: FormState) => {
     const app = await admin.samlApps.get(id);
     if (!app) throw new AppError('not_found', 'There is no such SAML application.');
-    ctx.status = options.error ? 400 : 200;
+    ctx.status = form && failed(form) ? 400 : 200;
     await ctx.render('console/saml-app', {
       title: app.name,
       section: 'saml',
       app: presentSamlApp(app, issuer),
-      added: ctx.query.added === '1',
       policies: mfaPolicies,
       formats: samlNameIdFormats,
       idp: await idp(),
-      ...options,
-      ...consoleOf(ctx),
+      values: form?.values ?? valuesOfApp(app),
+      errors: form?.errors ?? {},
+      error: form?.error,
+      ...consoleLocals(ctx),
     });
   };
 
@@ -107,10 +154,11 @@ export function mountConsoleSamlApps(router: Router, admin: Administration, issu
 
   router.post('/saml/:id', async (ctx) => {
     const { id } = parseInput(samlAppParams, { id: ctx.params.id });
-    const body = ctx.request.body as Form;
-    try {
-      const { name, mfa_policy, mfa_max_age, name_id_format, want_authn_requests_signed, idp_initiated } = settingsOf(body);
-      const patch = parseInput(samlAppPatch, {
+    const body = typed(ctx.request.body);
+    const { name, mfa_policy, mfa_max_age, name_id_format, want_authn_requests_signed, idp_initiated } = settingsOf(body);
+    const parsed = samlProblems(
+      samlAppPatch,
+      {
         ...(name ? { name } : {}),
         entity_id: body.entity_id?.trim() ?? '',
         acs_urls: (body.acs_urls ?? '').split(/\s+/).filter(Boolean),
@@ -121,22 +169,46 @@ export function mountConsoleSamlApps(router: Router, admin: Administration, issu
         ...(name_id_format ? { name_id_format } : {}),
         want_authn_requests_signed,
         idp_initiated,
-      });
-      if (!(await admin.samlApps.update(id, samlPatchOf(patch), consoleOf(ctx).actor))) {
+      },
+      body,
+    );
+    if (!parsed.ok) return editPage(ctx, id, { values: body, errors: parsed.errors });
+    try {
+      if (!(await admin.samlApps.update(id, samlPatchOf(parsed.data), consoleOf(ctx).actor))) {
         throw new AppError('not_found', 'There is no such SAML application.');
       }
     } catch (err) {
-      if (isAppError(err) && err.status < 500 && err.code !== 'not_found') return editPage(ctx, id, { error: err.message });
+      const problem = (err as AppError).code === 'not_found' ? undefined : serviceProblem(err, samlFields);
+      if (problem) return editPage(ctx, id, { values: body, ...problem });
       throw err;
     }
-    ctx.status = 303;
-    ctx.redirect(`/admin/saml/${encodeURIComponent(id)}`);
+    consoleOf(ctx).done(`/admin/saml/${encodeURIComponent(id)}`, { message: 'The SAML application was saved.' });
+  });
+
+  router.get('/saml/:id/delete', async (ctx) => {
+    const { id } = parseInput(samlAppParams, { id: ctx.params.id });
+    const app = await admin.samlApps.get(id);
+    if (!app) throw new AppError('not_found', 'There is no such SAML application.');
+    await ctx.render('console/confirm', {
+      section: 'saml',
+      title: 'Delete this SAML application?',
+      lead: 'Nobody can sign in to it through here any more. Its users and their authenticator apps are kept.',
+      button: 'Delete the application',
+      danger: true,
+      subject: app.name,
+      formAction: `/admin/saml/${encodeURIComponent(app.id)}/delete`,
+      backHref: `/admin/saml/${encodeURIComponent(app.id)}`,
+      values: {},
+      errors: {},
+      ...consoleLocals(ctx),
+    });
   });
 
   router.post('/saml/:id/delete', async (ctx) => {
     const { id } = parseInput(samlAppParams, { id: ctx.params.id });
-    if (!(await admin.samlApps.delete(id, consoleOf(ctx).actor))) throw new AppError('not_found', 'There is no such SAML application.');
-    ctx.status = 303;
-    ctx.redirect('/admin/saml');
+    const app = await admin.samlApps.get(id);
+    if (!app || !(await admin.samlApps.delete(id, consoleOf(ctx).actor)))
+      throw new AppError('not_found', 'There is no such SAML application.');
+    consoleOf(ctx).done('/admin/saml', { message: `The SAML application ${app.name} was deleted.` });
   });
 }

@@ -1,68 +1,41 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { Administration } from '../../domain/administration.ts';
-import { AppError, isAppError } from '../../domain/errors.ts';
+import { userSearch, type Administration } from '../../domain/administration.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { UserRecord } from '../../domain/ports.ts';
+import { USERNAME_PATTERN } from '../../domain/users.ts';
 import { presentUser } from '../admin/presenters.ts';
-import { username as usernameSchema } from '../admin/schemas.ts';
-import { consoleOf } from './session.ts';
+import { describeEvent, eventTypeLabels } from './audit-words.ts';
+import { parseForm, serviceProblem, typed, type FormState } from './forms.ts';
+import { consoleLocals, consoleOf } from './session.ts';
+import { userActions, type UserAction } from './user-actions.ts';
 
 const PAGE = 25;
 
-/** What each user action asks and does; all of them go through the administration service. */
-const actions = {
-  'reset-mfa': {
-    title: 'Reset the authenticator app?',
-    lead: 'The app and the backup codes are removed, a lock is lifted, and every session of the user ends now. The next sign-in that asks for a second factor registers a new app.',
-    button: 'Reset the authenticator app',
-    danger: true,
-  },
-  'end-sessions': {
-    title: 'Sign this user out everywhere?',
-    lead: 'Every sign-in session and refresh token of the user ends now, on every application: the next sign-in asks for the password and the code.',
-    button: 'Sign out everywhere',
-    danger: true,
-  },
-  unlock: { title: 'Unlock?', lead: 'The lock after too many wrong codes is lifted now.', button: 'Unlock', danger: false },
-  exempt: {
-    title: 'Exempt from the second factor?',
-    lead: 'An exempt user is never asked for a second factor, by any application.',
-    button: 'Exempt',
-    danger: true,
-  },
-  unexempt: {
-    title: 'Ask for the second factor again?',
-    lead: "The user is asked as the applications' policies say.",
-    button: 'Remove the exemption',
-    danger: false,
-  },
-  disable: {
-    title: 'Disable this user?',
-    lead: 'A disabled user cannot sign in, and every session of theirs ends now. Their authenticator app is kept.',
-    button: 'Disable',
-    danger: true,
-  },
-  enable: { title: 'Enable this user?', lead: 'The user can sign in again.', button: 'Enable', danger: false },
-  'set-password': {
-    title: 'Set a new password?',
-    lead: 'Every session of the user ends now; they sign in with the new password.',
-    button: 'Set the password',
-    danger: true,
-  },
-  delete: {
-    title: 'Delete this user?',
-    lead: 'The user and their authenticator app are deleted for good, and every session of theirs ends now.',
-    button: 'Delete the user',
-    danger: true,
-  },
-} as const;
-type Action = keyof typeof actions;
-const isAction = (name: string): name is Action => Object.hasOwn(actions, name);
-
-const passwordField = z
+const password = z
   .string()
-  .min(8, { message: 'The password needs at least 8 characters.' })
-  .max(1024, { message: 'The password has at most 1024 characters.' });
+  .min(8, { message: 'Choose a password of at least 8 characters.' })
+  .max(1024, { message: 'A password has at most 1024 characters.' });
+const email = z
+  .string()
+  .trim()
+  .max(254, { message: 'An email address has at most 254 characters.' })
+  .pipe(z.union([z.literal(''), z.email({ message: 'Enter an email address, like name@example.com, or leave it empty.' })]));
+const name = z.string().trim().max(256, { message: 'A name has at most 256 characters.' });
+
+/** The add-a-user form, in words for the administrator. */
+const newUserForm = z.object({
+  username: z.string().regex(USERNAME_PATTERN, { message: 'Choose a username of 1 to 128 characters, without spaces or *.' }),
+  password,
+  email,
+  name,
+  role: z.enum(['user', 'admin']),
+});
+/** The user's details form. */
+const profileForm = z.object({ email, name });
+
+const emptyForm: FormState = { values: {}, errors: {} };
 
 export function mountConsoleUsers(router: Router, admin: Administration) {
   const userOr404 = async (id: string) => {
@@ -71,97 +44,152 @@ export function mountConsoleUsers(router: Router, admin: Administration) {
     return user;
   };
 
-  router.get('/users', async (ctx) => {
+  const listPage = async (ctx: Context, form: FormState = emptyForm) => {
     const q = typeof ctx.query.q === 'string' && ctx.query.q.trim() ? ctx.query.q.trim().slice(0, 128) : undefined;
     const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor.slice(0, 256) : undefined;
-    const page = await admin.users.list({ limit: PAGE, ...(q ? { pattern: q } : {}), ...(cursor ? { after: cursor } : {}) });
+    const page = await admin.users.list({ limit: PAGE, ...(q ? userSearch(q) : {}), ...(cursor ? { after: cursor } : {}) });
     const users = await Promise.all(page.users.map(async (user) => presentUser(user, await admin.users.lockOf(user))));
     const next = page.next ? `/admin/users?${new URLSearchParams({ ...(q ? { q } : {}), cursor: page.next })}` : undefined;
-    await ctx.render('console/users', { title: 'Users', section: 'users', q: q ?? '', users, next, ...consoleOf(ctx) });
-  });
+    ctx.status = Object.keys(form.errors).length || form.error ? 400 : 200;
+    await ctx.render('console/users', { title: 'Users', section: 'users', q: q ?? '', users, next, ...form, ...consoleLocals(ctx) });
+  };
 
-  router.get('/users/:id', async (ctx) => {
-    const user = await userOr404(ctx.params.id!);
+  const userPage = async (ctx: Context, user: UserRecord, form?: FormState) => {
     const { events } = await admin.audit.list({ userId: user.id, limit: 20 });
+    ctx.status = form && (Object.keys(form.errors).length || form.error) ? 400 : 200;
     await ctx.render('console/user', {
       title: user.username,
       section: 'users',
       user: presentUser(user, await admin.users.lockOf(user)),
-      events: events.map((event) => ({ ...event, at: event.at.toISOString() })),
-      ...consoleOf(ctx),
+      events: events.map((event) => ({
+        ...event,
+        at: event.at.toISOString(),
+        label: eventTypeLabels[event.type],
+        what: describeEvent(event),
+      })),
+      ...(form ?? { values: { email: user.email ?? '', name: user.name ?? '' }, errors: {} }),
+      ...consoleLocals(ctx),
+    });
+  };
+
+  router.get('/users', (ctx) => listPage(ctx));
+
+  router.post('/users', async (ctx) => {
+    const values = typed(ctx.request.body);
+    const parsed = parseForm(newUserForm, { ...values, role: values.role === 'admin' ? 'admin' : 'user' });
+    if (!parsed.ok) return listPage(ctx, { values, errors: parsed.errors });
+    const { username, password: secret, email: address, name: fullName, role } = parsed.data;
+    let user: UserRecord;
+    try {
+      user = await admin.users.create(
+        {
+          username,
+          password: secret,
+          ...(address ? { email: address } : {}),
+          ...(fullName ? { name: fullName } : {}),
+          ...(role === 'admin' ? { role: 'admin' as const } : {}),
+        },
+        consoleOf(ctx).actor,
+      );
+    } catch (err) {
+      if ((err as AppError).code === 'conflict')
+        return listPage(ctx, { values, errors: { username: 'This username is taken. Choose another.' } });
+      const problem = serviceProblem(err, { username: 'username', email: 'email', name: 'name', password: 'password' });
+      if (problem) return listPage(ctx, { values, ...problem });
+      throw err;
+    }
+    consoleOf(ctx).done(`/admin/users/${encodeURIComponent(user.id)}`, {
+      message: `${user.username} was added${role === 'admin' ? ' as an administrator' : ''}. Their first sign-in that asks for a second factor sets up an authenticator app.`,
     });
   });
 
-  const confirmPage = (ctx: Context, id: string, username: string, action: Action, error?: string) => {
+  router.get('/users/:id', async (ctx) => userPage(ctx, await userOr404(ctx.params.id!)));
+
+  // The user's details: email and name.
+  router.post('/users/:id', async (ctx) => {
+    const user = await userOr404(ctx.params.id!);
+    const values = typed(ctx.request.body);
+    const parsed = parseForm(profileForm, values);
+    if (!parsed.ok) return userPage(ctx, user, { values, errors: parsed.errors });
+    const before = { email: user.email ?? '', name: user.name ?? '' };
+    await admin.users.update(
+      user.id,
+      { email: parsed.data.email === '' ? null : parsed.data.email, name: parsed.data.name === '' ? null : parsed.data.name },
+      consoleOf(ctx).actor,
+    );
+    const changed = before.email !== parsed.data.email || before.name !== parsed.data.name;
+    consoleOf(ctx).done(`/admin/users/${encodeURIComponent(user.id)}`, {
+      message: changed ? `The details of ${user.username} were saved.` : 'Nothing was changed.',
+    });
+  });
+
+  const confirmPage = (ctx: Context, user: UserRecord, action: UserAction, error?: string) => {
     ctx.status = error ? 400 : 200;
-    return ctx.render('console/confirm', { section: 'users', ...actions[action], action, id, username, error, ...consoleOf(ctx) });
+    const path = `/admin/users/${encodeURIComponent(user.id)}`;
+    return ctx.render('console/confirm', {
+      section: 'users',
+      ...userActions[action],
+      subject: user.username,
+      formAction: `${path}/${action}`,
+      backHref: path,
+      askPassword: action === 'set-password',
+      errors: error ? { password: error } : {},
+      values: {},
+      ...consoleLocals(ctx),
+    });
+  };
+
+  const actionOf = (ctx: Context): UserAction => {
+    const action = ctx.params.action!;
+    if (!Object.hasOwn(userActions, action)) throw new AppError('not_found', 'There is no such page.');
+    return action as UserAction;
   };
 
   router.get('/users/:id/:action', async (ctx) => {
-    if (!isAction(ctx.params.action!)) throw new AppError('not_found', 'There is no such page.');
-    const user = await userOr404(ctx.params.id!);
-    await confirmPage(ctx, user.id, user.username, ctx.params.action);
+    const action = actionOf(ctx);
+    await confirmPage(ctx, await userOr404(ctx.params.id!), action);
   });
 
   router.post('/users/:id/:action', async (ctx) => {
-    const action = ctx.params.action!;
-    if (!isAction(action)) throw new AppError('not_found', 'There is no such page.');
+    const action = actionOf(ctx);
     const user = await userOr404(ctx.params.id!);
     const { actor } = consoleOf(ctx);
-    const body = ctx.request.body as Record<string, string>;
-    try {
-      switch (action) {
-        case 'reset-mfa':
-          await admin.users.resetMfa(user.id, actor);
-          break;
-        case 'unlock':
-          await admin.users.unlock(user.id, actor);
-          break;
-        case 'end-sessions':
-          await admin.users.endSessions(user.id, actor);
-          break;
-        case 'exempt':
-        case 'unexempt':
-          await admin.users.update(user.id, { exempt: action === 'exempt' }, actor);
-          break;
-        case 'disable':
-        case 'enable':
-          await admin.users.update(user.id, { disabled: action === 'disable' }, actor);
-          break;
-        case 'set-password': {
-          const parsed = passwordField.safeParse(body.password ?? '');
-          if (!parsed.success) return confirmPage(ctx, user.id, user.username, action, parsed.error.issues[0]!.message);
-          await admin.users.update(user.id, { password: parsed.data }, actor);
-          break;
+    const here = `/admin/users/${encodeURIComponent(user.id)}`;
+    switch (action) {
+      case 'reset-mfa':
+        await admin.users.resetMfa(user.id, actor);
+        break;
+      case 'unlock':
+        await admin.users.unlock(user.id, actor);
+        break;
+      case 'end-sessions':
+        await admin.users.endSessions(user.id, actor);
+        break;
+      case 'exempt':
+      case 'unexempt':
+        await admin.users.update(user.id, { exempt: action === 'exempt' }, actor);
+        break;
+      case 'disable':
+      case 'enable':
+        await admin.users.update(user.id, { disabled: action === 'disable' }, actor);
+        break;
+      case 'make-admin':
+      case 'remove-admin':
+        if (action === 'remove-admin' && user.id === consoleOf(ctx).admin.id) {
+          return confirmPage(ctx, user, action, 'You cannot take the role from yourself: ask another administrator.');
         }
-        case 'delete':
-          await admin.users.delete(user.id, actor);
-          ctx.status = 303;
-          return ctx.redirect('/admin/users');
+        await admin.users.update(user.id, { role: action === 'make-admin' ? 'admin' : null }, actor);
+        break;
+      case 'set-password': {
+        const parsed = password.safeParse((ctx.request.body as Record<string, unknown>).password ?? '');
+        if (!parsed.success) return confirmPage(ctx, user, action, parsed.error.issues[0]!.message);
+        await admin.users.update(user.id, { password: parsed.data }, actor);
+        break;
       }
-    } catch (err) {
-      if (isAppError(err) && err.status < 500) return confirmPage(ctx, user.id, user.username, action, err.message);
-      throw err;
+      case 'delete':
+        await admin.users.delete(user.id, actor);
+        return consoleOf(ctx).done('/admin/users', { message: userActions.delete.done(user.username) });
     }
-    ctx.status = 303;
-    ctx.redirect(`/admin/users/${encodeURIComponent(user.id)}`);
-  });
-
-  router.post('/users', async (ctx) => {
-    const body = ctx.request.body as Record<string, string>;
-    const parsed = z
-      .object({ username: usernameSchema, password: passwordField, role: z.enum(['user', 'admin']).default('user') })
-      .safeParse({ username: body.username ?? '', password: body.password ?? '', role: body.role || undefined });
-    if (!parsed.success) throw new AppError('invalid_request', parsed.error.issues[0]!.message);
-    const user = await admin.users.create(
-      {
-        username: parsed.data.username,
-        password: parsed.data.password,
-        ...(parsed.data.role === 'admin' ? { role: 'admin' as const } : {}),
-      },
-      consoleOf(ctx).actor,
-    );
-    ctx.status = 303;
-    ctx.redirect(`/admin/users/${encodeURIComponent(user.id)}`);
+    consoleOf(ctx).done(here, { message: userActions[action].done(user.username) });
   });
 }
