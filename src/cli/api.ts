@@ -13,16 +13,24 @@ export interface Api {
   call(method: string, path: string, body?: unknown): Promise<any>;
 }
 
+/** A body sent as bytes (an upload) rather than as JSON. */
+const isRaw = (body: unknown): body is { raw: Buffer; type: string } =>
+  typeof body === 'object' && body !== null && Buffer.isBuffer((body as { raw?: unknown }).raw);
+
 export function createApi(baseUrl: string, token: string): Api {
   const root = baseUrl.replace(/\/+$/, '');
   return {
     async call(method, path, body) {
       let response: Response;
       try {
+        const raw = isRaw(body) ? body : undefined;
         response = await fetch(`${root}/admin/api${path}`, {
           method,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(raw ? { 'content-type': raw.type } : body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(raw ? { body: new Uint8Array(raw.raw) } : body === undefined ? {} : { body: JSON.stringify(body) }),
         });
       } catch (err) {
         throw new ApiError(

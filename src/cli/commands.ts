@@ -92,15 +92,46 @@ const clientOptions: ParseArgsOptionsConfig = {
 };
 
 /** A `key=value` setting; the value is JSON when it parses as JSON, else a string. */
-function setting(pair: string): [string, unknown] {
-  const eq = pair.indexOf('=');
-  if (eq < 1) throw new UsageError(`settings set takes key=value pairs, not ${pair}`);
-  const raw = pair.slice(eq + 1);
-  try {
-    return [pair.slice(0, eq), JSON.parse(raw)];
-  } catch {
-    return [pair.slice(0, eq), raw];
+/** `key=value` pairs as a merge patch: `brand.name=Acme` is `{"brand":{"name":"Acme"}}`; values are JSON when they parse. */
+function settingsPatch(pairs: readonly string[]): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new UsageError(`settings set takes key=value pairs, not ${pair}`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // A plain word: the value as typed.
+    }
+    const path = pair.slice(0, eq).split('.');
+    let target = patch;
+    for (const key of path.slice(0, -1)) {
+      if (typeof target[key] !== 'object' || target[key] === null) target[key] = {};
+      target = target[key] as Record<string, unknown>;
+    }
+    target[path.at(-1)!] = value;
   }
+  return patch;
+}
+
+const imageTypes: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+};
+
+/** An event's details in a line: old → new values, changed fields, the factor, the reason. */
+function auditDetails(e: any): string {
+  const parts: string[] = [];
+  if (e.changes?.length) parts.push(e.changes.map((c: any) => `${c.field}: ${c.from ?? '-'} -> ${c.to ?? '-'}`).join('; '));
+  else if (e.changed?.length) parts.push(e.changed.join(','));
+  if (e.factor) parts.push(e.factor);
+  if (e.reason) parts.push(e.reason);
+  return parts.join(' ');
 }
 
 export const commands: Command[] = [
@@ -123,12 +154,14 @@ export const commands: Command[] = [
   {
     name: 'users list',
     args: '[PATTERN]',
-    summary: 'list users; * matches anything, case-sensitive',
+    summary:
+      'list users: a word found in usernames, emails and names (any case), or a username pattern with * (case-sensitive); --exempt: only exempt users',
     positionals: [0, 1],
-    options: { limit: { type: 'string' }, cursor: { type: 'string' } },
+    options: { limit: { type: 'string' }, cursor: { type: 'string' }, exempt: { type: 'boolean' } },
     run: (i) => {
       const query = new URLSearchParams();
       if (i.positionals[0]) query.set('q', i.positionals[0]);
+      if (i.values.exempt) query.set('exempt', 'true');
       if (i.values.limit) query.set('limit', String(i.values.limit));
       if (i.values.cursor) query.set('cursor', String(i.values.cursor));
       return i.api.call('GET', `/users?${query}`);
@@ -310,33 +343,66 @@ export const commands: Command[] = [
   {
     name: 'settings set',
     args: 'KEY=VALUE…',
-    summary: 'change settings, e.g. enabled=false maxAttempts=3 issuerLabel="Acme SSO"',
+    summary: 'change settings, e.g. enabled=false maxAttempts=3 brand.name="Acme" (nested keys change alone)',
     positionals: [1, 20],
-    run: (i) => i.api.call('PATCH', '/settings', Object.fromEntries(i.positionals.map(setting))),
+    run: (i) => i.api.call('PATCH', '/settings', settingsPatch(i.positionals)),
+    text: record,
+  },
+  {
+    name: 'settings logo',
+    args: 'FILE',
+    summary: 'upload the brand logo (PNG, JPEG, GIF or WebP, at most 256 kB)',
+    positionals: [1, 1],
+    run: async (i) => {
+      const file = i.positionals[0]!;
+      const type = imageTypes[file.toLowerCase().split('.').at(-1) ?? ''];
+      if (!type) throw new UsageError('the logo is a .png, .jpg, .gif or .webp file');
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(file);
+      } catch (err) {
+        throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+      }
+      return i.api.call('POST', '/settings/logo', { raw: bytes, type });
+    },
     text: record,
   },
   {
     name: 'audit',
     args: '',
-    summary: 'audit events, newest first',
+    summary: 'audit events, newest first: --user NAME, --search WORD or PATTERN*, --client ID, --type, --since and --until (ISO times)',
     positionals: [0, 0],
     options: {
       user: { type: 'string' },
+      search: { type: 'string' },
+      client: { type: 'string' },
       type: { type: 'string' },
       since: { type: 'string' },
+      until: { type: 'string' },
       limit: { type: 'string' },
       cursor: { type: 'string' },
     },
     run: async (i) => {
       const query = new URLSearchParams();
       if (i.values.user) query.set('user', await userId(i.api, String(i.values.user)));
-      for (const key of ['type', 'since', 'limit', 'cursor'] as const) if (i.values[key]) query.set(key, String(i.values[key]));
+      if (i.values.search) query.set('username', String(i.values.search));
+      for (const key of ['client', 'type', 'since', 'until', 'limit', 'cursor'] as const)
+        if (i.values[key]) query.set(key, String(i.values[key]));
       return i.api.call('GET', `/audit?${query}`);
     },
     text: (page) =>
       `${table(
-        ['AT', 'TYPE', 'OUTCOME', 'USER', 'ACTOR', 'IP', 'REASON'],
-        page.events.map((e: any) => [e.at, e.type, e.outcome, e.userId, e.actor, e.ip, e.reason ?? e.changed?.join(',')]),
+        ['AT', 'TYPE', 'OUTCOME', 'USER', 'APPLICATION', 'ACTOR', 'IP', 'DETAILS'],
+        page.events.map((e: any) => [
+          e.at,
+          e.type,
+          e.outcome,
+          e.username ?? e.userId,
+          e.applicationName ?? e.targetClientId ?? e.clientId,
+          e.actor,
+          e.ip,
+          auditDetails(e),
+        ]),
       )}${page.next ? `\n(more: --cursor ${page.next})` : ''}`,
   },
   {

@@ -23,7 +23,7 @@ function usage(): string {
   return [
     'usage: twofold COMMAND [ARGS] [OPTIONS] [--json] [--url URL] [--token TOKEN]',
     '',
-    'The admin API is at TWOFOLD_URL (default http://localhost:3000) with ADMIN_TOKEN, or --url and --token.',
+    'The admin API is at TWOFOLD_URL (default http://localhost:$PORT, or :3000) with ADMIN_TOKEN, or --url and --token.',
     '',
     ...commands.map((c) => `  ${`${c.name} ${c.args}`.padEnd(width)}  ${c.summary}`),
     '',
@@ -84,7 +84,11 @@ export async function run(
     err(`twofold ${command.name}: expected ${command.args || 'no arguments'}\n\n${commandHelp(command)}`);
     return 2;
   }
-  const url = (parsed.values.url as string | undefined) ?? env.TWOFOLD_URL ?? 'http://localhost:3000';
+  // On the machine twofold runs on, the port it listens on (PORT) is where the API is.
+  const url =
+    (parsed.values.url as string | undefined) ??
+    env.TWOFOLD_URL ??
+    `http://localhost:${/^\d{1,5}$/.test(env.PORT ?? '') ? env.PORT : 3000}`;
   const token = (parsed.values.token as string | undefined) ?? env.ADMIN_TOKEN;
   if (!token) {
     err('twofold: no admin token: set ADMIN_TOKEN or give --token');

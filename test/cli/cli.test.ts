@@ -7,6 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../src/config/load.ts';
 import { ADMIN_TOKEN, startTestServer, type TestServer } from '../support/server.ts';
 
+// The smallest PNG: one transparent pixel.
+const PNG_1PX = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+
 interface Run {
   code: number;
   stdout: string;
@@ -161,6 +164,46 @@ describe('the twofold command against a running server', () => {
     assert.match(next.stdout, /^next certificate \(published, not yet signing\): SHA-256 [0-9A-F:]{95}$/m);
     assert.equal((await twofold(['saml-keys', 'rotate', '--yes'], { env })).code, 0);
     assert.match((await twofold(['saml-keys', 'show'], { env })).stdout, /^next certificate: none$/m);
+  });
+
+  it('follows PORT when TWOFOLD_URL is unset, changes one nested setting, uploads a logo, and shows the audit log with names and old and new values', async () => {
+    const local = { ADMIN_TOKEN, PORT: new URL(server.issuer).port };
+    const added = await twofold(['users', 'add', 'demetra', '--password-stdin', '--name', 'Demetra Quill'], {
+      env: local,
+      input: 'demetra passphrase',
+    });
+    assert.equal(added.code, 0, `the API is found on PORT: ${added.stderr}`);
+
+    const before = JSON.parse((await twofold(['settings', 'get', '--json'], { env: local })).stdout) as {
+      brand: { logoUrl: string | null };
+    };
+    const named = await twofold(['settings', 'set', 'brand.name=Quill & Co', '--json'], { env: local });
+    assert.equal(named.code, 0, named.stderr);
+    assert.deepEqual(JSON.parse(named.stdout).brand, { name: 'Quill & Co', logoUrl: before.brand.logoUrl }, 'the logo is kept');
+
+    const dir = mkdtempSync(join(tmpdir(), 'twofold-logo-'));
+    const png = join(dir, 'logo.png');
+    writeFileSync(png, PNG_1PX);
+    const uploaded = await twofold(['settings', 'logo', png, '--json'], { env: local });
+    assert.equal(uploaded.code, 0, uploaded.stderr);
+    const logoUrl = JSON.parse(uploaded.stdout).brand.logoUrl as string;
+    assert.match(logoUrl, /^\/brand\/logo\?v=[0-9a-f]{16}$/);
+    const served = await fetch(new URL(logoUrl, server.issuer));
+    assert.equal(served.headers.get('content-type'), 'image/png');
+    assert.deepEqual(Buffer.from(await served.arrayBuffer()), PNG_1PX);
+    const notImage = join(dir, 'logo.gif');
+    writeFileSync(notImage, '<svg xmlns="http://www.w3.org/2000/svg"/>');
+    const refused = await twofold(['settings', 'logo', notImage], { env: local });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /a PNG, JPEG, GIF or WebP image/);
+
+    const audit = await twofold(['audit', '--search', 'dem*', '--type', 'user.created'], { env: local });
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.match(audit.stdout, /^\S+\s+user\.created\s+success\s+demetra\s/m, 'the username, not only the id');
+    const settings = await twofold(['audit', '--type', 'settings.updated', '--limit', '2'], { env: local });
+    assert.match(settings.stdout, /brand\.name: \S+ -> Quill & Co/);
+    assert.match(settings.stdout, /brand\.logoUrl: .* -> \/brand\/logo\?v=/);
+    await twofold(['settings', 'set', 'brand.name=twofold', 'brand.logoUrl=null'], { env: local });
   });
 
   it("exits 1 with the API's message when it refuses, and 2 on bad usage", async () => {
