@@ -110,7 +110,9 @@ export function createAccountRoutes(deps: {
       username: user.username,
       device: device && {
         registeredAt: device.registeredAt.toISOString().slice(0, 16).replace('T', ' '),
+        registeredAtIso: device.registeredAt.toISOString(),
         lastUsedAt: device.lastUsedAt?.toISOString().slice(0, 16).replace('T', ' '),
+        lastUsedAtIso: device.lastUsedAt?.toISOString(),
       },
       backupCodesLeft: device ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
       csrf: tokens.create(session.csrf),

@@ -24,6 +24,7 @@ const signInSchema = z.strictObject({
   secondFactorAt: z.number().int().optional(),
   /** The new backup codes, sealed, until the person has seen them and continues. */
   sealedBackupCodes: z.string().optional(),
+  backupCodesLeft: z.number().int().min(0).optional(),
 });
 const epochSeconds = z.number().int().nonnegative();
 // Only the methods twofold knows: any other key refuses the record.

@@ -52,6 +52,7 @@ describe('the embedded demo application in Chromium', { skip: browserSkip }, () 
       await second.getByRole('button', { name: 'Sign in' }).click();
       await second.getByLabel('Code', { exact: true }).fill(backupCodes[0]!);
       await second.getByRole('button', { name: 'Continue' }).click();
+      await second.getByTestId('continue').click();
       await second.waitForURL(`${server.issuer}/demo/`);
       assert.match((await second.locator('p.lead').textContent())!, /signed in as Demo User/);
 
@@ -82,6 +83,8 @@ describe('the embedded demo application in Chromium', { skip: browserSkip }, () 
       await page.getByRole('link', { name: 'Use a backup code instead' }).click();
       await page.getByLabel('Backup code').fill(spareBackupCode!);
       await page.getByRole('button', { name: 'Continue' }).click();
+      assert.equal(await page.getByTestId('backup-codes-left').textContent(), '8');
+      await page.getByTestId('continue').click();
       await page.waitForURL(`${server.issuer}/demo/saml/`);
       const assertion = (await page.getByTestId('assertion').textContent())!;
       assert.match(assertion, /https:\/\/refeds\.org\/profile\/mfa/);

@@ -52,7 +52,7 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
     it(`registers, keeps the backup codes, signs in with one, gets locked out, and manages the device (${size})`, async () => {
       const username = `rosa-${size}`;
       await createUser(server, { username, password: `${username} passphrase` });
-      const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true });
+      const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true, bypassCSP: true });
       try {
         const page = await context.newPage();
         const callback = await interceptCallback(page, 'http://127.0.0.1:9/');
@@ -93,6 +93,12 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
         await snapshot(page, { path: screenshotPath(`code-backup-form-${size}`), fullPage: true });
         await page.getByLabel('Backup code').fill(codes[0]!.toUpperCase());
         await page.getByRole('button', { name: 'Continue' }).click();
+        // Told how many are left before going on.
+        await page.getByRole('heading', { name: 'Signed in with a backup code' }).waitFor();
+        assert.equal(await page.getByTestId('backup-codes-left').textContent(), '9');
+        assert.deepEqual(await axeViolations(page), [], `backup code used (${size})`);
+        await snapshot(page, { path: screenshotPath(`backup-code-used-${size}`), fullPage: true });
+        await page.getByTestId('continue').click();
         await page.waitForURL('http://127.0.0.1:9/**');
 
         // Five wrong codes: the locked page says until when.
@@ -102,6 +108,14 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
           await page.getByLabel('Code', { exact: true }).fill(wrongCode(await code(secret)));
           await page.getByRole('button', { name: 'Continue' }).click();
           if (i < 4) await page.getByRole('alert').waitFor();
+          // The last two tries before the lock are counted down.
+          const warned = i < 4 ? (await page.getByRole('alert').textContent())! : '';
+          if (i === 2) assert.match(warned, /2 tries left before your account is locked/);
+          if (i === 3) {
+            assert.match(warned, /1 try left before your account is locked/);
+            await snapshot(page, { path: screenshotPath(`code-last-try-${size}`), fullPage: true });
+          }
+          if (i < 2) assert.doesNotMatch(warned, /left before/);
         }
         await page.getByRole('heading', { name: 'Account locked' }).waitFor();
         assert.match((await page.getByRole('alert').textContent())!, /locked until \d\d:\d\d UTC \(in 15 minutes\)/);

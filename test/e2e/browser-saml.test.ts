@@ -167,7 +167,11 @@ describe('SAML applications in Chromium: the sign-in pages and the console', { s
       assert.deepEqual(await axeViolations(page), [], 'SAML application page at 390 px');
       await snapshot(page, { path: screenshotPath('console-saml-app-phone'), fullPage: true });
       await page.getByTestId('delete-saml-app').click();
+      await page.getByRole('heading', { name: 'Delete this SAML application?' }).waitFor();
+      assert.equal((await server.adminFetch('/admin/api/saml/apps/payroll')).status, 200, 'nothing is deleted before the confirmation');
+      await page.getByTestId('confirm').click();
       await page.waitForURL(`${server.issuer}/admin/saml`);
+      assert.match((await page.getByTestId('flash').textContent())!, /was deleted/);
       assert.equal((await server.adminFetch('/admin/api/saml/apps/payroll')).status, 404);
       const audit = (await (await server.adminFetch('/admin/api/audit?type=client.deleted')).json()) as {
         events: { actor: string; protocol: string }[];

@@ -82,9 +82,14 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
       assert.equal((await view(id)).mfa.backupCodesLeft, 10);
 
       const [first, second, third] = phone.backupCodes as [string, string, string];
+      let left = 10;
       for (const typed of [first.toUpperCase(), ` ${second.replace('-', '')} `, third.replace('-', ' - ')]) {
-        const { claims, seen } = await signIn(new UserAgent(), rp, credentials, {}, { code: () => typed });
-        assert.deepEqual(seen, ['login', 'code']);
+        const told: string[] = [];
+        const { claims, seen } = await signIn(new UserAgent(), rp, credentials, {}, { code: () => typed }, (kind, page) => {
+          if (kind === 'backup-code-used') told.push(/data-testid="backup-codes-left"[^>]*>(\d+)</.exec(page.html)![1]!);
+        });
+        assert.deepEqual(seen, ['login', 'code', 'backup-code-used'], 'told how many are left before going on');
+        assert.deepEqual(told, [String(--left)]);
         assert.deepEqual(claims.amr, MFA_AMR, 'a backup code is a one-time password');
       }
       assert.equal((await view(id)).mfa.backupCodesLeft, 7);
