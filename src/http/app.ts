@@ -153,6 +153,7 @@ export function createApp(deps: AppDeps): Koa {
     ['twofold.css', 'text/css'],
     ['twofold.js', 'text/javascript'],
     ['api-docs.js', 'text/javascript'],
+    ['api-docs.css', 'text/css'],
   ] as const) {
     const content = readFileSync(join(deps.viewsDir, 'assets', name));
     assets.get(`/assets/${name}`, (ctx) => {

@@ -125,7 +125,7 @@ export async function registerClient(server: Pick<TestServer, 'adminFetch'>, met
 
 export async function createUser(
   server: Pick<TestServer, 'adminFetch'>,
-  user: { username: string; password: string; email?: string; name?: string },
+  user: { username: string; password: string; email?: string; name?: string; role?: 'admin' | 'user' },
 ) {
   const response = await server.adminFetch('/admin/api/users', { method: 'POST', body: JSON.stringify(user) });
   if (response.status !== 201) throw new Error(`user creation failed: ${response.status} ${await response.text()}`);

@@ -27,9 +27,9 @@ const name = z.string().trim().max(256, { message: 'A name has at most 256 chara
 /** The add-a-user form, in words for the administrator. */
 const newUserForm = z.object({
   username: z.string().regex(USERNAME_PATTERN, { message: 'Choose a username of 1 to 128 characters, without spaces or *.' }),
-  password,
   email,
   name,
+  password,
   role: z.enum(['user', 'admin']),
 });
 /** The user's details form. */
