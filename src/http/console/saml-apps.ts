@@ -20,6 +20,13 @@ const samlFields: Record<string, string> = Object.fromEntries(
   ),
 );
 
+/** The problem of these fields in words, whatever the rule that refused them. */
+const samlWords: Record<string, string> = {
+  id: 'Choose an id of 1 to 64 letters, digits, ., - or _.',
+  acs_urls: 'Each line must be a whole address, like https://app.example.com/saml/acs.',
+  slo_url: 'Enter a whole address, like https://app.example.com/saml/logout, or leave it empty.',
+};
+
 /** Every problem of a SAML form at once, each on its field, as sentences. */
 function samlProblems<S extends z.ZodType>(
   schema: S,
@@ -28,7 +35,9 @@ function samlProblems<S extends z.ZodType>(
 ): { ok: true; data: z.infer<S> } | { ok: false; errors: Record<string, string> } {
   const maxAge = maxAgeField.safeParse(wholeNumber(values.mfa_max_age));
   const parsed = parseForm(schema, input);
-  const errors = parsed.ok ? {} : Object.fromEntries(Object.entries(parsed.errors).map(([field, message]) => [field, sentence(message)]));
+  const errors = parsed.ok
+    ? {}
+    : Object.fromEntries(Object.entries(parsed.errors).map(([field, message]) => [field, samlWords[field] ?? sentence(message)]));
   if (!maxAge.success) errors.mfa_max_age = maxAge.error.issues[0]!.message;
   if (Object.keys(errors).length || !parsed.ok) return { ok: false, errors };
   return parsed;
