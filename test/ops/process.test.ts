@@ -7,6 +7,8 @@ import { describe, it } from 'node:test';
 import { packageRoot } from '../../src/config/load.ts';
 import { unsupportedNode } from '../../src/node-version.ts';
 import { freePort } from '../support/processes.ts';
+import { follow, formAction, secretOnPage, UserAgent } from '../support/relying-party.ts';
+import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
 import { ADMIN_TOKEN, startTestServer } from '../support/server.ts';
 
 function run(env: NodeJS.ProcessEnv): {
@@ -67,6 +69,52 @@ describe('the twofold process', () => {
       server.child.kill('SIGTERM');
       assert.equal(await server.exit, 0);
       assert.match(server.output().stdout, /"msg":"stopped"/);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('the embedded demo for a newcomer', () => {
+  it('prints the console, the account page and both demo accounts, and the printed administrator signs in to the console', async () => {
+    const port = await freePort();
+    const server = run({ PORT: String(port), LOG_LEVEL: 'warn' });
+    try {
+      await waitUntil(async () => /Admin token:/.test(server.output().stdout), 'the banner is printed');
+      const banner = server.output().stdout;
+      const issuer = `http://localhost:${port}`;
+      assert.match(banner, new RegExp(`Console: +${issuer}/admin/`));
+      assert.match(banner, new RegExp(`Your account: +${issuer}/account/`));
+      assert.match(banner, /Demo user: +demo \/ \S{8,}/);
+      assert.match(banner, new RegExp(`Admin API: +${issuer}/admin/api +\\(documentation: ${issuer}/admin/api/docs\\)`));
+      assert.match(banner, /CLI: +ADMIN_TOKEN=\S+ npx twofold users list/);
+      const [, username, password] = /Demo administrator: +(\S+) \/ (\S+)/.exec(banner)!;
+
+      // The console with the printed administrator: password, a new authenticator app, backup codes, in.
+      const agent = new UserAgent();
+      let page = await follow(agent, `${issuer}/admin/`, 'never:');
+      const seen: string[] = [];
+      while (!page.url.pathname.startsWith('/admin/users')) {
+        assert.equal(page.status, 200, `${page.url.pathname}: ${page.html.slice(0, 300)}`);
+        let posted: Response;
+        if (page.html.includes('name="password"')) {
+          seen.push('login');
+          posted = await agent.postForm(formAction(page, '/login'), { username: username!, password: password! });
+        } else if (secretOnPage(page.html)) {
+          seen.push('register');
+          const code = await authenticatorCode(decodeBase32(secretOnPage(page.html)!.replaceAll(' ', '')), Date.now() / 1000);
+          posted = await agent.postForm(formAction(page, '/code'), { code });
+        } else if (page.html.includes('data-testid="continue"')) {
+          seen.push('backup-codes');
+          posted = await agent.postForm(formAction(page, '/continue'), {});
+        } else {
+          throw new Error(`unexpected page ${page.url.pathname}: ${page.html.slice(0, 300)}`);
+        }
+        page = await follow(agent, new URL(posted.headers.get('location')!, page.url), 'never:');
+      }
+      assert.deepEqual(seen, ['login', 'register', 'backup-codes']);
+      assert.match(page.html, new RegExp(`Sign out ${username}`));
+      assert.match(page.html, /data-testid="user-row"/);
     } finally {
       server.child.kill('SIGKILL');
     }
