@@ -52,6 +52,16 @@ describe('configuration', () => {
     assert.match(failure({ REDIS_URL: 'http://x' }), /REDIS_URL="http:\/\/x": a redis:\/\/ or rediss:\/\/ URL/);
   });
 
+  it('listens on every interface unless HOST names an address', () => {
+    assert.equal(loadConfig({}).host, undefined);
+    assert.equal(loadConfig({ HOST: '127.0.0.1' }).host, '127.0.0.1');
+    assert.equal(loadConfig({ HOST: '::1' }).host, '::1');
+    assert.match(
+      failure({ HOST: '127.0.0.1; rm' }),
+      /^invalid configuration: HOST="127\.0\.0\.1; rm": an address or host name to listen on/,
+    );
+  });
+
   it('never prints a secret value, only its length', () => {
     const message = failure({ ...production, DATA_KEY: 'c2hvcnQ=' });
     assert.match(message, /DATA_KEY=\(hidden, 8 characters\): base64 of 32 bytes/);

@@ -308,6 +308,36 @@ describe('console forms, messages, logo and API documentation in Chromium', { sk
     await api('/admin/api/settings', { method: 'PATCH', body: JSON.stringify({ brand: { name: 'twofold', logoUrl: null } }) });
   });
 
+  it("shows times in the viewer's time zone, and in UTC without scripts", async () => {
+    const dana = (await api('/admin/api/users?q=dana')).users[0];
+    const zoned = await browser.newContext({ timezoneId: 'Asia/Tokyo', locale: 'en-GB' });
+    const plain = await browser.newContext({ javaScriptEnabled: false });
+    try {
+      for (const other of [zoned, plain]) await other.addCookies(await context.cookies());
+      const tokyo = await zoned.newPage();
+      await tokyo.goto(`${server.issuer}/admin/users/${dana.id}`);
+      const time = tokyo.locator('table.audit time').first();
+      const iso = (await time.getAttribute('datetime'))!;
+      const expected = new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'Asia/Tokyo',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        timeZoneName: 'short',
+      }).format(new Date(iso));
+      assert.equal(await time.textContent(), expected);
+      assert.match(expected, /GMT\+9/);
+      const utc = await plain.newPage();
+      await utc.goto(`${server.issuer}/admin/users/${dana.id}`);
+      assert.equal(await utc.locator('table.audit time').first().textContent(), `${iso.replace('T', ' ').slice(0, 16)} UTC`);
+    } finally {
+      await zoned.close();
+      await plain.close();
+    }
+  });
+
   it('renders the API documentation from twofold itself, without any policy violation', async () => {
     const violations: string[] = [];
     const outside: string[] = [];

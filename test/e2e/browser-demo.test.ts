@@ -41,6 +41,7 @@ describe('the embedded demo application in Chromium', { skip: browserSkip }, () 
       await first.getByTestId('continue').click();
       await first.waitForURL(`${server.issuer}/demo/`);
       assert.match((await first.locator('p.lead').textContent())!, /signed in as Demo User \(demo@example\.com\)/);
+      assert.equal(await first.getByTestId('account-link').getAttribute('href'), '/account/', 'the way to the account page');
       const issued = await first.locator('table.claims tr', { hasText: 'iat' }).locator('time').getAttribute('datetime');
       assert.ok(issued && Math.abs(Date.parse(issued) - Date.now()) < 600_000, 'iat is shown as a date');
       await snapshot(first, { path: screenshotPath('demo-signed-in'), fullPage: true });

@@ -121,6 +121,26 @@ describe('the embedded demo for a newcomer', () => {
   });
 });
 
+describe('the address it listens on', () => {
+  it('listens only on the address HOST names', async () => {
+    const port = await freePort();
+    // Two loopback addresses (Linux answers all of 127.0.0.0/8): it must take the one named alone.
+    const server = run({ PORT: String(port), HOST: '127.0.0.2', ADMIN_TOKEN, LOG_LEVEL: 'warn' });
+    const reaches = (host: string) =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, host);
+        socket.once('connect', () => (socket.destroy(), resolve(true)));
+        socket.once('error', () => resolve(false));
+      });
+    try {
+      await waitUntil(() => reaches('127.0.0.2'), 'twofold listens on 127.0.0.2');
+      assert.equal(await reaches('127.0.0.1'), false, 'not on 127.0.0.1');
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('stops accepting, finishes the request in flight, then resolves', async () => {
     const server = await startTestServer();
