@@ -5,9 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { generateSigningPair } from '../../src/saml/signing-keys.ts';
-import { axeViolations, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
+import { axeViolations, consoleFirstSignIn, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
-import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
 import { createUser, startTestServer, type TestServer } from '../support/server.ts';
 
 // A 2×2 PNG, the logo an organisation's web site serves.
@@ -51,14 +50,7 @@ describe('console forms, messages, logo and API documentation in Chromium', { sk
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true, bypassCSP: false });
     page = await context.newPage();
     // Sign in to the console as root, registering an app on the way.
-    await page.goto(`${server.issuer}/admin/`);
-    await page.getByLabel('Username').fill('root');
-    await page.getByLabel('Password').fill('root passphrase');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    const secret = (await page.getByTestId('totp-secret').textContent())!.replaceAll(' ', '');
-    await page.getByLabel('Code from the app').fill(await authenticatorCode(decodeBase32(secret), clock.now() / 1000));
-    await page.getByRole('button', { name: 'Verify and continue' }).click();
-    await page.getByTestId('continue').click();
+    await consoleFirstSignIn(page, server.issuer, { username: 'root', password: 'root passphrase' }, clock.now() / 1000);
     await page.waitForURL(`${server.issuer}/admin/users`);
   });
   after(async () => {

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { axeViolations, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
+import { axeViolations, consoleFirstSignIn, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { Phone, wrongCode } from '../support/mfa.ts';
-import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
 import { follow, formAction, signIn, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
 import { createUser, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -53,16 +52,8 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
   });
 
   /** Signs in to the console through twofold's pages, registering an app the first time. */
-  async function consoleSignIn(page: Page, username: string) {
-    await page.goto(`${server.issuer}/admin/`);
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(`${username} passphrase`);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    const secret = (await page.getByTestId('totp-secret').textContent())!.replaceAll(' ', '');
-    await page.getByLabel('Code from the app').fill(await authenticatorCode(decodeBase32(secret), clock.now() / 1000));
-    await page.getByRole('button', { name: 'Verify and continue' }).click();
-    await page.getByTestId('continue').click();
-  }
+  const consoleSignIn = (page: Page, username: string) =>
+    consoleFirstSignIn(page, server.issuer, { username, password: `${username} passphrase` }, clock.now() / 1000);
 
   const apiUser = async (id: string) =>
     (await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { axeViolations, launchChromium, scanQrCode, screenshotPath, snapshot } from '../support/browser.ts';
+import { axeViolations, consoleFirstSignIn, launchChromium, scanQrCode, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { authenticatorCode, decodeBase32, parseOtpauth } from '../support/rfc6238.ts';
 import { serviceProvider, type ServiceProvider } from '../support/saml-sp.ts';
@@ -115,14 +115,7 @@ describe('SAML applications in Chromium: the sign-in pages and the console', { s
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
     try {
       const page = await context.newPage();
-      await page.goto(`${server.issuer}/admin/`);
-      await page.getByLabel('Username').fill('chief');
-      await page.getByLabel('Password').fill('chief passphrase');
-      await page.getByRole('button', { name: 'Sign in' }).click();
-      const secret = (await page.getByTestId('totp-secret').textContent())!.replaceAll(' ', '');
-      await page.getByLabel('Code from the app').fill(await authenticatorCode(decodeBase32(secret), clock.now() / 1000));
-      await page.getByRole('button', { name: 'Verify and continue' }).click();
-      await page.getByTestId('continue').click();
+      await consoleFirstSignIn(page, server.issuer, { username: 'chief', password: 'chief passphrase' }, clock.now() / 1000);
       await page.waitForURL(`${server.issuer}/admin/users`);
 
       await page.getByRole('link', { name: 'SAML applications' }).click();

@@ -5,6 +5,7 @@ import jsQRModule from 'jsqr';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { packageRoot } from '../../src/config/load.ts';
 import { testChromium } from './env.ts';
+import { authenticatorCode, decodeBase32 } from './rfc6238.ts';
 
 /**
  * Debian's Chromium, headless, with no background traffic. Playwright gives every launch a
@@ -111,4 +112,25 @@ export async function axeViolations(page: Page): Promise<string[]> {
     violations: { id: string; nodes: { target: string[] }[] }[];
   };
   return result.violations.map((v) => `${v.id} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/**
+ * Signs in to the console at `issuer` through twofold's pages as a person does: the
+ * password, then a new authenticator app (its code at `nowSeconds`), then the backup codes.
+ * The console's first sign-in always registers an app.
+ */
+export async function consoleFirstSignIn(
+  page: Page,
+  issuer: string,
+  credentials: { username: string; password: string },
+  nowSeconds: number,
+) {
+  await page.goto(`${issuer}/admin/`);
+  await page.getByLabel('Username').fill(credentials.username);
+  await page.getByLabel('Password').fill(credentials.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const secret = (await page.getByTestId('totp-secret').textContent())!.replaceAll(' ', '');
+  await page.getByLabel('Code from the app').fill(await authenticatorCode(decodeBase32(secret), nowSeconds));
+  await page.getByRole('button', { name: 'Verify and continue' }).click();
+  await page.getByTestId('continue').click();
 }
