@@ -93,6 +93,30 @@ describe('the admin API for an administrator, on Redis and MongoDB', { skip: rea
     await json('/admin/api/settings', { method: 'PATCH', body: JSON.stringify({ brand: before.brand, backupCodes: before.backupCodes }) });
   });
 
+  it('applies merge patches of different settings sent at the same moment, each once', async () => {
+    const before = (await json('/admin/api/settings')).body;
+    const patches = [{ maxAttempts: 4 }, { skewSteps: 3 }, { registrationMessage: 'Ask IT.' }, { backupCodes: { count: 7 } }];
+    const answers = await Promise.all(
+      patches.map((patch) => json('/admin/api/settings', { method: 'PATCH', body: JSON.stringify(patch) })),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 200, 200],
+    );
+    const after = (await json('/admin/api/settings')).body;
+    assert.deepEqual(
+      [after.maxAttempts, after.skewSteps, after.registrationMessage, after.backupCodes],
+      [4, 3, 'Ask IT.', { ...before.backupCodes, count: 7 }],
+    );
+    const changed = (await events('type=settings.updated&limit=4')).flatMap((e) => e.changes!.map((c) => c.field)).sort();
+    assert.deepEqual(
+      changed,
+      ['backupCodes.count', 'maxAttempts', 'registrationMessage', 'skewSteps'],
+      'one event each, with its own change',
+    );
+    await json('/admin/api/settings', { method: 'PATCH', body: JSON.stringify(before) });
+  });
+
   it('finds users by a word in the username, email or name ignoring case, or by a case-sensitive pattern with *', async () => {
     await createUser(server, { username: 'jsmith', password: 'a long passphrase', email: 'Jo.Smith@example.com' });
     await createUser(server, { username: 'pat', password: 'a long passphrase', name: 'Pat SMITHERS' });
