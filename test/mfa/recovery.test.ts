@@ -102,6 +102,22 @@ describe('recovery and brute-force defence on Redis and MongoDB', { skip: realSt
       assert.equal(events.length, 3);
     });
 
+    it('sends the user to make new backup codes once three or fewer are left', async () => {
+      const { credentials, phone } = await registered();
+      const pages: { left: string; renew: boolean }[] = [];
+      for (const code of phone.backupCodes.slice(0, 7)) {
+        await signIn(new UserAgent(), rp, credentials, {}, { code: () => code }, (kind, page) => {
+          if (kind !== 'backup-code-used') return;
+          const left = /data-testid="backup-codes-left"[^>]*>(\d+)</.exec(page.html)![1]!;
+          pages.push({ left, renew: /make a new set of backup codes/.test(page.html) && page.html.includes('href="/account/"') });
+        });
+      }
+      assert.deepEqual(
+        pages.map((p) => `${p.left}${p.renew ? ' renew' : ''}`),
+        ['9', '8', '7', '6', '5', '4', '3 renew'],
+      );
+    });
+
     it('lets exactly one of 20 simultaneous uses of one backup code through', async () => {
       const { id, credentials, phone } = await registered();
       const pages = await Promise.all(Array.from({ length: 20 }, () => codePage(credentials)));
