@@ -18,6 +18,7 @@ export function createMetrics() {
   const registrations = counter('twofold_registrations_total', 'Authenticator apps registered');
   const lockouts = counter('twofold_lockouts_total', 'Users locked after too many wrong codes');
   const rateLimited = counter('twofold_rate_limited_total', 'Password attempts refused by a rate limit', ['per']);
+  const mails = counter('twofold_mails_total', 'Mails by kind and outcome (sent, retrying, failed, dropped)', ['kind', 'outcome']);
   const storeErrors = counter('twofold_store_errors_total', 'Store calls that failed', ['store']);
   const storeDuration = new client.Histogram({
     name: 'twofold_store_operation_duration_seconds',
@@ -77,6 +78,8 @@ export function createMetrics() {
 
   return {
     registry,
+    /** One mail's outcome. */
+    countMail: (kind: string, outcome: string) => mails.inc({ kind, outcome }),
     /** The stores, timed, with the outcomes their audit events and sign-ins tell. */
     instrument(stores: Stores): Stores {
       const users = timed('users', stores.users);

@@ -17,9 +17,12 @@ const envKeys = {
   ADMIN_TOKEN: ['adminToken'],
   DATA_KEY: ['dataKey'],
   COOKIE_KEYS: ['cookieKeys'],
+  SMTP_URL: ['mail', 'smtpUrl'],
+  MAIL_FROM: ['mail', 'from'],
 } as const satisfies Record<string, readonly string[]>;
 
-const secretKeys = new Set(['adminToken', 'dataKey', 'cookieKeys']);
+// Options whose values are secret (the SMTP URL may hold a password): never printed.
+const secretKeys = new Set(['adminToken', 'dataKey', 'cookieKeys', 'mail.smtpUrl']);
 
 export type RateLimitConfig = RawConfig['rateLimits'];
 
@@ -94,7 +97,8 @@ function getPath(tree: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function describeValue(path: readonly PropertyKey[], value: unknown): string {
-  if (secretKeys.has(String(path[0])) && typeof value === 'string') return `(hidden, ${value.length} characters)`;
+  if ((secretKeys.has(String(path[0])) || secretKeys.has(path.map(String).join('.'))) && typeof value === 'string')
+    return `(hidden, ${value.length} characters)`;
   if (value === undefined) return '(missing)';
   return JSON.stringify(value);
 }

@@ -118,6 +118,25 @@ export const configSchema = z.strictObject({
     perIp: z.strictObject({ limit: positiveInt('attempts', 1, 1_000_000), windowSeconds: positiveInt('seconds', 1, 86_400) }),
   }),
   views: z.strictObject({ dir: z.string().min(1).optional() }).optional(),
+  mail: z.strictObject({
+    smtpUrl: z
+      .string()
+      .refine((value) => /^smtps?:\/\/[^\s]+$/.test(value) && URL.canParse(value), { message: 'an smtp:// or smtps:// URL' })
+      .optional(),
+    // One address, optionally with a display name; never a line break (a header injection).
+    from: z
+      .string()
+      .max(320)
+      .refine((value) => !/[\r\n\p{Cc}]/u.test(value) && /^(?:[^<>"]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/u.test(value.trim()), {
+        message: 'an address, like twofold@example.com or "Acme sign-in <id@example.com>", on one line',
+      })
+      .optional(),
+    sendPerSecond: positiveInt('mails a second', 1, 1000),
+    retries: positiveInt('retries', 0, 20),
+    retryBaseMs: positiveInt('milliseconds', 10, 600_000),
+    queueLimit: positiveInt('mails', 10, 1_000_000),
+    timeoutMs: positiveInt('milliseconds', 100, 120_000),
+  }),
   saml: z
     .strictObject({
       entityId: z.string().min(1).max(1024).optional(),

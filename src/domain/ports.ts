@@ -45,6 +45,8 @@ export interface UserRecord {
   id: string;
   username: string;
   email?: string;
+  /** The email was confirmed (by a mailed link) or vouched for by an administrator: mail may go to it. */
+  emailVerified?: boolean;
   name?: string;
   disabled: boolean;
   /** `admin`: may use the web console. Absent: an ordinary user. */
@@ -59,7 +61,7 @@ export interface UserRecord {
   updatedAt: Date;
 }
 
-export type NewUser = Pick<UserRecord, 'username' | 'email' | 'name' | 'role' | 'passwordHash'>;
+export type NewUser = Pick<UserRecord, 'username' | 'email' | 'emailVerified' | 'name' | 'role' | 'passwordHash'>;
 
 export interface UserPatch {
   /** null makes the user an ordinary one again. */
@@ -69,6 +71,7 @@ export interface UserPatch {
   passwordHash?: string;
   /** null removes it. */
   email?: string | null;
+  emailVerified?: boolean;
   /** null removes it. */
   name?: string | null;
 }
@@ -232,6 +235,8 @@ export const auditTypes = [
   'saml.signed_in',
   'saml.refused',
   'saml.signed_out',
+  'mail.sent',
+  'mail.failed',
 ] as const;
 export type AuditType = (typeof auditTypes)[number];
 
@@ -301,6 +306,7 @@ export interface StoredSettings {
   issuerLabel?: string;
   registrationMessage?: string;
   brand?: { name: string; logoUrl: string | null };
+  notifications?: { enabled: boolean };
 }
 
 /** The run-time settings an administrator changed; defaults are the domain's. */
@@ -446,4 +452,37 @@ export interface SamlKeyManager {
   get(): Promise<SamlKeySet>;
   prepareNext(): Promise<SamlKeySet>;
   rotate(): Promise<SamlKeySet>;
+}
+
+/** What a mail is for (its audit events and metrics say this, never its content). */
+export type MailKind =
+  | 'test'
+  | 'notify.authenticator_added'
+  | 'notify.authenticator_deleted'
+  | 'notify.authenticator_reset'
+  | 'notify.backup_codes_regenerated'
+  | 'notify.backup_code_used'
+  | 'notify.locked'
+  | 'notify.password_changed'
+  | 'notify.email_changed';
+
+/** A mail ready to go: one recipient, a subject, plain text and simple HTML. */
+export interface OutgoingMail {
+  kind: MailKind;
+  to: string;
+  /** Whom it is about, for the audit log. */
+  userId?: string | undefined;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/**
+ * Sending mail. `send` only queues: it never waits for the mail server, so no page is
+ * held by a slow or absent one. `enabled` is false when no mail can go out (production
+ * without SMTP_URL).
+ */
+export interface Mailer {
+  readonly enabled: boolean;
+  send(mail: OutgoingMail): void;
 }
