@@ -36,12 +36,16 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { createMemoryStores } from './stores/memory/index.ts';
 import { createMongoRedisStores } from './stores/mongo-redis.ts';
 import type { Stores } from './stores/types.ts';
+import { createNotifier, notifyingAuditLog } from './domain/notifications.ts';
+import { createMailer } from './mail/mailer.ts';
 
 export interface Twofold {
   server: Server;
   url: string;
   stores: Stores;
   demo?: { username: string; password: string; admin: { username: string; password: string }; url: string; samlUrl: string } | undefined;
+  /** This node's mail: whether it can go out, and a promise that resolves once none waits. */
+  mail: { enabled: boolean; idle(): Promise<void> };
   /** Stops accepting, lets in-flight requests finish, then closes the stores. */
   close(): Promise<void>;
 }
@@ -53,6 +57,8 @@ export interface StartOptions {
   host?: string;
   /** Seed the embedded demo (embedded mode only); default on in embedded mode. */
   demo?: boolean;
+  /** Where embedded mode prints its mails (default: standard output). */
+  writeMail?: (text: string) => void;
 }
 
 /** The composition root: config → stores → services → provider → HTTP → listen. */
@@ -74,7 +80,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
           auditRetentionDays: config.audit.retentionDays,
           onRetry: (store, reason) => log.warn({ store, reason }, `${store} is not reachable; retrying`),
         });
-  const stores = metrics.instrument(rawStores);
+  const instrumented = metrics.instrument(rawStores);
 
   const keyring = createDataKeyring(config.dataKeys);
   const hasher = await createPasswordHasher({
@@ -82,16 +88,30 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     passes: config.password.passes,
     parallelism: config.password.parallelism,
   });
-  const userService = createUserService({ users: stores.users, hasher });
+  const userService = createUserService({ users: instrumented.users, hasher });
   const viewsDir = config.views?.dir ?? join(packageRoot, 'views');
   const settings = createSettingsService({
-    store: stores.settings,
+    store: instrumented.settings,
     clock,
-    notify: () => stores.notifyChanged('settings'),
-    onChanged: (listener) => stores.onChanged('settings', listener),
+    notify: () => instrumented.notifyChanged('settings'),
+    onChanged: (listener) => instrumented.onChanged('settings', listener),
     onNotifyFailed: (err) => log.warn({ err }, 'settings change not announced; other nodes see it within seconds'),
   });
   const pages = createPageRenderer(viewsDir, async () => (await settings.get()).brand);
+  // Mail, and the notifications that ride on the audit log: every audited change of a
+  // user's sign-in methods is mailed to them (the mail's own events go to the plain log).
+  const mail = createMailer({
+    config,
+    log,
+    audit: instrumented.audit,
+    countMail: metrics.countMail,
+    ...(options.writeMail ? { write: options.writeMail } : {}),
+  });
+  const notifier = createNotifier({ users: instrumented.users, mailer: mail.mailer, settings, clock, issuer: config.issuer });
+  const stores: Stores = {
+    ...instrumented,
+    audit: notifyingAuditLog(instrumented.audit, notifier, (err) => log.warn({ err }, 'notification not queued')),
+  };
   const secondFactor = createSecondFactorService({
     users: stores.users,
     guard: stores.guard,
@@ -153,6 +173,8 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     samlKeys: saml.keys,
     settings,
     logos: stores.settings,
+    notifier,
+    mailer: mail.mailer,
     recovery,
     secondFactor,
     oidc: stores.oidc,
@@ -206,6 +228,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
       ? {
           clientSecret: demo.clientSecret,
           saml: { issuer: config.issuer, keys: demo.samlKeys, idpCertificate: async () => (await saml.keys.get()).current.certPem },
+          outbox: mail.outbox,
         }
       : undefined,
     isShuttingDown: () => shuttingDown,
@@ -227,6 +250,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     server,
     url: `http://localhost:${port}`,
     stores,
+    mail: { enabled: mail.mailer.enabled, idle: () => mail.idle() },
     demo: demo && {
       username: demo.username,
       password: demo.password,
@@ -244,6 +268,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
       metricsServer?.close();
       clearInterval(idleSweep);
       clearTimeout(force);
+      mail.close();
       await stores.close();
     },
   };
@@ -257,11 +282,11 @@ async function seedDemoData(
 ) {
   const username = 'demo';
   const password = randomBytes(9).toString('base64url');
-  await users.create({ username, password, name: 'Demo User', email: 'demo@example.com' });
+  await users.create({ username, password, name: 'Demo User', email: 'demo@example.com', emailVerified: true });
   // The demo administrator, so the console can be tried at once; production makes its first
   // administrator with `twofold users add NAME --admin` (the README's quick start).
   const admin = { username: 'admin', password: randomBytes(9).toString('base64url') };
-  await users.create({ ...admin, name: 'Demo Administrator', email: 'admin@example.com', role: 'admin' });
+  await users.create({ ...admin, name: 'Demo Administrator', email: 'admin@example.com', emailVerified: true, role: 'admin' });
   const clientSecret = randomBytes(32).toString('base64url');
   await clients.register({
     client_id: DEMO_CLIENT_ID,

@@ -34,6 +34,7 @@ async function main() {
             `  Console:           ${config.issuer}/admin/   (sign in as the demo administrator)`,
             `  Demo administrator: ${demo.admin.username} / ${demo.admin.password}`,
             `  Your account:      ${config.issuer}/account/`,
+            ...(config.mail.smtpUrl ? [] : [`  Demo mailbox:      ${config.issuer}/demo/mail   (mails are printed here and kept there)`]),
           ]
         : [`  Console:           ${config.issuer}/admin/`, `  Your account:      ${config.issuer}/account/`]),
       '',

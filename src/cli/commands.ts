@@ -138,15 +138,21 @@ export const commands: Command[] = [
   {
     name: 'users add',
     args: 'USERNAME',
-    summary: 'create a user (--admin: one who may use the web console)',
+    summary: 'create a user (--admin: one who may use the web console; --email-verified: you vouch for the address)',
     positionals: [1, 1],
-    options: { ...passwordOptions, email: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' } },
+    options: {
+      ...passwordOptions,
+      email: { type: 'string' },
+      'email-verified': { type: 'boolean' },
+      name: { type: 'string' },
+      admin: { type: 'boolean' },
+    },
     run: async (i) =>
       i.api.call('POST', '/users', {
         username: i.positionals[0],
         password: await password(i),
         ...(i.values.admin ? { role: 'admin' } : {}),
-        ...(i.values.email ? { email: i.values.email } : {}),
+        ...(i.values.email ? { email: i.values.email, ...(i.values['email-verified'] ? { email_verified: true } : {}) } : {}),
         ...(i.values.name ? { name: i.values.name } : {}),
       }),
     text: showUser,
@@ -204,6 +210,20 @@ export const commands: Command[] = [
       return { deleted: i.positionals[0] };
     },
     text: (result) => `deleted ${result.deleted}`,
+  },
+  {
+    name: 'users set-email',
+    args: 'USER ADDRESS',
+    summary: 'set the email (--verified: you vouch for it, mail may go to it at once; "-" removes it); the old address is told',
+    positionals: [2, 2],
+    options: { verified: { type: 'boolean' } },
+    run: async (i) =>
+      i.api.call(
+        'PATCH',
+        await userPath(i.api, i.positionals[0]!),
+        i.positionals[1] === '-' ? { email: null } : { email: i.positionals[1], email_verified: i.values.verified === true },
+      ),
+    text: showUser,
   },
   {
     name: 'users set-password',

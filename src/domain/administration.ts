@@ -1,5 +1,17 @@
-import type { AuditEvent, AuditLog, AuditQuery, AuditType, SettingsStore, UserQuery, UserRecord, UserStore } from '../domain/ports.ts';
+import type {
+  AuditEvent,
+  AuditLog,
+  AuditQuery,
+  AuditType,
+  Mailer,
+  SettingsStore,
+  UserQuery,
+  UserRecord,
+  UserStore,
+} from '../domain/ports.ts';
+import { composeMail } from './mail-message.ts';
 import { checkLogo, logoAddress } from './brand-logo.ts';
+import type { Notifier } from './notifications.ts';
 import type { SamlKeyManager, SessionEnder } from './ports.ts';
 import type { ClientRegistration, ClientService } from './clients.ts';
 import type { Clock } from './clock.ts';
@@ -41,6 +53,8 @@ export function createAdministration(deps: {
   samlKeys: SamlKeyManager;
   settings: SettingsService;
   logos: Pick<SettingsStore, 'getLogo' | 'putLogo'>;
+  notifier: Pick<Notifier, 'emailChanged'>;
+  mailer: Mailer;
   recovery: RecoveryService;
   secondFactor: SecondFactorService;
   oidc: SessionEnder;
@@ -108,6 +122,8 @@ export function createAdministration(deps: {
         if (changed.includes('exempt')) await record(changes.exempt ? 'user.exempted' : 'user.unexempted', by, { userId: id });
         const rest = changed.filter((field) => field !== 'exempt');
         if (rest.length) await record('user.updated', by, { userId: id, changed: rest, ...(ends ? { reason: SESSIONS_ENDED } : {}) });
+        if (changed.includes('email'))
+          await deps.notifier.emailChanged(before, { at: now(), type: 'user.updated', outcome: 'success', userId: id, ...by });
         return user;
       },
 
@@ -207,6 +223,28 @@ export function createAdministration(deps: {
         return this.update({ brand: { logoUrl: logoAddress(logo) } }, by, check);
       },
       logo: () => deps.logos.getLogo(),
+    },
+
+    mail: {
+      /** Whether mail can go out (SMTP_URL, or the embedded terminal). */
+      enabled: () => deps.mailer.enabled,
+      /** Queues a test mail to an administrator's own verified address; false when there is none or mail is off. */
+      async sendTest(admin: UserRecord): Promise<boolean> {
+        if (!deps.mailer.enabled || !admin.email || !admin.emailVerified) return false;
+        const settings = await deps.settings.get();
+        deps.mailer.send(
+          composeMail({
+            kind: 'test',
+            to: admin.email,
+            userId: admin.id,
+            organisation: settings.brand.name,
+            subject: 'A test mail',
+            greeting: `Hello ${admin.name ?? admin.username},`,
+            paragraphs: ['This is a test mail from the console: mail from this sign-in service reaches you.'],
+          }),
+        );
+        return true;
+      },
     },
 
     audit: {

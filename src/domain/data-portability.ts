@@ -33,6 +33,7 @@ const userRecord = z.strictObject({
   id: z.string().regex(USER_ID_PATTERN, { message: USER_ID_RULE }),
   username: z.string().regex(USERNAME_PATTERN, { message: USERNAME_RULE }),
   email: z.string().max(254).optional(),
+  emailVerified: z.boolean().optional(),
   name: z.string().max(256).optional(),
   disabled: z.boolean(),
   role: z.literal('admin').optional(),

@@ -61,6 +61,7 @@ export function changedUserFields(user: UserRecord, changes: UserChanges): (keyo
     exempt: user.mfa.exempt,
     password: undefined,
     email: user.email ?? null,
+    emailVerified: user.emailVerified === true,
     name: user.name ?? null,
   };
   return (Object.keys(changes) as (keyof UserChanges)[])

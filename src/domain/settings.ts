@@ -22,6 +22,8 @@ export interface Settings {
   registrationMessage: string;
   /** Whose sign-in pages these are: the organisation's name, and its logo when set. */
   brand: { name: string; logoUrl: string | null };
+  /** Mail to users when their sign-in methods change (when mail can go out, to verified addresses). */
+  notifications: { enabled: boolean };
 }
 
 export const defaultSettings: Readonly<Settings> = Object.freeze({
@@ -34,6 +36,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   issuerLabel: 'twofold',
   registrationMessage: '',
   brand: Object.freeze({ name: 'twofold', logoUrl: null }),
+  notifications: Object.freeze({ enabled: true }),
 });
 
 /**

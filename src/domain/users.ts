@@ -20,6 +20,8 @@ export interface NewUserInput {
   username: string;
   password: string;
   email?: string | undefined;
+  /** The administrator vouches for the address: mail may go to it at once. */
+  emailVerified?: boolean | undefined;
   name?: string | undefined;
   role?: 'admin' | undefined;
 }
@@ -30,6 +32,7 @@ export interface UserChanges {
   exempt?: boolean | undefined;
   password?: string | undefined;
   email?: string | null | undefined;
+  emailVerified?: boolean | undefined;
   name?: string | null | undefined;
 }
 
@@ -40,7 +43,7 @@ export function createUserService({ users, hasher }: { users: UserStore; hasher:
       return users.create({
         username: input.username,
         passwordHash: await hasher.hash(input.password),
-        ...(input.email === undefined ? {} : { email: input.email }),
+        ...(input.email === undefined ? {} : { email: input.email, emailVerified: input.emailVerified === true }),
         ...(input.name === undefined ? {} : { name: input.name }),
         ...(input.role === undefined ? {} : { role: input.role }),
       });
@@ -48,7 +51,9 @@ export function createUserService({ users, hasher }: { users: UserStore; hasher:
 
     /** Changes a user's profile; a new password is hashed first. Null if there is no such user. */
     async update(id: string, patch: UserChanges, at: Date): Promise<UserRecord | null> {
-      const { password, ...rest } = patch;
+      const { password, ...changes } = patch;
+      // A new address is unverified until confirmed, unless the change itself vouches for it.
+      const rest = changes.email !== undefined && changes.emailVerified === undefined ? { ...changes, emailVerified: false } : changes;
       return users.update(id, { ...rest, ...(password === undefined ? {} : { passwordHash: await hasher.hash(password) }) }, at);
     },
 

@@ -20,6 +20,7 @@ import { createAccountRoutes } from './account.ts';
 import { createConsoleRouters } from './console/router.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { createDemoRoutes } from './demo.ts';
+import { createDemoMailRoutes } from './demo-mail.ts';
 import { createDemoSamlRoutes } from './demo-saml.ts';
 import { errorMiddleware } from './errors.ts';
 import { createHealthRoutes } from './health.ts';
@@ -89,7 +90,13 @@ export interface AppDeps {
   /** The SAML front door's routes. */
   saml: Router;
   viewsDir: string;
-  demo?: { clientSecret: string; saml: Parameters<typeof createDemoSamlRoutes>[0] } | undefined;
+  demo?:
+    | {
+        clientSecret: string;
+        saml: Parameters<typeof createDemoSamlRoutes>[0];
+        outbox?: Parameters<typeof createDemoMailRoutes>[0] | undefined;
+      }
+    | undefined;
   /** Set once shutdown begins: responses then ask clients to close their connection. */
   isShuttingDown: () => boolean;
 }
@@ -238,6 +245,7 @@ export function createApp(deps: AppDeps): Koa {
       ? [
           createDemoRoutes({ issuer: config.issuer, clientSecret: deps.demo.clientSecret, localOrigin: deps.localOrigin }),
           createDemoSamlRoutes(deps.demo.saml),
+          ...(deps.demo.outbox ? [createDemoMailRoutes(deps.demo.outbox)] : []),
         ]
       : []),
   ];

@@ -300,6 +300,29 @@ describe('console forms, messages, logo and API documentation in Chromium', { sk
     await api('/admin/api/settings', { method: 'PATCH', body: JSON.stringify({ brand: { name: 'twofold', logoUrl: null } }) });
   });
 
+  it("vouches for a user's email, switches notifications, and sends a test mail to the administrator", async () => {
+    const root = (await api('/admin/api/users?q=root')).users[0];
+    await page.goto(`${server.issuer}/admin/users/${root.id}`);
+    await page.getByLabel('Email', { exact: true }).fill('root@example.com');
+    await page.getByLabel('Verified: I vouch that this address is the user’s').check();
+    await page.getByRole('button', { name: 'Save details' }).click();
+    assert.match((await page.getByTestId('flash').textContent())!, /details of root were saved/);
+    assert.match((await page.locator('dl.facts').textContent())!, /root@example\.com \(verified\)/);
+    assert.equal((await api(`/admin/api/users/${root.id}`)).email_verified, true);
+    await shoot('console-user-email');
+
+    await page.goto(`${server.issuer}/admin/settings`);
+    await page.getByTestId('test-mail').click();
+    assert.match((await page.getByTestId('flash').textContent())!, /A test mail is on its way to root@example\.com/);
+    await server.mail.idle();
+    assert.ok(server.printedMails.some((text) => text.includes('mail to root@example.com: A test mail')));
+    await page.getByLabel('Tell users by mail when their sign-in methods change').uncheck();
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    assert.equal((await api('/admin/api/settings')).notifications.enabled, false);
+    await shoot('console-settings-mail');
+    await api('/admin/api/settings', { method: 'PATCH', body: JSON.stringify({ notifications: { enabled: true } }) });
+  });
+
   it("shows times in the viewer's time zone, and in UTC without scripts", async () => {
     const dana = (await api('/admin/api/users?q=dana')).users[0];
     const zoned = await browser.newContext({ timezoneId: 'Asia/Tokyo', locale: 'en-GB' });

@@ -208,6 +208,7 @@ describe('admin API: users and clients', () => {
         issuerLabel: 'twofold',
         registrationMessage: '',
         brand: { name: 'twofold', logoUrl: null },
+        notifications: { enabled: true },
       });
       const response = await patch({
         skewSteps: 10,
@@ -229,6 +230,7 @@ describe('admin API: users and clients', () => {
         issuerLabel: 'Acme SSO',
         registrationMessage: 'Ask IT for help.',
         brand: { name: 'Acme', logoUrl: 'https://cdn.acme.example/logo.png' },
+        notifications: { enabled: true },
       });
       assert.equal(((await (await server.adminFetch('/admin/api/settings')).json()) as { skewSteps: number }).skewSteps, 10);
       await patch({

@@ -34,6 +34,8 @@ export interface TestServer extends Twofold {
   config: Config;
   /** Every log line the server wrote, as text. */
   logs: string[];
+  /** The mails an embedded server without SMTP printed. */
+  printedMails: string[];
   adminFetch(path: string, init?: RequestInit): Promise<Response>;
 }
 
@@ -51,6 +53,8 @@ export async function startTestServer(
     redisTopology?: { cluster: { host: string; port: number }[] } | { sentinels: { host: string; port: number }[]; sentinelName: string };
     /** The SAML options of the configuration file (keys from files, entity id). */
     saml?: Partial<Config['saml']>;
+    /** Mail options (an SMTP server's URL, fast retries). */
+    mail?: Partial<Config['mail']>;
   } = {},
 ): Promise<TestServer> {
   const port = options.port ?? (await freePort());
@@ -77,6 +81,7 @@ export async function startTestServer(
     ...loaded,
     trustProxy: options.trustProxy === undefined ? loaded.trustProxy : Number(options.trustProxy),
     saml: { ...loaded.saml, ...options.saml },
+    mail: { ...loaded.mail, ...options.mail },
     rateLimits: options.rateLimits ?? { perAccount: { limit: 1000, windowSeconds: 60 }, perIp: { limit: 100_000, windowSeconds: 60 } },
   };
   const config: Config = options.real
@@ -98,8 +103,11 @@ export async function startTestServer(
       callback();
     },
   });
+  // Embedded mode without an SMTP server prints mails: here they are kept with the test's server.
+  const printedMails: string[] = [];
   const twofold = await startTwofold(config, {
     log: createLogger('info', sink),
+    writeMail: (text) => printedMails.push(text),
     host: '127.0.0.1',
     demo: options.demo ?? false,
     ...(options.clock ? { clock: options.clock } : {}),
@@ -108,6 +116,7 @@ export async function startTestServer(
     issuer,
     config,
     logs,
+    printedMails,
     adminFetch: (path: string, init: RequestInit = {}) =>
       fetch(`${issuer}${path}`, {
         ...init,

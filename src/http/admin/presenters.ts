@@ -8,6 +8,7 @@ export function presentUser(user: UserRecord, lock: { until: number | null } | n
     id: user.id,
     username: user.username,
     ...(user.email === undefined ? {} : { email: user.email }),
+    email_verified: user.email !== undefined && user.emailVerified === true,
     ...(user.name === undefined ? {} : { name: user.name }),
     disabled: user.disabled,
     role: user.role ?? 'user',

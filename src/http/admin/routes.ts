@@ -34,8 +34,13 @@ export function adminRoutes(admin: Administration, checkSettings: SettingsCheck)
       ok: { status: 201, description: 'the user', schema: s.userView },
       errors: [409],
       handle: async ({ body, actor }) => {
-        const { role, ...rest } = body;
-        return present(await admin.users.create({ ...rest, ...(role === 'admin' ? { role } : {}) }, actor));
+        const { role, email_verified, ...rest } = body;
+        return present(
+          await admin.users.create(
+            { ...rest, ...(role === 'admin' ? { role } : {}), ...(email_verified !== undefined ? { emailVerified: email_verified } : {}) },
+            actor,
+          ),
+        );
       },
     }),
     route({
@@ -73,11 +78,15 @@ export function adminRoutes(admin: Administration, checkSettings: SettingsCheck)
       ok: { status: 200, description: 'the user', schema: s.userView },
       errors: [404],
       handle: async ({ params, body, actor }) => {
-        const { role, ...rest } = body;
+        const { role, email_verified, ...rest } = body;
         return present(
           await admin.users.update(
             params.id,
-            { ...rest, ...(role === undefined ? {} : { role: role === 'admin' ? 'admin' : null }) },
+            {
+              ...rest,
+              ...(role === undefined ? {} : { role: role === 'admin' ? 'admin' : null }),
+              ...(email_verified === undefined ? {} : { emailVerified: email_verified }),
+            },
             actor,
           ),
         );

@@ -39,7 +39,14 @@ export const clientIdParams = z.strictObject({ client_id: z.string().min(1).max(
 export const noBody = z.strictObject({});
 
 const role = z.enum(['admin', 'user'], { message: 'admin or user' });
-export const newUser = z.strictObject({ username, password, email: email.optional(), name: name.optional(), role: role.optional() });
+export const newUser = z.strictObject({
+  username,
+  password,
+  email: email.optional(),
+  email_verified: z.boolean().optional(),
+  name: name.optional(),
+  role: role.optional(),
+});
 
 export const userPatch = z
   .strictObject({
@@ -48,9 +55,11 @@ export const userPatch = z
     role: role.optional(),
     password: password.optional(),
     email: email.nullable().optional(),
+    email_verified: z.boolean().optional(),
     name: name.nullable().optional(),
   })
-  .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });
+  .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' })
+  .refine((patch) => patch.email_verified !== true || patch.email !== null, { message: 'email_verified: there is no email to verify' });
 
 export const userListQuery = z.strictObject({
   q: z.string().min(1).max(128).optional(),
@@ -63,6 +72,7 @@ export const userView = z.object({
   id: z.string(),
   username: z.string(),
   email: z.string().optional(),
+  email_verified: z.boolean(),
   name: z.string().optional(),
   disabled: z.boolean(),
   role: z.enum(['admin', 'user']),
@@ -181,6 +191,7 @@ export const settingsView = z.object({
   issuerLabel: z.string(),
   registrationMessage: z.string(),
   brand: z.object({ name: z.string(), logoUrl: z.string().nullable() }),
+  notifications: z.object({ enabled: z.boolean() }),
 });
 
 /** The whole settings, as a change must leave them. */
@@ -204,6 +215,7 @@ export const settingsDocument = z.strictObject({
       .regex(/^[^\p{Cc}]{1,64}$/u, { message: '1 to 64 characters, without control characters' }),
     logoUrl: logoUrl.nullable().default(null),
   }),
+  notifications: z.strictObject({ enabled: z.boolean() }),
 });
 
 /**
@@ -214,6 +226,7 @@ export const settingsPatch = settingsDocument
   .extend({
     backupCodes: settingsDocument.shape.backupCodes.partial(),
     brand: settingsDocument.shape.brand.extend({ logoUrl: logoUrl.nullable() }).partial(),
+    notifications: settingsDocument.shape.notifications.partial(),
   })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });

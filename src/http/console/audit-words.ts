@@ -33,6 +33,8 @@ export const eventTypeLabels: Record<AuditType, string> = {
   'saml.signed_in': 'SAML assertion issued',
   'saml.refused': 'SAML sign-in refused',
   'saml.signed_out': 'SAML sign-out',
+  'mail.sent': 'Mail sent',
+  'mail.failed': 'Mail not sent',
 };
 
 const factors: Record<string, string> = { totp: 'authenticator app', backup_code: 'backup code', none: 'password only' };

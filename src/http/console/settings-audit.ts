@@ -31,6 +31,7 @@ const settingsForm = z.object({
       .regex(/^[^\p{Cc}]{1,64}$/u, { message: 'Enter the organisation’s name, 1 to 64 characters.' }),
     logoUrl: z.string().nullable(),
   }),
+  notifications: z.object({ enabled: z.boolean() }),
 });
 
 /** Where each setting's problem is shown: its form field. */
@@ -55,6 +56,7 @@ function formInput(values: Record<string, string>) {
     issuerLabel: values.issuerLabel ?? '',
     registrationMessage: (values.registrationMessage ?? '').replace(/\r\n/g, '\n'),
     brand: { name: values.brandName ?? '', logoUrl: logo === '' ? null : logo },
+    notifications: { enabled: values.notificationsEnabled === 'on' },
   };
 }
 
@@ -72,6 +74,7 @@ function valuesOf(settings: Settings): Record<string, string> {
     registrationMessage: settings.registrationMessage,
     brandName: settings.brand.name,
     brandLogoUrl: settings.brand.logoUrl ?? '',
+    notificationsEnabled: on(settings.notifications.enabled),
   };
 }
 
@@ -95,6 +98,7 @@ export function mountConsoleSettingsAndAudit(router: Router, admin: Administrati
       policyChoices,
       exemptUsers: exempt.users.map((user) => ({ id: user.id, username: user.username, name: user.name })),
       moreExempt: exempt.next !== undefined,
+      mailEnabled: admin.mail.enabled(),
       ...(form ?? { values: valuesOf(settings), errors: {} }),
       ...consoleLocals(ctx),
     });
@@ -132,6 +136,18 @@ export function mountConsoleSettingsAndAudit(router: Router, admin: Administrati
       throw err;
     }
     consoleOf(ctx).done('/admin/settings', { message: 'The logo was uploaded; every page shows it within 5 seconds.' });
+  });
+
+  router.post('/settings/test-mail', async (ctx) => {
+    const { admin: me } = consoleOf(ctx);
+    const sent = await admin.mail.sendTest(me);
+    consoleOf(ctx).done('/admin/settings#mail', {
+      message: sent
+        ? `A test mail is on its way to ${me.email}. The audit log says when it was sent, or why not.`
+        : admin.mail.enabled()
+          ? 'No test mail was sent: your account has no verified email address.'
+          : 'No test mail was sent: mail is off (SMTP_URL is not set).',
+    });
   });
 
   router.get('/audit', async (ctx) => {

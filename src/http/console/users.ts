@@ -31,9 +31,10 @@ const newUserForm = z.object({
   name,
   password,
   role: z.enum(['user', 'admin']),
+  email_verified: z.boolean(),
 });
 /** The user's details form. */
-const profileForm = z.object({ email, name });
+const profileForm = z.object({ email, name, email_verified: z.boolean() });
 
 const emptyForm: FormState = { values: {}, errors: {} };
 
@@ -67,7 +68,10 @@ export function mountConsoleUsers(router: Router, admin: Administration) {
         label: eventTypeLabels[event.type],
         what: describeEvent(event),
       })),
-      ...(form ?? { values: { email: user.email ?? '', name: user.name ?? '' }, errors: {} }),
+      ...(form ?? {
+        values: { email: user.email ?? '', name: user.name ?? '', email_verified: user.emailVerified ? 'on' : '' },
+        errors: {},
+      }),
       ...consoleLocals(ctx),
     });
   };
@@ -76,16 +80,20 @@ export function mountConsoleUsers(router: Router, admin: Administration) {
 
   router.post('/users', async (ctx) => {
     const values = typed(ctx.request.body);
-    const parsed = parseForm(newUserForm, { ...values, role: values.role === 'admin' ? 'admin' : 'user' });
+    const parsed = parseForm(newUserForm, {
+      ...values,
+      role: values.role === 'admin' ? 'admin' : 'user',
+      email_verified: values.email_verified === 'on',
+    });
     if (!parsed.ok) return listPage(ctx, { values, errors: parsed.errors });
-    const { username, password: secret, email: address, name: fullName, role } = parsed.data;
+    const { username, password: secret, email: address, name: fullName, role, email_verified } = parsed.data;
     let user: UserRecord;
     try {
       user = await admin.users.create(
         {
           username,
           password: secret,
-          ...(address ? { email: address } : {}),
+          ...(address ? { email: address, emailVerified: email_verified } : {}),
           ...(fullName ? { name: fullName } : {}),
           ...(role === 'admin' ? { role: 'admin' as const } : {}),
         },
@@ -109,15 +117,18 @@ export function mountConsoleUsers(router: Router, admin: Administration) {
   router.post('/users/:id', async (ctx) => {
     const user = await userOr404(ctx.params.id!);
     const values = typed(ctx.request.body);
-    const parsed = parseForm(profileForm, values);
+    const parsed = parseForm(profileForm, { ...values, email_verified: values.email_verified === 'on' });
     if (!parsed.ok) return userPage(ctx, user, { values, errors: parsed.errors });
-    const before = { email: user.email ?? '', name: user.name ?? '' };
-    await admin.users.update(
+    const { email: address, name: fullName, email_verified } = parsed.data;
+    const updated = await admin.users.update(
       user.id,
-      { email: parsed.data.email === '' ? null : parsed.data.email, name: parsed.data.name === '' ? null : parsed.data.name },
+      { email: address === '' ? null : address, emailVerified: address !== '' && email_verified, name: fullName === '' ? null : fullName },
       consoleOf(ctx).actor,
     );
-    const changed = before.email !== parsed.data.email || before.name !== parsed.data.name;
+    const changed =
+      (user.email ?? '') !== (updated?.email ?? '') ||
+      (user.name ?? '') !== (updated?.name ?? '') ||
+      !!user.emailVerified !== !!updated?.emailVerified;
     consoleOf(ctx).done(`/admin/users/${encodeURIComponent(user.id)}`, {
       message: changed ? `The details of ${user.username} were saved.` : 'Nothing was changed.',
     });

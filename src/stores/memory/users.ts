@@ -16,7 +16,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       if (idByLowerName.has(lower)) throw new AppError('conflict', 'username is taken');
       const now = new Date(clock.now());
       const user: UserRecord = { ...input, id: randomUUID(), disabled: false, mfa: { exempt: false }, createdAt: now, updatedAt: now };
-      for (const key of ['email', 'name', 'role'] as const) if (user[key] === undefined) delete user[key];
+      for (const key of ['email', 'emailVerified', 'name', 'role'] as const) if (user[key] === undefined) delete user[key];
       byId.set(user.id, user);
       idByLowerName.set(lower, user.id);
       return structuredClone(user);
@@ -48,6 +48,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       if (patch.disabled !== undefined) user.disabled = patch.disabled;
       if (patch.exempt !== undefined) user.mfa.exempt = patch.exempt;
       if (patch.passwordHash !== undefined) user.passwordHash = patch.passwordHash;
+      if (patch.emailVerified !== undefined) user.emailVerified = patch.emailVerified;
       if (patch.role === null) delete user.role;
       else if (patch.role !== undefined) user.role = patch.role;
       for (const key of ['email', 'name'] as const) {

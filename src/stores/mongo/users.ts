@@ -18,6 +18,7 @@ const userSchema = new Schema<UserDocument>(
     username: { type: String, required: true },
     usernameLower: { type: String, required: true, unique: true },
     email: { type: String },
+    emailVerified: { type: Boolean },
     name: { type: String },
     disabled: { type: Boolean, required: true, default: false },
     role: { type: String },
@@ -37,7 +38,8 @@ userSchema.index({ username: 1 });
 function toRecord(doc: UserDocument): UserRecord {
   const { _id, usernameLower: _lower, ...rest } = doc;
   const user: UserRecord = { id: _id, ...rest, mfa: doc.mfa ?? { exempt: false } };
-  for (const key of ['email', 'name', 'role', 'lastLogin', 'lastAttemptAt'] as const) if (user[key] == null) delete user[key];
+  for (const key of ['email', 'emailVerified', 'name', 'role', 'lastLogin', 'lastAttemptAt'] as const)
+    if (user[key] == null) delete user[key];
   return user;
 }
 
@@ -54,6 +56,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
         username: input.username,
         usernameLower: input.username.toLowerCase(),
         ...(input.email === undefined ? {} : { email: input.email }),
+        ...(input.emailVerified === undefined ? {} : { emailVerified: input.emailVerified }),
         ...(input.name === undefined ? {} : { name: input.name }),
         ...(input.role === undefined ? {} : { role: input.role }),
         disabled: false,
@@ -115,6 +118,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       if (patch.disabled !== undefined) set.disabled = patch.disabled;
       if (patch.exempt !== undefined) set['mfa.exempt'] = patch.exempt;
       if (patch.passwordHash !== undefined) set.passwordHash = patch.passwordHash;
+      if (patch.emailVerified !== undefined) set.emailVerified = patch.emailVerified;
       for (const key of ['email', 'name', 'role'] as const) {
         if (patch[key] === null) unset[key] = '';
         else if (patch[key] !== undefined) set[key] = patch[key];
