@@ -38,6 +38,7 @@ import { createMongoRedisStores } from './stores/mongo-redis.ts';
 import type { Stores } from './stores/types.ts';
 import { createNotifier, notifyingAuditLog } from './domain/notifications.ts';
 import { createMailer } from './mail/mailer.ts';
+import { createPasswordReset } from './domain/password-reset.ts';
 
 export interface Twofold {
   server: Server;
@@ -205,6 +206,32 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   const seedDemo = config.mode === 'embedded' && options.demo !== false;
   const demo = seedDemo ? await seedDemoData(config, userService, clientService, samlApps) : undefined;
 
+  // "Forgot password?": tokens kept by their hash in the engine's store, each claimed once.
+  const resetTokens = stores.oidc.adapterFor('TwofoldPasswordReset');
+  const passwordReset = createPasswordReset({
+    users: stores.users,
+    userService,
+    tokens: {
+      put: (hash, record, ttl) => resetTokens.upsert(hash, record, ttl),
+      get: async (hash) => {
+        const found = await resetTokens.find(hash);
+        return found && typeof found.accountId === 'string' && typeof found.expiresAt === 'number'
+          ? { accountId: found.accountId, expiresAt: found.expiresAt }
+          : undefined;
+      },
+      claim: (hash, ttl) => stores.guard.acquire(`password-reset:${hash}`, ttl),
+      drop: (hash) => resetTokens.destroy(hash),
+    },
+    rateLimiter: stores.rateLimiter,
+    limits: config.rateLimits,
+    mailer: mail.mailer,
+    settings,
+    sessions: stores.oidc,
+    audit: stores.audit,
+    clock,
+    issuer: config.issuer,
+  });
+
   let shuttingDown = false;
   const app = createApp({
     config,
@@ -214,7 +241,8 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     userService,
     clientService,
     settings,
-    interaction: { secondFactor, assessor, journey, mfaState, clock },
+    interaction: { secondFactor, assessor, journey, mfaState, clock, passwordReset: mail.mailer.enabled },
+    passwordReset,
     keyring,
     recovery,
     sessions,

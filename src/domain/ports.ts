@@ -237,6 +237,7 @@ export const auditTypes = [
   'saml.signed_out',
   'mail.sent',
   'mail.failed',
+  'password.reset_requested',
 ] as const;
 export type AuditType = (typeof auditTypes)[number];
 
@@ -457,6 +458,7 @@ export interface SamlKeyManager {
 /** What a mail is for (its audit events and metrics say this, never its content). */
 export type MailKind =
   | 'test'
+  | 'password_reset'
   | 'notify.authenticator_added'
   | 'notify.authenticator_deleted'
   | 'notify.authenticator_reset'

@@ -29,6 +29,8 @@ import type { InteractionDeps } from './interaction/kit.ts';
 import { requestLogging } from './request-log.ts';
 import { securityHeaders, withImageOrigin } from './security-headers.ts';
 import { createSettingsCheck } from './settings-check.ts';
+import { createPasswordResetRoutes } from './password-reset.ts';
+import type { PasswordReset } from '../domain/password-reset.ts';
 import { LOGO_PATH } from '../domain/brand-logo.ts';
 
 /**
@@ -83,6 +85,7 @@ export interface AppDeps {
   recovery: RecoveryService;
   sessions: SignInSessions;
   administration: Administration;
+  passwordReset: PasswordReset;
   metrics: Metrics;
   /** This node's own address once it listens (see self-client.ts). */
   localOrigin: () => string | undefined;
@@ -218,6 +221,16 @@ export function createApp(deps: AppDeps): Koa {
       rateLimits: config.rateLimits,
       audit: stores.audit,
     }),
+    ...(deps.passwordReset.enabled()
+      ? [
+          createPasswordResetRoutes({
+            reset: deps.passwordReset,
+            log,
+            bodyLimit: config.http.bodyLimitBytes,
+            now: () => deps.interaction.clock.now(),
+          }),
+        ]
+      : []),
     ...createConsoleRouters({
       issuer: config.issuer,
       localOrigin: deps.localOrigin,

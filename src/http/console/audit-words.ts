@@ -35,6 +35,7 @@ export const eventTypeLabels: Record<AuditType, string> = {
   'saml.signed_out': 'SAML sign-out',
   'mail.sent': 'Mail sent',
   'mail.failed': 'Mail not sent',
+  'password.reset_requested': 'Password reset link sent',
 };
 
 const factors: Record<string, string> = { totp: 'authenticator app', backup_code: 'backup code', none: 'password only' };

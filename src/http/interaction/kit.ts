@@ -35,6 +35,8 @@ export interface InteractionDeps {
   rateLimiter: RateLimiter;
   rateLimits: RateLimitConfig;
   audit: AuditLog;
+  /** "Forgot password?" is offered (mail can go out). */
+  passwordReset: boolean;
 }
 
 export const EXPIRED = 'This sign-in has expired or was already finished. Start again from the application.';

@@ -21,7 +21,14 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
   async function show(ctx: Context, uid: string, clientName: string, options: Flash = {}) {
     ctx.status = options.status ?? 200;
     if (options.retryAfter) ctx.set('Retry-After', String(options.retryAfter));
-    await ctx.render('login', { title: 'Sign in', uid, clientName, username: options.username ?? '', error: options.error });
+    await ctx.render('login', {
+      title: 'Sign in',
+      uid,
+      clientName,
+      username: options.username ?? '',
+      error: options.error,
+      forgotHref: deps.passwordReset ? '/password/forgot' : undefined,
+    });
   }
 
   async function submit(ctx: Context) {

@@ -1,0 +1,139 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from './clock.ts';
+import { AppError } from './errors.ts';
+import { composeMail } from './mail-message.ts';
+import type { AuditLog, Mailer, RateLimiter, SessionEnder, UserStore } from './ports.ts';
+import type { SettingsService } from './settings.ts';
+import type { UserService } from './users.ts';
+
+/** How long a reset link works. */
+export const RESET_LINK_SECONDS = 15 * 60;
+/** A reset token: 32 random bytes, base64url (43 characters). */
+export const RESET_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** Where reset tokens wait (by their hash), and the once-only claim on each. */
+export interface ResetTokenStore {
+  put(tokenHash: string, record: { accountId: string; expiresAt: number }, ttlSeconds: number): Promise<void>;
+  get(tokenHash: string): Promise<{ accountId: string; expiresAt: number } | undefined>;
+  /** True for the first caller only, on any node. */
+  claim(tokenHash: string, ttlSeconds: number): Promise<boolean>;
+  drop(tokenHash: string): Promise<void>;
+}
+
+export type ResetCheck = { ok: true; accountId: string } | { ok: false; reason: 'malformed' | 'unknown_or_used' | 'expired' };
+
+const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+/**
+ * "Forgot password?" (SPEC section 12): a single-use link valid 15 minutes, mailed to the
+ * account's verified address. The request answers the same whether or not the account
+ * exists: the work that depends on it runs after the answer. Tokens are stored hashed;
+ * the link is claimed once across nodes; a new password ends every session and refresh
+ * token of the user, is audited (which mails the "password changed" notice), and leaves
+ * the second factor as it was, so the next sign-in asks for it.
+ */
+export function createPasswordReset(deps: {
+  users: UserStore;
+  userService: UserService;
+  tokens: ResetTokenStore;
+  rateLimiter: RateLimiter;
+  limits: { perAccount: { limit: number; windowSeconds: number }; perIp: { limit: number; windowSeconds: number } };
+  mailer: Mailer;
+  settings: SettingsService;
+  sessions: SessionEnder;
+  audit: AuditLog;
+  clock: Clock;
+  issuer: string;
+}) {
+  const now = () => deps.clock.now();
+
+  /** Counts a request against its address and the account name; the wait in ms when over, else 0. */
+  async function limited(username: string, ip: string | undefined): Promise<number> {
+    const { perIp, perAccount } = deps.limits;
+    const byIp = await deps.rateLimiter.hit(`reset-ip:${ip ?? 'unknown'}`, perIp.limit, perIp.windowSeconds * 1000, now());
+    if (!byIp.allowed) return byIp.retryAfterMs;
+    const account = createHash('sha256').update(username.toLowerCase()).digest('base64url');
+    const byAccount = await deps.rateLimiter.hit(`reset-account:${account}`, perAccount.limit, perAccount.windowSeconds * 1000, now());
+    return byAccount.allowed ? 0 : byAccount.retryAfterMs;
+  }
+
+  /** Mails a link when the account exists, is enabled and has a verified address; otherwise nothing. */
+  async function sendLink(username: string, source: { ip?: string | undefined; userAgent?: string | undefined }) {
+    const user = await deps.users.findByUsername(username);
+    if (!user || user.disabled || !user.email || !user.emailVerified) return;
+    const token = randomBytes(32).toString('base64url');
+    await deps.tokens.put(hashOf(token), { accountId: user.id, expiresAt: now() + RESET_LINK_SECONDS * 1000 }, RESET_LINK_SECONDS + 3600);
+    await deps.audit.record({ at: new Date(now()), type: 'password.reset_requested', outcome: 'success', userId: user.id, ...source });
+    const settings = await deps.settings.get();
+    deps.mailer.send(
+      composeMail({
+        kind: 'password_reset',
+        to: user.email,
+        userId: user.id,
+        organisation: settings.brand.name,
+        subject: 'Choose a new password',
+        greeting: `Hello ${user.name ?? user.username},`,
+        paragraphs: [
+          'Someone asked to choose a new password for your account. If it was you, open this link within 15 minutes; it works once:',
+          `${deps.issuer}/password/reset/${token}`,
+          'The link only lets you choose a password: signing in still asks for your second factor. If it was not you, ignore this mail; your password stays as it is.',
+        ],
+        facts: [
+          ['When', `${new Date(now()).toISOString().replace('T', ' ').slice(0, 16)} UTC`],
+          ['From the address', source.ip ?? 'unknown'],
+        ],
+      }),
+    );
+  }
+
+  return {
+    enabled: () => deps.mailer.enabled,
+
+    /**
+     * A reset asked for `username`. Returns at once with the wait when rate limited, else 0;
+     * `later` is the work whose cost depends on whether the account exists, for the caller
+     * to run after it has answered.
+     */
+    async request(username: string, source: { ip?: string | undefined; userAgent?: string | undefined }) {
+      const waitMs = await limited(username, source.ip);
+      return { waitMs, later: () => (waitMs > 0 ? Promise.resolve() : sendLink(username, source)) };
+    },
+
+    /** Whether a link is good now (without using it up). */
+    async check(token: string): Promise<ResetCheck> {
+      if (!RESET_TOKEN_PATTERN.test(token)) return { ok: false, reason: 'malformed' };
+      const record = await deps.tokens.get(hashOf(token));
+      if (!record) return { ok: false, reason: 'unknown_or_used' };
+      if (record.expiresAt <= now()) return { ok: false, reason: 'expired' };
+      return { ok: true, accountId: record.accountId };
+    },
+
+    /** Sets the new password with the link, once; the password is checked by the caller first. */
+    async complete(
+      token: string,
+      password: string,
+      source: { ip?: string | undefined; userAgent?: string | undefined },
+    ): Promise<ResetCheck> {
+      const checked = await this.check(token);
+      if (!checked.ok) return checked;
+      const hash = hashOf(token);
+      if (!(await deps.tokens.claim(hash, RESET_LINK_SECONDS + 3600))) return { ok: false, reason: 'unknown_or_used' };
+      await deps.tokens.drop(hash);
+      const user = await deps.userService.update(checked.accountId, { password }, new Date(now()));
+      if (!user) throw new AppError('not_found', 'This account no longer exists.');
+      await deps.sessions.endSessionsOf(user.id);
+      await deps.audit.record({
+        at: new Date(now()),
+        type: 'user.updated',
+        outcome: 'success',
+        userId: user.id,
+        changed: ['password'],
+        reason: 'password_reset',
+        ...source,
+      });
+      return checked;
+    },
+  };
+}
+
+export type PasswordReset = ReturnType<typeof createPasswordReset>;
