@@ -38,7 +38,8 @@ import { createMongoRedisStores } from './stores/mongo-redis.ts';
 import type { Stores } from './stores/types.ts';
 import { createNotifier, notifyingAuditLog } from './domain/notifications.ts';
 import { createMailer } from './mail/mailer.ts';
-import { createPasswordReset } from './domain/password-reset.ts';
+import { createPasswordReset, type ResetTokenStore } from './domain/password-reset.ts';
+import { createAccountChanges } from './domain/account-changes.ts';
 
 export interface Twofold {
   server: Server;
@@ -206,25 +207,44 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
   const seedDemo = config.mode === 'embedded' && options.demo !== false;
   const demo = seedDemo ? await seedDemoData(config, userService, clientService, samlApps) : undefined;
 
-  // "Forgot password?": tokens kept by their hash in the engine's store, each claimed once.
-  const resetTokens = stores.oidc.adapterFor('TwofoldPasswordReset');
+  // Mailed links ("Forgot password?", a new email): tokens kept by their hash in the
+  // engine's store, each claimed once.
+  const tokenStore = (model: string): ResetTokenStore => {
+    const adapter = stores.oidc.adapterFor(model);
+    return {
+      put: (hash, record, ttl) => adapter.upsert(hash, { ...record }, ttl),
+      get: async (hash) => {
+        const found = await adapter.find(hash);
+        return found && typeof found.accountId === 'string' && typeof found.expiresAt === 'number'
+          ? { accountId: found.accountId, expiresAt: found.expiresAt, ...(typeof found.email === 'string' ? { email: found.email } : {}) }
+          : undefined;
+      },
+      claim: (hash, ttl) => stores.guard.acquire(`${model}:${hash}`, ttl),
+      drop: (hash) => adapter.destroy(hash),
+    };
+  };
   const passwordReset = createPasswordReset({
     users: stores.users,
     userService,
-    tokens: {
-      put: (hash, record, ttl) => resetTokens.upsert(hash, record, ttl),
-      get: async (hash) => {
-        const found = await resetTokens.find(hash);
-        return found && typeof found.accountId === 'string' && typeof found.expiresAt === 'number'
-          ? { accountId: found.accountId, expiresAt: found.expiresAt }
-          : undefined;
-      },
-      claim: (hash, ttl) => stores.guard.acquire(`password-reset:${hash}`, ttl),
-      drop: (hash) => resetTokens.destroy(hash),
-    },
+    tokens: tokenStore('TwofoldPasswordReset'),
     rateLimiter: stores.rateLimiter,
     limits: config.rateLimits,
     mailer: mail.mailer,
+    settings,
+    sessions: stores.oidc,
+    audit: stores.audit,
+    clock,
+    issuer: config.issuer,
+  });
+
+  const accountChanges = createAccountChanges({
+    users: stores.users,
+    userService,
+    emailTokens: tokenStore('TwofoldEmailChange'),
+    rateLimiter: stores.rateLimiter,
+    limit: config.rateLimits.perAccount,
+    mailer: mail.mailer,
+    notifier,
     settings,
     sessions: stores.oidc,
     audit: stores.audit,
@@ -243,6 +263,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     settings,
     interaction: { secondFactor, assessor, journey, mfaState, clock, passwordReset: mail.mailer.enabled },
     passwordReset,
+    accountChanges,
     keyring,
     recovery,
     sessions,

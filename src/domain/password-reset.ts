@@ -11,10 +11,17 @@ export const RESET_LINK_SECONDS = 15 * 60;
 /** A reset token: 32 random bytes, base64url (43 characters). */
 export const RESET_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-/** Where reset tokens wait (by their hash), and the once-only claim on each. */
+/** What a mailed link stands for: the account, until when, and for an email change the new address. */
+export interface TokenRecord {
+  accountId: string;
+  expiresAt: number;
+  email?: string | undefined;
+}
+
+/** Where mailed links' tokens wait (by their hash), and the once-only claim on each. */
 export interface ResetTokenStore {
-  put(tokenHash: string, record: { accountId: string; expiresAt: number }, ttlSeconds: number): Promise<void>;
-  get(tokenHash: string): Promise<{ accountId: string; expiresAt: number } | undefined>;
+  put(tokenHash: string, record: TokenRecord, ttlSeconds: number): Promise<void>;
+  get(tokenHash: string): Promise<TokenRecord | undefined>;
   /** True for the first caller only, on any node. */
   claim(tokenHash: string, ttlSeconds: number): Promise<boolean>;
   drop(tokenHash: string): Promise<void>;

@@ -459,6 +459,7 @@ export interface SamlKeyManager {
 export type MailKind =
   | 'test'
   | 'password_reset'
+  | 'email_verification'
   | 'notify.authenticator_added'
   | 'notify.authenticator_deleted'
   | 'notify.authenticator_reset'

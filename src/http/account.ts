@@ -13,6 +13,8 @@ import type { UserRecord, UserStore } from '../domain/ports.ts';
 import { bodyParser } from './body.ts';
 import { backupCodesPage, lockedMessage } from './interaction/messages.ts';
 import { createSelfClient } from './self-client.ts';
+import type { AccountChanges } from '../domain/account-changes.ts';
+import { mountAccountChanges } from './account-changes.ts';
 
 /** A second factor this recent lets the user delete the device or make new codes without another code. */
 export const FRESH_SECOND_FACTOR_SECONDS = 300;
@@ -22,7 +24,7 @@ const SESSION_COOKIE = 'account_session';
 
 /** `sid`: the uid of the sign-in session the account page's sign-in came from. */
 const sessionSchema = z.strictObject({ sub: z.string().min(1), sid: z.string().min(1), csrf: z.string().min(1), exp: z.number().int() });
-type AccountSession = z.infer<typeof sessionSchema>;
+export type AccountSession = z.infer<typeof sessionSchema>;
 const actionForm = z.strictObject({ csrf: z.string().max(200), code: z.string().max(64).optional() });
 
 const actions = {
@@ -63,6 +65,7 @@ export function createAccountRoutes(deps: {
   sessions: SignInSessions;
   clock: Clock;
   bodyLimit: number;
+  changes: AccountChanges;
 }) {
   const router = new Router({ prefix: '/account' });
   const client = createSelfClient({
@@ -115,6 +118,9 @@ export function createAccountRoutes(deps: {
         lastUsedAtIso: device.lastUsedAt?.toISOString(),
       },
       backupCodesLeft: device ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
+      email: user.email,
+      emailVerified: user.emailVerified === true,
+      mailEnabled: deps.changes.mailEnabled(),
       csrf: tokens.create(session.csrf),
       notice,
     });
@@ -204,6 +210,37 @@ export function createAccountRoutes(deps: {
     });
   }
 
+  /**
+   * Checks a form's CSRF token and, when the session's second factor is older than 5
+   * minutes, the code typed with it. Null when the form may go on; else the refusal, for
+   * the caller to render on its own page.
+   */
+  async function guardForm(
+    ctx: Context,
+    current: { session: AccountSession; live: LiveSession; user: UserRecord },
+  ): Promise<{ status: number; error?: string; locked?: string } | null> {
+    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+    if (typeof body.csrf !== 'string' || !tokens.verify(current.session.csrf, body.csrf))
+      return { status: 403, error: 'This form has expired. Open the page again.' };
+    if (isFresh(current.live) || !current.user.mfa.device) return null;
+    const outcome = await deps.secondFactor.verify(current.user, typeof body.code === 'string' ? body.code.slice(0, 64) : '', source(ctx));
+    if (outcome.result === 'locked') return { status: 403, locked: lockedMessage(outcome.until, deps.clock.now()) };
+    if (outcome.result !== 'passed') return { status: 401, error: 'That code is not correct or was already used.' };
+    await deps.sessions.recordFactor(current.live, outcome.method, nowSeconds());
+    return null;
+  }
+
+  mountAccountChanges(router, {
+    changes: deps.changes,
+    form,
+    signedIn,
+    guardForm,
+    askCode: (current) => !isFresh(current.live) && current.user.mfa.device !== undefined,
+    csrf: (session) => tokens.create(session.csrf),
+    endPage: (ctx) => client.clear(ctx, SESSION_COOKIE),
+    source,
+  });
+
   router.post('/logout', form, async (ctx) => {
     const current = await signedIn(ctx);
     const parsed = actionForm.safeParse(ctx.request.body);
@@ -221,7 +258,9 @@ export function createAccountRoutes(deps: {
       message:
         ctx.query.reason === 'deleted'
           ? 'Your authenticator app was deleted, and you are signed out everywhere it had signed you in. The next time an application asks for a second factor, you set up an authenticator app again.'
-          : 'You are signed out of your account page and of your sign-in. Signing in again asks for your password.',
+          : ctx.query.reason === 'password'
+            ? 'Your password is changed, and you are signed out everywhere. Sign in again with the new password.'
+            : 'You are signed out of your account page and of your sign-in. Signing in again asks for your password.',
       signInHref: '/account/',
     }),
   );

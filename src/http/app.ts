@@ -31,6 +31,7 @@ import { securityHeaders, withImageOrigin } from './security-headers.ts';
 import { createSettingsCheck } from './settings-check.ts';
 import { createPasswordResetRoutes } from './password-reset.ts';
 import type { PasswordReset } from '../domain/password-reset.ts';
+import type { AccountChanges } from '../domain/account-changes.ts';
 import { LOGO_PATH } from '../domain/brand-logo.ts';
 
 /**
@@ -86,6 +87,7 @@ export interface AppDeps {
   sessions: SignInSessions;
   administration: Administration;
   passwordReset: PasswordReset;
+  accountChanges: AccountChanges;
   metrics: Metrics;
   /** This node's own address once it listens (see self-client.ts). */
   localOrigin: () => string | undefined;
@@ -253,6 +255,7 @@ export function createApp(deps: AppDeps): Koa {
       sessions: deps.sessions,
       clock: deps.interaction.clock,
       bodyLimit: config.http.bodyLimitBytes,
+      changes: deps.accountChanges,
     }),
     ...(deps.demo
       ? [
