@@ -57,8 +57,17 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
     const nameIdAtSource = (await portal.saml.validatePostResponseAsync({ SAMLResponse: portal.answerOn(atSource.page).SAMLResponse }))
       .profile!.nameID;
     clock.advance(30_000);
+    await source.adminFetch(`/admin/api/users/${id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ email: 'tara@example.com', email_verified: true }),
+    });
     const data = await exported(source);
     assert.equal(data.format, 'twofold-export');
+    assert.deepEqual(
+      [data.users[0].email, data.users[0].emailVerified],
+      ['tara@example.com', true],
+      'the email goes with whether it is verified',
+    );
     assert.equal(data.users.length, 1);
     assert.match(data.users[0].mfa.device.sealedSecret, /^v1\./, 'the secret stays sealed');
     assert.deepEqual(
@@ -97,6 +106,8 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
     const { seen, claims } = await signIn(new UserAgent(), targetRp, credentials, {}, phone.app);
     assert.deepEqual(seen, ['login', 'code'], 'the same authenticator app, no new registration');
     assert.equal(claims.sub, id, 'the same subject for the applications');
+    const arrived = (await (await target.adminFetch(`/admin/api/users/${id}`)).json()) as { email: string; email_verified: boolean };
+    assert.deepEqual([arrived.email, arrived.email_verified], ['tara@example.com', true]);
     const backup = await signIn(new UserAgent(), targetRp, credentials, { prompt: 'login' }, { code: () => phone.backupCodes[0]! });
     assert.deepEqual(backup.claims.amr, ['pwd', 'otp', 'mfa'], 'and its backup codes');
 

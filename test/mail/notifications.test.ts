@@ -183,6 +183,11 @@ describe('notifications by mail, on Redis and MongoDB with an SMTP server', { sk
     }
     const view = (await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as { email?: string };
     assert.equal(view.email, undefined, 'nothing written');
+    const named = await server.adminFetch(`/admin/api/users/${id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ name: 'Xena\r\nBcc: all@acme.example' }),
+    });
+    assert.equal(named.status, 400, 'a name with a line break');
     const verifyNothing = await server.adminFetch(`/admin/api/users/${id}`, {
       method: 'PATCH',
       body: JSON.stringify({ email: null, email_verified: true }),

@@ -15,7 +15,13 @@ import { parseInput } from '../validate.ts';
 export const username = z.string().regex(USERNAME_PATTERN, { message: USERNAME_RULE });
 const password = z.string().min(8, { message: 'at least 8 characters' }).max(1024, { message: 'at most 1024 characters' });
 const email = z.email({ message: 'an email address' }).max(254);
-const name = z.string().trim().min(1).max(256);
+// A person's name is one line: no control characters (it goes into mails and pages).
+const name = z
+  .string()
+  .trim()
+  .min(1)
+  .max(256)
+  .regex(/^[^\p{Cc}]+$/u, { message: 'one line, without control characters' });
 // An absolute URL exactly as given (the rule the client service applies on every way in,
 // stated here too so the API document shows it).
 const uri = z
