@@ -38,7 +38,8 @@ import { createMongoRedisStores } from './stores/mongo-redis.ts';
 import type { Stores } from './stores/types.ts';
 import { createNotifier, notifyingAuditLog } from './domain/notifications.ts';
 import { createMailer } from './mail/mailer.ts';
-import { createPasswordReset, type ResetTokenStore } from './domain/password-reset.ts';
+import { createPasswordReset } from './domain/password-reset.ts';
+import type { LinkTokenStore } from './domain/mailed-links.ts';
 import { createAccountChanges } from './domain/account-changes.ts';
 
 export interface Twofold {
@@ -209,7 +210,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
 
   // Mailed links ("Forgot password?", a new email): tokens kept by their hash in the
   // engine's store, each claimed once.
-  const tokenStore = (model: string): ResetTokenStore => {
+  const tokenStore = (model: string): LinkTokenStore => {
     const adapter = stores.oidc.adapterFor(model);
     return {
       put: (hash, record, ttl) => adapter.upsert(hash, { ...record }, ttl),

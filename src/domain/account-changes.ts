@@ -1,18 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import { composeMail } from './mail-message.ts';
 import type { Notifier } from './notifications.ts';
-import type { ResetTokenStore } from './password-reset.ts';
-import { RESET_LINK_SECONDS, RESET_TOKEN_PATTERN } from './password-reset.ts';
+import { createMailedLinks, type LinkRefusal, type LinkTokenStore } from './mailed-links.ts';
 import type { AuditLog, Mailer, RateLimiter, SessionEnder, UserRecord, UserStore } from './ports.ts';
 import type { SettingsService } from './settings.ts';
 import type { UserService } from './users.ts';
 
 type Source = { ip?: string | undefined; userAgent?: string | undefined };
 
-const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url');
-
-export type EmailConfirmation = { ok: true; email: string } | { ok: false; reason: 'malformed' | 'unknown_or_used' | 'expired' };
+export type EmailConfirmation = { ok: true; email: string } | { ok: false; reason: LinkRefusal };
 
 /**
  * What a signed-in user changes on the account page besides the second factor: the
@@ -23,7 +19,7 @@ export type EmailConfirmation = { ok: true; email: string } | { ok: false; reaso
 export function createAccountChanges(deps: {
   users: UserStore;
   userService: UserService;
-  emailTokens: ResetTokenStore;
+  emailTokens: LinkTokenStore;
   rateLimiter: RateLimiter;
   limit: { limit: number; windowSeconds: number };
   mailer: Mailer;
@@ -35,6 +31,7 @@ export function createAccountChanges(deps: {
   issuer: string;
 }) {
   const now = () => deps.clock.now();
+  const links = createMailedLinks(deps.emailTokens, deps.clock);
   const attempts = async (user: UserRecord, what: string) =>
     deps.rateLimiter.hit(`${what}:${user.id}`, deps.limit.limit, deps.limit.windowSeconds * 1000, now());
 
@@ -68,12 +65,7 @@ export function createAccountChanges(deps: {
     async requestEmailChange(user: UserRecord, email: string, source: Source): Promise<'sent' | 'rate_limited' | 'same'> {
       if (email.toLowerCase() === (user.email ?? '').toLowerCase() && user.emailVerified) return 'same';
       if (!(await attempts(user, 'email-change')).allowed) return 'rate_limited';
-      const token = randomBytes(32).toString('base64url');
-      await deps.emailTokens.put(
-        hashOf(token),
-        { accountId: user.id, email, expiresAt: now() + RESET_LINK_SECONDS * 1000 },
-        RESET_LINK_SECONDS + 3600,
-      );
+      const token = await links.issue({ accountId: user.id, email });
       const settings = await deps.settings.get();
       deps.mailer.send(
         composeMail({
@@ -95,21 +87,18 @@ export function createAccountChanges(deps: {
     },
 
     async checkEmailLink(token: string): Promise<EmailConfirmation> {
-      if (!RESET_TOKEN_PATTERN.test(token)) return { ok: false, reason: 'malformed' };
-      const record = await deps.emailTokens.get(hashOf(token));
-      if (!record?.email) return { ok: false, reason: 'unknown_or_used' };
-      if (record.expiresAt <= now()) return { ok: false, reason: 'expired' };
-      return { ok: true, email: record.email };
+      const checked = await links.check(token);
+      if (!checked.ok) return checked;
+      return checked.record.email ? { ok: true, email: checked.record.email } : { ok: false, reason: 'unknown_or_used' };
     },
 
     /** Uses a confirmation link, once: the address becomes the account's, verified; the old one is told. */
     async confirmEmail(token: string, source: Source): Promise<EmailConfirmation> {
-      const checked = await this.checkEmailLink(token);
-      if (!checked.ok) return checked;
-      const hash = hashOf(token);
-      const record = (await deps.emailTokens.get(hash))!;
-      if (!(await deps.emailTokens.claim(hash, RESET_LINK_SECONDS + 3600))) return { ok: false, reason: 'unknown_or_used' };
-      await deps.emailTokens.drop(hash);
+      const used = await links.use(token);
+      if (!used.ok) return used;
+      const { record } = used;
+      if (!record.email) return { ok: false, reason: 'unknown_or_used' };
+      const checked = { ok: true as const, email: record.email };
       const before = await deps.users.findById(record.accountId);
       if (!before) return { ok: false, reason: 'unknown_or_used' };
       await deps.users.update(before.id, { email: checked.email, emailVerified: true }, new Date(now()));

@@ -1,35 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import { AppError } from './errors.ts';
+import { createMailedLinks, type LinkRefusal, type LinkTokenStore } from './mailed-links.ts';
 import { composeMail } from './mail-message.ts';
 import type { AuditLog, Mailer, RateLimiter, SessionEnder, UserStore } from './ports.ts';
 import type { SettingsService } from './settings.ts';
 import type { UserService } from './users.ts';
 
-/** How long a reset link works. */
-export const RESET_LINK_SECONDS = 15 * 60;
-/** A reset token: 32 random bytes, base64url (43 characters). */
-export const RESET_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-
-/** What a mailed link stands for: the account, until when, and for an email change the new address. */
-export interface TokenRecord {
-  accountId: string;
-  expiresAt: number;
-  email?: string | undefined;
-}
-
-/** Where mailed links' tokens wait (by their hash), and the once-only claim on each. */
-export interface ResetTokenStore {
-  put(tokenHash: string, record: TokenRecord, ttlSeconds: number): Promise<void>;
-  get(tokenHash: string): Promise<TokenRecord | undefined>;
-  /** True for the first caller only, on any node. */
-  claim(tokenHash: string, ttlSeconds: number): Promise<boolean>;
-  drop(tokenHash: string): Promise<void>;
-}
-
-export type ResetCheck = { ok: true; accountId: string } | { ok: false; reason: 'malformed' | 'unknown_or_used' | 'expired' };
-
-const hashOf = (token: string) => createHash('sha256').update(token).digest('base64url');
+export type ResetCheck = { ok: true; accountId: string } | { ok: false; reason: LinkRefusal };
 
 /**
  * "Forgot password?" (SPEC section 12): a single-use link valid 15 minutes, mailed to the
@@ -42,7 +20,7 @@ const hashOf = (token: string) => createHash('sha256').update(token).digest('bas
 export function createPasswordReset(deps: {
   users: UserStore;
   userService: UserService;
-  tokens: ResetTokenStore;
+  tokens: LinkTokenStore;
   rateLimiter: RateLimiter;
   limits: { perAccount: { limit: number; windowSeconds: number }; perIp: { limit: number; windowSeconds: number } };
   mailer: Mailer;
@@ -53,6 +31,7 @@ export function createPasswordReset(deps: {
   issuer: string;
 }) {
   const now = () => deps.clock.now();
+  const links = createMailedLinks(deps.tokens, deps.clock);
 
   /** Counts a request against its address and the account name; the wait in ms when over, else 0. */
   async function limited(username: string, ip: string | undefined): Promise<number> {
@@ -68,8 +47,7 @@ export function createPasswordReset(deps: {
   async function sendLink(username: string, source: { ip?: string | undefined; userAgent?: string | undefined }) {
     const user = await deps.users.findByUsername(username);
     if (!user || user.disabled || !user.email || !user.emailVerified) return;
-    const token = randomBytes(32).toString('base64url');
-    await deps.tokens.put(hashOf(token), { accountId: user.id, expiresAt: now() + RESET_LINK_SECONDS * 1000 }, RESET_LINK_SECONDS + 3600);
+    const token = await links.issue({ accountId: user.id });
     await deps.audit.record({ at: new Date(now()), type: 'password.reset_requested', outcome: 'success', userId: user.id, ...source });
     const settings = await deps.settings.get();
     deps.mailer.send(
@@ -108,11 +86,8 @@ export function createPasswordReset(deps: {
 
     /** Whether a link is good now (without using it up). */
     async check(token: string): Promise<ResetCheck> {
-      if (!RESET_TOKEN_PATTERN.test(token)) return { ok: false, reason: 'malformed' };
-      const record = await deps.tokens.get(hashOf(token));
-      if (!record) return { ok: false, reason: 'unknown_or_used' };
-      if (record.expiresAt <= now()) return { ok: false, reason: 'expired' };
-      return { ok: true, accountId: record.accountId };
+      const checked = await links.check(token);
+      return checked.ok ? { ok: true, accountId: checked.record.accountId } : checked;
     },
 
     /** Sets the new password with the link, once; the password is checked by the caller first. */
@@ -121,11 +96,9 @@ export function createPasswordReset(deps: {
       password: string,
       source: { ip?: string | undefined; userAgent?: string | undefined },
     ): Promise<ResetCheck> {
-      const checked = await this.check(token);
-      if (!checked.ok) return checked;
-      const hash = hashOf(token);
-      if (!(await deps.tokens.claim(hash, RESET_LINK_SECONDS + 3600))) return { ok: false, reason: 'unknown_or_used' };
-      await deps.tokens.drop(hash);
+      const used = await links.use(token);
+      if (!used.ok) return used;
+      const checked = { ok: true as const, accountId: used.record.accountId };
       const user = await deps.userService.update(checked.accountId, { password }, new Date(now()));
       if (!user) throw new AppError('not_found', 'This account no longer exists.');
       await deps.sessions.endSessionsOf(user.id);
