@@ -141,6 +141,29 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
         await page.getByTestId('continue').click();
         assert.equal(await page.getByTestId('backup-codes-left').textContent(), '10');
 
+        // A new email address, confirmed by a mailed link (a second factor a moment ago: no code asked).
+        await page.getByTestId('change-email').click();
+        await page.getByLabel('New email address').fill(`${username}@new.example`);
+        assert.deepEqual(await axeViolations(page), [], `email change (${size})`);
+        await snapshot(page, { path: screenshotPath(`account-email-${size}`), fullPage: true });
+        const mailed = server.printedMails.length;
+        await page.getByTestId('change-email').click();
+        await page.getByRole('heading', { name: 'Check your mail' }).waitFor();
+        await snapshot(page, { path: screenshotPath(`account-email-sent-${size}`), fullPage: true });
+        while (server.printedMails.length === mailed) await new Promise((resolve) => setTimeout(resolve, 20));
+        const confirmLink = /(http:\/\/localhost:\d+\/account\/email\/confirm\/[\w-]{43})/.exec(server.printedMails.at(-1)!)![1]!;
+        await page.goto(confirmLink);
+        assert.deepEqual(await axeViolations(page), [], `email confirmation (${size})`);
+        await snapshot(page, { path: screenshotPath(`account-email-confirm-${size}`), fullPage: true });
+        await page.getByTestId('confirm-email').click();
+        await page.getByRole('status').waitFor();
+        await page.goto(`${server.issuer}/account/`);
+        assert.equal(await page.getByTestId('account-email').textContent(), `${username}@new.example`);
+        await page.getByTestId('change-password').click();
+        assert.deepEqual(await axeViolations(page), [], `password change (${size})`);
+        await snapshot(page, { path: screenshotPath(`account-password-${size}`), fullPage: true });
+        await page.goto(`${server.issuer}/account/`);
+
         clock.advance(6 * 60_000);
         await page.getByTestId('delete-device').click();
         await page.getByLabel('Code', { exact: true }).waitFor();
