@@ -5,6 +5,7 @@ import type { AccountChanges, EmailConfirmation } from '../domain/account-change
 import type { UserRecord } from '../domain/ports.ts';
 import type { LiveSession } from '../oidc/sign-in-sessions.ts';
 import type { AccountSession } from './account.ts';
+import { newPasswordProblem } from './password-rules.ts';
 
 type Current = { session: AccountSession; live: LiveSession; user: UserRecord };
 
@@ -76,14 +77,7 @@ export function mountAccountChanges(
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     const text = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
     const next = text('password');
-    const problem =
-      next.length < 8
-        ? 'Choose a new password of at least 8 characters.'
-        : next.length > 1024
-          ? 'A password has at most 1024 characters.'
-          : next !== text('confirm')
-            ? 'The two new passwords are not the same.'
-            : undefined;
+    const problem = newPasswordProblem(next, text('confirm'));
     if (problem) return passwordPage(ctx, current, { status: 400, error: problem });
     const refused = await deps.guardForm(ctx, current);
     if (refused) return passwordPage(ctx, current, refused);

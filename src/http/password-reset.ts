@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { PasswordReset, ResetCheck } from '../domain/password-reset.ts';
 import type { Logger } from '../logger.ts';
 import { bodyParser } from './body.ts';
+import { newPasswordProblem } from './password-rules.ts';
 import { rateLimitedMessage } from './interaction/messages.ts';
 
 const forgotForm = z.strictObject({
@@ -71,15 +72,7 @@ export function createPasswordResetRoutes(deps: { reset: PasswordReset; log: Log
     const token = ctx.params.token!;
     const parsed = resetForm.safeParse(ctx.request.body);
     const password = parsed.success ? parsed.data.password : '';
-    const problem = !parsed.success
-      ? 'Enter the new password twice.'
-      : password.length < 8
-        ? 'Choose a password of at least 8 characters.'
-        : password.length > 1024
-          ? 'A password has at most 1024 characters.'
-          : password !== parsed.data.confirm
-            ? 'The two passwords are not the same.'
-            : undefined;
+    const problem = parsed.success ? newPasswordProblem(password, parsed.data.confirm) : 'Enter the new password twice.';
     if (problem) {
       const checked = await deps.reset.check(token);
       ctx.status = 400;

@@ -7,16 +7,14 @@ import type { UserRecord } from '../../domain/ports.ts';
 import { USERNAME_PATTERN } from '../../domain/users.ts';
 import { presentUser } from '../admin/presenters.ts';
 import { describeEvent, eventTypeLabels } from './audit-words.ts';
+import { passwordField } from '../password-rules.ts';
 import { parseForm, serviceProblem, typed, type FormState } from './forms.ts';
 import { consoleLocals, consoleOf } from './session.ts';
 import { userActions, type UserAction } from './user-actions.ts';
 
 const PAGE = 25;
 
-const password = z
-  .string()
-  .min(8, { message: 'Choose a password of at least 8 characters.' })
-  .max(1024, { message: 'A password has at most 1024 characters.' });
+const password = passwordField;
 const email = z
   .string()
   .trim()
