@@ -184,15 +184,8 @@ export function createAccountRoutes(deps: {
       }
       const { user, session, live } = current;
       if (!user.mfa.device) return ctx.redirect('/account/');
-      if (!isFresh(live)) {
-        const outcome = await deps.secondFactor.verify(user, parsed.data.code ?? '', source(ctx));
-        if (outcome.result === 'locked')
-          return renderConfirm(ctx, action, session, live, { locked: lockedMessage(outcome.until, deps.clock.now()), status: 403 });
-        if (outcome.result !== 'passed')
-          return renderConfirm(ctx, action, session, live, { error: 'That code is not correct or was already used.', status: 401 });
-        // Presented in this sign-in session: the session knows it, as it knows a sign-in's.
-        await deps.sessions.recordFactor(live, outcome.method, nowSeconds());
-      }
+      const refused = await freshSecondFactor(ctx, current, parsed.data.code ?? '');
+      if (refused) return renderConfirm(ctx, action, session, live, refused);
       if (action === 'delete-device') {
         // Losing the factor ends every session it opened, this one included.
         await deps.recovery.deleteDevice(user.id, { ...source(ctx), actor: 'user' });
@@ -211,10 +204,24 @@ export function createAccountRoutes(deps: {
   }
 
   /**
-   * Checks a form's CSRF token and, when the session's second factor is older than 5
-   * minutes, the code typed with it. Null when the form may go on; else the refusal, for
-   * the caller to render on its own page.
+   * A second factor presented in this sign-in session within the last 5 minutes, or the
+   * code typed now (recorded with the session, as a sign-in's is). Null when the change may
+   * go on; else the refusal, for the caller to render on its own page.
    */
+  async function freshSecondFactor(
+    ctx: Context,
+    current: { live: LiveSession; user: UserRecord },
+    code: string,
+  ): Promise<{ status: number; error?: string; locked?: string } | null> {
+    if (isFresh(current.live) || !current.user.mfa.device) return null;
+    const outcome = await deps.secondFactor.verify(current.user, code.slice(0, 64), source(ctx));
+    if (outcome.result === 'locked') return { status: 403, locked: lockedMessage(outcome.until, deps.clock.now()) };
+    if (outcome.result !== 'passed') return { status: 401, error: 'That code is not correct or was already used.' };
+    await deps.sessions.recordFactor(current.live, outcome.method, nowSeconds());
+    return null;
+  }
+
+  /** A form's CSRF token, then the fresh second factor (see above). */
   async function guardForm(
     ctx: Context,
     current: { session: AccountSession; live: LiveSession; user: UserRecord },
@@ -222,12 +229,7 @@ export function createAccountRoutes(deps: {
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     if (typeof body.csrf !== 'string' || !tokens.verify(current.session.csrf, body.csrf))
       return { status: 403, error: 'This form has expired. Open the page again.' };
-    if (isFresh(current.live) || !current.user.mfa.device) return null;
-    const outcome = await deps.secondFactor.verify(current.user, typeof body.code === 'string' ? body.code.slice(0, 64) : '', source(ctx));
-    if (outcome.result === 'locked') return { status: 403, locked: lockedMessage(outcome.until, deps.clock.now()) };
-    if (outcome.result !== 'passed') return { status: 401, error: 'That code is not correct or was already used.' };
-    await deps.sessions.recordFactor(current.live, outcome.method, nowSeconds());
-    return null;
+    return freshSecondFactor(ctx, current, typeof body.code === 'string' ? body.code : '');
   }
 
   mountAccountChanges(router, {
