@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { countAttempt, type AttemptLimits } from './attempt-limits.ts';
 import type { Clock } from './clock.ts';
 import { AppError } from './errors.ts';
 import { createMailedLinks, type LinkRefusal, type LinkTokenStore } from './mailed-links.ts';
@@ -22,7 +22,7 @@ export function createPasswordReset(deps: {
   userService: UserService;
   tokens: LinkTokenStore;
   rateLimiter: RateLimiter;
-  limits: { perAccount: { limit: number; windowSeconds: number }; perIp: { limit: number; windowSeconds: number } };
+  limits: AttemptLimits;
   mailer: Mailer;
   settings: SettingsService;
   sessions: SessionEnder;
@@ -34,14 +34,8 @@ export function createPasswordReset(deps: {
   const links = createMailedLinks(deps.tokens, deps.clock);
 
   /** Counts a request against its address and the account name; the wait in ms when over, else 0. */
-  async function limited(username: string, ip: string | undefined): Promise<number> {
-    const { perIp, perAccount } = deps.limits;
-    const byIp = await deps.rateLimiter.hit(`reset-ip:${ip ?? 'unknown'}`, perIp.limit, perIp.windowSeconds * 1000, now());
-    if (!byIp.allowed) return byIp.retryAfterMs;
-    const account = createHash('sha256').update(username.toLowerCase()).digest('base64url');
-    const byAccount = await deps.rateLimiter.hit(`reset-account:${account}`, perAccount.limit, perAccount.windowSeconds * 1000, now());
-    return byAccount.allowed ? 0 : byAccount.retryAfterMs;
-  }
+  const limited = async (username: string, ip: string | undefined) =>
+    (await countAttempt(deps.rateLimiter, deps.limits, { kind: 'reset-', username, ip, now: now() })).waitMs;
 
   /** Mails a link when the account exists, is enabled and has a verified address; otherwise nothing. */
   async function sendLink(username: string, source: { ip?: string | undefined; userAgent?: string | undefined }) {

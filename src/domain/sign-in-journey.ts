@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { countAttempt } from './attempt-limits.ts';
 import { secondFactorAt, type AuthMethod, type MethodTimes } from './authentication.ts';
 import type { Clock } from './clock.ts';
 import type { DataKeyring } from './data-key.ts';
@@ -135,15 +135,8 @@ export function createSignInJourney(deps: JourneyDeps) {
    * Counts this attempt against the client address and then the account (known or not):
    * the wait until another is allowed, or 0. Nothing about the password is checked first.
    */
-  async function rateLimited(username: string, ip: string | undefined) {
-    const now = deps.clock.now();
-    const { perIp, perAccount } = deps.rateLimits;
-    const byIp = await deps.rateLimiter.hit(`ip:${ip ?? 'unknown'}`, perIp.limit, perIp.windowSeconds * 1000, now);
-    if (!byIp.allowed) return { waitMs: byIp.retryAfterMs, per: 'per_ip' as const };
-    const account = createHash('sha256').update(username.toLowerCase()).digest('base64url');
-    const byAccount = await deps.rateLimiter.hit(`account:${account}`, perAccount.limit, perAccount.windowSeconds * 1000, now);
-    return byAccount.allowed ? { waitMs: 0, per: 'per_account' as const } : { waitMs: byAccount.retryAfterMs, per: 'per_account' as const };
-  }
+  const rateLimited = (username: string, ip: string | undefined) =>
+    countAttempt(deps.rateLimiter, deps.rateLimits, { kind: '', username, ip, now: deps.clock.now() });
 
   /** The sign-in of an application is complete: who, where, and the second factor it presented. */
   const signedIn = (userId: string, factor: AuthMethod | 'none', source: AttemptSource) =>
