@@ -6,7 +6,7 @@ import { realStoresSkip } from '../support/env.ts';
 import { Phone } from '../support/mfa.ts';
 import { follow, signIn, SignInRefused, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
 import { createUser, newRealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
-import { startSmtpServer } from '../support/smtp.ts';
+import { startSmtpServer, type ReceivedMail } from '../support/smtp.ts';
 
 const LINK = /(http:\/\/localhost:\d+\/password\/reset\/[A-Za-z0-9_-]{43})/;
 
@@ -54,14 +54,13 @@ describe('password reset by mail, on Redis and MongoDB', { skip: realStoresSkip 
     const answer = await post(agent, '/password/forgot', { username });
     return { status: answer.status, html: await answer.text() };
   };
-  /** The link of the `count`th reset mail to `address`, once it has arrived (the answer does not wait for it). */
+  /** The link of the `count`th reset mail to `address`, once it has arrived (the answer does not wait for it); no more than `count` by then. */
   const linkFor = async (address: string, count: number) => {
-    const resets = () => smtp.mails.filter((m) => m.to.includes(address) && m.subject.startsWith('Choose a new password'));
-    for (let waited = 0; resets().length < count && waited < 20_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    const isReset = (m: ReceivedMail) => m.to.includes(address) && m.subject.startsWith('Choose a new password');
+    const mail = await smtp.arrival(isReset, count);
     await server.mail.idle();
-    const mails = resets();
-    assert.equal(mails.length, count, `${count} reset mails to ${address}`);
-    return LINK.exec(mails.at(-1)!.text)![1]!;
+    assert.equal(smtp.mails.filter(isReset).length, count, `${count} reset mails to ${address}`);
+    return LINK.exec(mail.text)![1]!;
   };
 
   it('offers "Forgot password?" on the login page, mails a link that works once, ends every session, and keeps the second factor', async () => {

@@ -20,7 +20,7 @@ export interface ReceivedMail {
 export async function startSmtpServer() {
   const mails: ReceivedMail[] = [];
   const state = { refuse: false, delayMs: 0, attempts: 0 };
-  const waiters: { count: number; resolve: () => void }[] = [];
+  const waiters: { ready: () => boolean; resolve: () => void }[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -40,13 +40,20 @@ export async function startSmtpServer() {
         html: typeof parsed.html === 'string' ? parsed.html : '',
         headers: parsed.headers,
       });
-      for (const waiter of waiters.filter((w) => mails.length >= w.count)) {
+      for (const waiter of waiters.filter((w) => w.ready())) {
         waiters.splice(waiters.indexOf(waiter), 1);
         waiter.resolve();
       }
       callback();
     },
   });
+  const until = (ready: () => boolean, missing: () => string, timeoutMs: number) =>
+    ready()
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(missing())), timeoutMs);
+          waiters.push({ ready, resolve: () => (clearTimeout(timer), resolve()) });
+        });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
   return {
@@ -55,11 +62,21 @@ export async function startSmtpServer() {
     state,
     /** Resolves once `count` mails have arrived in all (fails after `timeoutMs`). */
     received(count: number, timeoutMs = 20_000) {
-      if (mails.length >= count) return Promise.resolve();
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${mails.length} of ${count} mails arrived`)), timeoutMs);
-        waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
-      });
+      return until(
+        () => mails.length >= count,
+        () => `${mails.length} of ${count} mails arrived`,
+        timeoutMs,
+      );
+    },
+    /** The `nth` (1 = first) mail that `match` accepts, once it has arrived (fails after `timeoutMs`). */
+    async arrival(match: (mail: ReceivedMail) => boolean, nth = 1, timeoutMs = 20_000): Promise<ReceivedMail> {
+      const matching = () => mails.filter(match);
+      await until(
+        () => matching().length >= nth,
+        () => `${matching().length} of ${nth} matching mails arrived`,
+        timeoutMs,
+      );
+      return matching()[nth - 1]!;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
