@@ -4,9 +4,7 @@ import type { AuditEvent, AuditLog, AuditType, Mailer, MailKind, UserRecord, Use
 import type { SettingsService } from './settings.ts';
 
 /** What each notified event tells the user: the mail's kind, its subject and what happened. */
-const notices: Partial<
-  Record<AuditType, (event: AuditEvent, user: UserRecord) => { kind: MailKind; subject: string; what: string } | null>
-> = {
+const notices: Partial<Record<AuditType, (event: AuditEvent, user: UserRecord) => { kind: MailKind; subject: string; what: string }>> = {
   'mfa.registered': () => ({
     kind: 'notify.authenticator_added',
     subject: 'An authenticator app was added to your account',
@@ -40,15 +38,23 @@ const notices: Partial<
     subject: 'Your account is locked after wrong codes',
     what: 'Too many wrong codes were entered for your account in a row, so its second factor is locked for a while. Codes are refused until the lock ends, or an administrator lifts it.',
   }),
-  'user.updated': (event) =>
-    event.changed?.includes('password')
-      ? {
-          kind: 'notify.password_changed',
-          subject: 'Your password was changed',
-          what: `The password of your account was changed${event.actor ? ' by an administrator' : ''}, and you were signed out everywhere.`,
-        }
-      : null,
+  'user.updated': (event) => ({
+    kind: 'notify.password_changed',
+    subject: 'Your password was changed',
+    what: `The password of your account was changed${event.actor ? ' by an administrator' : ''}, and you were signed out everywhere.`,
+  }),
 };
+
+/**
+ * The notice of an event users are told of, or undefined: decided from the event alone,
+ * before anything is read (of the user changes, only a new password is told here; a new
+ * email is told to the old address by `emailChanged`).
+ */
+function noticeFor(event: AuditEvent) {
+  if (event.outcome !== 'success') return undefined;
+  if (event.type === 'user.updated' && !event.changed?.includes('password')) return undefined;
+  return notices[event.type];
+}
 
 /**
  * Mail to users when their sign-in methods change (SPEC section 12): the audit events of
@@ -88,12 +94,11 @@ export function createNotifier(deps: { users: UserStore; mailer: Mailer; setting
   return {
     /** Mails the user the change an audit event records, when it is one users are told of. */
     async notify(event: AuditEvent): Promise<void> {
-      const notice = notices[event.type];
-      if (!notice || event.outcome !== 'success') return;
+      const notice = noticeFor(event);
+      if (!notice) return;
       const target = await addressOf(event.userId);
       if (!target) return;
       const content = notice(event, target.user);
-      if (!content) return;
       deps.mailer.send(
         composeMail({
           kind: content.kind,
@@ -146,7 +151,7 @@ export function notifyingAuditLog(audit: AuditLog, notifier: Notifier, onError: 
     list: (query) => audit.list(query),
     async record(event) {
       await audit.record(event);
-      if (notices[event.type]) await notifier.notify(event).catch(onError);
+      if (noticeFor(event)) await notifier.notify(event).catch(onError);
     },
   };
 }
