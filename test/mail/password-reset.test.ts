@@ -199,3 +199,50 @@ describe('password reset without mail', () => {
     }
   });
 });
+
+describe('password reset across two nodes', { skip: realStoresSkip }, () => {
+  it('a link asked on one node and used on the other ends the session and the refresh token held on the first', async () => {
+    const clock = createManualClock(Date.now());
+    const smtp = await startSmtpServer();
+    const real = newRealStores();
+    const mail = { smtpUrl: smtp.url, retryBaseMs: 50 };
+    const a = await startTestServer({ real, clock, mail });
+    // Node B: the same issuer and stores, as behind a load balancer.
+    const b = await startTestServer({ real, clock, mail, issuer: a.issuer });
+    try {
+      const { rp } = await registerApplication(a, {
+        client_id: 'wiki',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+        grant_types: ['authorization_code', 'refresh_token'],
+      });
+      const credentials = { username: 'noor', password: 'noor passphrase' };
+      const { id } = await createUser(a, { ...credentials, email: 'noor@example.com' });
+      await a.adminFetch(`/admin/api/users/${id}`, { method: 'PATCH', body: JSON.stringify({ email_verified: true }) });
+      const phone = new Phone(clock);
+      const onA = new UserAgent();
+      const first = await signIn(onA, rp, credentials, { scope: 'openid offline_access', prompt: 'consent' }, phone.app);
+      assert.deepEqual((await signIn(onA, rp, null)).seen, [], 'single sign-on on node A before');
+      const onB = new UserAgent((url) => {
+        const routed = new URL(url);
+        if (routed.host === new URL(a.issuer).host) routed.host = new URL(b.url).host;
+        return routed;
+      });
+
+      await onA.postForm(new URL('/password/forgot', a.issuer), { username: 'noor' });
+      const link = LINK.exec((await smtp.arrival((m) => m.subject.startsWith('Choose a new password'))).text)![1]!;
+      const done = await onB.postForm(link, { password: 'a new long passphrase', confirm: 'a new long passphrase' });
+      assert.equal(done.status, 200, 'used on node B');
+
+      await assert.rejects(oidc.refreshTokenGrant(rp.config, first.tokens.refresh_token!), 'the refresh token is revoked, asked on node A');
+      await assert.rejects(signIn(onA, rp, null), 'node A asks for the password again');
+      const again = await onA.postForm(link, { password: 'yet another passphrase', confirm: 'yet another passphrase' });
+      assert.equal(again.status, 400, 'and the link is used up on node A too');
+    } finally {
+      await b.close();
+      await a.close();
+      await smtp.close();
+    }
+  });
+});
