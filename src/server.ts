@@ -23,6 +23,7 @@ import { logOf } from './http/request-log.ts';
 import type { Logger } from './logger.ts';
 import { createMfaAssessor } from './oidc/mfa-assessment.ts';
 import { createSignInJourney } from './domain/sign-in-journey.ts';
+import { createEmailCodes } from './domain/email-codes.ts';
 import { createSamlAppService, PAIRWISE_KEY_ID, PAIRWISE_PURPOSE, type SamlAppService } from './domain/saml-apps.ts';
 import { DEMO_SAML_APP_ID, demoSamlUrls } from './http/demo-saml.ts';
 import { createSamlDoor } from './saml/door.ts';
@@ -136,6 +137,8 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     audit: stores.audit,
     keyring,
     clock,
+    emailCodes: createEmailCodes({ mailer: mail.mailer, settings, keyring, rateLimiter: stores.rateLimiter, clock }),
+    mailOn: mail.mailer.enabled,
   });
   const assessor = createMfaAssessor({ users: stores.users, journey, mfaState, clock });
   const jwks = await loadSigningKeys(stores.keys, keyring);

@@ -56,7 +56,7 @@ const userRows = (users: any[]) =>
     users.map((u) => [
       u.username,
       u.id,
-      u.mfa.status,
+      u.mfa.status === 'registered' ? u.mfa.factors.join('+') : u.mfa.status,
       u.mfa.exempt,
       u.mfa.locked ? (u.mfa.lockedUntil ?? 'unlocked by admin') : '',
       u.lastLogin?.at,
@@ -64,6 +64,15 @@ const userRows = (users: any[]) =>
     ]),
   );
 const showUser = (user: any) => record(user);
+
+/** `--factors totp,email` as `mfa_factors`; `all` removes the list (every factor switched on). */
+export function factorsOption(value: unknown): string[] | null {
+  if (value === 'all') return null;
+  return String(value)
+    .split(',')
+    .map((factor) => factor.trim())
+    .filter(Boolean);
+}
 
 function clientMetadata(values: Invocation['values']): Record<string, unknown> {
   const metadata: Record<string, unknown> = {};
@@ -75,6 +84,7 @@ function clientMetadata(values: Invocation['values']): Record<string, unknown> {
     if (!Number.isSafeInteger(seconds)) throw new UsageError('--max-age takes a number of seconds');
     metadata.mfa_max_age = seconds;
   }
+  if (values.factors !== undefined) metadata.mfa_factors = factorsOption(values.factors);
   if (values['first-party']) metadata.first_party = true;
   if (values['not-first-party']) metadata.first_party = false;
   if (values.refresh) metadata.grant_types = ['authorization_code', 'refresh_token'];
@@ -86,6 +96,7 @@ const clientOptions: ParseArgsOptionsConfig = {
   name: { type: 'string' },
   policy: { type: 'string' },
   'max-age': { type: 'string' },
+  factors: { type: 'string' },
   'first-party': { type: 'boolean' },
   'not-first-party': { type: 'boolean' },
   refresh: { type: 'boolean' },
@@ -237,7 +248,7 @@ export const commands: Command[] = [
   {
     name: 'mfa reset',
     args: 'USER --yes',
-    summary: 'remove the authenticator app and backup codes; the next sign-in registers anew',
+    summary: 'remove the second factor (app or email codes) and backup codes; the next sign-in registers anew',
     positionals: [1, 1],
     options: { yes: { type: 'boolean' } },
     run: async (i) => {
@@ -300,11 +311,12 @@ export const commands: Command[] = [
     run: (i) => i.api.call('GET', '/clients'),
     text: (result) =>
       table(
-        ['CLIENT_ID', 'NAME', 'MFA POLICY', 'FIRST PARTY', 'REDIRECT URIS'],
+        ['CLIENT_ID', 'NAME', 'MFA POLICY', 'FACTORS', 'FIRST PARTY', 'REDIRECT URIS'],
         result.clients.map((c: any) => [
           c.client_id,
           c.client_name,
           c.mfa_policy ?? '(default)',
+          c.mfa_factors?.join('+') ?? '(all on)',
           c.first_party ?? false,
           c.redirect_uris.join(' '),
         ]),
@@ -326,7 +338,8 @@ export const commands: Command[] = [
     options: clientOptions,
     run: (i) => {
       const patch = clientMetadata(i.values);
-      if (Object.keys(patch).length === 0) throw new UsageError('nothing to change: give --policy, --name, --redirect-uri, --max-age, …');
+      if (Object.keys(patch).length === 0)
+        throw new UsageError('nothing to change: give --policy, --name, --redirect-uri, --max-age, --factors, …');
       return i.api.call('PATCH', `/clients/${encodeURIComponent(i.positionals[0]!)}`, patch);
     },
     text: record,

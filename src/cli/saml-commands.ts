@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { UsageError, type Command, type Invocation } from './commands.ts';
+import { factorsOption, UsageError, type Command, type Invocation } from './commands.ts';
 import { record, table } from './format.ts';
 
 const samlOptions: ParseArgsOptionsConfig = {
@@ -12,6 +12,7 @@ const samlOptions: ParseArgsOptionsConfig = {
   name: { type: 'string' },
   policy: { type: 'string' },
   'max-age': { type: 'string' },
+  factors: { type: 'string' },
   'name-id-format': { type: 'string' },
   'sign-requests': { type: 'boolean' },
   'unsigned-requests': { type: 'boolean' },
@@ -29,6 +30,7 @@ async function samlFields(values: Invocation['values']): Promise<Record<string, 
   if (values['slo-url'] !== undefined) fields.slo_url = values['slo-url'];
   if (values.name !== undefined) fields.name = values.name;
   if (values.policy !== undefined) fields.mfa_policy = values.policy;
+  if (values.factors !== undefined) fields.mfa_factors = factorsOption(values.factors);
   if (values['name-id-format'] !== undefined) fields.name_id_format = values['name-id-format'];
   if (values['max-age'] !== undefined) {
     const seconds = Number(values['max-age']);

@@ -6,18 +6,34 @@ import { isWithin, maxAgeOf, type MfaDecision } from './mfa-policy.ts';
  * leaves the second factor's where it was; anything that needs a "fresh second factor"
  * reads the second factor's time.
  */
-export const authMethods = ['pwd', 'totp', 'backup_code'] as const;
+export const authMethods = ['pwd', 'totp', 'email', 'backup_code'] as const;
 export type AuthMethod = (typeof authMethods)[number];
-export const secondFactorMethods: readonly AuthMethod[] = ['totp', 'backup_code'];
+export const secondFactorMethods: readonly AuthMethod[] = ['totp', 'email', 'backup_code'];
 
 /** Epoch seconds of the last time each method was presented in one session. */
 export type MethodTimes = Partial<Record<AuthMethod, number>>;
 
 /** When a second factor (of any kind) was last presented, if ever. */
 export function secondFactorAt(methods: MethodTimes): number | undefined {
-  const times = secondFactorMethods.map((method) => methods[method]).filter((at): at is number => at !== undefined);
-  return times.length ? Math.max(...times) : undefined;
+  return latestFactor(methods)?.at;
 }
+
+/** The second factor presented last, and when. */
+function latestFactor(methods: MethodTimes): { method: AuthMethod; at: number } | undefined {
+  let latest: { method: AuthMethod; at: number } | undefined;
+  for (const method of secondFactorMethods) {
+    const at = methods[method];
+    if (at !== undefined && (latest === undefined || at > latest.at)) latest = { method, at };
+  }
+  return latest;
+}
+
+/**
+ * The RFC 8176 value of a second factor: `otp` for an authenticator app's code and for a
+ * backup code (both one-time passwords the user holds), `email` for a code sent by mail
+ * (not in the IANA registry: a private value, documented in docs/second-factor.md).
+ */
+export const amrOf = (method: AuthMethod): string => (method === 'email' ? 'email' : 'otp');
 
 /** The authentication a token reports: its level, its RFC 8176 methods and its time. */
 export interface ReportedAuthentication {
@@ -36,7 +52,8 @@ export interface ReportedAuthentication {
  *    factor is at least as recent as the password (a password-only re-authentication after
  *    it reports the password alone), and within the request's `max_age`.
  *  - Anything else (the decision asked for a factor that was not presented): password.
- * Both a TOTP code and a backup code are one-time passwords (`otp`).
+ * The methods are those the application accepts (see domain/factors.ts `acceptedTimes`);
+ * the second factor reported is the latest of them (`amrOf`).
  */
 export function reportedAuthentication(input: {
   methods: MethodTimes;
@@ -50,11 +67,12 @@ export function reportedAuthentication(input: {
   const { methods, decision } = input;
   const passwordAt = methods.pwd ?? input.fallbackAuthTime;
   const password: ReportedAuthentication = { level: 'password', amr: ['pwd'], authTime: passwordAt };
-  const factorAt = secondFactorAt(methods);
-  if (factorAt === undefined || decision.action !== 'none') return password;
+  const factor = latestFactor(methods);
+  if (factor === undefined || decision.action !== 'none') return password;
+  const factorAt = factor.at;
   const wanted = decision.wanted !== undefined;
   const maxAge = wanted ? maxAgeOf(input.mfaMaxAge, input.requestMaxAge) : input.requestMaxAge;
   if (!isWithin(factorAt, maxAge, input.now)) return password;
   if (!wanted && factorAt < passwordAt) return password;
-  return { level: 'mfa', amr: [...(methods.pwd !== undefined ? ['pwd'] : []), 'otp', 'mfa'], authTime: factorAt };
+  return { level: 'mfa', amr: [...(methods.pwd !== undefined ? ['pwd'] : []), amrOf(factor.method), 'mfa'], authTime: factorAt };
 }

@@ -19,6 +19,7 @@ import { CLIENT_SECRET_PURPOSE } from './clients.ts';
 import { AppError } from './errors.ts';
 import { PAIRWISE_KEY_ID, PAIRWISE_PURPOSE } from './saml-apps.ts';
 import { TOTP_SECRET_PURPOSE } from './second-factor.ts';
+import { factorKinds } from './factors.ts';
 
 /**
  * Export and import of users (with their second factor, its secret still sealed) and
@@ -51,6 +52,7 @@ const userRecord = z.strictObject({
         lastUsedAt: date.optional(),
       })
       .optional(),
+    email: z.strictObject({ registeredAt: date, lastUsedAt: date.optional() }).optional(),
     backupCodes: z
       .strictObject({ kid: z.string().min(1).max(64), hashes: z.array(z.string().regex(/^[\w-]{43}$/)).max(20), createdAt: date })
       .optional(),
@@ -84,6 +86,11 @@ const samlAppRecord = z.strictObject({
   sloUrl: httpUrl.optional(),
   mfaPolicy: z.enum(['required', 'if_enrolled', 'off']).optional(),
   mfaMaxAge: z.number().int().min(0).max(31_536_000).optional(),
+  mfaFactors: z
+    .array(z.enum(factorKinds))
+    .min(1)
+    .refine((list) => new Set(list).size === list.length, { message: 'each factor once' })
+    .optional(),
   nameIdFormat: z.enum(samlNameIdFormats),
   attributes: z
     .array(

@@ -11,7 +11,11 @@ export interface PolicyInput {
   client: { mfaPolicy?: MfaPolicy | undefined; mfaMaxAge?: number | undefined; alwaysRequired?: boolean | undefined };
   /** The request's own `max_age` (seconds): a second factor older than this is asked again too. */
   requestMaxAge?: number | undefined;
-  user: { exempt: boolean; disabled: boolean; hasDevice: boolean };
+  /**
+   * `hasDevice`: the user has a second factor the application accepts (else a registration
+   * is asked). `enrolled`: the user has any second factor (for `if_enrolled`); `hasDevice` when absent.
+   */
+  user: { exempt: boolean; disabled: boolean; hasDevice: boolean; enrolled?: boolean | undefined };
   /** The request asks for the MFA authentication context (acr_values or claims). */
   stepUp: boolean;
   /** When this session last passed the second factor for this user (epoch seconds). */
@@ -40,7 +44,7 @@ export function decideMfa(input: PolicyInput): MfaDecision {
     ? 'step_up'
     : policy === 'required'
       ? 'required'
-      : policy === 'if_enrolled' && user.hasDevice
+      : policy === 'if_enrolled' && (user.enrolled ?? user.hasDevice)
         ? 'if_enrolled'
         : null;
   if (wanted === null) return { action: 'none' };

@@ -5,11 +5,18 @@ import type { SettingsService } from './settings.ts';
 
 /** What each notified event tells the user: the mail's kind, its subject and what happened. */
 const notices: Partial<Record<AuditType, (event: AuditEvent, user: UserRecord) => { kind: MailKind; subject: string; what: string }>> = {
-  'mfa.registered': () => ({
-    kind: 'notify.authenticator_added',
-    subject: 'An authenticator app was added to your account',
-    what: 'An authenticator app was set up for your account. From now on, its codes sign you in.',
-  }),
+  'mfa.registered': (event) =>
+    event.factor === 'email'
+      ? {
+          kind: 'notify.email_codes_added',
+          subject: 'Sign-in codes by email were turned on',
+          what: 'Codes sent to this address were set up as the second factor of your account. From now on, a code mailed here signs you in with your password.',
+        }
+      : {
+          kind: 'notify.authenticator_added',
+          subject: 'An authenticator app was added to your account',
+          what: 'An authenticator app was set up for your account. From now on, its codes sign you in.',
+        },
   'mfa.device_deleted': () => ({
     kind: 'notify.authenticator_deleted',
     subject: 'Your authenticator app was removed',
@@ -18,7 +25,7 @@ const notices: Partial<Record<AuditType, (event: AuditEvent, user: UserRecord) =
   'mfa.reset': () => ({
     kind: 'notify.authenticator_reset',
     subject: 'An administrator reset your authenticator app',
-    what: 'An administrator removed the authenticator app and the backup codes of your account, and signed you out everywhere. Your next sign-in that asks for a second factor sets up a new app.',
+    what: 'An administrator removed the second factor (authenticator app or email codes) and the backup codes of your account, and signed you out everywhere. Your next sign-in that asks for a second factor sets up a new one.',
   }),
   'mfa.backup_codes_regenerated': () => ({
     kind: 'notify.backup_codes_regenerated',
@@ -30,7 +37,7 @@ const notices: Partial<Record<AuditType, (event: AuditEvent, user: UserRecord) =
     return {
       kind: 'notify.backup_code_used',
       subject: 'A backup code was used to sign in',
-      what: `A backup code was used instead of your authenticator app to sign in. ${left === 1 ? '1 backup code is' : `${left} backup codes are`} left.${left <= 3 ? ' Make a new set on your account page.' : ''}`,
+      what: `A backup code was used instead of your second factor to sign in. ${left === 1 ? '1 backup code is' : `${left} backup codes are`} left.${left <= 3 ? ' Make a new set on your account page.' : ''}`,
     };
   },
   'mfa.locked': () => ({

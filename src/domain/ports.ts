@@ -19,6 +19,12 @@ export interface TotpDevice {
   lastUsedAt?: Date;
 }
 
+/** Email codes registered as a second factor: they go to the user's verified address. */
+export interface EmailFactor {
+  registeredAt: Date;
+  lastUsedAt?: Date;
+}
+
 /** The unused backup codes of a user, as keyed hashes (see domain/backup-codes.ts). */
 export interface BackupCodeSet {
   /** The data key the hashing key was derived from. */
@@ -34,6 +40,8 @@ export interface UserMfa {
   pendingSince?: Date;
   device?: TotpDevice;
   backupCodes?: BackupCodeSet;
+  /** Codes sent by mail to the user's verified address are a second factor of this user. */
+  email?: EmailFactor;
   /**
    * A lock after too many wrong codes, kept with the user as well as in the guard, so a
    * Redis that lost its data unlocks nobody. `until` null: until an administrator unlocks.
@@ -122,20 +130,24 @@ export interface UserStore {
    * Clears the pending mark. False when a device was already there or the user is gone.
    */
   registerDevice(id: string, device: TotpDevice): Promise<boolean>;
+  /** Registers email codes as a second factor, only if the user has not yet (two registrations racing: one wins). */
+  registerEmailFactor(id: string, at: Date): Promise<boolean>;
+  /** Notes the use of an email code. */
+  emailFactorUsed(id: string, at: Date): Promise<void>;
   /**
    * Records an accepted time step, only if it is later than the device's last one: one
    * conditional update, atomic on its own, so of simultaneous or replayed claims of one
    * step exactly one wins.
    */
   acceptStep(id: string, accepted: { step: number; drift: number; lastOffset: number; at: Date }): Promise<boolean>;
-  /** Replaces the backup codes, only while a device is registered. False otherwise. */
+  /** Replaces the backup codes, only while a factor (device or email codes) is registered. False otherwise. */
   setBackupCodes(id: string, codes: BackupCodeSet): Promise<boolean>;
   /**
    * Uses one backup code: removes `hash` from the set in one atomic update. True only for
    * the one caller that removed it.
    */
   useBackupCode(id: string, hash: string, at: Date): Promise<boolean>;
-  /** Removes the device, the backup codes and the pending mark at once. False: no such user. */
+  /** Removes the device, email codes, the backup codes and the pending mark at once. False: no such user. */
   resetMfa(id: string, at: Date): Promise<boolean>;
   /** False when there is no such user. */
   delete(id: string): Promise<boolean>;
@@ -308,6 +320,7 @@ export interface StoredSettings {
   registrationMessage?: string;
   brand?: { name: string; logoUrl: string | null };
   notifications?: { enabled: boolean };
+  factors?: { totp: { enabled: boolean }; email: { enabled: boolean } };
 }
 
 /** The run-time settings an administrator changed; defaults are the domain's. */
@@ -388,6 +401,12 @@ export interface SignInState {
   sealedBackupCodes?: string | undefined;
   /** A backup code passed the second factor: how many are left, shown before the sign-in ends. */
   backupCodesLeft?: number | undefined;
+  /** Email codes were chosen in this sign-in: to register them, or instead of the app. */
+  factor?: 'email' | undefined;
+  /** The code mailed in this sign-in: its id, keyed hash, and when it was sent and expires (epoch seconds). */
+  emailCode?: { id: string; hash: string; sentAt: number; expiresAt: number } | undefined;
+  /** What passed the second factor in this sign-in, until the page after it is seen. */
+  passedWith?: 'totp' | 'email' | 'backup_code' | undefined;
 }
 
 export interface JourneyStateStore {
@@ -421,6 +440,8 @@ export interface SamlAppRecord {
   sloUrl?: string | undefined;
   mfaPolicy?: 'required' | 'if_enrolled' | 'off' | undefined;
   mfaMaxAge?: number | undefined;
+  /** The second factors the application accepts; all that are switched on when absent. */
+  mfaFactors?: ('totp' | 'email')[] | undefined;
   nameIdFormat: SamlNameIdFormat;
   /** Unset: the default set (username, email and name under their OID and plain names). */
   attributes?: SamlAttribute[] | undefined;
@@ -460,6 +481,8 @@ export type MailKind =
   | 'test'
   | 'password_reset'
   | 'email_verification'
+  | 'email_code'
+  | 'notify.email_codes_added'
   | 'notify.authenticator_added'
   | 'notify.authenticator_deleted'
   | 'notify.authenticator_reset'

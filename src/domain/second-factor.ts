@@ -2,6 +2,7 @@ import type { AttemptLimits, AttemptResult, AuditLog, AuditType, SecondFactorGua
 import { BACKUP_CODE_PURPOSE, generateBackupCodes, hashBackupCode, normalizeBackupCode } from './backup-codes.ts';
 import type { Clock } from './clock.ts';
 import type { DataKeyring } from './data-key.ts';
+import { EMAIL_CODE_SECONDS, type SentCode } from './email-codes.ts';
 import type { SettingsService } from './settings.ts';
 import { generateSecret, isTotpShaped, learnDrift, matchStep, normalizeCode, stepAt } from './totp.ts';
 
@@ -10,7 +11,9 @@ export const ENROLLMENT_PURPOSE = 'totp-enrollment';
 
 /** What one code did. "No device" and "wrong" look the same to the user; the audit log tells them apart. */
 export type CodeOutcome =
-  | { result: 'passed'; method: 'totp' | 'backup_code' }
+  | { result: 'passed'; method: 'totp' | 'email' | 'backup_code' }
+  /** The mailed code, right but past its 10 minutes (not counted as a wrong code). */
+  | { result: 'expired' }
   | { result: 'wrong' | 'replayed'; failures: number }
   /** `until`: epoch ms, or null when only an administrator can unlock. */
   | { result: 'locked'; until: number | null }
@@ -18,6 +21,12 @@ export type CodeOutcome =
 
 export type RegisterOutcome =
   { result: 'registered' } | { result: 'already_registered' } | Exclude<CodeOutcome, { result: 'passed' | 'no_device' }>;
+
+/** What checking a mailed code needs: the code sent, and whether it is right. */
+export interface EmailCodeCheck {
+  sent: SentCode | undefined;
+  matches: (sent: SentCode, input: string) => boolean;
+}
 
 type Refusal = Exclude<AttemptResult, { outcome: 'passed' | 'reserved' }>;
 const isRefusal = (attempt: AttemptResult): attempt is Refusal => attempt.outcome !== 'passed' && attempt.outcome !== 'reserved';
@@ -109,6 +118,27 @@ export function createSecondFactorService(deps: {
     return { result: 'passed', method: 'backup_code' };
   }
 
+  /**
+   * A mailed code: an attempt is reserved (refused while locked), the code compared, then
+   * claimed once across nodes by its id (of two submissions at once, one passes), and the
+   * attempt settled, so wrong codes count toward the same lockout as the app's.
+   */
+  async function checkEmailCode(user: UserRecord, code: string, check: EmailCodeCheck, source: AttemptSource): Promise<CodeOutcome> {
+    const limit = await limits();
+    const { sent } = check;
+    const right = sent !== undefined && check.matches(sent, code);
+    if (right && sent.expiresAt * 1000 <= limit.now) {
+      await audit('mfa.refused', user.id, source, 'failure', 'expired');
+      return { result: 'expired' };
+    }
+    const reserved = await guard.reserve(user.id, limit);
+    if (isRefusal(reserved)) return refused(reserved, user.id, source);
+    const passed = right && (await guard.acquire(`email-code:${sent.id}`, EMAIL_CODE_SECONDS));
+    const settled = await guard.settle(user.id, passed, limit);
+    if (!passed) return refused(isRefusal(settled) ? settled : { outcome: right ? 'replayed' : 'wrong', failures: 0 }, user.id, source);
+    return { result: 'passed', method: 'email' };
+  }
+
   /** The lock the user document holds, if it still holds at `now` (epoch ms). */
   const storedLock = (user: UserRecord, now: number): Extract<Refusal, { outcome: 'locked' }> | null => {
     const lock = user.mfa.lock;
@@ -147,6 +177,50 @@ export function createSecondFactorService(deps: {
     },
 
     /**
+     * Checks a code typed on the email code page: the code mailed in this sign-in, or an
+     * unused backup code. Anything else is a wrong code.
+     */
+    async verifyEmail(user: UserRecord, input: string, check: EmailCodeCheck, source: AttemptSource): Promise<CodeOutcome> {
+      const locked = storedLock(user, clock.now());
+      if (locked) return refused(locked, user.id, source);
+      const code = normalizeCode(input);
+      if (isTotpShaped(code)) {
+        const outcome = await checkEmailCode(user, code, check, source);
+        if (outcome.result === 'passed') {
+          await users.emailFactorUsed(user.id, new Date(clock.now()));
+          await audit('mfa.passed', user.id, source, 'success', 'email');
+        }
+        return outcome;
+      }
+      const backup = normalizeBackupCode(input);
+      if (backup && user.mfa.backupCodes) return verifyBackupCode(user, backup, source);
+      const attempt = await guard.attemptStep(user.id, null, 0, await limits());
+      return refused(isRefusal(attempt) ? attempt : { outcome: 'wrong', failures: 0 }, user.id, source);
+    },
+
+    /**
+     * Registers email codes when `input` is the code just mailed to the user's verified
+     * address (which proves it receives them). Wrong codes count toward the lockout.
+     */
+    async registerEmail(user: UserRecord, input: string, check: EmailCodeCheck, source: AttemptSource): Promise<RegisterOutcome> {
+      const locked = storedLock(user, clock.now());
+      if (locked) return refused(locked, user.id, source);
+      const outcome = await checkEmailCode(user, normalizeCode(input), check, source);
+      if (outcome.result !== 'passed') return outcome as RegisterOutcome;
+      // Registered already (another tab): the code proved the address all the same.
+      if (!(await users.registerEmailFactor(user.id, new Date(clock.now())))) return { result: 'already_registered' };
+      await deps.audit.record({
+        at: new Date(clock.now()),
+        type: 'mfa.registered',
+        outcome: 'success',
+        userId: user.id,
+        factor: 'email',
+        ...source,
+      });
+      return { result: 'registered' };
+    },
+
+    /**
      * Stores the device when `input` is a current code of the enrollment secret. Wrong
      * codes count toward the lockout as on the code page. The accepted step is stored as
      * the device's last one, so the code used to register cannot sign in again.
@@ -175,7 +249,14 @@ export function createSecondFactorService(deps: {
       } finally {
         await guard.release(hold);
       }
-      await audit('mfa.registered', user.id, source, 'success');
+      await deps.audit.record({
+        at: new Date(limit.now),
+        type: 'mfa.registered',
+        outcome: 'success',
+        userId: user.id,
+        factor: 'totp',
+        ...source,
+      });
       return { result: 'registered' };
     },
 

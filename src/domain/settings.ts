@@ -1,4 +1,5 @@
 import type { Clock } from './clock.ts';
+import type { FactorSettings } from './factors.ts';
 import type { MfaPolicy } from './mfa-policy.ts';
 import type { SettingsStore, StoredSettings } from '../domain/ports.ts';
 
@@ -24,6 +25,8 @@ export interface Settings {
   brand: { name: string; logoUrl: string | null };
   /** Mail to users when their sign-in methods change (when mail can go out, to verified addresses). */
   notifications: { enabled: boolean };
+  /** The second factors users may register: the authenticator app, and codes by mail (when mail can go out). */
+  factors: FactorSettings;
 }
 
 export const defaultSettings: Readonly<Settings> = Object.freeze({
@@ -37,6 +40,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   registrationMessage: '',
   brand: Object.freeze({ name: 'twofold', logoUrl: null }),
   notifications: Object.freeze({ enabled: true }),
+  factors: Object.freeze({ totp: Object.freeze({ enabled: true }), email: Object.freeze({ enabled: false }) }),
 });
 
 /**

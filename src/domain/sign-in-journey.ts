@@ -1,11 +1,21 @@
 import { countAttempt } from './attempt-limits.ts';
 import { secondFactorAt, type AuthMethod, type MethodTimes } from './authentication.ts';
+import type { EmailCodes, SendOutcome } from './email-codes.ts';
+import {
+  acceptedFactors,
+  acceptedTimes,
+  hasVerifiedEmail,
+  maskedAddress,
+  registeredFactors,
+  usableFactors,
+  type FactorKind,
+} from './factors.ts';
 import type { Clock } from './clock.ts';
 import type { DataKeyring } from './data-key.ts';
 import { AppError, assertThat } from './errors.ts';
 import { decideMfa, type MfaDecision, type MfaPolicy } from './mfa-policy.ts';
 import type { AuditLog, JourneyStateStore, RateLimiter, SignInState, UserRecord, UserStore } from './ports.ts';
-import type { AttemptSource, SecondFactorService } from './second-factor.ts';
+import type { AttemptSource, CodeOutcome as FactorOutcome, RegisterOutcome, SecondFactorService } from './second-factor.ts';
 import type { SettingsService } from './settings.ts';
 import { otpauthUri } from './totp.ts';
 import type { UserService } from './users.ts';
@@ -18,6 +28,8 @@ export interface AppPolicy {
   alwaysRequired?: boolean | undefined;
   /** Only administrators may sign in (the console): others are refused after the password, before any second factor. */
   adminsOnly?: boolean | undefined;
+  /** The second factors the application accepts (`mfa_factors`); all that are switched on when absent. */
+  mfaFactors?: readonly FactorKind[] | undefined;
 }
 
 /** What one request of an application asks for: the MFA context, a bound on age, a new sign-in. */
@@ -36,6 +48,8 @@ export interface Journey {
   expiresIn: number;
   app: AppPolicy;
   request: JourneyRequest;
+  /** The application's name, as the mailed code names it. */
+  appName: string;
   /** The account the browser's session signed in already, when the step is the second factor alone. */
   sessionAccountId?: string | undefined;
   /** When each method was presented in the browser's session, for `sessionAccountId` or the password's account. */
@@ -61,12 +75,37 @@ export type PasswordOutcome =
 
 /** The page of the second-factor step. */
 export type FactorPage =
-  | { kind: 'backup_codes'; user: UserRecord; codes: string[] }
+  /** After a registration: which factor was added, and the new backup codes. */
+  | { kind: 'backup_codes'; user: UserRecord; codes: string[]; factor: FactorKind }
   /** A backup code signed in: how many are left (a new set is due when few are). */
   | { kind: 'backup_code_used'; user: UserRecord; left: number }
   | { kind: 'locked'; user: UserRecord; until: number | null }
-  | { kind: 'code'; user: UserRecord; registeredElsewhere: boolean }
-  | { kind: 'register'; user: UserRecord; secret: Buffer; uri: string; label: string; message: string | undefined };
+  /** The app's code page; `emailInstead`: the masked address a code may be mailed to instead. */
+  | { kind: 'code'; user: UserRecord; registeredElsewhere: boolean; emailInstead?: string | undefined }
+  /** `emailInstead`: email codes may be registered instead, to this masked address. */
+  | {
+      kind: 'register';
+      user: UserRecord;
+      secret: Buffer;
+      uri: string;
+      label: string;
+      message: string | undefined;
+      emailInstead?: string | undefined;
+    }
+  /**
+   * The email code page: to sign in, or to register email codes (`registering`). `to`: the
+   * masked address; `sent`: what became of a code mailed while showing it; `appInstead`:
+   * the authenticator app may be used (or registered) instead.
+   */
+  | {
+      kind: 'email_code';
+      user: UserRecord;
+      registering: boolean;
+      to: string;
+      sent?: SendOutcome | undefined;
+      appInstead: boolean;
+      hasBackupCodes: boolean;
+    };
 
 /** What a code was checked as, and what came of it (for the log). */
 export interface Checked {
@@ -75,9 +114,9 @@ export interface Checked {
 
 export type CodeOutcome = Checked &
   (
-    | { kind: 'retry'; reason: 'empty' | 'locked' | 'registered_elsewhere' }
-    /** A wrong code; `triesLeft` before the lock, when a lock is that near. */
-    | { kind: 'retry'; reason: 'wrong'; triesLeft?: number | undefined }
+    | { kind: 'retry'; reason: 'empty' | 'locked' | 'registered_elsewhere' | 'expired' }
+    /** A wrong code; `triesLeft` before the lock, when a lock is that near; `byEmail`: on the email code page. */
+    | { kind: 'retry'; reason: 'wrong'; triesLeft?: number | undefined; byEmail?: boolean | undefined }
     /** Registered: the backup codes page comes next. */
     | { kind: 'page' }
     | Finished
@@ -94,6 +133,17 @@ export interface JourneyDeps {
   audit: AuditLog;
   keyring: DataKeyring;
   clock: Clock;
+  emailCodes: EmailCodes;
+  /** Mail can go out (SMTP_URL, or the embedded terminal): email codes are possible. */
+  mailOn: boolean;
+}
+
+/** Which factor the second-factor step asks for, and whether to register or check it. */
+interface Step {
+  factor: FactorKind;
+  registering: boolean;
+  /** The other factor the person may switch to on this page. */
+  other: FactorKind | undefined;
 }
 
 interface RateLimit {
@@ -111,24 +161,55 @@ const BACKUP_CODES_PURPOSE = 'backup-codes-display';
 export function createSignInJourney(deps: JourneyDeps) {
   const nowSeconds = () => Math.floor(deps.clock.now() / 1000);
 
-  /** Whether this user, at this application, for this request, needs the second factor now. */
-  async function decide(
-    user: UserRecord | null,
-    app: AppPolicy,
-    request: JourneyRequest,
-    lastSecondFactorAt: number | undefined,
-  ): Promise<MfaDecision> {
+  /** The second factors the application accepts now (settings, its `mfa_factors`, mail). */
+  async function acceptedFor(app: AppPolicy): Promise<FactorKind[]> {
+    return acceptedFactors((await deps.settings.get()).factors, app.mfaFactors, deps.mailOn);
+  }
+
+  /**
+   * Whether this user, at this application, for this request, needs the second factor now.
+   * `methods`: what the session presented, of which only the factors the application
+   * accepts count (an email code does not stand for the app where only the app is accepted).
+   */
+  async function decide(user: UserRecord | null, app: AppPolicy, request: JourneyRequest, methods: MethodTimes): Promise<MfaDecision> {
     if (!user) return { action: 'deny' };
     const settings = await deps.settings.get();
+    const accepted = await acceptedFor(app);
     return decideMfa({
       settings: { enabled: settings.enabled, defaultPolicy: settings.defaultPolicy },
       client: app,
       requestMaxAge: request.maxAge,
-      user: { exempt: user.mfa.exempt, disabled: user.disabled, hasDevice: user.mfa.device !== undefined },
+      user: {
+        exempt: user.mfa.exempt,
+        disabled: user.disabled,
+        hasDevice: usableFactors(user).some((factor) => accepted.includes(factor)),
+        enrolled: registeredFactors(user).length > 0,
+      },
       stepUp: request.stepUp,
-      lastSecondFactorAt: request.forced ? undefined : lastSecondFactorAt,
+      lastSecondFactorAt: request.forced ? undefined : secondFactorAt(acceptedTimes(methods, accepted)),
       now: nowSeconds(),
     });
+  }
+
+  /**
+   * The step of this sign-in: check a factor the user has and the application accepts (the
+   * app first, unless email codes were chosen), else register one: the app first, email
+   * codes when chosen and the user has a verified address. When only email codes are
+   * accepted and the user has no verified address, the app is registered (a second factor
+   * is never skipped for want of an address).
+   */
+  async function stepOf(journey: Journey, state: SignInState, user: UserRecord): Promise<Step> {
+    const accepted = await acceptedFor(journey.app);
+    const chose = state.factor === 'email';
+    const usable = usableFactors(user).filter((factor) => accepted.includes(factor));
+    if (usable.length) {
+      const factor = chose && usable.includes('email') ? 'email' : usable[0]!;
+      return { factor, registering: false, other: usable.find((other) => other !== factor) };
+    }
+    const registrable = accepted.filter((factor) => factor === 'totp' || hasVerifiedEmail(user));
+    if (!registrable.length) registrable.push('totp');
+    const factor = chose && registrable.includes('email') ? 'email' : registrable[0]!;
+    return { factor, registering: true, other: registrable.find((other) => other !== factor) };
   }
 
   /**
@@ -182,7 +263,7 @@ export function createSignInJourney(deps: JourneyDeps) {
       return { kind: 'refused', reason: 'not_admin', userId: user.id, username: user.username };
     }
     const known = await journey.sessionMethods(user.id);
-    const decision = await decide(user, journey.app, journey.request, secondFactorAt(known));
+    const decision = await decide(user, journey.app, journey.request, known);
     const passwordAt = nowSeconds();
     if (decision.action === 'deny') return { kind: 'refused', reason: 'disabled', userId: user.id };
     if (decision.action === 'none') {
@@ -217,7 +298,7 @@ export function createSignInJourney(deps: JourneyDeps) {
   }
 
   /** The page of the second-factor step, making the registration's secret once per sign-in. */
-  async function factorPage(journey: Journey): Promise<FactorPage> {
+  async function factorPage(journey: Journey, source: AttemptSource = {}): Promise<FactorPage> {
     const state = await pendingOf(journey);
     const user = await userOf(state.accountId);
     if (state.secondFactorAt !== undefined && state.backupCodesLeft !== undefined) {
@@ -227,11 +308,27 @@ export function createSignInJourney(deps: JourneyDeps) {
       const codes = state.sealedBackupCodes
         ? (JSON.parse(deps.keyring.open(state.sealedBackupCodes, BACKUP_CODES_PURPOSE)) as string[])
         : [];
-      return { kind: 'backup_codes', user, codes };
+      return { kind: 'backup_codes', user, codes, factor: state.passedWith === 'email' ? 'email' : 'totp' };
     }
     const lock = await deps.secondFactor.lockOf(user);
     if (lock) return { kind: 'locked', user, until: lock.until };
-    if (user.mfa.device) return { kind: 'code', user, registeredElsewhere: state.sealedEnrollment !== undefined };
+    const step = await stepOf(journey, state, user);
+    const address = user.email && hasVerifiedEmail(user) ? maskedAddress(user.email) : undefined;
+    if (step.factor === 'email') {
+      // The first view of the email page mails a code; later views (a reload) do not.
+      const sent = state.emailCode ? undefined : await mailCode(journey, state, user, source);
+      return {
+        kind: 'email_code',
+        user,
+        registering: step.registering,
+        to: address ?? '',
+        sent,
+        appInstead: step.other === 'totp',
+        hasBackupCodes: !step.registering && (user.mfa.backupCodes?.hashes.length ?? 0) > 0,
+      };
+    }
+    const emailInstead = step.other === 'email' ? address : undefined;
+    if (!step.registering) return { kind: 'code', user, registeredElsewhere: state.sealedEnrollment !== undefined, emailInstead };
     let sealed = state.sealedEnrollment;
     if (!sealed) {
       sealed = deps.secondFactor.newEnrollment().sealed;
@@ -241,50 +338,132 @@ export function createSignInJourney(deps: JourneyDeps) {
     const secret = deps.secondFactor.openEnrollment(sealed);
     const settings = await deps.settings.get();
     const uri = otpauthUri({ secret, label: settings.issuerLabel, account: user.username });
-    return { kind: 'register', user, secret, uri, label: settings.issuerLabel, message: settings.registrationMessage };
+    return { kind: 'register', user, secret, uri, label: settings.issuerLabel, message: settings.registrationMessage, emailInstead };
   }
 
-  /** Checks a code typed on the code or registration page. */
+  /** Mails a code for this sign-in and keeps its hash with it (the new code replaces an older one). */
+  async function mailCode(journey: Journey, state: SignInState, user: UserRecord, source: AttemptSource): Promise<SendOutcome> {
+    const sent = await deps.emailCodes.send(user, source, journey.appName);
+    if (sent.sent) await deps.state.put(journey.id, { ...state, emailCode: sent.code }, journey.expiresIn);
+    return sent;
+  }
+
+  /**
+   * The person chose the other factor on the page: email codes (mailing one), or back to
+   * the app. Only a factor the step offers can be chosen; anything else changes nothing.
+   */
+  async function choose(journey: Journey, factor: FactorKind, source: AttemptSource): Promise<SendOutcome | undefined> {
+    const state = await pendingOf(journey);
+    if (state.secondFactorAt !== undefined) return undefined;
+    const user = await userOf(state.accountId);
+    const step = await stepOf(journey, state, user);
+    if (step.factor === factor || step.other !== factor) return undefined;
+    if (factor === 'totp') {
+      const { factor: _chosen, ...rest } = state;
+      await deps.state.put(journey.id, rest, journey.expiresIn);
+      return undefined;
+    }
+    const chosen: SignInState = { ...state, factor: 'email' };
+    await deps.state.put(journey.id, chosen, journey.expiresIn);
+    return state.emailCode ? undefined : mailCode(journey, chosen, user, source);
+  }
+
+  /** "Send a new code" on the email page: within the cool-down and the cap, a new code replaces the last. */
+  async function resend(journey: Journey, source: AttemptSource): Promise<SendOutcome | undefined> {
+    const state = await pendingOf(journey);
+    if (state.secondFactorAt !== undefined) return undefined;
+    const user = await userOf(state.accountId);
+    if ((await stepOf(journey, state, user)).factor !== 'email') return undefined;
+    return mailCode(journey, state, user, source);
+  }
+
+  /** Checks a code typed on the code, email code or registration page. */
   async function code(journey: Journey, input: string, source: AttemptSource): Promise<CodeOutcome> {
     const state = await pendingOf(journey);
     // Passed already, and the backup codes are on screen: show them again.
     if (state.secondFactorAt !== undefined) return { kind: 'page' };
     const user = await userOf(state.accountId);
     if (input.trim() === '') return { kind: 'retry', reason: 'empty' };
-    // This page was a registration, and another finished first: ask for that app's code.
-    if (user.mfa.device && state.sealedEnrollment) return registeredElsewhere(journey, state);
-    if (user.mfa.device) {
+    const step = await stepOf(journey, state, user);
+    // This page was a registration, and another finished first: ask for that factor's code.
+    if (!step.registering && state.sealedEnrollment) return registeredElsewhere(journey, state);
+    if (step.factor === 'email') return emailCode(journey, state, user, step, input, source);
+    if (!step.registering) {
       const outcome = await deps.secondFactor.verify(user, input, source);
-      const checked = { as: 'verify' as const, result: outcome.result, user: user.id };
-      if (outcome.result === 'locked') return { kind: 'retry', reason: 'locked', checked };
-      if (outcome.result !== 'passed')
-        return {
-          kind: 'retry',
-          reason: 'wrong',
-          triesLeft: await triesLeft('failures' in outcome ? outcome.failures : undefined),
-          checked,
-        };
-      if (outcome.method === 'backup_code') {
-        // Say how many are left before going on (read before this one was used).
-        const left = Math.max(0, (user.mfa.backupCodes?.hashes.length ?? 1) - 1);
-        await deps.state.put(journey.id, { ...state, secondFactorAt: nowSeconds(), backupCodesLeft: left }, journey.expiresIn);
-        return { kind: 'page', checked };
-      }
-      return { ...(await finish(journey, state, outcome.method, nowSeconds(), source)), checked };
+      return verified(journey, state, user, outcome, source);
     }
     if (!state.sealedEnrollment)
       throw new AppError('sign_in_expired', 'This sign-in has expired or was already finished. Start again from the application.');
     const outcome = await deps.secondFactor.register(user, state.sealedEnrollment, input, source);
+    return registered(journey, state, user, outcome, 'totp', source);
+  }
+
+  async function emailCode(journey: Journey, state: SignInState, user: UserRecord, step: Step, input: string, source: AttemptSource) {
+    const check = { sent: state.emailCode, matches: deps.emailCodes.matches };
+    if (step.registering) {
+      const outcome = await deps.secondFactor.registerEmail(user, input, check, source);
+      return registered(journey, state, user, outcome, 'email', source);
+    }
+    return verified(journey, state, user, await deps.secondFactor.verifyEmail(user, input, check, source), source, true);
+  }
+
+  /** What a checked code of a registered factor leads to. */
+  async function verified(
+    journey: Journey,
+    state: SignInState,
+    user: UserRecord,
+    outcome: FactorOutcome,
+    source: AttemptSource,
+    byEmail = false,
+  ): Promise<CodeOutcome> {
+    const checked = { as: 'verify' as const, result: outcome.result, user: user.id };
+    if (outcome.result === 'locked') return { kind: 'retry' as const, reason: 'locked' as const, checked };
+    if (outcome.result === 'expired') return { kind: 'retry' as const, reason: 'expired' as const, checked };
+    if (outcome.result !== 'passed')
+      return {
+        kind: 'retry' as const,
+        reason: 'wrong' as const,
+        triesLeft: await triesLeft('failures' in outcome ? outcome.failures : undefined),
+        byEmail,
+        checked,
+      };
+    const { emailCode: _used, ...rest } = state;
+    if (outcome.method === 'backup_code') {
+      // Say how many are left before going on (read before this one was used).
+      const left = Math.max(0, (user.mfa.backupCodes?.hashes.length ?? 1) - 1);
+      await deps.state.put(
+        journey.id,
+        { ...rest, secondFactorAt: nowSeconds(), backupCodesLeft: left, passedWith: 'backup_code' },
+        journey.expiresIn,
+      );
+      return { kind: 'page' as const, checked };
+    }
+    return { ...(await finish(journey, rest, outcome.method, nowSeconds(), source)), checked };
+  }
+
+  /** What a registration's code leads to: the backup codes page, or the code of a factor registered elsewhere. */
+  async function registered(
+    journey: Journey,
+    state: SignInState,
+    user: UserRecord,
+    outcome: RegisterOutcome,
+    factor: FactorKind,
+    source: AttemptSource,
+  ): Promise<CodeOutcome> {
     const checked = { as: 'register' as const, result: outcome.result, user: user.id };
     switch (outcome.result) {
       case 'registered':
-        return { ...(await afterRegistration(journey, state, source)), checked };
+        return { ...(await afterRegistration(journey, state, factor, source)), checked };
       case 'already_registered':
-        return { ...(await registeredElsewhere(journey, state)), checked };
+        return factor === 'email'
+          ? { ...(await afterRegistration(journey, state, factor, source)), checked }
+          : { ...(await registeredElsewhere(journey, state)), checked };
       case 'locked':
         return { kind: 'retry', reason: 'locked', checked };
+      case 'expired':
+        return { kind: 'retry', reason: 'expired', checked };
       default:
-        return { kind: 'retry', reason: 'wrong', triesLeft: await triesLeft(outcome.failures), checked };
+        return { kind: 'retry', reason: 'wrong', triesLeft: await triesLeft(outcome.failures), byEmail: factor === 'email', checked };
     }
   }
 
@@ -302,14 +481,15 @@ export function createSignInJourney(deps: JourneyDeps) {
   }
 
   /** After a registration: the backup codes are shown once before the sign-in goes on. */
-  async function afterRegistration(journey: Journey, state: SignInState, source: AttemptSource): Promise<CodeOutcome> {
+  async function afterRegistration(journey: Journey, state: SignInState, factor: FactorKind, source: AttemptSource): Promise<CodeOutcome> {
     const codes = await deps.secondFactor.issueBackupCodes(state.accountId, source);
-    const { sealedEnrollment: _done, ...rest } = state;
+    const { sealedEnrollment: _done, emailCode: _used, factor: _chosen, ...rest } = state;
     await deps.state.put(
       journey.id,
       {
         ...rest,
         secondFactorAt: nowSeconds(),
+        passedWith: factor,
         ...(codes ? { sealedBackupCodes: deps.keyring.seal(JSON.stringify(codes), BACKUP_CODES_PURPOSE) } : {}),
       },
       journey.expiresIn,
@@ -325,7 +505,7 @@ export function createSignInJourney(deps: JourneyDeps) {
       'invalid_request',
       'This step of the sign-in is not the current one. Start again from the application.',
     );
-    return finish(journey, state, state.backupCodesLeft !== undefined ? 'backup_code' : 'totp', state.secondFactorAt, source);
+    return finish(journey, state, state.passedWith ?? 'totp', state.secondFactorAt, source);
   }
 
   /**
@@ -340,7 +520,18 @@ export function createSignInJourney(deps: JourneyDeps) {
     return { kind: 'finished', accountId, methods, login: passwordAt !== undefined };
   }
 
-  return { decide, password, awaitsSecondFactor, factorPage, code, proceed, abandon: (journeyId: string) => deps.state.drop(journeyId) };
+  return {
+    acceptedFor,
+    decide,
+    password,
+    awaitsSecondFactor,
+    factorPage,
+    choose,
+    resend,
+    code,
+    proceed,
+    abandon: (journeyId: string) => deps.state.drop(journeyId),
+  };
 }
 
 export type SignInJourney = ReturnType<typeof createSignInJourney>;

@@ -18,7 +18,7 @@ export function createFindAccount(users: UserStore): FindAccount {
           sub: user.id,
           preferred_username: user.username,
           ...(user.name === undefined ? {} : { name: user.name }),
-          ...(user.email === undefined ? {} : { email: user.email }),
+          ...(user.email === undefined ? {} : { email: user.email, email_verified: user.emailVerified === true }),
           updated_at: Math.floor(user.updatedAt.getTime() / 1000),
         };
       },

@@ -1,5 +1,6 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { reportedAuthentication, secondFactorAt, type MethodTimes, type ReportedAuthentication } from '../domain/authentication.ts';
+import { reportedAuthentication, type MethodTimes, type ReportedAuthentication } from '../domain/authentication.ts';
+import { acceptedTimes, type FactorKind } from '../domain/factors.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { MfaDecision, MfaPolicy } from '../domain/mfa-policy.ts';
 import type { AppPolicy, SignInJourney } from '../domain/sign-in-journey.ts';
@@ -83,6 +84,7 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
         mfaMaxAge: metadata['mfa_max_age'] as number | undefined,
         alwaysRequired: isInternalClient(clientId),
         adminsOnly: clientId === CONSOLE_CLIENT_ID,
+        mfaFactors: metadata['mfa_factors'] as FactorKind[] | undefined,
       },
     };
   }
@@ -110,8 +112,10 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
     const app = (await applicationOf(client, params ?? {})).policy;
     const maxAge = requestMaxAge(params?.max_age);
     const request = { stepUp: requestsMfa(params?.acr_values, ctx.oidc.claims), maxAge, forced: false };
-    const decision = await deps.journey.decide(user, app, request, secondFactorAt(methods));
-    const assessment = { decision, methods, mfaMaxAge: app.mfaMaxAge, requestMaxAge: maxAge };
+    const decision = await deps.journey.decide(user, app, request, methods);
+    // The tokens report only factors this application accepts.
+    const reported = acceptedTimes(methods, await deps.journey.acceptedFor(app));
+    const assessment = { decision, methods: reported, mfaMaxAge: app.mfaMaxAge, requestMaxAge: maxAge };
     (ctx as Held)[assessedOfRequest] = assessment;
     return assessment;
   }

@@ -25,6 +25,14 @@ const signInSchema = z.strictObject({
   /** The new backup codes, sealed, until the person has seen them and continues. */
   sealedBackupCodes: z.string().optional(),
   backupCodesLeft: z.number().int().min(0).optional(),
+  /** Email codes were chosen in this sign-in: to register them, or instead of the app. */
+  factor: z.literal('email').optional(),
+  /** The code mailed in this sign-in: its id, keyed hash and times (epoch seconds). */
+  emailCode: z
+    .strictObject({ id: z.string().min(1), hash: z.string().min(1), sentAt: z.number().int(), expiresAt: z.number().int() })
+    .optional(),
+  /** What passed the second factor in this sign-in, until the page after it is seen. */
+  passedWith: z.enum(['totp', 'email', 'backup_code']).optional(),
 });
 const epochSeconds = z.number().int().nonnegative();
 // Only the methods twofold knows: any other key refuses the record.

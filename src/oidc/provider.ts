@@ -6,6 +6,7 @@ import { isAppError } from '../domain/errors.ts';
 import type { Stores } from '../stores/types.ts';
 import type { DataKeyring } from '../domain/data-key.ts';
 import { mfaPolicies } from '../domain/mfa-policy.ts';
+import { factorKinds } from '../domain/factors.ts';
 import { ACR_MFA, ACR_PASSWORD } from './acr.ts';
 import { createClientAdapter } from './client-adapter.ts';
 import { createFindAccount } from './find-account.ts';
@@ -14,7 +15,7 @@ import type { MfaAssessor } from './mfa-assessment.ts';
 import type { Jwks } from './signing-keys.ts';
 
 /** twofold's own client metadata, next to the OIDC registration metadata. */
-export const extraClientProperties = ['first_party', 'mfa_policy', 'mfa_max_age'] as const;
+export const extraClientProperties = ['first_party', 'mfa_policy', 'mfa_max_age', 'mfa_factors'] as const;
 
 function validateExtraMetadata(key: string, value: unknown): void {
   if (value === undefined) return;
@@ -27,7 +28,16 @@ function validateExtraMetadata(key: string, value: unknown): void {
   if (key === 'mfa_max_age' && !(Number.isSafeInteger(value) && (value as number) >= 0)) {
     throw new errors.InvalidClientMetadata('mfa_max_age must be a number of seconds, 0 or more');
   }
+  if (key === 'mfa_factors' && !isFactorList(value)) {
+    throw new errors.InvalidClientMetadata(`mfa_factors must be a list of one or more of ${factorKinds.join(', ')}, each once`);
+  }
 }
+
+const isFactorList = (value: unknown): boolean =>
+  Array.isArray(value) &&
+  value.length > 0 &&
+  new Set(value).size === value.length &&
+  value.every((kind) => (factorKinds as readonly unknown[]).includes(kind));
 
 export function isFirstParty(client: { [key: string]: unknown } | undefined): boolean {
   return client?.['first_party'] === true;
@@ -64,7 +74,7 @@ export function createProvider({ config, stores, keyring, jwks, pages, securityH
     claims: {
       openid: ['sub', 'acr', 'amr', 'auth_time', 'sid'],
       profile: ['name', 'preferred_username', 'updated_at'],
-      email: ['email'],
+      email: ['email', 'email_verified'],
     },
     acrValues: [ACR_PASSWORD, ACR_MFA],
     features: {

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { createDataKeyring } from '../../src/domain/data-key.ts';
 import { createPasswordHasher, owaspMinimumCost } from '../../src/domain/passwords.ts';
+import { createEmailCodes } from '../../src/domain/email-codes.ts';
 import { createSecondFactorService } from '../../src/domain/second-factor.ts';
 import { createSettingsService } from '../../src/domain/settings.ts';
 import { createSignInJourney, type Journey } from '../../src/domain/sign-in-journey.ts';
@@ -39,11 +40,15 @@ async function journeyWorld() {
     audit: stores.audit,
     keyring,
     clock,
+    // Mail off: email codes are tested over SMTP in test/mail/email-codes.test.ts.
+    emailCodes: createEmailCodes({ mailer: { enabled: false, send: () => {} }, settings, keyring, rateLimiter: stores.rateLimiter, clock }),
+    mailOn: false,
   });
   const user = await userService.create({ username: 'ada', password: 'a long passphrase' });
   const signIn = (id: string, overrides: Partial<Journey> = {}): Journey => ({
     id,
     expiresIn: 600,
+    appName: 'Wiki',
     app: { mfaPolicy: 'required' },
     request: { stepUp: false, forced: false },
     sessionMethods: async () => ({}),

@@ -209,6 +209,7 @@ describe('admin API: users and clients', () => {
         registrationMessage: '',
         brand: { name: 'twofold', logoUrl: null },
         notifications: { enabled: true },
+        factors: { totp: { enabled: true }, email: { enabled: false } },
       });
       const response = await patch({
         skewSteps: 10,
@@ -231,6 +232,7 @@ describe('admin API: users and clients', () => {
         registrationMessage: 'Ask IT for help.',
         brand: { name: 'Acme', logoUrl: 'https://cdn.acme.example/logo.png' },
         notifications: { enabled: true },
+        factors: { totp: { enabled: true }, email: { enabled: false } },
       });
       assert.equal(((await (await server.adminFetch('/admin/api/settings')).json()) as { skewSteps: number }).skewSteps, 10);
       await patch({
@@ -286,7 +288,7 @@ describe('admin API: users and clients', () => {
         id: string;
         mfa: unknown;
       };
-      const idle = { locked: false, lockedUntil: null, lastUsedAt: null, backupCodesLeft: 0 };
+      const idle = { factors: [], locked: false, lockedUntil: null, lastUsedAt: null, backupCodesLeft: 0 };
       assert.deepEqual(created.mfa, { status: 'none', exempt: false, ...idle });
       const changed = await server.adminFetch(`/admin/api/users/${created.id}`, {
         method: 'PATCH',

@@ -71,7 +71,7 @@ describe('notifications by mail, on Redis and MongoDB with an SMTP server', { sk
     await smtp.received(seenBefore + 2);
     assert.match(
       mailsTo(nina.address)[1]!.text,
-      /A backup code was used instead of your authenticator app to sign in\. 9 backup codes are left\./,
+      /A backup code was used instead of your second factor to sign in\. 9 backup codes are left\./,
     );
 
     // Five wrong codes: locked.

@@ -1,9 +1,17 @@
+import { registeredFactors } from '../../domain/factors.ts';
 import type { ClientRecord, UserRecord } from '../../domain/ports.ts';
 
 const iso = (date: Date | undefined) => date?.toISOString() ?? null;
+const latest = (...dates: (Date | undefined)[]) =>
+  dates.filter((at): at is Date => at !== undefined).sort((a, b) => b.getTime() - a.getTime())[0];
 
 /** A user as the admin API shows it: never the password hash, the secret or the backup codes. */
 export function presentUser(user: UserRecord, lock: { until: number | null } | null) {
+  const factors = registeredFactors(user);
+  // The first factor's registration.
+  const registeredAt = [user.mfa.device?.registeredAt, user.mfa.email?.registeredAt]
+    .filter((at): at is Date => at !== undefined)
+    .sort((a, b) => a.getTime() - b.getTime())[0];
   return {
     id: user.id,
     username: user.username,
@@ -13,14 +21,16 @@ export function presentUser(user: UserRecord, lock: { until: number | null } | n
     disabled: user.disabled,
     role: user.role ?? 'user',
     mfa: {
-      status: user.mfa.device ? 'registered' : user.mfa.pendingSince ? 'pending' : 'none',
+      status: factors.length ? 'registered' : user.mfa.pendingSince ? 'pending' : 'none',
+      // The second factors registered: `totp` (authenticator app), `email` (codes by mail).
+      factors,
       exempt: user.mfa.exempt,
       locked: lock !== null,
       // null with locked: until an administrator unlocks.
       lockedUntil: lock?.until ? new Date(lock.until).toISOString() : null,
-      ...(user.mfa.device ? { registeredAt: user.mfa.device.registeredAt.toISOString() } : {}),
-      lastUsedAt: iso(user.mfa.device?.lastUsedAt),
-      backupCodesLeft: user.mfa.device ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
+      ...(registeredAt ? { registeredAt: registeredAt.toISOString() } : {}),
+      lastUsedAt: iso(latest(user.mfa.device?.lastUsedAt, user.mfa.email?.lastUsedAt)),
+      backupCodesLeft: factors.length ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
     },
     lastLogin: user.lastLogin ? { ...user.lastLogin, at: user.lastLogin.at.toISOString() } : null,
     lastAttemptAt: iso(user.lastAttemptAt),

@@ -23,6 +23,7 @@ export function samlInputOf(body: z.infer<typeof s.newSamlApp>): SamlAppInput {
     ...(body.name !== undefined ? { name: body.name } : {}),
     ...(body.mfa_policy !== undefined ? { mfaPolicy: body.mfa_policy } : {}),
     ...(body.mfa_max_age !== undefined ? { mfaMaxAge: body.mfa_max_age } : {}),
+    ...(body.mfa_factors !== undefined ? { mfaFactors: body.mfa_factors } : {}),
     ...(body.attributes !== undefined ? { attributes: attributesOf(body.attributes) } : {}),
     ...(body.idp_initiated !== undefined ? { idpInitiated: body.idp_initiated } : {}),
   };
@@ -62,6 +63,7 @@ export function samlPatchOf(body: z.infer<typeof s.samlAppPatch>): SamlAppPatch 
     ['name', 'name'],
     ['mfa_policy', 'mfaPolicy'],
     ['mfa_max_age', 'mfaMaxAge'],
+    ['mfa_factors', 'mfaFactors'],
     ['name_id_format', 'nameIdFormat'],
     ['want_authn_requests_signed', 'wantAuthnRequestsSigned'],
     ['idp_initiated', 'idpInitiated'],
@@ -85,6 +87,7 @@ export function presentSamlApp(app: SamlAppRecord, issuer: string): z.infer<type
     ...(app.sloUrl ? { slo_url: app.sloUrl } : {}),
     ...(app.mfaPolicy ? { mfa_policy: app.mfaPolicy } : {}),
     ...(app.mfaMaxAge !== undefined ? { mfa_max_age: app.mfaMaxAge } : {}),
+    ...(app.mfaFactors ? { mfa_factors: app.mfaFactors } : {}),
     name_id_format: app.nameIdFormat,
     ...(app.attributes
       ? {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { URL_AS_GIVEN, URL_AS_GIVEN_RULE } from '../../domain/clients.ts';
 import { mfaPolicies } from '../../domain/mfa-policy.ts';
+import { factorKinds } from '../../domain/factors.ts';
+import { factorList } from './schemas.ts';
 import { samlNameIdFormats } from '../../domain/ports.ts';
 import { INTERNAL_CLIENT_PREFIX } from '../../oidc/internal-clients.ts';
 
@@ -36,6 +38,7 @@ const settingsFields = {
   name: z.string().trim().min(1).max(256).optional(),
   mfa_policy: z.enum(mfaPolicies).optional(),
   mfa_max_age: z.number().int().min(0).max(31_536_000).optional(),
+  mfa_factors: factorList.optional(),
   name_id_format: z.enum(samlNameIdFormats).optional(),
   attributes: z.array(attribute).max(32).optional(),
   want_authn_requests_signed: z.boolean().optional(),
@@ -70,6 +73,7 @@ export const samlAppPatch = z
     name: settingsFields.name,
     mfa_policy: z.enum(mfaPolicies).nullable().optional(),
     mfa_max_age: settingsFields.mfa_max_age.nullable(),
+    mfa_factors: factorList.nullable().optional(),
     name_id_format: settingsFields.name_id_format,
     attributes: z.array(attribute).max(32).nullable().optional(),
     want_authn_requests_signed: settingsFields.want_authn_requests_signed,
@@ -88,6 +92,7 @@ export const samlAppView = z.object({
   slo_url: z.string().optional(),
   mfa_policy: z.enum(mfaPolicies).optional(),
   mfa_max_age: z.number().optional(),
+  mfa_factors: z.array(z.enum(factorKinds)).optional(),
   name_id_format: z.enum(samlNameIdFormats),
   attributes: z.array(attribute).optional(),
   want_authn_requests_signed: z.boolean(),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { URL_AS_GIVEN, URL_AS_GIVEN_RULE } from '../../domain/clients.ts';
 import { USER_ID_PATTERN, USER_ID_RULE, USERNAME_PATTERN, USERNAME_RULE } from '../../domain/users.ts';
 import { mfaPolicies } from '../../domain/mfa-policy.ts';
+import { factorKinds } from '../../domain/factors.ts';
 import { INTERNAL_CLIENT_PREFIX, isInternalClient } from '../../oidc/internal-clients.ts';
 import { auditTypes } from '../../domain/ports.ts';
 import { parseInput } from '../validate.ts';
@@ -84,6 +85,9 @@ export const userView = z.object({
   role: z.enum(['admin', 'user']),
   mfa: z.object({
     status: z.enum(['registered', 'pending', 'none']),
+    factors: z
+      .array(z.enum(factorKinds))
+      .meta({ description: 'The second factors registered: `totp` (authenticator app), `email` (codes by mail).' }),
     exempt: z.boolean(),
     locked: z.boolean(),
     lockedUntil: timestamp.nullable(),
@@ -103,6 +107,16 @@ export const userList = z.object({ users: z.array(userView), next: z.string().op
  * policy) and the OIDC registration metadata a relying party of this provider uses. The
  * engine then checks the combination (redirect URIs against application_type, …).
  */
+/** The second factors an application accepts: one or more, each once. */
+export const factorList = z
+  .array(z.enum(factorKinds))
+  .min(1, { message: 'at least one factor' })
+  .refine((list) => new Set(list).size === list.length, { message: 'each factor once' })
+  .meta({
+    description:
+      'The second factors the application accepts: `totp` (authenticator app), `email` (codes by mail). Absent: every factor that is switched on.',
+  });
+
 export const newClient = z.strictObject({
   client_id: z
     .string()
@@ -132,6 +146,7 @@ export const newClient = z.strictObject({
   first_party: z.boolean().optional(),
   mfa_policy: z.enum(mfaPolicies).optional(),
   mfa_max_age: z.number().int().min(0).max(31_536_000).optional(),
+  mfa_factors: factorList.optional(),
 });
 
 /**
@@ -152,6 +167,7 @@ export const clientPatch = newClient
     post_logout_redirect_uris: z.array(uri).max(50).nullable().optional(),
     mfa_policy: z.enum(mfaPolicies).nullable().optional(),
     mfa_max_age: z.number().int().min(0).max(31_536_000).nullable().optional(),
+    mfa_factors: factorList.nullable().optional(),
     first_party: z.boolean().nullable().optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });
@@ -198,7 +214,10 @@ export const settingsView = z.object({
   registrationMessage: z.string(),
   brand: z.object({ name: z.string(), logoUrl: z.string().nullable() }),
   notifications: z.object({ enabled: z.boolean() }),
+  factors: z.object({ totp: z.object({ enabled: z.boolean() }), email: z.object({ enabled: z.boolean() }) }),
 });
+
+const factorSwitch = z.strictObject({ enabled: z.boolean() });
 
 /** The whole settings, as a change must leave them. */
 export const settingsDocument = z.strictObject({
@@ -222,6 +241,9 @@ export const settingsDocument = z.strictObject({
     logoUrl: logoUrl.nullable().default(null),
   }),
   notifications: z.strictObject({ enabled: z.boolean() }),
+  factors: z
+    .strictObject({ totp: factorSwitch, email: factorSwitch })
+    .refine((factors) => factors.totp.enabled || factors.email.enabled, { message: 'at least one second factor must stay on' }),
 });
 
 /**
@@ -233,6 +255,7 @@ export const settingsPatch = settingsDocument
     backupCodes: settingsDocument.shape.backupCodes.partial(),
     brand: settingsDocument.shape.brand.extend({ logoUrl: logoUrl.nullable() }).partial(),
     notifications: settingsDocument.shape.notifications.partial(),
+    factors: z.strictObject({ totp: factorSwitch.partial(), email: factorSwitch.partial() }).partial(),
   })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });

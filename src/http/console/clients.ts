@@ -9,7 +9,18 @@ import { isInternalClient } from '../../oidc/internal-clients.ts';
 import { presentClient } from '../admin/presenters.ts';
 import { clientPatch, newClient } from '../admin/schemas.ts';
 import { parseInput } from '../validate.ts';
-import { numberField, parseForm, serviceProblem, typed, wholeNumber, type FormState } from './forms.ts';
+import {
+  factorChoices,
+  factorsField,
+  factorsValue,
+  factorsWords,
+  numberField,
+  parseForm,
+  serviceProblem,
+  typed,
+  wholeNumber,
+  type FormState,
+} from './forms.ts';
 import { consoleLocals, consoleOf } from './session.ts';
 
 /** The application form, in words for the administrator; the admin API's schemas check the rest. */
@@ -28,6 +39,7 @@ const applicationForm = z.object({
     .max(50, { message: 'At most 50 redirect URIs.' }),
   mfa_policy: z.enum(['', ...mfaPolicies], { message: 'Choose a policy from the list.' }),
   mfa_max_age: numberField(0, 31_536_000, 'Enter a number of seconds from 0 to 31536000, or leave it empty.').optional(),
+  mfa_factors: factorsField,
   first_party: z.boolean(),
 });
 const clientIdField = z
@@ -41,6 +53,7 @@ const fieldsOfApi: Record<string, string> = {
   redirect_uris: 'redirect_uris',
   mfa_policy: 'mfa_policy',
   mfa_max_age: 'mfa_max_age',
+  mfa_factors: 'mfa_factors',
 };
 
 /** The form's fields as typed, made into what the schemas read. */
@@ -50,6 +63,7 @@ function formInput(values: Record<string, string>) {
     redirect_uris: (values.redirect_uris ?? '').split(/\s+/).filter(Boolean),
     mfa_policy: values.mfa_policy ?? '',
     mfa_max_age: wholeNumber(values.mfa_max_age),
+    mfa_factors: values.mfa_factors ?? '',
     first_party: values.first_party === 'on',
   };
 }
@@ -63,6 +77,7 @@ function valuesOf(client: ClientRecord): Record<string, string> {
     redirect_uris: ((metadata.redirect_uris as string[] | undefined) ?? []).join('\n'),
     mfa_policy: (metadata.mfa_policy as string | undefined) ?? '',
     mfa_max_age: metadata.mfa_max_age === undefined ? '' : String(metadata.mfa_max_age),
+    mfa_factors: factorsValue(metadata.mfa_factors),
     first_party: metadata.first_party === true ? 'on' : '',
   };
 }
@@ -91,6 +106,7 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
       section: 'clients',
       clients,
       policyChoices,
+      factorChoices,
       ...form,
       ...consoleLocals(ctx),
     });
@@ -104,6 +120,7 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
       client: presentClient(client),
       developer: developerFacts(issuer, client),
       policyChoices,
+      factorChoices,
       ...(form ?? { values: valuesOf(client), errors: {} }),
       ...consoleLocals(ctx),
     });
@@ -117,7 +134,7 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
     const parsed = parseForm(applicationForm, formInput(values));
     const errors = { ...(id.success ? {} : { client_id: id.error.issues[0]!.message }), ...(parsed.ok ? {} : parsed.errors) };
     if (!id.success || !parsed.ok) return listPage(ctx, { values, errors });
-    const { client_name, mfa_policy, mfa_max_age, ...rest } = parsed.data;
+    const { client_name, mfa_policy, mfa_max_age, mfa_factors, ...rest } = parsed.data;
     let registered: Awaited<ReturnType<Administration['clients']['register']>>;
     try {
       const input = parseInput(newClient, {
@@ -126,6 +143,7 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
         ...(client_name ? { client_name } : {}),
         ...(mfa_policy ? { mfa_policy } : {}),
         ...(mfa_max_age !== undefined ? { mfa_max_age } : {}),
+        ...(mfa_factors ? { mfa_factors: [mfa_factors] } : {}),
       });
       registered = await admin.clients.register(input, consoleOf(ctx).actor);
     } catch (err) {
@@ -152,13 +170,14 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
     const values = { ...typed(ctx.request.body), client_id: client.clientId };
     const parsed = parseForm(applicationForm, formInput(values));
     if (!parsed.ok) return editPage(ctx, client, { values, errors: parsed.errors });
-    const { client_name, mfa_policy, mfa_max_age, ...rest } = parsed.data;
+    const { client_name, mfa_policy, mfa_max_age, mfa_factors, ...rest } = parsed.data;
     try {
       const patch = parseInput(clientPatch, {
         ...rest,
         client_name: client_name || null,
         mfa_policy: mfa_policy || null,
         mfa_max_age: mfa_max_age ?? null,
+        mfa_factors: mfa_factors ? [mfa_factors] : null,
       });
       await admin.clients.update(client.clientId, patch, consoleOf(ctx).actor);
     } catch (err) {
@@ -241,5 +260,6 @@ function developerFacts(issuer: string, client: ClientRecord) {
       'openid, profile, email' + ((metadata.grant_types as string[] | undefined)?.includes('refresh_token') ? ', offline_access' : ''),
     policy: (metadata.mfa_policy as string | undefined) ?? 'the default policy',
     maxAge: metadata.mfa_max_age as number | undefined,
+    factors: factorsWords(metadata.mfa_factors),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isAppError } from '../../domain/errors.ts';
+import { factorKinds } from '../../domain/factors.ts';
 
 /** A form's problems, each on its field, in words for the person who typed it. */
 export type FieldErrors = Record<string, string>;
@@ -68,3 +69,18 @@ export const typed = (body: unknown): Record<string, string> =>
     string,
     string
   >;
+
+/** The second factors an application accepts, as one choice of the form: all that are on, or one. */
+export const factorChoices = [
+  { value: '', label: 'Every factor switched on in the settings' },
+  { value: 'totp', label: 'Authenticator app only' },
+  { value: 'email', label: 'Codes by email only' },
+];
+export const factorsField = z.enum(['', ...factorKinds], { message: 'Choose the accepted second factors from the list.' });
+
+/** The form's value for a stored `mfa_factors`: one factor, or '' for all. */
+export const factorsValue = (factors: unknown): string => (Array.isArray(factors) && factors.length === 1 ? String(factors[0]) : '');
+
+/** A stored `mfa_factors` in words. */
+export const factorsWords = (factors: unknown): string =>
+  factorChoices.find((choice) => choice.value === factorsValue(factors))?.label ?? factorChoices[0]!.label;

@@ -8,16 +8,36 @@ import { samlNameIdFormats, type SamlAppRecord } from '../../domain/ports.ts';
 import { presentSamlApp, presentSamlKeys, samlInputOf, samlPatchOf } from '../admin/saml-routes.ts';
 import { newSamlApp, samlAppParams, samlAppPatch } from '../admin/saml-schemas.ts';
 import { parseInput } from '../validate.ts';
-import { numberField, parseForm, sentence, serviceProblem, typed, wholeNumber, type FormState } from './forms.ts';
+import {
+  factorChoices,
+  factorsValue,
+  numberField,
+  parseForm,
+  sentence,
+  serviceProblem,
+  typed,
+  wholeNumber,
+  type FormState,
+} from './forms.ts';
 import { consoleLocals, consoleOf } from './session.ts';
 
 type Form = Record<string, string>;
 
 const maxAgeField = numberField(0, 31_536_000, 'Enter a number of seconds from 0 to 31536000, or leave it empty.').optional();
 const samlFields: Record<string, string> = Object.fromEntries(
-  ['id', 'name', 'entity_id', 'acs_urls', 'slo_url', 'certificate', 'metadata_xml', 'mfa_policy', 'mfa_max_age', 'name_id_format'].map(
-    (f) => [f, f],
-  ),
+  [
+    'id',
+    'name',
+    'entity_id',
+    'acs_urls',
+    'slo_url',
+    'certificate',
+    'metadata_xml',
+    'mfa_policy',
+    'mfa_max_age',
+    'mfa_factors',
+    'name_id_format',
+  ].map((f) => [f, f]),
 );
 
 /** The problem of these fields in words, whatever the rule that refused them. */
@@ -50,6 +70,8 @@ function settingsOf(body: Form) {
     name: body.name?.trim() || undefined,
     mfa_policy: body.mfa_policy || undefined,
     mfa_max_age: maxAge && /^\d{1,15}$/.test(maxAge) ? Number(maxAge) : undefined,
+    // One factor, or every one switched on: the schema refuses anything else.
+    mfa_factors: body.mfa_factors ? [body.mfa_factors] : undefined,
     name_id_format: body.name_id_format || undefined,
     want_authn_requests_signed: body.want_authn_requests_signed === 'on',
     idp_initiated: body.idp_initiated === 'on',
@@ -66,6 +88,7 @@ function valuesOfApp(app: SamlAppRecord): Form {
     certificate: app.certificate ?? '',
     mfa_policy: app.mfaPolicy ?? '',
     mfa_max_age: app.mfaMaxAge === undefined ? '' : String(app.mfaMaxAge),
+    mfa_factors: factorsValue(app.mfaFactors),
     name_id_format: app.nameIdFormat,
     want_authn_requests_signed: app.wantAuthnRequestsSigned ? 'on' : '',
     idp_initiated: app.idpInitiated ? 'on' : '',
@@ -95,6 +118,7 @@ export function mountConsoleSamlApps(router: Router, admin: Administration, issu
       section: 'saml',
       apps: (await admin.samlApps.list()).map((app) => presentSamlApp(app, issuer)),
       policies: mfaPolicies,
+      factorChoices,
       formats: samlNameIdFormats,
       idp: await idp(),
       ...form,
@@ -150,6 +174,7 @@ export function mountConsoleSamlApps(router: Router, admin: Administration, issu
       section: 'saml',
       app: presentSamlApp(app, issuer),
       policies: mfaPolicies,
+      factorChoices,
       formats: samlNameIdFormats,
       idp: await idp(),
       values: form?.values ?? valuesOfApp(app),
@@ -164,7 +189,7 @@ export function mountConsoleSamlApps(router: Router, admin: Administration, issu
   router.post('/saml/:id', async (ctx) => {
     const { id } = parseInput(samlAppParams, { id: ctx.params.id });
     const body = typed(ctx.request.body);
-    const { name, mfa_policy, mfa_max_age, name_id_format, want_authn_requests_signed, idp_initiated } = settingsOf(body);
+    const { name, mfa_policy, mfa_max_age, mfa_factors, name_id_format, want_authn_requests_signed, idp_initiated } = settingsOf(body);
     const parsed = samlProblems(
       samlAppPatch,
       {
@@ -175,6 +200,7 @@ export function mountConsoleSamlApps(router: Router, admin: Administration, issu
         slo_url: body.slo_url?.trim() || null,
         mfa_policy: mfa_policy ?? null,
         mfa_max_age: mfa_max_age ?? null,
+        mfa_factors: mfa_factors ?? null,
         ...(name_id_format ? { name_id_format } : {}),
         want_authn_requests_signed,
         idp_initiated,

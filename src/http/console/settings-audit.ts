@@ -32,6 +32,11 @@ const settingsForm = z.object({
     logoUrl: z.string().nullable(),
   }),
   notifications: z.object({ enabled: z.boolean() }),
+  factors: z
+    .object({ totp: z.object({ enabled: z.boolean() }), email: z.object({ enabled: z.boolean() }) })
+    .refine((factors) => factors.totp.enabled || factors.email.enabled, {
+      message: 'Keep at least one second factor: the authenticator app or email codes.',
+    }),
 });
 
 /** Where each setting's problem is shown: its form field. */
@@ -41,6 +46,9 @@ const fieldOf: Record<string, string> = {
   'brand.name': 'brandName',
   'brand.logoUrl': 'brandLogoUrl',
   brand: 'brandLogoUrl',
+  factors: 'factorTotp',
+  'factors.totp.enabled': 'factorTotp',
+  'factors.email.enabled': 'factorEmail',
 };
 const fieldOfPath = (path: string) => fieldOf[path] ?? path;
 
@@ -57,6 +65,7 @@ function formInput(values: Record<string, string>) {
     registrationMessage: (values.registrationMessage ?? '').replace(/\r\n/g, '\n'),
     brand: { name: values.brandName ?? '', logoUrl: logo === '' ? null : logo },
     notifications: { enabled: values.notificationsEnabled === 'on' },
+    factors: { totp: { enabled: values.factorTotp === 'on' }, email: { enabled: values.factorEmail === 'on' } },
   };
 }
 
@@ -75,6 +84,8 @@ function valuesOf(settings: Settings): Record<string, string> {
     brandName: settings.brand.name,
     brandLogoUrl: settings.brand.logoUrl ?? '',
     notificationsEnabled: on(settings.notifications.enabled),
+    factorTotp: on(settings.factors.totp.enabled),
+    factorEmail: on(settings.factors.email.enabled),
   };
 }
 

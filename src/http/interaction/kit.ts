@@ -116,10 +116,12 @@ export function createInteractionKit(deps: InteractionDeps) {
     /** This sign-in as the journey knows it: the application's policy, the request, the session. */
     async journeyOf(ctx: Context, interaction: Interaction, client: OidcClient): Promise<Journey> {
       const { params, prompt, session } = interaction;
+      const application = await this.application(ctx, interaction, client);
       return {
         id: interaction.uid,
         expiresIn: this.remainingSeconds(interaction),
-        app: (await this.application(ctx, interaction, client)).policy,
+        app: application.policy,
+        appName: application.name,
         request: {
           stepUp: requestsMfa(params.acr_values, params.claims),
           maxAge: requestMaxAge(params.max_age),

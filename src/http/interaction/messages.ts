@@ -1,3 +1,5 @@
+import type { SendOutcome } from '../../domain/email-codes.ts';
+
 /** Words the sign-in pages share. */
 
 /** The locals of the backup codes page: the codes, and the same as a text file to download. */
@@ -28,4 +30,28 @@ export function lockedMessage(untilMs: number | null, nowMs: number): string {
 
 export function rateLimitedMessage(retryAfterMs: number, nowMs: number): string {
   return `Too many sign-in attempts. Try again at ${waitUntil(nowMs + retryAfterMs, nowMs)}.`;
+}
+
+/** What became of a mailed code, in words: a notice when it went, an error when it must wait. */
+export function sentMessage(
+  sent: SendOutcome,
+  nowMs: number,
+  hasBackupCodes: boolean,
+  why?: 'resend',
+): { notice?: string | undefined; error?: string | undefined } {
+  if (sent.sent)
+    return {
+      notice: why === 'resend' ? `We sent a new code to ${sent.to}. Codes sent before it no longer work.` : `We sent a code to ${sent.to}.`,
+    };
+  if (sent.reason === 'too_soon') {
+    const seconds = Math.max(1, Math.ceil(sent.waitMs / 1000));
+    return { error: `A code was sent less than a minute ago. Check your mail, or ask for a new code in ${seconds} seconds.` };
+  }
+  if (sent.reason === 'too_many')
+    return {
+      error: `Too many codes were sent in the last 15 minutes. Ask for a new one at ${waitUntil(nowMs + sent.waitMs, nowMs)}${
+        hasBackupCodes ? ', or use a backup code' : ''
+      }.`,
+    };
+  return { error: 'Your account has no verified email address to send a code to. Ask your administrator.' };
 }

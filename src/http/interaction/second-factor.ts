@@ -1,25 +1,29 @@
 import type { Context } from 'koa';
 import QRCode from 'qrcode';
 import { z } from 'zod';
+import { factorKinds } from '../../domain/factors.ts';
 import { groupedSecret } from '../../domain/totp.ts';
+import { parseInput } from '../validate.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import { logOf } from '../request-log.ts';
+import type { SendOutcome } from '../../domain/email-codes.ts';
 import { type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
-import { backupCodesPage, lockedMessage, minutesText } from './messages.ts';
+import { backupCodesPage, lockedMessage, minutesText, sentMessage } from './messages.ts';
 
 export const codeForm = z.strictObject({ code: z.string().max(64) });
+export const factorForm = z.strictObject({ factor: z.enum(factorKinds) });
 
 const ENTER_CODE = 'Enter the code your authenticator app shows, or one of your backup codes.';
 const WRONG_CODE = 'That code is not correct or was already used. Enter the current code from your app.';
+const WRONG_EMAIL_CODE = 'That code is not correct or was already used. Enter the code from the latest email.';
+const EXPIRED_EMAIL_CODE = 'That code has expired: codes work for 10 minutes. Send a new code and enter it.';
 const REGISTERED_ELSEWHERE =
   'An authenticator app was registered for your account a moment ago, perhaps in another tab or window. Enter the code that app shows.';
 const QR_MARGIN = 4;
 
 /** The wrong-code message, warning on the last tries before the lock. */
-const wrongCodeMessage = (triesLeft: number | undefined) =>
-  triesLeft === undefined
-    ? WRONG_CODE
-    : `${WRONG_CODE} ${triesLeft === 1 ? '1 try' : `${triesLeft} tries`} left before your account is locked.`;
+const wrongCodeMessage = (triesLeft: number | undefined, wrong = WRONG_CODE) =>
+  triesLeft === undefined ? wrong : `${wrong} ${triesLeft === 1 ? '1 try' : `${triesLeft} tries`} left before your account is locked.`;
 
 interface ShowOptions {
   error?: string | undefined;
@@ -36,7 +40,7 @@ interface ShowOptions {
  */
 export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionKit) {
   async function show(ctx: Context, interaction: Interaction, client: OidcClient, options: ShowOptions = {}) {
-    const page = await deps.journey.factorPage(await kit.journeyOf(ctx, interaction, client));
+    const page = await deps.journey.factorPage(await kit.journeyOf(ctx, interaction, client), await kit.sourceOf(ctx, interaction, client));
     const registeredElsewhere = page.kind === 'code' && page.registeredElsewhere;
     const notice = options.notice ?? (registeredElsewhere ? REGISTERED_ELSEWHERE : undefined);
     const common = {
@@ -51,8 +55,8 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
         // Registered: say so, with the backup codes (shown only until the person goes on).
         return ctx.render('backup-codes', {
           ...common,
-          title: 'Authenticator app added',
-          added: true,
+          title: page.factor === 'email' ? 'Email codes turned on' : 'Authenticator app added',
+          added: page.factor,
           ...backupCodesPage(page.user.username, page.codes),
         });
       case 'backup_code_used':
@@ -62,7 +66,24 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
         return ctx.render('totp-code', { ...common, title: 'Account locked', locked: lockedMessage(page.until, deps.clock.now()) });
       case 'code': {
         const backup = ctx.query.use === 'backup';
-        return ctx.render('totp-code', { ...common, title: backup ? 'Enter a backup code' : 'Enter your code', backup });
+        return ctx.render('totp-code', {
+          ...common,
+          title: backup ? 'Enter a backup code' : 'Enter your code',
+          backup,
+          emailInstead: page.emailInstead,
+        });
+      }
+      case 'email_code': {
+        const backup = ctx.query.use === 'backup' && page.hasBackupCodes;
+        if (backup) return ctx.render('totp-code', { ...common, title: 'Enter a backup code', backup, byEmail: true });
+        const sent = page.sent ? sentMessage(page.sent, deps.clock.now(), page.hasBackupCodes) : undefined;
+        return ctx.render('email-code', {
+          ...common,
+          title: page.registering ? 'Confirm your email address' : 'Enter the code we emailed you',
+          ...page,
+          notice: sent?.notice ?? common.notice,
+          error: sent?.error ?? common.error,
+        });
       }
       case 'register': {
         // Drawn at a whole number of pixels per module, at most 300 px wide with its quiet
@@ -82,6 +103,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
           label: page.label,
           username: page.user.username,
           message: page.message,
+          emailInstead: page.emailInstead,
         });
       }
     }
@@ -115,10 +137,43 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
             return kit.retry(ctx, interaction, { status: 403 });
           case 'registered_elsewhere':
             return kit.retry(ctx, interaction, { notice: REGISTERED_ELSEWHERE, status: 409 });
-          default:
-            return kit.retry(ctx, interaction, { error: wrongCodeMessage(outcome.triesLeft), status: 401 });
+          case 'expired':
+            return kit.retry(ctx, interaction, { error: EXPIRED_EMAIL_CODE, status: 401 });
+          case 'wrong':
+            return kit.retry(ctx, interaction, {
+              error: wrongCodeMessage(outcome.triesLeft, outcome.byEmail ? WRONG_EMAIL_CODE : WRONG_CODE),
+              status: 401,
+            });
         }
     }
+  }
+
+  /** The other factor was chosen on the page (email codes, or back to the app). */
+  async function choose(ctx: Context) {
+    const { factor } = parseInput(factorForm, ctx.request.body);
+    const { interaction, client } = await kit.details(ctx, 'login', MFA_PROMPT);
+    const journey = await kit.journeyOf(ctx, interaction, client);
+    const sent = await deps.journey.choose(journey, factor, await kit.sourceOf(ctx, interaction, client));
+    return afterSend(ctx, interaction, sent);
+  }
+
+  /** "Send a new code" on the email code page. */
+  async function resend(ctx: Context) {
+    parseInput(z.strictObject({}), ctx.request.body);
+    const { interaction, client } = await kit.details(ctx, 'login', MFA_PROMPT);
+    const journey = await kit.journeyOf(ctx, interaction, client);
+    const sent = await deps.journey.resend(journey, await kit.sourceOf(ctx, interaction, client));
+    return afterSend(ctx, interaction, sent, 'resend');
+  }
+
+  /** Back to the page (post/redirect/get), saying what became of the mail. */
+  async function afterSend(ctx: Context, interaction: Interaction, sent: SendOutcome | undefined, why?: 'resend') {
+    if (!sent) {
+      ctx.status = 303;
+      return ctx.redirect(`/interaction/${interaction.uid}`);
+    }
+    const message = sentMessage(sent, deps.clock.now(), true, why);
+    return kit.retry(ctx, interaction, { ...message, status: sent.sent ? 200 : 429 });
   }
 
   /** The person saw the backup codes: the sign-in goes on. */
@@ -131,5 +186,5 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     return kit.finishJourney(ctx, finished);
   }
 
-  return { show, submit, proceed };
+  return { show, submit, choose, resend, proceed };
 }

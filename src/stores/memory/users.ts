@@ -66,7 +66,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
     },
     async markRegistrationPending(id, at) {
       const user = byId.get(id);
-      if (user && !user.mfa.device) user.mfa.pendingSince = at;
+      if (user && !user.mfa.device && !user.mfa.email) user.mfa.pendingSince = at;
     },
     async registerDevice(id, device) {
       const user = byId.get(id);
@@ -74,6 +74,17 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       user.mfa.device = structuredClone(device);
       delete user.mfa.pendingSince;
       return true;
+    },
+    async registerEmailFactor(id, at) {
+      const user = byId.get(id);
+      if (!user || user.mfa.email) return false;
+      user.mfa.email = { registeredAt: at };
+      delete user.mfa.pendingSince;
+      return true;
+    },
+    async emailFactorUsed(id, at) {
+      const factor = byId.get(id)?.mfa.email;
+      if (factor) factor.lastUsedAt = at;
     },
     async acceptStep(id, { step, drift, lastOffset, at }) {
       const device = byId.get(id)?.mfa.device;
@@ -83,7 +94,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
     },
     async setBackupCodes(id, codes) {
       const user = byId.get(id);
-      if (!user?.mfa.device) return false;
+      if (!user?.mfa.device && !user?.mfa.email) return false;
       user.mfa.backupCodes = structuredClone(codes);
       return true;
     },
@@ -91,9 +102,9 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       const user = byId.get(id);
       const codes = user?.mfa.backupCodes;
       const index = codes?.hashes.indexOf(hash) ?? -1;
-      if (!user?.mfa.device || !codes || index < 0) return false;
+      if ((!user?.mfa.device && !user?.mfa.email) || !codes || index < 0) return false;
       codes.hashes.splice(index, 1);
-      user.mfa.device.lastUsedAt = at;
+      if (user.mfa.device) user.mfa.device.lastUsedAt = at;
       return true;
     },
     async resetMfa(id, at) {

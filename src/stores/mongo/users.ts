@@ -35,6 +35,9 @@ const userSchema = new Schema<UserDocument>(
 );
 userSchema.index({ username: 1 });
 
+/** A filter part: the user has a second factor registered (device or email codes). */
+const HAS_FACTOR = [{ 'mfa.device': { $exists: true } }, { 'mfa.email': { $exists: true } }];
+
 function toRecord(doc: UserDocument): UserRecord {
   const { _id, usernameLower: _lower, ...rest } = doc;
   const user: UserRecord = { id: _id, ...rest, mfa: doc.mfa ?? { exempt: false } };
@@ -134,7 +137,9 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
     },
     async markRegistrationPending(id, at) {
       await guard(() =>
-        Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: false } } as never, { $set: { 'mfa.pendingSince': at } }),
+        Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: false }, 'mfa.email': { $exists: false } } as never, {
+          $set: { 'mfa.pendingSince': at },
+        }),
       );
     },
     async registerDevice(id, device) {
@@ -145,6 +150,20 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
         }),
       );
       return result.modifiedCount === 1;
+    },
+    async registerEmailFactor(id, at) {
+      const result = await guard(() =>
+        Users.collection.updateOne({ _id: id, 'mfa.email': { $exists: false } } as never, {
+          $set: { 'mfa.email': { registeredAt: at } },
+          $unset: { 'mfa.pendingSince': '' },
+        }),
+      );
+      return result.modifiedCount === 1;
+    },
+    async emailFactorUsed(id, at) {
+      await guard(() =>
+        Users.collection.updateOne({ _id: id, 'mfa.email': { $exists: true } } as never, { $set: { 'mfa.email.lastUsedAt': at } }),
+      );
     },
     async acceptStep(id, { step, drift, lastOffset, at }) {
       const result = await guard(() =>
@@ -161,7 +180,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
     },
     async setBackupCodes(id, codes) {
       const result = await guard(() =>
-        Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: true } } as never, { $set: { 'mfa.backupCodes': codes } }),
+        Users.collection.updateOne({ _id: id, $or: HAS_FACTOR } as never, { $set: { 'mfa.backupCodes': codes } }),
       );
       return result.modifiedCount === 1;
     },
@@ -170,19 +189,22 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       // document changes once, for one caller.
       const result = await guard(() =>
         Users.collection.updateOne(
-          { _id: id, 'mfa.device': { $exists: true }, 'mfa.backupCodes.hashes': hash } as never,
+          { _id: id, $or: HAS_FACTOR, 'mfa.backupCodes.hashes': hash } as never,
           {
             $pull: { 'mfa.backupCodes.hashes': hash },
-            $set: { 'mfa.device.lastUsedAt': at },
           } as never,
         ),
       );
-      return result.modifiedCount === 1;
+      if (result.modifiedCount !== 1) return false;
+      await guard(() =>
+        Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: true } } as never, { $set: { 'mfa.device.lastUsedAt': at } }),
+      );
+      return true;
     },
     async resetMfa(id, at) {
       const result = await guard(() =>
         Users.collection.updateOne({ _id: id } as never, {
-          $unset: { 'mfa.device': '', 'mfa.backupCodes': '', 'mfa.pendingSince': '', 'mfa.lock': '' },
+          $unset: { 'mfa.device': '', 'mfa.email': '', 'mfa.backupCodes': '', 'mfa.pendingSince': '', 'mfa.lock': '' },
           $set: { updatedAt: at },
         }),
       );

@@ -1,0 +1,57 @@
+import type { AuthMethod, MethodTimes } from './authentication.ts';
+import type { UserRecord } from './ports.ts';
+
+/**
+ * The second factors a user can register (SPEC section 12): an authenticator app (TOTP)
+ * and codes sent by mail. Backup codes are not one of them: they stand in for whichever
+ * the user has.
+ */
+export const factorKinds = ['totp', 'email'] as const;
+export type FactorKind = (typeof factorKinds)[number];
+
+/** The switches of the `factors` setting. */
+export type FactorSettings = Record<FactorKind, { enabled: boolean }>;
+
+/** The factors a user has registered, whether or not usable now. */
+export function registeredFactors(user: UserRecord): FactorKind[] {
+  return factorKinds.filter((kind) => (kind === 'totp' ? user.mfa.device !== undefined : user.mfa.email !== undefined));
+}
+
+/** The user's address can receive codes: set and verified. */
+export const hasVerifiedEmail = (user: UserRecord) => user.email !== undefined && user.emailVerified === true;
+
+/** The factors a user has registered and can present now: email codes need a verified address. */
+export function usableFactors(user: UserRecord): FactorKind[] {
+  return registeredFactors(user).filter((kind) => kind === 'totp' || hasVerifiedEmail(user));
+}
+
+/**
+ * The factors an application accepts: those it names in `mfa_factors` (all when it names
+ * none) that are switched on, email only when mail can go out. An application whose list
+ * leaves nothing accepts the authenticator app, which needs no outside service: a second
+ * factor is never dropped because a switch left none.
+ */
+export function acceptedFactors(settings: FactorSettings, appFactors: readonly FactorKind[] | undefined, mailOn: boolean): FactorKind[] {
+  const on = factorKinds.filter((kind) => settings[kind].enabled && (kind !== 'email' || mailOn));
+  const accepted = appFactors ? on.filter((kind) => appFactors.includes(kind)) : on;
+  return accepted.length ? accepted : ['totp'];
+}
+
+/** The session methods a factor stands for: a backup code stands in for any. */
+export function methodsOf(factors: readonly FactorKind[]): AuthMethod[] {
+  return [...factors, 'backup_code'];
+}
+
+/** The times of the second-factor methods an application accepts, and of the password. */
+export function acceptedTimes(methods: MethodTimes, factors: readonly FactorKind[]): MethodTimes {
+  const kept: MethodTimes = {};
+  for (const method of ['pwd', ...methodsOf(factors)] as AuthMethod[]) if (methods[method] !== undefined) kept[method] = methods[method];
+  return kept;
+}
+
+/** An address shown on a page without giving it away whole: `a•••@example.com`. */
+export function maskedAddress(address: string): string {
+  const at = address.lastIndexOf('@');
+  if (at < 1) return '•••';
+  return `${address[0]}•••${address.slice(at)}`;
+}
