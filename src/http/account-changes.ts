@@ -34,7 +34,8 @@ export function mountAccountChanges(
     form: Middleware;
     signedIn(ctx: Context): Promise<Current | null>;
     guardForm(ctx: Context, current: Current): Promise<{ status: number; error?: string; locked?: string } | null>;
-    askCode(current: Current): boolean;
+    /** The code a change asks for: the app's (or a backup code), a backup code alone, or none. */
+    askCode(current: Current): 'app' | 'backup' | false;
     csrf(session: AccountSession): string;
     endPage(ctx: Context): void;
     source(ctx: Context): { ip?: string | undefined; userAgent?: string | undefined };

@@ -1,3 +1,4 @@
+import { registeredFactors } from '../domain/factors.ts';
 import Router from '@koa/router';
 import Tokens from 'csrf';
 import type { Context } from 'koa';
@@ -100,6 +101,14 @@ export function createAccountRoutes(deps: {
     return { session: current, live, user };
   }
 
+  /**
+   * Which code a change asks for when the session's second factor is not fresh: the app's
+   * (or a backup code), a backup code alone for a user with email codes only (codes are
+   * mailed only when signing in), or none for a user with no second factor.
+   */
+  const codeAsked = (live: LiveSession, user: UserRecord): 'app' | 'backup' | false =>
+    isFresh(live) || registeredFactors(user).length === 0 ? false : user.mfa.device ? 'app' : 'backup';
+
   /** A second factor presented in this sign-in session within the last 5 minutes. */
   const isFresh = (live: LiveSession) => {
     const at = secondFactorAt(live.methods);
@@ -108,6 +117,7 @@ export function createAccountRoutes(deps: {
 
   function renderHome(ctx: Context, user: UserRecord, session: AccountSession, notice?: string) {
     const device = user.mfa.device;
+    const emailFactor = user.mfa.email;
     return ctx.render('account', {
       title: 'Your account',
       username: user.username,
@@ -117,7 +127,11 @@ export function createAccountRoutes(deps: {
         lastUsedAt: device.lastUsedAt?.toISOString().slice(0, 16).replace('T', ' '),
         lastUsedAtIso: device.lastUsedAt?.toISOString(),
       },
-      backupCodesLeft: device ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
+      emailFactor: emailFactor && {
+        registeredAt: emailFactor.registeredAt.toISOString().slice(0, 16).replace('T', ' '),
+        registeredAtIso: emailFactor.registeredAt.toISOString(),
+      },
+      backupCodesLeft: registeredFactors(user).length ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
       email: user.email,
       emailVerified: user.emailVerified === true,
       mailEnabled: deps.changes.mailEnabled(),
@@ -129,12 +143,16 @@ export function createAccountRoutes(deps: {
   function renderConfirm(
     ctx: Context,
     action: Action,
-    session: AccountSession,
-    live: LiveSession,
+    current: { session: AccountSession; live: LiveSession; user: UserRecord },
     options: { error?: string; locked?: string; status?: number } = {},
   ) {
     ctx.status = options.status ?? 200;
-    return ctx.render('account-confirm', { ...actions[action], csrf: tokens.create(session.csrf), askCode: !isFresh(live), ...options });
+    return ctx.render('account-confirm', {
+      ...actions[action],
+      csrf: tokens.create(current.session.csrf),
+      askCode: codeAsked(current.live, current.user),
+      ...options,
+    });
   }
 
   router.get('/', async (ctx) => {
@@ -166,7 +184,7 @@ export function createAccountRoutes(deps: {
     router.get(actions[action].path.slice('/account'.length), async (ctx) => {
       const current = await signedIn(ctx);
       if (!current) return ctx.redirect('/account/');
-      await renderConfirm(ctx, action, current.session, current.live);
+      await renderConfirm(ctx, action, current);
     });
 
     router.post(actions[action].path.slice('/account'.length), form, async (ctx) => {
@@ -182,10 +200,10 @@ export function createAccountRoutes(deps: {
           backTo: '/account/',
         });
       }
-      const { user, session, live } = current;
-      if (!user.mfa.device) return ctx.redirect('/account/');
+      const { user, session } = current;
+      if (action === 'delete-device' ? !user.mfa.device : registeredFactors(user).length === 0) return ctx.redirect('/account/');
       const refused = await freshSecondFactor(ctx, current, parsed.data.code ?? '');
-      if (refused) return renderConfirm(ctx, action, session, live, refused);
+      if (refused) return renderConfirm(ctx, action, current, refused);
       if (action === 'delete-device') {
         // Losing the factor ends every session it opened, this one included.
         await deps.recovery.deleteDevice(user.id, { ...source(ctx), actor: 'user' });
@@ -213,10 +231,22 @@ export function createAccountRoutes(deps: {
     current: { live: LiveSession; user: UserRecord },
     code: string,
   ): Promise<{ status: number; error?: string; locked?: string } | null> {
-    if (isFresh(current.live) || !current.user.mfa.device) return null;
-    const outcome = await deps.secondFactor.verify(current.user, code.slice(0, 64), source(ctx));
+    const asked = codeAsked(current.live, current.user);
+    if (!asked) return null;
+    const typed = code.slice(0, 64);
+    const outcome =
+      asked === 'app'
+        ? await deps.secondFactor.verify(current.user, typed, source(ctx))
+        : await deps.secondFactor.verifyEmail(current.user, typed, { sent: undefined, matches: () => false }, source(ctx));
     if (outcome.result === 'locked') return { status: 403, locked: lockedMessage(outcome.until, deps.clock.now()) };
-    if (outcome.result !== 'passed') return { status: 401, error: 'That code is not correct or was already used.' };
+    if (outcome.result !== 'passed')
+      return {
+        status: 401,
+        error:
+          asked === 'app'
+            ? 'That code is not correct or was already used.'
+            : 'That backup code is not correct or was already used. Or sign out, sign in again with a code by email, and repeat the change within 5 minutes.',
+      };
     await deps.sessions.recordFactor(current.live, outcome.method, nowSeconds());
     return null;
   }
@@ -237,7 +267,7 @@ export function createAccountRoutes(deps: {
     form,
     signedIn,
     guardForm,
-    askCode: (current) => !isFresh(current.live) && current.user.mfa.device !== undefined,
+    askCode: (current) => codeAsked(current.live, current.user),
     csrf: (session) => tokens.create(session.csrf),
     endPage: (ctx) => client.clear(ctx, SESSION_COOKIE),
     source,

@@ -360,6 +360,35 @@ describe('email codes as a second factor, on Redis and MongoDB with an SMTP serv
     assert.deepEqual(claims.amr, ['pwd', 'email', 'mfa']);
   });
 
+  it('on the account page, a change after 5 minutes asks a user with email codes only for a backup code', async () => {
+    const ava = await user('ava');
+    const { backupCodes } = await registerByEmail(ava);
+    const agent = new UserAgent();
+    const login = await follow(agent, `${server.issuer}/account/`, 'never:');
+    const posted = await agent.postForm(formAction(login, '/login'), ava.credentials);
+    const sent = codesTo(ava.address);
+    const codePage = await follow(agent, new URL(posted.headers.get('location')!, login.url), 'never:');
+    assert.match(codePage.html, /Enter the code we emailed you/);
+    const done = await agent.postForm(formAction(codePage, '/code'), { code: await nthCode(ava.address, sent + 1) });
+    const home = await follow(agent, new URL(done.headers.get('location')!, codePage.url), 'never:');
+    assert.match(home.html, /data-testid="email-factor"/);
+    assert.match(home.html, /data-testid="backup-codes-left">10</);
+
+    clock.advance(6 * 60_000);
+    const confirm = await follow(agent, `${server.issuer}/account/backup-codes`, 'never:');
+    assert.match(confirm.html, /Enter one of your backup codes to confirm/);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(confirm.html)![1]!;
+    const action = new URL('/account/backup-codes', server.issuer);
+    for (const code of ['', '123456']) {
+      const refused = await agent.postForm(action, { csrf, code });
+      assert.equal(refused.status, 401, `refused with ${JSON.stringify(code)}`);
+      assert.match(await refused.text(), /That backup code is not correct or was already used/);
+    }
+    const renewed = await agent.postForm(action, { csrf, code: backupCodes[0]! });
+    assert.equal(renewed.status, 200);
+    assert.equal(backupCodesOnPage(await renewed.text()).length, 10, 'new backup codes, after a backup code');
+  });
+
   it('refuses a factor that is not one, with nothing changed', async () => {
     const bad = await user('bad');
     const flow = await signInFlow(wiki, bad.credentials);
