@@ -17,6 +17,7 @@ import {
   type RelyingParty,
 } from '../support/relying-party.ts';
 import { createUser, newRealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
+import { serviceProvider, walkToAnswer } from '../support/saml-sp.ts';
 import { startSmtpServer, type ReceivedMail } from '../support/smtp.ts';
 
 /**
@@ -127,6 +128,30 @@ describe('email codes as a second factor, on Redis and MongoDB with an SMTP serv
     clock.advance(61_000);
     return { backupCodes };
   }
+
+  // First: the SAML requests carry the real time, and the tests after it move the clock on.
+  it('a SAML application is told of the email code in its assertion; one that accepts the app only has the app added', async () => {
+    const sp = await serviceProvider(server, 'crm', { register: { mfa_policy: 'required' } });
+    const sam = await user('sam');
+    await registerByEmail(sam);
+    const sent = codesTo(sam.address);
+    const mailbox = { code: () => nthCode(sam.address, sent + 1), backupCodes: [] } as unknown as Phone;
+    const agent = new UserAgent();
+    const crm = await walkToAnswer(agent, await sp.saml.getAuthorizeUrlAsync('', undefined, {}), sam.credentials, mailbox);
+    assert.deepEqual(crm.seen, ['login', 'code']);
+    const { profile } = await sp.saml.validatePostResponseAsync({ SAMLResponse: sp.answerOn(crm.page).SAMLResponse });
+    assert.deepEqual(profile!['amr'], ['pwd', 'email', 'mfa']);
+    assert.ok(
+      profile!.getAssertionXml!().includes('<saml:AuthnContextClassRef>https://refeds.org/profile/mfa</saml:AuthnContextClassRef>'),
+    );
+
+    const only = await serviceProvider(server, 'ledger', { register: { mfa_policy: 'required', mfa_factors: ['totp'] } });
+    const phone = new Phone(clock);
+    const ledger = await walkToAnswer(agent, await only.saml.getAuthorizeUrlAsync('', undefined, {}), null, phone);
+    assert.deepEqual(ledger.seen, ['register', 'backup-codes'], 'the session’s email code does not count here');
+    const app = await only.saml.validatePostResponseAsync({ SAMLResponse: only.answerOn(ledger.page).SAMLResponse });
+    assert.deepEqual(app.profile!['amr'], ['pwd', 'otp', 'mfa']);
+  });
 
   it('registers email codes from the registration page, then signs in with the mailed code, once', async () => {
     const ema = await user('ema');

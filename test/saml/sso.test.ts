@@ -75,6 +75,7 @@ for (const variant of [
       assert.equal(profile['name'], 'Ada Lovelace');
       const xml = profile.getAssertionXml!();
       assert.ok(xml.includes(`<saml:AuthnContextClassRef>${MFA}</saml:AuthnContextClassRef>`), 'a second factor was presented');
+      assert.deepEqual(profile['amr'], ['pwd', 'otp', 'mfa'], 'which: the authenticator app');
 
       // The audit log names the SAML application and the protocol, for the factor and the sign-in.
       const audit = async (type: string) =>
