@@ -103,7 +103,18 @@ describe('the twofold command against a running server', () => {
     };
     assert.notEqual(rotated.client_secret, client.client_secret);
     assert.equal((await twofold(['clients', 'set', 'wiki', '--policy', 'if_enrolled'], { env })).code, 0);
-    assert.match((await twofold(['clients', 'list'], { env })).stdout, /^wiki\s+-\s+if_enrolled\s+true\s+https:\/\/wiki\.example\/cb$/m);
+    assert.match(
+      (await twofold(['clients', 'list'], { env })).stdout,
+      /^wiki\s+-\s+if_enrolled\s+\(all on\)\s+true\s+https:\/\/wiki\.example\/cb$/m,
+    );
+    // The factors an application accepts: the authenticator app only, then every one again.
+    assert.equal((await twofold(['clients', 'set', 'wiki', '--factors', 'totp'], { env })).code, 0);
+    assert.match((await twofold(['clients', 'list'], { env })).stdout, /^wiki\s+-\s+if_enrolled\s+totp\s+true\s/m);
+    const refused = await twofold(['clients', 'set', 'wiki', '--factors', 'sms'], { env });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /mfa_factors/);
+    assert.equal((await twofold(['clients', 'set', 'wiki', '--factors', 'all'], { env })).code, 0);
+    assert.match((await twofold(['clients', 'list'], { env })).stdout, /^wiki\s+-\s+if_enrolled\s+\(all on\)\s/m);
 
     const set = await twofold(
       ['settings', 'set', 'maxAttempts=3', 'issuerLabel=Acme SSO', 'backupCodes={"enabled":true,"count":8}', '--json'],
