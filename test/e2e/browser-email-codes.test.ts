@@ -79,6 +79,13 @@ describe('email codes in Chromium', { skip: browserSkip }, () => {
         await page.waitForURL('http://127.0.0.1:9/**');
         const claims = (await exchangeCode(rp, start, callback())).claims()!;
         assert.deepEqual(claims.amr, ['pwd', 'email', 'mfa']);
+
+        // The account page, by single sign-on: it shows the email codes.
+        await page.goto(`${server.issuer}/account/`);
+        await page.getByTestId('email-factor').waitFor();
+        assert.equal(await page.getByTestId('backup-codes-left').textContent(), '10');
+        assert.deepEqual(await axeViolations(page), [], 'account page with email codes');
+        await snapshot(page, { path: screenshotPath(`account-email-factor-${size}`), fullPage: true });
       } finally {
         await context.close();
       }
