@@ -407,6 +407,8 @@ export interface SignInState {
   emailCode?: { id: string; hash: string; sentAt: number; expiresAt: number } | undefined;
   /** What passed the second factor in this sign-in, until the page after it is seen. */
   passedWith?: 'totp' | 'email' | 'backup_code' | undefined;
+  /** The user's own factor passed in this sign-in, before another is added. */
+  proven?: true | undefined;
 }
 
 export interface JourneyStateStore {

@@ -144,6 +144,8 @@ interface Step {
   registering: boolean;
   /** The other factor the person may switch to on this page. */
   other: FactorKind | undefined;
+  /** A factor the user has, checked before another is added: the application accepts only the other. */
+  proving?: boolean | undefined;
 }
 
 interface RateLimit {
@@ -205,6 +207,17 @@ export function createSignInJourney(deps: JourneyDeps) {
     if (usable.length) {
       const factor = chose && usable.includes('email') ? 'email' : usable[0]!;
       return { factor, registering: false, other: usable.find((other) => other !== factor) };
+    }
+    // Adding a factor takes the one the user has, when there is one: the password alone
+    // never adds a factor to an account that has one. This sign-in or its session may have
+    // presented it already.
+    const held = usableFactors(user);
+    if (held.length && !state.proven) {
+      const presented = await journey.sessionMethods(user.id);
+      if (!held.some((factor) => presented[factor] !== undefined)) {
+        const factor = chose && held.includes('email') ? 'email' : held[0]!;
+        return { factor, registering: false, other: held.find((other) => other !== factor), proving: true };
+      }
     }
     const registrable = accepted.filter((factor) => factor === 'totp' || hasVerifiedEmail(user));
     if (!registrable.length) registrable.push('totp');
@@ -390,7 +403,7 @@ export function createSignInJourney(deps: JourneyDeps) {
     if (step.factor === 'email') return emailCode(journey, state, user, step, input, source);
     if (!step.registering) {
       const outcome = await deps.secondFactor.verify(user, input, source);
-      return verified(journey, state, user, outcome, source);
+      return verified(journey, state, user, outcome, source, false, step.proving);
     }
     if (!state.sealedEnrollment)
       throw new AppError('sign_in_expired', 'This sign-in has expired or was already finished. Start again from the application.');
@@ -404,7 +417,7 @@ export function createSignInJourney(deps: JourneyDeps) {
       const outcome = await deps.secondFactor.registerEmail(user, input, check, source);
       return registered(journey, state, user, outcome, 'email', source);
     }
-    return verified(journey, state, user, await deps.secondFactor.verifyEmail(user, input, check, source), source, true);
+    return verified(journey, state, user, await deps.secondFactor.verifyEmail(user, input, check, source), source, true, step.proving);
   }
 
   /** What a checked code of a registered factor leads to. */
@@ -415,6 +428,7 @@ export function createSignInJourney(deps: JourneyDeps) {
     outcome: FactorOutcome,
     source: AttemptSource,
     byEmail = false,
+    proving = false,
   ): Promise<CodeOutcome> {
     const checked = { as: 'verify' as const, result: outcome.result, user: user.id };
     if (outcome.result === 'locked') return { kind: 'retry' as const, reason: 'locked' as const, checked };
@@ -428,6 +442,12 @@ export function createSignInJourney(deps: JourneyDeps) {
         checked,
       };
     const { emailCode: _used, ...rest } = state;
+    if (proving && outcome.method !== 'backup_code') {
+      // The user's own factor passed: now the one this application accepts is added.
+      const { factor: _chosen, ...proven } = rest;
+      await deps.state.put(journey.id, { ...proven, proven: true }, journey.expiresIn);
+      return { kind: 'page', checked };
+    }
     if (outcome.method === 'backup_code') {
       // Say how many are left before going on (read before this one was used).
       const left = Math.max(0, (user.mfa.backupCodes?.hashes.length ?? 1) - 1);

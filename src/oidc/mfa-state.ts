@@ -33,6 +33,8 @@ const signInSchema = z.strictObject({
     .optional(),
   /** What passed the second factor in this sign-in, until the page after it is seen. */
   passedWith: z.enum(['totp', 'email', 'backup_code']).optional(),
+  /** The user's own factor passed in this sign-in, before another is added. */
+  proven: z.literal(true).optional(),
 });
 const epochSeconds = z.number().int().nonnegative();
 // Only the methods twofold knows: any other key refuses the record.

@@ -336,6 +336,25 @@ describe('email codes as a second factor, on Redis and MongoDB with an SMTP serv
     assert.deepEqual(wikiClaims.amr, ['pwd', 'email', 'mfa']);
   });
 
+  it('the password alone never adds a factor: at an app-only application, a new browser first passes the emailed code', async () => {
+    const pia = await user('pia');
+    await registerByEmail(pia);
+    const sent = codesTo(pia.address);
+    const flow = await signInFlow(vault, pia.credentials);
+    assert.match(flow.page.html, /Enter the code we emailed you/, 'the factor she has, first');
+    assert.equal(secretOnPage(flow.page.html), undefined, 'no registration with the password alone');
+    const code = await nthCode(pia.address, sent + 1);
+    const wrong = await submit(flow.agent, vault, flow.page, '/code', { code: wrongCode(code) });
+    assert.equal(wrong.status, 401);
+    assert.equal(secretOnPage(wrong.html), undefined);
+    const register = await submit(flow.agent, vault, flow.page, '/code', { code });
+    assert.ok(secretOnPage(register.html), 'then the app is added');
+    const phone = new Phone(clock);
+    const added = await submit(flow.agent, vault, register, '/code', { code: await phone.app.register(secretOnPage(register.html)!) });
+    const claims = await landed(vault, flow.start, await submit(flow.agent, vault, added, '/continue', {}));
+    assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
+  });
+
   it('offers no email choice to a user without a verified address, nor while email codes are off', async () => {
     const uno = await user('uno', false);
     const flow = await signInFlow(wiki, uno.credentials);
