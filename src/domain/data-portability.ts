@@ -19,7 +19,7 @@ import { CLIENT_SECRET_PURPOSE } from './clients.ts';
 import { AppError } from './errors.ts';
 import { PAIRWISE_KEY_ID, PAIRWISE_PURPOSE } from './saml-apps.ts';
 import { TOTP_SECRET_PURPOSE } from './second-factor.ts';
-import { factorKinds } from './factors.ts';
+import { factorKinds, isFactorList } from './factors.ts';
 
 /**
  * Export and import of users (with their second factor, its secret still sealed) and
@@ -86,11 +86,7 @@ const samlAppRecord = z.strictObject({
   sloUrl: httpUrl.optional(),
   mfaPolicy: z.enum(['required', 'if_enrolled', 'off']).optional(),
   mfaMaxAge: z.number().int().min(0).max(31_536_000).optional(),
-  mfaFactors: z
-    .array(z.enum(factorKinds))
-    .min(1)
-    .refine((list) => new Set(list).size === list.length, { message: 'each factor once' })
-    .optional(),
+  mfaFactors: z.array(z.enum(factorKinds)).refine(isFactorList, { message: 'one or more factors, each once' }).optional(),
   nameIdFormat: z.enum(samlNameIdFormats),
   attributes: z
     .array(

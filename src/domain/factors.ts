@@ -12,6 +12,13 @@ export type FactorKind = (typeof factorKinds)[number];
 /** The switches of the `factors` setting. */
 export type FactorSettings = Record<FactorKind, { enabled: boolean }>;
 
+/** A list of factors as an application's `mfa_factors` must be: one or more, each once. */
+export const isFactorList = (value: unknown): value is FactorKind[] =>
+  Array.isArray(value) &&
+  value.length > 0 &&
+  new Set(value).size === value.length &&
+  value.every((kind) => (factorKinds as readonly unknown[]).includes(kind));
+
 /** The factors a user has registered, whether or not usable now. */
 export function registeredFactors(user: UserRecord): FactorKind[] {
   return factorKinds.filter((kind) => (kind === 'totp' ? user.mfa.device !== undefined : user.mfa.email !== undefined));

@@ -3,6 +3,7 @@ import { BACKUP_CODE_PURPOSE, generateBackupCodes, hashBackupCode, normalizeBack
 import type { Clock } from './clock.ts';
 import type { DataKeyring } from './data-key.ts';
 import { EMAIL_CODE_SECONDS, type SentCode } from './email-codes.ts';
+import { registeredFactors, type FactorKind } from './factors.ts';
 import type { SettingsService } from './settings.ts';
 import { generateSecret, isTotpShaped, learnDrift, matchStep, normalizeCode, stepAt } from './totp.ts';
 
@@ -64,6 +65,10 @@ export function createSecondFactorService(deps: {
   async function audit(type: AuditType, userId: string, source: AttemptSource, outcome: 'success' | 'failure', reason?: string) {
     await deps.audit.record({ at: new Date(clock.now()), type, outcome, userId, ...source, ...(reason ? { reason } : {}) });
   }
+
+  /** A factor was registered: the event says which (the notification it mails does too). */
+  const registeredEvent = (userId: string, factor: FactorKind, source: AttemptSource) =>
+    deps.audit.record({ at: new Date(clock.now()), type: 'mfa.registered', outcome: 'success', userId, factor, ...source });
 
   /** Turns a refused attempt into its outcome, recording it (and a lock it caused). */
   async function refused(attempt: Refusal, userId: string, source: AttemptSource) {
@@ -162,14 +167,15 @@ export function createSecondFactorService(deps: {
      * in any case, with or without dashes and spaces. Anything else is a wrong code.
      */
     async verify(user: UserRecord, input: string, source: AttemptSource): Promise<CodeOutcome> {
-      if (!user.mfa.device) {
+      if (registeredFactors(user).length === 0) {
         await audit('mfa.refused', user.id, source, 'failure', 'no_device');
         return { result: 'no_device' };
       }
       const locked = storedLock(user, clock.now());
       if (locked) return refused(locked, user.id, source);
       const totp = normalizeCode(input);
-      if (isTotpShaped(totp)) return verifyTotp(user, totp, source);
+      // Without an app, six digits are no code of the user's: a wrong one.
+      if (isTotpShaped(totp) && user.mfa.device) return verifyTotp(user, totp, source);
       const backup = normalizeBackupCode(input);
       if (backup) return verifyBackupCode(user, backup, source);
       const attempt = await guard.attemptStep(user.id, null, 0, await limits());
@@ -177,25 +183,20 @@ export function createSecondFactorService(deps: {
     },
 
     /**
-     * Checks a code typed on the email code page: the code mailed in this sign-in, or an
-     * unused backup code. Anything else is a wrong code.
+     * Checks a code typed on the email code page: six digits are the code mailed in this
+     * sign-in; anything else is checked as on the code page (a backup code, else wrong).
      */
     async verifyEmail(user: UserRecord, input: string, check: EmailCodeCheck, source: AttemptSource): Promise<CodeOutcome> {
+      const code = normalizeCode(input);
+      if (!isTotpShaped(code)) return this.verify(user, input, source);
       const locked = storedLock(user, clock.now());
       if (locked) return refused(locked, user.id, source);
-      const code = normalizeCode(input);
-      if (isTotpShaped(code)) {
-        const outcome = await checkEmailCode(user, code, check, source);
-        if (outcome.result === 'passed') {
-          await users.emailFactorUsed(user.id, new Date(clock.now()));
-          await audit('mfa.passed', user.id, source, 'success', 'email');
-        }
-        return outcome;
+      const outcome = await checkEmailCode(user, code, check, source);
+      if (outcome.result === 'passed') {
+        await users.emailFactorUsed(user.id, new Date(clock.now()));
+        await audit('mfa.passed', user.id, source, 'success', 'email');
       }
-      const backup = normalizeBackupCode(input);
-      if (backup && user.mfa.backupCodes) return verifyBackupCode(user, backup, source);
-      const attempt = await guard.attemptStep(user.id, null, 0, await limits());
-      return refused(isRefusal(attempt) ? attempt : { outcome: 'wrong', failures: 0 }, user.id, source);
+      return outcome;
     },
 
     /**
@@ -209,14 +210,7 @@ export function createSecondFactorService(deps: {
       if (outcome.result !== 'passed') return outcome as RegisterOutcome;
       // Registered already (another tab): the code proved the address all the same.
       if (!(await users.registerEmailFactor(user.id, new Date(clock.now())))) return { result: 'already_registered' };
-      await deps.audit.record({
-        at: new Date(clock.now()),
-        type: 'mfa.registered',
-        outcome: 'success',
-        userId: user.id,
-        factor: 'email',
-        ...source,
-      });
+      await registeredEvent(user.id, 'email', source);
       return { result: 'registered' };
     },
 
@@ -249,19 +243,12 @@ export function createSecondFactorService(deps: {
       } finally {
         await guard.release(hold);
       }
-      await deps.audit.record({
-        at: new Date(limit.now),
-        type: 'mfa.registered',
-        outcome: 'success',
-        userId: user.id,
-        factor: 'totp',
-        ...source,
-      });
+      await registeredEvent(user.id, 'totp', source);
       return { result: 'registered' };
     },
 
     /**
-     * A new set of backup codes for a user with a device, replacing any old set at once.
+     * A new set of backup codes for a user with a second factor, replacing any old set at once.
      * The codes are returned to be shown once; null when backup codes are switched off.
      */
     async issueBackupCodes(userId: string, source: AttemptSource, regenerated = false): Promise<string[] | null> {
@@ -275,7 +262,6 @@ export function createSecondFactorService(deps: {
       return codes;
     },
 
-    /** The user's lock now, if any: `until` in epoch ms, or null for "until unlocked". */
     /** The user's lock now, from the guard or, should Redis have lost it, the user record at hand. */
     async lockOf(user: UserRecord): Promise<{ until: number | null } | null> {
       const now = clock.now();

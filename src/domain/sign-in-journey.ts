@@ -202,27 +202,23 @@ export function createSignInJourney(deps: JourneyDeps) {
    */
   async function stepOf(journey: Journey, state: SignInState, user: UserRecord): Promise<Step> {
     const accepted = await acceptedFor(journey.app);
-    const chose = state.factor === 'email';
-    const usable = usableFactors(user).filter((factor) => accepted.includes(factor));
-    if (usable.length) {
-      const factor = chose && usable.includes('email') ? 'email' : usable[0]!;
-      return { factor, registering: false, other: usable.find((other) => other !== factor) };
-    }
+    // Of the factors this step may take, the app first unless email codes were chosen; the other on offer.
+    const pick = (factors: FactorKind[]) => {
+      const factor = state.factor === 'email' && factors.includes('email') ? 'email' : factors[0]!;
+      return { factor, other: factors.find((other) => other !== factor) };
+    };
+    const held = usableFactors(user);
+    const usable = held.filter((factor) => accepted.includes(factor));
+    if (usable.length) return { ...pick(usable), registering: false };
     // Adding a factor takes the one the user has, when there is one: the password alone
     // never adds a factor to an account that has one. This sign-in or its session may have
     // presented it already.
-    const held = usableFactors(user);
     if (held.length && !state.proven) {
       const presented = await journey.sessionMethods(user.id);
-      if (!held.some((factor) => presented[factor] !== undefined)) {
-        const factor = chose && held.includes('email') ? 'email' : held[0]!;
-        return { factor, registering: false, other: held.find((other) => other !== factor), proving: true };
-      }
+      if (!held.some((factor) => presented[factor] !== undefined)) return { ...pick(held), registering: false, proving: true };
     }
     const registrable = accepted.filter((factor) => factor === 'totp' || hasVerifiedEmail(user));
-    if (!registrable.length) registrable.push('totp');
-    const factor = chose && registrable.includes('email') ? 'email' : registrable[0]!;
-    return { factor, registering: true, other: registrable.find((other) => other !== factor) };
+    return { ...pick(registrable.length ? registrable : ['totp']), registering: true };
   }
 
   /**
@@ -403,7 +399,7 @@ export function createSignInJourney(deps: JourneyDeps) {
     if (step.factor === 'email') return emailCode(journey, state, user, step, input, source);
     if (!step.registering) {
       const outcome = await deps.secondFactor.verify(user, input, source);
-      return verified(journey, state, user, outcome, source, false, step.proving);
+      return verified(journey, state, user, step, outcome, source);
     }
     if (!state.sealedEnrollment)
       throw new AppError('sign_in_expired', 'This sign-in has expired or was already finished. Start again from the application.');
@@ -417,7 +413,7 @@ export function createSignInJourney(deps: JourneyDeps) {
       const outcome = await deps.secondFactor.registerEmail(user, input, check, source);
       return registered(journey, state, user, outcome, 'email', source);
     }
-    return verified(journey, state, user, await deps.secondFactor.verifyEmail(user, input, check, source), source, true, step.proving);
+    return verified(journey, state, user, step, await deps.secondFactor.verifyEmail(user, input, check, source), source);
   }
 
   /** What a checked code of a registered factor leads to. */
@@ -425,10 +421,9 @@ export function createSignInJourney(deps: JourneyDeps) {
     journey: Journey,
     state: SignInState,
     user: UserRecord,
+    step: Step,
     outcome: FactorOutcome,
     source: AttemptSource,
-    byEmail = false,
-    proving = false,
   ): Promise<CodeOutcome> {
     const checked = { as: 'verify' as const, result: outcome.result, user: user.id };
     if (outcome.result === 'locked') return { kind: 'retry' as const, reason: 'locked' as const, checked };
@@ -438,11 +433,11 @@ export function createSignInJourney(deps: JourneyDeps) {
         kind: 'retry' as const,
         reason: 'wrong' as const,
         triesLeft: await triesLeft('failures' in outcome ? outcome.failures : undefined),
-        byEmail,
+        byEmail: step.factor === 'email',
         checked,
       };
     const { emailCode: _used, ...rest } = state;
-    if (proving && outcome.method !== 'backup_code') {
+    if (step.proving && outcome.method !== 'backup_code') {
       // The user's own factor passed: now the one this application accepts is added.
       const { factor: _chosen, ...proven } = rest;
       await deps.state.put(journey.id, { ...proven, proven: true }, journey.expiresIn);

@@ -234,10 +234,8 @@ export function createAccountRoutes(deps: {
     const asked = codeAsked(current.live, current.user);
     if (!asked) return null;
     const typed = code.slice(0, 64);
-    const outcome =
-      asked === 'app'
-        ? await deps.secondFactor.verify(current.user, typed, source(ctx))
-        : await deps.secondFactor.verifyEmail(current.user, typed, { sent: undefined, matches: () => false }, source(ctx));
+    // Without an app, only a backup code can pass here (codes are mailed only when signing in).
+    const outcome = await deps.secondFactor.verify(current.user, typed, source(ctx));
     if (outcome.result === 'locked') return { status: 403, locked: lockedMessage(outcome.until, deps.clock.now()) };
     if (outcome.result !== 'passed')
       return {

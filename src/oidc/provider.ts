@@ -6,7 +6,7 @@ import { isAppError } from '../domain/errors.ts';
 import type { Stores } from '../stores/types.ts';
 import type { DataKeyring } from '../domain/data-key.ts';
 import { mfaPolicies } from '../domain/mfa-policy.ts';
-import { factorKinds } from '../domain/factors.ts';
+import { factorKinds, isFactorList } from '../domain/factors.ts';
 import { ACR_MFA, ACR_PASSWORD } from './acr.ts';
 import { createClientAdapter } from './client-adapter.ts';
 import { createFindAccount } from './find-account.ts';
@@ -32,12 +32,6 @@ function validateExtraMetadata(key: string, value: unknown): void {
     throw new errors.InvalidClientMetadata(`mfa_factors must be a list of one or more of ${factorKinds.join(', ')}, each once`);
   }
 }
-
-const isFactorList = (value: unknown): boolean =>
-  Array.isArray(value) &&
-  value.length > 0 &&
-  new Set(value).size === value.length &&
-  value.every((kind) => (factorKinds as readonly unknown[]).includes(kind));
 
 export function isFirstParty(client: { [key: string]: unknown } | undefined): boolean {
   return client?.['first_party'] === true;

@@ -80,7 +80,10 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
         return ctx.render('email-code', {
           ...common,
           title: page.registering ? 'Confirm your email address' : 'Enter the code we emailed you',
-          ...page,
+          registering: page.registering,
+          to: page.to,
+          appInstead: page.appInstead,
+          hasBackupCodes: page.hasBackupCodes,
           notice: sent?.notice ?? common.notice,
           error: sent?.error ?? common.error,
         });
