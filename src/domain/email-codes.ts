@@ -2,7 +2,7 @@ import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto
 import type { Clock } from './clock.ts';
 import type { DataKeyring } from './data-key.ts';
 import { maskedAddress } from './factors.ts';
-import { composeMail } from './mail-message.ts';
+import { composeMail, mailTime } from './mail-message.ts';
 import type { Mailer, RateLimiter, SignInState, UserRecord } from './ports.ts';
 import type { AttemptSource } from './second-factor.ts';
 import type { SettingsService } from './settings.ts';
@@ -76,7 +76,7 @@ export function createEmailCodes(deps: {
             'Nobody from your organisation will ask you for it. If you did not just sign in, someone knows your password: do not give them the code, and tell your administrator.',
           ],
           facts: [
-            ['When', `${new Date(sentAt * 1000).toISOString().replace('T', ' ').slice(0, 16)} UTC`],
+            ['When', mailTime(new Date(sentAt * 1000))],
             ['From the address', source.ip ?? 'unknown'],
           ],
         }),

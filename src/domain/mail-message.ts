@@ -6,6 +6,9 @@ const escapeHtml = (text: string) =>
 // A subject is one header line: whatever came from a setting or a user, never a line break.
 const oneLine = (text: string) => text.replace(/[\r\n\p{Cc}]+/gu, ' ').trim();
 
+/** A time as mails state it: `2026-12-02 10:00 UTC`, whatever the reader's client. */
+export const mailTime = (at: Date) => `${at.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+
 /**
  * A mail in plain text and in simple HTML (one column, system fonts, no image, no link
  * tracking, nothing fetched when it is opened), signed with the organisation's name.

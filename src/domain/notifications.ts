@@ -1,5 +1,5 @@
 import type { Clock } from './clock.ts';
-import { composeMail } from './mail-message.ts';
+import { composeMail, mailTime } from './mail-message.ts';
 import type { AuditEvent, AuditLog, AuditType, Mailer, MailKind, UserRecord, UserStore } from './ports.ts';
 import type { SettingsService } from './settings.ts';
 
@@ -76,7 +76,7 @@ export function createNotifier(deps: { users: UserStore; mailer: Mailer; setting
 
   function describe(event: AuditEvent): [string, string][] {
     return [
-      ['When', `${event.at.toISOString().replace('T', ' ').slice(0, 16)} UTC`],
+      ['When', mailTime(event.at)],
       ['From the address', event.ip ?? 'unknown'],
       ['Browser', event.userAgent ? event.userAgent.slice(0, 200) : 'unknown'],
       ...(event.actor

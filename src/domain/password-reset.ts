@@ -2,7 +2,7 @@ import { countAttempt, type AttemptLimits } from './attempt-limits.ts';
 import type { Clock } from './clock.ts';
 import { AppError } from './errors.ts';
 import { createMailedLinks, type LinkRefusal, type LinkTokenStore } from './mailed-links.ts';
-import { composeMail } from './mail-message.ts';
+import { composeMail, mailTime } from './mail-message.ts';
 import type { AuditLog, Mailer, RateLimiter, SessionEnder, UserStore } from './ports.ts';
 import type { SettingsService } from './settings.ts';
 import type { UserService } from './users.ts';
@@ -58,7 +58,7 @@ export function createPasswordReset(deps: {
           'The link only lets you choose a password: signing in still asks for your second factor. If it was not you, ignore this mail; your password stays as it is.',
         ],
         facts: [
-          ['When', `${new Date(now()).toISOString().replace('T', ' ').slice(0, 16)} UTC`],
+          ['When', mailTime(new Date(now()))],
           ['From the address', source.ip ?? 'unknown'],
         ],
       }),
