@@ -32,10 +32,11 @@ describe('email codes as a second factor, on Redis and MongoDB with an SMTP serv
   let server: TestServer;
   let wiki: RelyingParty;
   let vault: RelyingParty;
+  const real = newRealStores();
   before(async () => {
     smtp = await startSmtpServer();
     server = await startTestServer({
-      real: newRealStores(),
+      real,
       clock,
       mail: { smtpUrl: smtp.url, from: 'id@acme.example', retryBaseMs: 50, retries: 5 },
     });
@@ -353,6 +354,40 @@ describe('email codes as a second factor, on Redis and MongoDB with an SMTP serv
     const added = await submit(flow.agent, vault, register, '/code', { code: await phone.app.register(secretOnPage(register.html)!) });
     const claims = await landed(vault, flow.start, await submit(flow.agent, vault, added, '/continue', {}));
     assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
+  });
+
+  it('an administrator’s reset on one node ends email codes: on another node the sign-in registers anew, and the session has ended', async () => {
+    const rae = await user('rae');
+    await registerByEmail(rae);
+    const agent = new UserAgent();
+    const sent = codesTo(rae.address);
+    const first = await afterPassword(agent, wiki, rae.credentials);
+    await landed(wiki, first.start, await submit(agent, wiki, first.page, '/code', { code: await nthCode(rae.address, sent + 1) }));
+
+    const nodeB = await startTestServer({ clock, real, issuer: server.issuer, mail: { smtpUrl: smtp.url, retryBaseMs: 50 } });
+    try {
+      const reset = await server.adminFetch(`/admin/api/users/${rae.id}/mfa/reset`, { method: 'POST' });
+      assert.equal(reset.status, 200);
+      const view = (await (await nodeB.adminFetch(`/admin/api/users/${rae.id}`)).json()) as { mfa: { factors: string[] } };
+      assert.deepEqual(view.mfa.factors, []);
+      // The same browser, through node B: the session is gone (the password is asked) and a registration follows.
+      const viaB = new UserAgent((url) => {
+        const routed = new URL(url);
+        if (routed.host === new URL(server.issuer).host) routed.host = new URL(nodeB.url).host;
+        return routed;
+      });
+      viaB.cookies = agent.cookies.map((cookie) => ({ ...cookie }));
+      const start = await startAuthorization(wiki);
+      const login = await follow(viaB, start.url, wiki.redirectUri);
+      assert.match(login.html, /name="password"/, 'signed out by the reset');
+      const posted = await viaB.postForm(formAction(login, '/login'), rae.credentials);
+      const next = await follow(viaB, new URL(posted.headers.get('location')!, login.url), wiki.redirectUri);
+      assert.ok(secretOnPage(next.html), 'a registration, not a code mailed to the old factor');
+      await server.mail.idle();
+      assert.equal(codesTo(rae.address), sent + 1, 'no code mailed after the reset');
+    } finally {
+      await nodeB.close();
+    }
   });
 
   it('offers no email choice to a user without a verified address, nor while email codes are off', async () => {
