@@ -15,6 +15,15 @@ export interface ServerProcess {
   requestTimes(method: string, route: string): Promise<Map<number, number>>;
   /** Store calls so far, by store, and how many of them took longer than `seconds` (a bucket bound). */
   slowStoreCalls(seconds: number): Promise<Map<string, { calls: number; slow: number }>>;
+  /** The node's process id (its threads' CPU is read from /proc). */
+  pid: number;
+  /** Bytes the node has written to its log (standard output) so far. */
+  logBytes(): number;
+  /**
+   * Runs `work` with the node's main thread profiled (bench/profile-probe.ts) when
+   * BENCH_CPU_PROF names a directory: the profile is written there as <label>.cpuprofile.
+   */
+  profiled<T>(label: string, work: () => Promise<T>): Promise<T>;
   /** Memory after a full garbage collection in the node (bench/memory-probe.ts). */
   memoryAfterGc(): Promise<NodeJS.MemoryUsage>;
   stop(): Promise<void>;
@@ -34,8 +43,9 @@ export async function startServerProcess(real: RealStores | undefined): Promise<
     configFile,
     'rateLimits:\n  perAccount: { limit: 100000, windowSeconds: 60 }\n  perIp: { limit: 1000000, windowSeconds: 60 }\n',
   );
-  // BENCH_CPU_PROF=dir: the node writes a CPU profile there when it stops (node --cpu-prof).
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  // BENCH_CPU_PROF=dir: the node writes a CPU profile of each measured phase there.
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const profile = profileDir ? ['--import', './bench/profile-probe.ts'] : [];
   const memoryFile = join(dirname(configFile), 'memory.json');
   const probe = ['--expose-gc', '--import', './bench/memory-probe.ts'];
   const child = spawn(process.execPath, [...profile, ...probe, '--disable-warning=ExperimentalWarning', 'src/main.ts'], {
@@ -47,13 +57,17 @@ export async function startServerProcess(real: RealStores | undefined): Promise<
       PORT: String(port),
       ISSUER: issuer,
       ADMIN_TOKEN,
-      LOG_LEVEL: 'warn',
+      // As in production: one line per request. BENCH_LOG_LEVEL=warn measures without them.
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       CONFIG_FILE: configFile,
       BENCH_MEMORY_FILE: memoryFile,
+      ...(profileDir ? { BENCH_CPU_PROF: profileDir } : {}),
       ...(real ? { MONGODB_URI: real.mongoUri, REDIS_URL: real.redisUrl, DATA_KEY: real.dataKey, COOKIE_KEYS: real.cookieKeys } : {}),
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let logBytes = 0;
+  child.stdout!.on('data', (chunk: Buffer) => (logBytes += chunk.length));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; ; i++) {
     const ready = await fetch(`${issuer}/readyz`).then(
@@ -67,6 +81,8 @@ export async function startServerProcess(real: RealStores | undefined): Promise<
   const gauge = (text: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   return {
     issuer,
+    pid: child.pid!,
+    logBytes: () => logBytes,
     adminFetch: (path, init = {}) =>
       fetch(`${issuer}${path}`, {
         ...init,
@@ -104,6 +120,22 @@ export async function startServerProcess(real: RealStores | undefined): Promise<
       }
       for (const entry of byStore.values()) entry.slow += entry.calls;
       return byStore;
+    },
+    async profiled(label, work) {
+      if (!profileDir) return work();
+      const file = label.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+      writeFileSync(join(profileDir, 'label'), file);
+      child.kill('SIGWINCH');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      try {
+        return await work();
+      } finally {
+        const done = join(profileDir, `${file}.done`);
+        rmSync(done, { force: true });
+        child.kill('SIGWINCH');
+        for (let i = 0; i < 200 && !existsSync(done); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+        rmSync(done, { force: true });
+      }
     },
     async memoryAfterGc() {
       rmSync(memoryFile, { force: true });
