@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { AppError, storeUnavailable } from '../../domain/errors.ts';
 
@@ -14,12 +15,15 @@ export type RedisClient = Redis | Cluster;
 /**
  * One Redis connection (single server, Sentinel or Cluster). Commands are not queued while
  * disconnected: they fail at once, so a request answers 503 instead of hanging, and the
- * client keeps reconnecting in the background.
+ * client keeps reconnecting in the background. Commands that concurrent requests send in
+ * the same turn of the event loop go out in one write (auto-pipelining); each still gets
+ * its own answer, in order, and a script stays one atomic step on the server.
  */
 export function createRedis(config: RedisConfig): RedisClient {
   const url = config.url ? new URL(config.url) : undefined;
   const common: RedisOptions = {
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     commandTimeout: config.commandTimeoutMs,
     connectTimeout: config.commandTimeoutMs,
@@ -30,7 +34,12 @@ export function createRedis(config: RedisConfig): RedisClient {
     ...(url?.protocol === 'rediss:' ? { tls: {} } : {}),
   };
   if (config.cluster) {
-    return new Cluster([...config.cluster], { redisOptions: common, enableOfflineQueue: false, lazyConnect: true });
+    return new Cluster([...config.cluster], {
+      redisOptions: common,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      lazyConnect: true,
+    });
   }
   if (config.sentinels) {
     const db = url && url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
@@ -47,6 +56,18 @@ export async function connectRedis(client: RedisClient, timeoutMs: number): Prom
   );
   const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
   return Promise.race([connected, timedOut]);
+}
+
+/**
+ * A Lua script, sent by its SHA1 digest (EVALSHA) and only in full when this Redis does
+ * not know it yet (ioredis's defineCommand): a script's text crosses the wire once per
+ * server, not at every call.
+ */
+export function redisScript(client: RedisClient, lua: string, numberOfKeys: number) {
+  const name = `twofold_${createHash('sha1').update(lua).digest('hex')}`;
+  client.defineCommand(name, { lua, numberOfKeys });
+  const run = (client as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[name]!;
+  return (...args: (string | number)[]): Promise<unknown> => run.apply(client, args);
 }
 
 /** Runs Redis commands; any failure of the connection becomes AppError `store_unavailable`. */

@@ -1,5 +1,5 @@
 import type { OidcAdapter, OidcPayload, OidcStateStore } from '../types.ts';
-import { guardRedis, type RedisClient } from './connection.ts';
+import { guardRedis, redisScript, type RedisClient } from './connection.ts';
 
 /*
  * oidc-provider state in Redis, after the adapter interface of the engine's
@@ -80,6 +80,10 @@ export function createRedisOidcStateStore({ redis, keyPrefix }: { redis: RedisCl
   const none = `${keyPrefix}oidc:-`;
   // Only these models belong to an account's sign-ins; the others come and go with a grant.
   const accountModels = new Set(['Session', 'Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode']);
+  const upsert = redisScript(redis, UPSERT, 5);
+  const consume = redisScript(redis, CONSUME, 1);
+  const endAccount = redisScript(redis, END_ACCOUNT, 1);
+  const revoke = redisScript(redis, REVOKE, 1);
 
   async function read(key: string): Promise<OidcPayload | undefined> {
     const hash = await guardRedis(() => redis.hgetall(key));
@@ -94,9 +98,7 @@ export function createRedisOidcStateStore({ redis, keyPrefix }: { redis: RedisCl
       async upsert(id, payload, expiresIn) {
         const ttl = expiresIn && expiresIn > 0 ? Math.ceil(expiresIn) : 0;
         await guardRedis(() =>
-          redis.eval(
-            UPSERT,
-            5,
+          upsert(
             modelKey(model, id),
             payload.grantId ? grantKey(payload.grantId) : none,
             model === 'Session' && payload.uid ? uidKey(payload.uid) : none,
@@ -119,13 +121,13 @@ export function createRedisOidcStateStore({ redis, keyPrefix }: { redis: RedisCl
         return id ? read(modelKey(model, id)) : undefined;
       },
       async consume(id) {
-        await guardRedis(() => redis.eval(CONSUME, 1, modelKey(model, id), String(Math.floor(Date.now() / 1000))));
+        await guardRedis(() => consume(modelKey(model, id), String(Math.floor(Date.now() / 1000))));
       },
       async destroy(id) {
         await guardRedis(() => redis.del(modelKey(model, id)));
       },
       async revokeByGrantId(grantId) {
-        await guardRedis(() => redis.eval(REVOKE, 1, grantKey(grantId)));
+        await guardRedis(() => revoke(grantKey(grantId)));
       },
     };
   }
@@ -133,7 +135,7 @@ export function createRedisOidcStateStore({ redis, keyPrefix }: { redis: RedisCl
   return {
     adapterFor,
     async endSessionsOf(accountId) {
-      await guardRedis(() => redis.eval(END_ACCOUNT, 1, accountKey(accountId)));
+      await guardRedis(() => endAccount(accountKey(accountId)));
     },
     async ttlOf(model, id) {
       const ttl = await guardRedis(() => redis.ttl(modelKey(model, id)));

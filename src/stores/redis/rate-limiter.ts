@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RateLimiter } from '../../domain/ports.ts';
-import { guardRedis, type RedisClient } from './connection.ts';
+import { guardRedis, redisScript, type RedisClient } from './connection.ts';
 
 /**
  * A sliding window per key: a sorted set of hit times (the application's clock, ms). One
@@ -21,12 +21,13 @@ return {1, 0}
 `;
 
 export function createRedisRateLimiter({ redis, keyPrefix }: { redis: RedisClient; keyPrefix: string }): RateLimiter {
+  const hitScript = redisScript(redis, HIT, 1);
   return {
     async hit(key, limit, windowMs, now) {
       // A member of its own per hit: two hits in the same millisecond both count.
       const member = `${now}:${randomBytes(6).toString('base64url')}`;
       const [allowed, retryAfterMs] = (await guardRedis(() =>
-        redis.eval(HIT, 1, `${keyPrefix}rate:${key}`, String(now), String(windowMs), String(limit), member),
+        hitScript(`${keyPrefix}rate:${key}`, String(now), String(windowMs), String(limit), member),
       )) as [number, number];
       return { allowed: allowed === 1, retryAfterMs: Math.max(0, retryAfterMs) };
     },

@@ -1,5 +1,5 @@
 import type { AttemptResult, SecondFactorGuard } from '../../domain/ports.ts';
-import { guardRedis, type RedisClient } from './connection.ts';
+import { guardRedis, redisScript, type RedisClient } from './connection.ts';
 
 // The last claimed step of a user outlives any window it could still fall in (at most
 // skewSteps 10 + drift 2 steps from now: 6 minutes).
@@ -65,6 +65,7 @@ return {outcome, failures}
 `;
 
 export function createRedisSecondFactorGuard({ redis, keyPrefix }: { redis: RedisClient; keyPrefix: string }): SecondFactorGuard {
+  const attempt = redisScript(redis, ATTEMPT, 3);
   const keys = (userId: string) => [
     `${keyPrefix}mfa-lock:${userId}`,
     `${keyPrefix}mfa-failures:${userId}`,
@@ -79,9 +80,7 @@ export function createRedisSecondFactorGuard({ redis, keyPrefix }: { redis: Redi
     limits: { maxAttempts: number; lockoutSeconds: number; now: number },
   ) {
     const [outcome, value] = (await guardRedis(() =>
-      redis.eval(
-        ATTEMPT,
-        3,
+      attempt(
         ...keys(userId),
         mode,
         String(step),
