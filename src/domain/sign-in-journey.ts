@@ -54,6 +54,11 @@ export interface Journey {
   sessionAccountId?: string | undefined;
   /** When each method was presented in the browser's session, for `sessionAccountId` or the password's account. */
   sessionMethods: (accountId: string) => Promise<MethodTimes>;
+  /**
+   * This request's copy of the sign-in's state: read at most once per request and kept in
+   * step with what the request writes. The Journey is the request's own, so is this.
+   */
+  state?: Promise<SignInState | undefined>;
 }
 
 /** The sign-in is over: what it presented, for the door to hand to its protocol. */
@@ -280,13 +285,22 @@ export function createSignInJourney(deps: JourneyDeps) {
       return { kind: 'finished', accountId: user.id, methods: { pwd: passwordAt }, login: true };
     }
     await recordSignIn(user.id, source, false);
-    await deps.state.put(journey.id, { accountId: user.id, passwordAt }, journey.expiresIn);
+    await save(journey, { accountId: user.id, passwordAt });
     return { kind: 'second_factor', accountId: user.id };
   }
 
+  /** The sign-in's state, read once per request (the Journey is the request's own). */
+  const stateOf = (journey: Journey) => (journey.state ??= deps.state.get(journey.id));
+
+  /** Writes the sign-in's state; this request's copy follows. */
+  async function save(journey: Journey, state: SignInState) {
+    await deps.state.put(journey.id, state, journey.expiresIn);
+    journey.state = Promise.resolve(state);
+  }
+
   /** Whether the password of this sign-in was accepted and its second factor is pending. */
-  async function awaitsSecondFactor(journeyId: string): Promise<boolean> {
-    return (await deps.state.get(journeyId))?.passwordAt !== undefined;
+  async function awaitsSecondFactor(journey: Journey): Promise<boolean> {
+    return (await stateOf(journey))?.passwordAt !== undefined;
   }
 
   /**
@@ -294,7 +308,7 @@ export function createSignInJourney(deps: JourneyDeps) {
    * one), with the state kept for it so far.
    */
   async function pendingOf(journey: Journey): Promise<SignInState> {
-    const state = await deps.state.get(journey.id);
+    const state = await stateOf(journey);
     if (journey.sessionAccountId) return state?.accountId === journey.sessionAccountId ? state : { accountId: journey.sessionAccountId };
     if (state?.passwordAt !== undefined) return state;
     throw new AppError('sign_in_expired', 'This sign-in has expired or was already finished. Start again from the application.');
@@ -341,7 +355,7 @@ export function createSignInJourney(deps: JourneyDeps) {
     let sealed = state.sealedEnrollment;
     if (!sealed) {
       sealed = deps.secondFactor.newEnrollment().sealed;
-      await deps.state.put(journey.id, { ...state, sealedEnrollment: sealed }, journey.expiresIn);
+      await save(journey, { ...state, sealedEnrollment: sealed });
       await deps.users.markRegistrationPending(state.accountId, new Date(deps.clock.now()));
     }
     const secret = deps.secondFactor.openEnrollment(sealed);
@@ -353,7 +367,7 @@ export function createSignInJourney(deps: JourneyDeps) {
   /** Mails a code for this sign-in and keeps its hash with it (the new code replaces an older one). */
   async function mailCode(journey: Journey, state: SignInState, user: UserRecord, source: AttemptSource): Promise<SendOutcome> {
     const sent = await deps.emailCodes.send(user, source, journey.appName);
-    if (sent.sent) await deps.state.put(journey.id, { ...state, emailCode: sent.code }, journey.expiresIn);
+    if (sent.sent) await save(journey, { ...state, emailCode: sent.code });
     return sent;
   }
 
@@ -369,11 +383,11 @@ export function createSignInJourney(deps: JourneyDeps) {
     if (step.factor === factor || step.other !== factor) return undefined;
     if (factor === 'totp') {
       const { factor: _chosen, ...rest } = state;
-      await deps.state.put(journey.id, rest, journey.expiresIn);
+      await save(journey, rest);
       return undefined;
     }
     const chosen: SignInState = { ...state, factor: 'email' };
-    await deps.state.put(journey.id, chosen, journey.expiresIn);
+    await save(journey, chosen);
     return state.emailCode ? undefined : mailCode(journey, chosen, user, source);
   }
 
@@ -440,17 +454,13 @@ export function createSignInJourney(deps: JourneyDeps) {
     if (step.proving && outcome.method !== 'backup_code') {
       // The user's own factor passed: now the one this application accepts is added.
       const { factor: _chosen, ...proven } = rest;
-      await deps.state.put(journey.id, { ...proven, proven: true }, journey.expiresIn);
+      await save(journey, { ...proven, proven: true });
       return { kind: 'page', checked };
     }
     if (outcome.method === 'backup_code') {
       // Say how many are left before going on (read before this one was used).
       const left = Math.max(0, (user.mfa.backupCodes?.hashes.length ?? 1) - 1);
-      await deps.state.put(
-        journey.id,
-        { ...rest, secondFactorAt: nowSeconds(), backupCodesLeft: left, passedWith: 'backup_code' },
-        journey.expiresIn,
-      );
+      await save(journey, { ...rest, secondFactorAt: nowSeconds(), backupCodesLeft: left, passedWith: 'backup_code' });
       return { kind: 'page' as const, checked };
     }
     return { ...(await finish(journey, rest, outcome.method, nowSeconds(), source)), checked };
@@ -491,7 +501,7 @@ export function createSignInJourney(deps: JourneyDeps) {
 
   async function registeredElsewhere(journey: Journey, state: SignInState): Promise<CodeOutcome> {
     const { sealedEnrollment: _dropped, ...rest } = state;
-    await deps.state.put(journey.id, rest, journey.expiresIn);
+    await save(journey, rest);
     return { kind: 'retry', reason: 'registered_elsewhere' };
   }
 
@@ -499,16 +509,12 @@ export function createSignInJourney(deps: JourneyDeps) {
   async function afterRegistration(journey: Journey, state: SignInState, factor: FactorKind, source: AttemptSource): Promise<CodeOutcome> {
     const codes = await deps.secondFactor.issueBackupCodes(state.accountId, source);
     const { sealedEnrollment: _done, emailCode: _used, factor: _chosen, ...rest } = state;
-    await deps.state.put(
-      journey.id,
-      {
-        ...rest,
-        secondFactorAt: nowSeconds(),
-        passedWith: factor,
-        ...(codes ? { sealedBackupCodes: deps.keyring.seal(JSON.stringify(codes), BACKUP_CODES_PURPOSE) } : {}),
-      },
-      journey.expiresIn,
-    );
+    await save(journey, {
+      ...rest,
+      secondFactorAt: nowSeconds(),
+      passedWith: factor,
+      ...(codes ? { sealedBackupCodes: deps.keyring.seal(JSON.stringify(codes), BACKUP_CODES_PURPOSE) } : {}),
+    });
     return { kind: 'page' };
   }
 
@@ -530,6 +536,7 @@ export function createSignInJourney(deps: JourneyDeps) {
    */
   async function finish(journey: Journey, state: SignInState, method: AuthMethod, at: number, source: AttemptSource): Promise<Finished> {
     const { accountId, passwordAt } = state;
+    journey.state = Promise.resolve(undefined);
     await Promise.all([deps.state.drop(journey.id), recordSignIn(accountId, source, true), signedIn(accountId, method, source)]);
     const methods: MethodTimes = passwordAt === undefined ? { [method]: at } : { pwd: passwordAt, [method]: at };
     return { kind: 'finished', accountId, methods, login: passwordAt !== undefined };

@@ -63,7 +63,7 @@ describe('the sign-in journey', () => {
     const first = signIn('one');
     const password = await journey.password(first, 'ada', 'a long passphrase', source);
     assert.deepEqual(password, { kind: 'second_factor', accountId: user.id });
-    assert.equal(await journey.awaitsSecondFactor('one'), true);
+    assert.equal(await journey.awaitsSecondFactor(signIn('one')), true);
     const page = await journey.factorPage(first);
     assert.equal(page.kind, 'register');
     const again = await journey.factorPage(first);
@@ -78,7 +78,7 @@ describe('the sign-in journey', () => {
     const finished = await journey.proceed(first, source);
     const now = Math.floor(clock.now() / 1000);
     assert.deepEqual(finished, { kind: 'finished', accountId: user.id, methods: { pwd: now, totp: now }, login: true });
-    assert.equal(await journey.awaitsSecondFactor('one'), false, 'nothing of the sign-in is left');
+    assert.equal(await journey.awaitsSecondFactor(signIn('one')), false, 'nothing of the sign-in is left');
     await assert.rejects(journey.factorPage(first), { code: 'sign_in_expired' });
   });
 
@@ -123,7 +123,7 @@ describe('the sign-in journey', () => {
     assert.equal(page.kind, 'register');
     const bad = await journey.code(signIn('c'), '000000', source);
     assert.equal(bad.kind, 'retry');
-    assert.equal(await journey.awaitsSecondFactor('c'), true, 'still waiting for the second factor');
+    assert.equal(await journey.awaitsSecondFactor(signIn('c')), true, 'still waiting for the second factor');
   });
 
   it('asks only for the code in a session that has the password (step-up), and finishes without a new login', async () => {

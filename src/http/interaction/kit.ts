@@ -39,6 +39,10 @@ export interface InteractionDeps {
   passwordReset: boolean;
 }
 
+interface RequestInteraction {
+  interaction?: Interaction;
+}
+
 export const EXPIRED = 'This sign-in has expired or was already finished. Start again from the application.';
 export const DISABLED = 'This account is disabled. Ask your administrator.';
 
@@ -46,9 +50,13 @@ export const DISABLED = 'This account is disabled. Ask your administrator.';
 export function createInteractionKit(deps: InteractionDeps) {
   const { provider } = deps;
   return {
-    /** The pending interaction of this browser, checked against the address. */
+    /**
+     * The pending interaction of this browser, checked against the address. It is kept on
+     * the request's own context, so finishing the step saves it without reading it again.
+     */
     async details(ctx: Context, ...expectedPrompts: string[]) {
       const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+      (ctx.state as RequestInteraction).interaction = interaction;
       // The cookie names another sign-in than the address: a page of an older attempt.
       if (interaction.uid !== ctx.params.uid) throw new AppError('sign_in_expired', EXPIRED);
       if (expectedPrompts.length && !expectedPrompts.includes(interaction.prompt.name)) {
@@ -71,11 +79,17 @@ export function createInteractionKit(deps: InteractionDeps) {
         : undefined;
     },
 
-    /** Hands the result back to the engine and sends the browser on to it. */
+    /**
+     * Hands the result back to the engine and sends the browser on to it: the engine's
+     * interactionResult, on the interaction this request read (its session was checked
+     * then; the engine checks it again when the browser resumes).
+     */
     async finish(ctx: Context, result: InteractionResult, merge = false) {
-      const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+      const interaction = (ctx.state as RequestInteraction).interaction ?? (await provider.interactionDetails(ctx.req, ctx.res));
+      interaction.result = merge && !('error' in result) ? { ...interaction.lastSubmission, ...result } : result;
+      await interaction.save(interaction.exp - Math.floor(systemClock.now() / 1000));
       ctx.status = 303;
-      ctx.redirect(redirectTo);
+      ctx.redirect(interaction.returnTo);
     },
 
     /**
@@ -113,8 +127,16 @@ export function createInteractionKit(deps: InteractionDeps) {
       return { clientId, protocol, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined };
     },
 
-    /** This sign-in as the journey knows it: the application's policy, the request, the session. */
-    async journeyOf(ctx: Context, interaction: Interaction, client: OidcClient): Promise<Journey> {
+    /**
+     * This sign-in as the journey knows it: the application's policy, the request, the
+     * session. Made once per request and kept on its own context.
+     */
+    journeyOf(ctx: Context, interaction: Interaction, client: OidcClient): Promise<Journey> {
+      const state = ctx.state as { journey?: Promise<Journey> };
+      return (state.journey ??= this.newJourney(ctx, interaction, client));
+    },
+
+    async newJourney(ctx: Context, interaction: Interaction, client: OidcClient): Promise<Journey> {
       const { params, prompt, session } = interaction;
       const application = await this.application(ctx, interaction, client);
       return {

@@ -48,7 +48,8 @@ export function createInteractionRoutes(deps: InteractionDeps) {
     switch (interaction.prompt.name) {
       case 'login': {
         // The code page after the password: the login page of this sign-in noted it.
-        if (await deps.journey.awaitsSecondFactor(interaction.uid)) return secondFactor.show(ctx, interaction, client, flash);
+        if (await deps.journey.awaitsSecondFactor(await kit.journeyOf(ctx, interaction, client)))
+          return secondFactor.show(ctx, interaction, client, flash);
         await noteOrigin();
         return login.show(ctx, interaction.uid, (await kit.application(ctx, interaction, client)).name, flash);
       }
