@@ -54,8 +54,7 @@ async function main() {
     log.info({ signal }, 'shutting down: finishing in-flight requests');
     await twofold.close();
     log.info('stopped');
-    log.flush();
-    process.exit(0);
+    log.flush(() => process.exit(0));
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
