@@ -31,20 +31,22 @@ export function createClientAdapter(
     async find(id) {
       const now = clock.now();
       const copy = kept.get(id);
-      if (copy && now - copy.at < KEEP_MS && now >= copy.at) return structuredClone(copy.payload);
+      if (copy && now - copy.at < KEEP_MS && now >= copy.at) return copy.payload;
       const record = await clients.find(id);
       if (!record) {
         kept.delete(id);
         return undefined;
       }
-      const payload = {
-        ...record.metadata,
+      // Frozen all the way down: every request is handed the same object, and none can
+      // change what another sees (the engine only reads it; a write would throw).
+      const payload = deepFreeze({
+        ...structuredClone(record.metadata),
         client_id: record.clientId,
         ...(record.sealedSecret ? { client_secret: keyring.open(record.sealedSecret, CLIENT_SECRET_PURPOSE) } : {}),
-      };
+      });
       if (kept.size >= KEEP_AT_MOST) kept.clear();
       kept.set(id, { payload, at: now });
-      return structuredClone(payload);
+      return payload;
     },
     upsert: readOnly,
     consume: readOnly,
@@ -53,4 +55,12 @@ export function createClientAdapter(
     findByUid: async () => undefined,
     findByUserCode: async () => undefined,
   };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
