@@ -3,7 +3,8 @@
  * here with Maven when needed) for the whole run, unless REDIS_URL or MONGODB_URI name
  * servers to use, then runs every test file with node's test runner. Each test works in
  * its own database and key prefix, so files run in parallel.
- * Under CI=true a missing Redis, Java, Maven or Chromium fails the run; elsewhere the tests
+ * A run of every file (no file named) first checks the types of src, test, bench and
+ * scripts with tsc. Under CI=true a missing Redis, Java, Maven or Chromium fails the run; elsewhere the tests
  * that need it are skipped, with one line saying what to install.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -49,6 +50,17 @@ async function main(): Promise<number> {
   }
 
   const files = process.argv.slice(2);
+  // The whole run checks the types too (the build of `npm start` only strips them).
+  if (!files.length) {
+    console.log('type check (tsc --noEmit)…');
+    const checked = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], {
+      stdio: 'inherit',
+    });
+    if (checked.status !== 0) {
+      console.error('the type check failed (see above)');
+      return 1;
+    }
+  }
   const child = spawn(
     process.execPath,
     ['--test', '--test-reporter=spec', '--test-concurrency=2', '--test-timeout=120000', ...(files.length ? files : ['test/**/*.test.ts'])],
