@@ -15,15 +15,12 @@ export type RedisClient = Redis | Cluster;
 /**
  * One Redis connection (single server, Sentinel or Cluster). Commands are not queued while
  * disconnected: they fail at once, so a request answers 503 instead of hanging, and the
- * client keeps reconnecting in the background. Commands that concurrent requests send in
- * the same turn of the event loop go out in one write (auto-pipelining); each still gets
- * its own answer, in order, and a script stays one atomic step on the server.
+ * client keeps reconnecting in the background.
  */
 export function createRedis(config: RedisConfig): RedisClient {
   const url = config.url ? new URL(config.url) : undefined;
   const common: RedisOptions = {
     enableOfflineQueue: false,
-    enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     commandTimeout: config.commandTimeoutMs,
     connectTimeout: config.commandTimeoutMs,
@@ -37,7 +34,6 @@ export function createRedis(config: RedisConfig): RedisClient {
     return new Cluster([...config.cluster], {
       redisOptions: common,
       enableOfflineQueue: false,
-      enableAutoPipelining: true,
       lazyConnect: true,
     });
   }
