@@ -87,7 +87,7 @@ export function createInteractionKit(deps: InteractionDeps) {
     async finish(ctx: Context, result: InteractionResult, merge = false) {
       const interaction = (ctx.state as RequestInteraction).interaction ?? (await provider.interactionDetails(ctx.req, ctx.res));
       interaction.result = merge && !('error' in result) ? { ...interaction.lastSubmission, ...result } : result;
-      await interaction.save(interaction.exp - Math.floor(systemClock.now() / 1000));
+      await interaction.save(this.remainingSeconds(interaction));
       ctx.status = 303;
       ctx.redirect(interaction.returnTo);
     },
