@@ -9,9 +9,8 @@
  * Run: node bench/code-latency.ts
  */
 import { availableParallelism } from 'node:os';
-import { follow, formAction, startAuthorization, UserAgent } from '../test/support/relying-party.ts';
 import { type RealStores, registerApplication } from '../test/support/server.ts';
-import { pool, registeredPeople } from './people.ts';
+import { openCodePages, pool, registeredPeople } from './people.ts';
 import { startServerProcess } from './server-process.ts';
 import { onEachStore } from './stores.ts';
 
@@ -33,15 +32,9 @@ async function run(name: string, real: RealStores | undefined) {
     ).rp;
     const people = await registeredPeople(server, rp, 'lat', POSTS_PER_LEVEL * AT_ONCE.length);
 
-    // Code pages waiting for a right code, one person each, so no code is a replay.
-    const pending: { agent: UserAgent; action: URL; phone: (typeof people)[number]['phone'] }[] = [];
-    let errors = await pool(people, 4, async ({ credentials, phone }) => {
-      const agent = new UserAgent();
-      const login = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
-      const posted = await agent.postForm(formAction(login, '/login'), credentials);
-      const page = await follow(agent, new URL(posted.headers.get('location')!, login.url), rp.redirectUri);
-      pending.push({ agent, action: formAction(page, '/code'), phone });
-    });
+    const opened = await openCodePages(rp, people);
+    const { pending } = opened;
+    let errors = opened.errors;
 
     for (const [level, atOnce] of AT_ONCE.entries()) {
       const batch = pending.slice(level * POSTS_PER_LEVEL, (level + 1) * POSTS_PER_LEVEL);
@@ -49,8 +42,8 @@ async function run(name: string, real: RealStores | undefined) {
       const timesBefore = await server.requestTimes('POST', '/interaction/:uid/code');
       const storesBefore = await server.slowStoreCalls(0.005);
       const before = await server.usage();
-      errors += await pool(batch, atOnce, async ({ agent, action, phone }) => {
-        const code = await phone.code();
+      errors += await pool(batch, atOnce, async ({ agent, action, person }) => {
+        const code = await person.phone.code();
         const t0 = performance.now();
         const response = await agent.postForm(action, { code });
         latencies.push(performance.now() - t0);

@@ -1,6 +1,6 @@
 import { systemClock } from '../src/domain/clock.ts';
 import { Phone } from '../test/support/mfa.ts';
-import { signIn, UserAgent, type RelyingParty } from '../test/support/relying-party.ts';
+import { follow, formAction, signIn, startAuthorization, UserAgent, type RelyingParty } from '../test/support/relying-party.ts';
 import { createUser } from '../test/support/server.ts';
 import type { ServerProcess } from './server-process.ts';
 
@@ -60,4 +60,20 @@ export async function pool<T>(items: T[], concurrency: number, task: (item: T) =
     }),
   );
   return errors;
+}
+
+/**
+ * A code page open for each person (password given), waiting for a right code: only the
+ * code POST is left to time. One person each, so no code is a replay.
+ */
+export async function openCodePages(rp: RelyingParty, people: Person[], params: Record<string, string> = {}) {
+  const pending: { agent: UserAgent; action: URL; person: Person }[] = [];
+  const errors = await pool(people, 4, async (person) => {
+    const agent = new UserAgent();
+    const login = await follow(agent, (await startAuthorization(rp, params)).url, rp.redirectUri);
+    const posted = await agent.postForm(formAction(login, '/login'), person.credentials);
+    const page = await follow(agent, new URL(posted.headers.get('location')!, login.url), rp.redirectUri);
+    pending.push({ agent, action: formAction(page, '/code'), person });
+  });
+  return { pending, errors };
 }

@@ -20,9 +20,9 @@
 import { availableParallelism } from 'node:os';
 import { loadConfig } from '../src/config/load.ts';
 import { createPasswordHasher } from '../src/domain/passwords.ts';
-import { follow, formAction, signIn, startAuthorization, UserAgent } from '../test/support/relying-party.ts';
+import { signIn, UserAgent } from '../test/support/relying-party.ts';
 import { type RealStores, refreshingApplication } from '../test/support/server.ts';
-import { type Person, pool, registeredPeople } from './people.ts';
+import { openCodePages, pool, registeredPeople } from './people.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
 import { nodeThreadCpuMs, operationWords, perOperation, type StoreMeter } from './store-meter.ts';
 import { onEachStore } from './stores.ts';
@@ -92,20 +92,6 @@ async function measured(server: ServerProcess, meter: StoreMeter | undefined, la
   } else console.log(`    node CPU other than the hash: ${fixed(node - hash, 2)} ms`);
 }
 
-/** A code page open (password given) for each person, waiting for a right code. */
-async function openCodePages(rp: Awaited<ReturnType<typeof refreshingApplication>>['rp'], people: Person[]) {
-  const pending: { agent: UserAgent; action: URL; person: Person }[] = [];
-  const errors = await pool(people, 4, async (person) => {
-    const agent = new UserAgent();
-    const start = await startAuthorization(rp, { scope: 'openid offline_access', prompt: 'consent' });
-    const login = await follow(agent, start.url, rp.redirectUri);
-    const posted = await agent.postForm(formAction(login, '/login'), person.credentials);
-    const page = await follow(agent, new URL(posted.headers.get('location')!, login.url), rp.redirectUri);
-    pending.push({ agent, action: formAction(page, '/code'), person });
-  });
-  return { pending, errors };
-}
-
 async function signInBench(name: string, real: RealStores | undefined, meter: StoreMeter | undefined, hashRate: number) {
   const server = await startServerProcess(real);
   try {
@@ -162,7 +148,10 @@ async function signInBench(name: string, real: RealStores | undefined, meter: St
     });
 
     // The second-factor POST alone: code pages opened first, then only the POSTs measured.
-    const opened = await openCodePages(rp, people.slice(signInCount, signInCount + CODE_POSTS));
+    const opened = await openCodePages(rp, people.slice(signInCount, signInCount + CODE_POSTS), {
+      scope: 'openid offline_access',
+      prompt: 'consent',
+    });
     errors += opened.errors;
     await measured(server, meter, 'second-factor POSTs (a right code), 4 at once', 0, async () => {
       errors += await pool(opened.pending, 4, async ({ agent, action, person }) => {

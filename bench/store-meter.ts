@@ -29,11 +29,15 @@ const TICK_MS = 10; // USER_HZ is 100 on Linux
 /** The driver's periodic server monitoring, not work of any request. */
 const MONITORING = new Set(['hello', 'ismaster', 'isMaster']);
 
-/** CPU time of a process (all its threads), in milliseconds. */
-export function processCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+/** A /proc stat line's name and its user + system CPU time, in milliseconds. */
+function parseStat(stat: string): { name: string; cpuMs: number } {
+  const end = stat.lastIndexOf(')');
+  const fields = stat.slice(end + 2).split(' ');
+  return { name: stat.slice(stat.indexOf('(') + 1, end), cpuMs: (Number(fields[11]) + Number(fields[12])) * TICK_MS };
 }
+
+/** CPU time of a process (all its threads), in milliseconds. */
+export const processCpuMs = (pid: number): number => parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).cpuMs;
 
 /**
  * CPU time of a node process by kind of thread: the main thread (JavaScript), libuv's
@@ -49,9 +53,7 @@ export function nodeThreadCpuMs(pid: number): { main: number; pool: number; othe
     } catch {
       continue; // the thread ended
     }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    const { name, cpuMs: ms } = parseStat(stat);
     if (Number(tid) === pid) out.main += ms;
     else if (name === 'libuv-worker') out.pool += ms;
     else out.other += ms;
