@@ -1,5 +1,5 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { reportedAuthentication, type MethodTimes, type ReportedAuthentication } from '../domain/authentication.ts';
+import { reportedAuthentication, type AuthMethod, type MethodTimes, type ReportedAuthentication } from '../domain/authentication.ts';
 import { acceptedTimes, type FactorKind } from '../domain/factors.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { MfaDecision, MfaPolicy } from '../domain/mfa-policy.ts';
@@ -104,10 +104,15 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
     // A sign-in that has just finished comes back with the methods it presented: they are
     // recorded on the session it now belongs to, beside what the session proved before.
     const presented = (ctx.oidc.result as { twofold?: PresentedMethods } | undefined)?.twofold;
+    // The same result comes back again after a consent page (merged with it): then nothing
+    // new was presented and the record is left as it is.
     let methods = await sessionMethods(session.uid, accountId);
     if (presented?.accountId === accountId) {
+      const known = methods;
       methods = { ...methods, ...presented.methods };
-      await deps.mfaState.session.put(session.uid, { accountId, methods });
+      if (Object.entries(presented.methods).some(([method, at]) => known[method as AuthMethod] !== at)) {
+        await deps.mfaState.session.put(session.uid, { accountId, methods });
+      }
     }
     const app = (await applicationOf(client, params ?? {})).policy;
     const maxAge = requestMaxAge(params?.max_age);
