@@ -39,6 +39,8 @@ export function createMetrics() {
     switch (event.type) {
       case 'mfa.passed':
         return secondFactor.inc({ outcome: 'passed' });
+      case 'signin.succeeded':
+        return signIns.inc({ outcome: 'success' });
       case 'mfa.refused':
         return secondFactor.inc({ outcome: event.reason ?? 'wrong' });
       case 'mfa.registered':
@@ -86,19 +88,13 @@ export function createMetrics() {
       const audit = timed('audit', stores.audit);
       return {
         ...stores,
-        users: {
-          ...users,
-          async recordSignIn(id, attempt) {
-            await users.recordSignIn(id, attempt);
-            if (attempt.succeeded) signIns.inc({ outcome: 'success' });
-          },
-        } as typeof users,
+        users,
         audit: {
           retentionDays: stores.audit.retentionDays,
           list: (query) => audit.list(query),
-          async record(event) {
-            await audit.record(event);
-            fromAudit(event);
+          async record(...events) {
+            await audit.record(...events);
+            events.forEach(fromAudit);
           },
         },
         clients: timed('clients', stores.clients),

@@ -17,9 +17,13 @@ export async function countAttempt(
   attempt: { kind: string; username: string; ip: string | undefined; now: number },
 ): Promise<{ waitMs: number; per: 'per_ip' | 'per_account' }> {
   const { perIp, perAccount } = limits;
-  const byIp = await limiter.hit(`${attempt.kind}ip:${attempt.ip ?? 'unknown'}`, perIp.limit, perIp.windowSeconds * 1000, attempt.now);
-  if (!byIp.allowed) return { waitMs: byIp.retryAfterMs, per: 'per_ip' };
   const account = createHash('sha256').update(attempt.username.toLowerCase()).digest('base64url');
-  const byAccount = await limiter.hit(`${attempt.kind}account:${account}`, perAccount.limit, perAccount.windowSeconds * 1000, attempt.now);
-  return { waitMs: byAccount.allowed ? 0 : byAccount.retryAfterMs, per: 'per_account' };
+  const counted = await limiter.hitInTurn(
+    [
+      { key: `${attempt.kind}ip:${attempt.ip ?? 'unknown'}`, limit: perIp.limit, windowMs: perIp.windowSeconds * 1000 },
+      { key: `${attempt.kind}account:${account}`, limit: perAccount.limit, windowMs: perAccount.windowSeconds * 1000 },
+    ],
+    attempt.now,
+  );
+  return { waitMs: counted.retryAfterMs, per: counted.refusedBy === 0 ? 'per_ip' : 'per_account' };
 }

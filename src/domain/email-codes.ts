@@ -46,10 +46,15 @@ export function createEmailCodes(deps: {
   /** Counts a send against the cool-down, then the cap: the refusal, or null when one may go. */
   async function limited(userId: string): Promise<Extract<SendOutcome, { reason: 'too_soon' | 'too_many' }> | null> {
     const now = deps.clock.now();
-    const gap = await deps.rateLimiter.hit(`email-code-gap:${userId}`, 1, RESEND_GAP_MS, now);
-    if (!gap.allowed) return { sent: false, reason: 'too_soon', waitMs: gap.retryAfterMs };
-    const cap = await deps.rateLimiter.hit(`email-code:${userId}`, SENDS_PER_WINDOW, SEND_WINDOW_MS, now);
-    return cap.allowed ? null : { sent: false, reason: 'too_many', waitMs: cap.retryAfterMs };
+    const counted = await deps.rateLimiter.hitInTurn(
+      [
+        { key: `email-code-gap:${userId}`, limit: 1, windowMs: RESEND_GAP_MS },
+        { key: `email-code:${userId}`, limit: SENDS_PER_WINDOW, windowMs: SEND_WINDOW_MS },
+      ],
+      now,
+    );
+    if (counted.allowed) return null;
+    return { sent: false, reason: counted.refusedBy === 0 ? 'too_soon' : 'too_many', waitMs: counted.retryAfterMs };
   }
 
   return {

@@ -105,6 +105,19 @@ export interface UserPage {
 /** How many users one list call reads at most while looking for matches of a pattern. */
 export const USER_SCAN_LIMIT = 5000;
 
+/** Where a sign-in came from, as the user record keeps it. */
+export interface SignInSource {
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+}
+
+/** The `lastLogin` a user record keeps of a successful sign-in. */
+export const lastLogin = (at: Date, { ip, userAgent }: SignInSource): NonNullable<UserRecord['lastLogin']> => ({
+  at,
+  ...(ip ? { ip } : {}),
+  ...(userAgent ? { userAgent } : {}),
+});
+
 export interface UserStore {
   /** Throws AppError `conflict` when the username is taken, whatever its case. */
   create(user: NewUser): Promise<UserRecord>;
@@ -117,10 +130,7 @@ export interface UserStore {
    */
   list(query: UserQuery): Promise<UserPage>;
   /** A password sign-in of the user: `lastAttemptAt`, and `lastLogin` when it succeeded. */
-  recordSignIn(
-    id: string,
-    attempt: { at: Date; ip?: string | undefined; userAgent?: string | undefined; succeeded: boolean },
-  ): Promise<void>;
+  recordSignIn(id: string, attempt: SignInSource & { at: Date; succeeded: boolean }): Promise<void>;
   /** The changed user, or null when there is none. */
   update(id: string, patch: UserPatch, at: Date): Promise<UserRecord | null>;
   /** Notes that a registration page was shown, unless a device is registered. */
@@ -137,9 +147,13 @@ export interface UserStore {
   /**
    * Records an accepted time step, only if it is later than the device's last one: one
    * conditional update, atomic on its own, so of simultaneous or replayed claims of one
-   * step exactly one wins.
+   * step exactly one wins. With `signedIn`, the code finished a sign-in: the same update
+   * records it as `recordSignIn` does a successful one (`lastAttemptAt`, `lastLogin`).
    */
-  acceptStep(id: string, accepted: { step: number; drift: number; lastOffset: number; at: Date }): Promise<boolean>;
+  acceptStep(
+    id: string,
+    accepted: { step: number; drift: number; lastOffset: number; at: Date; signedIn?: SignInSource },
+  ): Promise<boolean>;
   /** Replaces the backup codes, only while a factor (device or email codes) is registered. False otherwise. */
   setBackupCodes(id: string, codes: BackupCodeSet): Promise<boolean>;
   /**
@@ -214,6 +228,19 @@ export interface RateLimiter {
    * last `windowMs`; then says when the oldest of them leaves the window.
    */
   hit(key: string, limit: number, windowMs: number, now: number): Promise<{ allowed: boolean; retryAfterMs: number }>;
+  /**
+   * Counts one hit at `now` against each window in turn, in one step: the first window
+   * already full refuses it (`refusedBy` is its index) and the windows after it are not
+   * counted.
+   */
+  hitInTurn(windows: readonly RateWindow[], now: number): Promise<{ allowed: boolean; retryAfterMs: number; refusedBy: number }>;
+}
+
+/** A sliding window of a rate limit: `limit` hits of `key` per `windowMs`. */
+export interface RateWindow {
+  key: string;
+  limit: number;
+  windowMs: number;
 }
 
 export const auditTypes = [
@@ -302,7 +329,8 @@ export interface AuditQuery {
 }
 
 export interface AuditLog {
-  record(event: AuditEvent): Promise<void>;
+  /** Writes the events in one go (one insert), in the order given. */
+  record(...events: AuditEvent[]): Promise<void>;
   /** Newest first; `next` when there may be more. A malformed cursor is AppError `invalid_request`. */
   list(query: AuditQuery): Promise<{ events: AuditEvent[]; next?: string }>;
   /** Drops the events older than the retention (the Mongo log leaves it to a TTL index). */

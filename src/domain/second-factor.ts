@@ -1,4 +1,13 @@
-import type { AttemptLimits, AttemptResult, AuditLog, AuditType, SecondFactorGuard, UserRecord, UserStore } from '../domain/ports.ts';
+import type {
+  AttemptLimits,
+  AttemptResult,
+  AuditEvent,
+  AuditLog,
+  AuditType,
+  SecondFactorGuard,
+  UserRecord,
+  UserStore,
+} from '../domain/ports.ts';
 import { BACKUP_CODE_PURPOSE, generateBackupCodes, hashBackupCode, normalizeBackupCode } from './backup-codes.ts';
 import type { Clock } from './clock.ts';
 import type { DataKeyring } from './data-key.ts';
@@ -12,7 +21,8 @@ export const ENROLLMENT_PURPOSE = 'totp-enrollment';
 
 /** What one code did. "No device" and "wrong" look the same to the user; the audit log tells them apart. */
 export type CodeOutcome =
-  | { result: 'passed'; method: 'totp' | 'email' | 'backup_code' }
+  /** `signedIn`: the sign-in this code finished is recorded already (see `verify`). */
+  | { result: 'passed'; method: 'totp' | 'email' | 'backup_code'; signedIn?: true }
   /** The mailed code, right but past its 10 minutes (not counted as a wrong code). */
   | { result: 'expired' }
   | { result: 'wrong' | 'replayed'; failures: number }
@@ -40,6 +50,16 @@ export interface AttemptSource {
   ip?: string | undefined;
   userAgent?: string | undefined;
 }
+
+/** The sign-in of an application succeeded: the event every protocol's sign-in writes. */
+export const signedInEvent = (at: Date, userId: string, factor: string, source: AttemptSource): AuditEvent => ({
+  at,
+  type: 'signin.succeeded',
+  outcome: 'success',
+  userId,
+  factor,
+  ...source,
+});
 
 /**
  * Registration and verification of the second factor. Every attempt goes through the
@@ -82,7 +102,7 @@ export function createSecondFactorService(deps: {
     return { result: attempt.outcome, failures: attempt.failures };
   }
 
-  async function verifyTotp(user: UserRecord, code: string, source: AttemptSource): Promise<CodeOutcome> {
+  async function verifyTotp(user: UserRecord, code: string, source: AttemptSource, finishes: boolean): Promise<CodeOutcome> {
     const device = user.mfa.device!;
     const secret = Buffer.from(keyring.open(device.sealedSecret, TOTP_SECRET_PURPOSE), 'base64');
     const limit = await limits();
@@ -92,15 +112,22 @@ export function createSecondFactorService(deps: {
     const attempt = await guard.attemptStep(user.id, step, device.lastStep, limit);
     if (isRefusal(attempt)) return refused(attempt, user.id, source);
     const offset = step! - nowStep;
+    const at = new Date(limit.now);
     const accepted = await users.acceptStep(user.id, {
       step: step!,
       drift: learnDrift(device, offset),
       lastOffset: offset,
-      at: new Date(limit.now),
+      at,
+      ...(finishes ? { signedIn: source } : {}),
     });
     if (!accepted) return refused({ outcome: 'replayed', failures: 0 }, user.id, source);
-    await audit('mfa.passed', user.id, source, 'success', 'totp');
-    return { result: 'passed', method: 'totp' };
+    const passed: AuditEvent = { at, type: 'mfa.passed', outcome: 'success', userId: user.id, ...source, reason: 'totp' };
+    if (!finishes) {
+      await deps.audit.record(passed);
+      return { result: 'passed', method: 'totp' };
+    }
+    await deps.audit.record(passed, signedInEvent(at, user.id, 'totp', source));
+    return { result: 'passed', method: 'totp', signedIn: true };
   }
 
   async function verifyBackupCode(user: UserRecord, canonical: string, source: AttemptSource): Promise<CodeOutcome> {
@@ -165,8 +192,11 @@ export function createSecondFactorService(deps: {
     /**
      * Checks a code typed on the code page: a current TOTP code or an unused backup code,
      * in any case, with or without dashes and spaces. Anything else is a wrong code.
+     * `finishes`: a passing app code finishes a sign-in; then the sign-in is recorded with
+     * the code (the user record's `lastLogin` in the step's update, `signin.succeeded` in the
+     * same insert as `mfa.passed`) and the outcome says `signedIn`.
      */
-    async verify(user: UserRecord, input: string, source: AttemptSource): Promise<CodeOutcome> {
+    async verify(user: UserRecord, input: string, source: AttemptSource, { finishes = false } = {}): Promise<CodeOutcome> {
       if (registeredFactors(user).length === 0) {
         await audit('mfa.refused', user.id, source, 'failure', 'no_device');
         return { result: 'no_device' };
@@ -175,7 +205,7 @@ export function createSecondFactorService(deps: {
       if (locked) return refused(locked, user.id, source);
       const totp = normalizeCode(input);
       // Without an app, six digits are no code of the user's: a wrong one.
-      if (isTotpShaped(totp) && user.mfa.device) return verifyTotp(user, totp, source);
+      if (isTotpShaped(totp) && user.mfa.device) return verifyTotp(user, totp, source, finishes);
       const backup = normalizeBackupCode(input);
       if (backup) return verifyBackupCode(user, backup, source);
       const attempt = await guard.attemptStep(user.id, null, 0, await limits());

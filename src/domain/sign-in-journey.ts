@@ -15,7 +15,13 @@ import type { DataKeyring } from './data-key.ts';
 import { AppError, assertThat } from './errors.ts';
 import { decideMfa, type MfaDecision, type MfaPolicy } from './mfa-policy.ts';
 import type { AuditLog, JourneyStateStore, RateLimiter, SignInState, UserRecord, UserStore } from './ports.ts';
-import type { AttemptSource, CodeOutcome as FactorOutcome, RegisterOutcome, SecondFactorService } from './second-factor.ts';
+import {
+  signedInEvent,
+  type AttemptSource,
+  type CodeOutcome as FactorOutcome,
+  type RegisterOutcome,
+  type SecondFactorService,
+} from './second-factor.ts';
 import type { SettingsService } from './settings.ts';
 import { otpauthUri } from './totp.ts';
 import type { UserService } from './users.ts';
@@ -235,7 +241,7 @@ export function createSignInJourney(deps: JourneyDeps) {
 
   /** The sign-in of an application is complete: who, where, and the second factor it presented. */
   const signedIn = (userId: string, factor: AuthMethod | 'none', source: AttemptSource) =>
-    deps.audit.record({ at: new Date(deps.clock.now()), type: 'signin.succeeded', outcome: 'success', userId, factor, ...source });
+    deps.audit.record(signedInEvent(new Date(deps.clock.now()), userId, factor, source));
 
   const recordSignIn = (userId: string, source: AttemptSource, succeeded: boolean) =>
     deps.users.recordSignIn(userId, { at: new Date(deps.clock.now()), ip: source.ip, userAgent: source.userAgent, succeeded });
@@ -412,7 +418,7 @@ export function createSignInJourney(deps: JourneyDeps) {
     if (!step.registering && state.sealedEnrollment) return registeredElsewhere(journey, state);
     if (step.factor === 'email') return emailCode(journey, state, user, step, input, source);
     if (!step.registering) {
-      const outcome = await deps.secondFactor.verify(user, input, source);
+      const outcome = await deps.secondFactor.verify(user, input, source, { finishes: !step.proving });
       return verified(journey, state, user, step, outcome, source);
     }
     if (!state.sealedEnrollment)
@@ -463,7 +469,8 @@ export function createSignInJourney(deps: JourneyDeps) {
       await save(journey, { ...rest, secondFactorAt: nowSeconds(), backupCodesLeft: left, passedWith: 'backup_code' });
       return { kind: 'page' as const, checked };
     }
-    return { ...(await finish(journey, rest, outcome.method, nowSeconds(), source)), checked };
+    const recorded = outcome.signedIn === true;
+    return { ...(await finish(journey, rest, outcome.method, nowSeconds(), source, recorded)), checked };
   }
 
   /** What a registration's code leads to: the backup codes page, or the code of a factor registered elsewhere. */
@@ -532,12 +539,23 @@ export function createSignInJourney(deps: JourneyDeps) {
   /**
    * What this sign-in presented: after a password in it, both methods and a new login; in
    * a session that had its password already (step-up, an expired second factor), the
-   * second factor alone: the password was not asked again.
+   * second factor alone: the password was not asked again. `recorded`: the code's own
+   * writes recorded the sign-in already (the user's `lastLogin`, `signin.succeeded`).
    */
-  async function finish(journey: Journey, state: SignInState, method: AuthMethod, at: number, source: AttemptSource): Promise<Finished> {
+  async function finish(
+    journey: Journey,
+    state: SignInState,
+    method: AuthMethod,
+    at: number,
+    source: AttemptSource,
+    recorded = false,
+  ): Promise<Finished> {
     const { accountId, passwordAt } = state;
     journey.state = Promise.resolve(undefined);
-    await Promise.all([deps.state.drop(journey.id), recordSignIn(accountId, source, true), signedIn(accountId, method, source)]);
+    await Promise.all([
+      deps.state.drop(journey.id),
+      ...(recorded ? [] : [recordSignIn(accountId, source, true), signedIn(accountId, method, source)]),
+    ]);
     const methods: MethodTimes = passwordAt === undefined ? { [method]: at } : { pwd: passwordAt, [method]: at };
     return { kind: 'finished', accountId, methods, login: passwordAt !== undefined };
   }

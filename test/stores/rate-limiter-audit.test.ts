@@ -39,6 +39,41 @@ for (const impl of limiters) {
         );
       }));
 
+    it('counts a hit against several windows in turn, stopping at the first full one', () =>
+      using(impl, async (limiter) => {
+        const ip = { key: 'ip', limit: 3, windowMs: 60_000 };
+        const account = { key: 'account', limit: 2, windowMs: 10_000 };
+        assert.deepEqual(await limiter.hitInTurn([ip, account], T0), { allowed: true, retryAfterMs: 0, refusedBy: -1 });
+        assert.deepEqual(await limiter.hitInTurn([ip, account], T0 + 1_000), { allowed: true, retryAfterMs: 0, refusedBy: -1 });
+        assert.deepEqual(
+          await limiter.hitInTurn([ip, account], T0 + 2_000),
+          { allowed: false, retryAfterMs: 8_000, refusedBy: 1 },
+          'the second window is full: its oldest hit leaves in 8 s',
+        );
+        assert.deepEqual(
+          await limiter.hitInTurn([ip, account], T0 + 3_000),
+          { allowed: false, retryAfterMs: 57_000, refusedBy: 0 },
+          'the hit refused by the second window still counted in the first',
+        );
+        assert.deepEqual(
+          await limiter.hit('account', 2, 10_000, T0 + 10_000),
+          { allowed: true, retryAfterMs: 0 },
+          'the hit the first window refused did not count in the second',
+        );
+      }));
+
+    it('allows exactly the limit of 50 simultaneous hits against two windows', () =>
+      using(impl, async (limiter) => {
+        const windows = [
+          { key: 'wide', limit: 30, windowMs: 60_000 },
+          { key: 'narrow', limit: 10, windowMs: 60_000 },
+        ];
+        const results = await Promise.all(Array.from({ length: 50 }, () => limiter.hitInTurn(windows, T0)));
+        assert.equal(results.filter((r) => r.allowed).length, 10);
+        assert.equal(results.filter((r) => r.refusedBy === 1).length, 20, 'the narrow window refused until the wide one was full');
+        assert.equal(results.filter((r) => r.refusedBy === 0).length, 20);
+      }));
+
     it('allows exactly the limit of 50 simultaneous hits', () =>
       using(impl, async (limiter) => {
         const results = await Promise.all(Array.from({ length: 50 }, () => limiter.hit('k', 10, 60_000, T0)));
@@ -136,6 +171,25 @@ for (const impl of audits) {
           audit.list({ limit: 2, cursor: 'not a cursor' }),
           (err) => (err as { code?: string }).code === 'invalid_request',
         );
+      }));
+
+    it('writes several events of one call in their order, and none for an empty call', () =>
+      using(impl, async (audit) => {
+        await audit.record();
+        await audit.record(
+          { at: new Date(T0), type: 'mfa.passed', outcome: 'success', userId: 'u1', reason: 'totp' },
+          { at: new Date(T0), type: 'signin.succeeded', outcome: 'success', userId: 'u1', factor: 'totp', clientId: 'app' },
+        );
+        const { events } = await audit.list({ userId: 'u1', limit: 10 });
+        assert.deepEqual(
+          events.map((e) => [e.type, e.factor ?? e.reason]),
+          [
+            ['signin.succeeded', 'totp'],
+            ['mfa.passed', 'totp'],
+          ],
+          'newest (the later of the call) first',
+        );
+        assert.equal((await audit.list({ limit: 10 })).events.length, 2);
       }));
 
     it('filters by several users, by application (signed in to or changed) and by a time range, and keeps changes', () =>

@@ -207,6 +207,24 @@ for (const impl of implementations) {
         assert.equal(await users.acceptStep(created.id, { step: 102, drift: 0, lastOffset: 0, at }), true);
       }));
 
+    it('records the sign-in a code finished in the same update, and only when the step is accepted', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'jill', passwordHash: hash });
+        await users.registerDevice(created.id, device(100));
+        const at = new Date('2026-04-01T00:00:00Z');
+        const signedIn = { ip: '198.51.100.7', userAgent: 'Firefox' };
+        assert.equal(await users.acceptStep(created.id, { step: 101, drift: 0, lastOffset: 0, at, signedIn }), true);
+        const after = await users.findById(created.id);
+        assert.deepEqual(after?.lastLogin, { at, ip: '198.51.100.7', userAgent: 'Firefox' });
+        assert.deepEqual(after?.lastAttemptAt, at);
+        const later = new Date('2026-04-01T00:01:00Z');
+        const replay = { step: 101, drift: 0, lastOffset: 0, at: later, signedIn: { ip: '203.0.113.9' } };
+        assert.equal(await users.acceptStep(created.id, replay), false);
+        assert.deepEqual((await users.findById(created.id))?.lastLogin, after?.lastLogin, 'a replayed step records no sign-in');
+        assert.equal(await users.acceptStep(created.id, { step: 102, drift: 0, lastOffset: 0, at: later }), true);
+        assert.deepEqual((await users.findById(created.id))?.lastLogin, after?.lastLogin, 'a code that finished no sign-in records none');
+      }));
+
     it("accepts one time step once when 20 callers claim it at the same moment, and the winner's drift is kept", () =>
       withStore(async (users) => {
         const created = await users.create({ username: 'kate', passwordHash: hash });

@@ -11,8 +11,8 @@ export function createMemoryAuditLog({ clock, retentionDays }: { clock: Clock; r
   let seq = 0;
   return {
     retentionDays,
-    async record(event) {
-      events.push({ seq: ++seq, event: structuredClone(event) });
+    async record(...recorded) {
+      for (const event of recorded) events.push({ seq: ++seq, event: structuredClone(event) });
       const oldest = clock.now() - retentionDays * 86_400_000;
       while (events.length > KEEP || (events.length > 0 && events[0]!.event.at.getTime() < oldest)) events.shift();
     },

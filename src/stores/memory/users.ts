@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { userMatches } from '../../domain/glob.ts';
-import { USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../../domain/ports.ts';
+import { lastLogin, USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../../domain/ports.ts';
 
 /** Users in process memory. Each method runs to completion alone, so each is atomic. */
 export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
@@ -62,7 +62,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       const user = byId.get(id);
       if (!user) return;
       user.lastAttemptAt = at;
-      if (succeeded) user.lastLogin = { at, ...(ip ? { ip } : {}), ...(userAgent ? { userAgent } : {}) };
+      if (succeeded) user.lastLogin = lastLogin(at, { ip, userAgent });
     },
     async markRegistrationPending(id, at) {
       const user = byId.get(id);
@@ -86,10 +86,12 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       const factor = byId.get(id)?.mfa.email;
       if (factor) factor.lastUsedAt = at;
     },
-    async acceptStep(id, { step, drift, lastOffset, at }) {
-      const device = byId.get(id)?.mfa.device;
-      if (!device || !(device.lastStep < step)) return false;
+    async acceptStep(id, { step, drift, lastOffset, at, signedIn }) {
+      const user = byId.get(id);
+      const device = user?.mfa.device;
+      if (!user || !device || !(device.lastStep < step)) return false;
       Object.assign(device, { lastStep: step, drift, lastOffset, lastUsedAt: at });
+      if (signedIn) Object.assign(user, { lastAttemptAt: at, lastLogin: lastLogin(at, signedIn) });
       return true;
     },
     async setBackupCodes(id, codes) {

@@ -43,7 +43,7 @@ const fields = [
 ] as const;
 
 /**
- * The audit log in MongoDB's `audit` collection: one insert per event, newest first by
+ * The audit log in MongoDB's `audit` collection: one insert per call, newest first by
  * `_id` (the cursor), and a TTL index on `at` that drops events past the retention.
  */
 export async function createMongoAuditLog({
@@ -66,10 +66,14 @@ export async function createMongoAuditLog({
   });
   return {
     retentionDays,
-    async record(event) {
-      const doc: Record<string, unknown> = { at: event.at, type: event.type, outcome: event.outcome };
-      for (const field of fields) if (event[field] !== undefined) doc[field] = event[field];
-      await guard(() => Audit.collection.insertOne(doc as never));
+    async record(...events) {
+      const docs = events.map((event) => {
+        const doc: Record<string, unknown> = { at: event.at, type: event.type, outcome: event.outcome };
+        for (const field of fields) if (event[field] !== undefined) doc[field] = event[field];
+        return doc;
+      });
+      if (docs.length === 1) await guard(() => Audit.collection.insertOne(docs[0] as never));
+      else if (docs.length > 1) await guard(() => Audit.collection.insertMany(docs as never[]));
     },
     async list({ userId, userIds, clientId, type, since, until, cursor, limit }) {
       if (cursor !== undefined && !Types.ObjectId.isValid(cursor))

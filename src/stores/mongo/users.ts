@@ -3,7 +3,7 @@ import { Schema, type Connection } from 'mongoose';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { literalPrefix, userMatches } from '../../domain/glob.ts';
-import { USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../../domain/ports.ts';
+import { lastLogin, USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../../domain/ports.ts';
 import { guard, isDuplicateKey } from './connection.ts';
 
 type UserDocument = Omit<UserRecord, 'id'> & {
@@ -132,7 +132,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
     },
     async recordSignIn(id, { at, ip, userAgent, succeeded }) {
       const set: Record<string, unknown> = { lastAttemptAt: at };
-      if (succeeded) set.lastLogin = { at, ...(ip ? { ip } : {}), ...(userAgent ? { userAgent } : {}) };
+      if (succeeded) set.lastLogin = lastLogin(at, { ip, userAgent });
       await guard(() => Users.collection.updateOne({ _id: id } as never, { $set: set }));
     },
     async markRegistrationPending(id, at) {
@@ -165,16 +165,16 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
         Users.collection.updateOne({ _id: id, 'mfa.email': { $exists: true } } as never, { $set: { 'mfa.email.lastUsedAt': at } }),
       );
     },
-    async acceptStep(id, { step, drift, lastOffset, at }) {
+    async acceptStep(id, { step, drift, lastOffset, at, signedIn }) {
+      const set: Record<string, unknown> = {
+        'mfa.device.lastStep': step,
+        'mfa.device.drift': drift,
+        'mfa.device.lastOffset': lastOffset,
+        'mfa.device.lastUsedAt': at,
+      };
+      if (signedIn) Object.assign(set, { lastAttemptAt: at, lastLogin: lastLogin(at, signedIn) });
       const result = await guard(() =>
-        Users.collection.updateOne({ _id: id, 'mfa.device.lastStep': { $lt: step } } as never, {
-          $set: {
-            'mfa.device.lastStep': step,
-            'mfa.device.drift': drift,
-            'mfa.device.lastOffset': lastOffset,
-            'mfa.device.lastUsedAt': at,
-          },
-        }),
+        Users.collection.updateOne({ _id: id, 'mfa.device.lastStep': { $lt: step } } as never, { $set: set }),
       );
       return result.modifiedCount === 1;
     },

@@ -59,7 +59,7 @@ export async function connectRedis(client: RedisClient, timeoutMs: number): Prom
  * not know it yet (ioredis's defineCommand): a script's text crosses the wire once per
  * server, not at every call.
  */
-export function redisScript(client: RedisClient, lua: string, numberOfKeys: number) {
+export function redisScript(client: RedisClient, lua: string, numberOfKeys?: number) {
   const name = `twofold_${createHash('sha1').update(lua).digest('hex')}`;
   client.defineCommand(name, { lua, numberOfKeys });
   const run = (client as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[name]!;
