@@ -156,9 +156,9 @@ export function notifyingAuditLog(audit: AuditLog, notifier: Notifier, onError: 
   return {
     retentionDays: audit.retentionDays,
     list: (query) => audit.list(query),
-    async record(event) {
-      await audit.record(event);
-      if (noticeFor(event)) await notifier.notify(event).catch(onError);
+    async record(...events) {
+      await audit.record(...events);
+      for (const event of events) if (noticeFor(event)) await notifier.notify(event).catch(onError);
     },
   };
 }

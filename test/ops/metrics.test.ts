@@ -35,22 +35,24 @@ describe('metrics', () => {
     clock.advance(30_000);
     await assert.rejects(signIn(new UserAgent(), rp, credentials, {}, { code: async () => wrongCode(await phone.code()) }), SignInRefused);
     await assert.rejects(signIn(new UserAgent(), rp, { ...credentials, password: 'wrong' }), SignInRefused);
+    clock.advance(30_000);
+    await signIn(new UserAgent(), rp, credentials, {}, phone.app);
 
     const response = await fetch(`${server.issuer}/metrics`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
     const text = await response.text();
-    assert.equal(sample(text, 'twofold_signins_total{outcome="success"}'), 1);
+    assert.equal(sample(text, 'twofold_signins_total{outcome="success"}'), 2, 'the registration and the code');
     assert.equal(sample(text, 'twofold_signins_total{outcome="password_refused"}'), 1);
     assert.equal(sample(text, 'twofold_registrations_total'), 1);
-    assert.equal(sample(text, 'twofold_second_factor_total{outcome="passed"}'), 0, 'the registration is counted as one, not as a check');
+    assert.equal(sample(text, 'twofold_second_factor_total{outcome="passed"}'), 1, 'the registration is counted as one, not as a check');
     assert.equal(sample(text, 'twofold_second_factor_total{outcome="wrong"}'), 1);
     assert.ok(sample(text, 'twofold_http_request_duration_seconds_count{method="POST",route="/interaction/:uid/code",status="3xx"}') >= 1);
     assert.ok(
       sample(text, 'twofold_http_request_duration_seconds_count{method="GET",route="/auth",status="3xx"}') >= 1,
       "the engine's routes too",
     );
-    assert.ok(sample(text, 'twofold_store_operation_duration_seconds_count{store="users",operation="findByUsername"}') >= 3);
+    assert.ok(sample(text, 'twofold_store_operation_duration_seconds_count{store="users",operation="findByUsername"}') >= 4);
     assert.match(text, /^process_cpu_user_seconds_total /m, 'and the process metrics');
     for (const identifier of [credentials.username, id]) assert.equal(text.includes(identifier), false, 'no label names a user');
   });
