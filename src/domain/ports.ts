@@ -123,7 +123,11 @@ export interface UserStore {
   create(user: NewUser): Promise<UserRecord>;
   findById(id: string): Promise<UserRecord | null>;
   /** Case-insensitive. */
-  findByUsername(username: string): Promise<UserRecord | null>;
+  /**
+   * Any case. With `attemptAt`, a sign-in attempt with this name: the same command records
+   * it as the user's `lastAttemptAt`, and the record returned has it.
+   */
+  findByUsername(username: string, attemptAt?: Date): Promise<UserRecord | null>;
   /**
    * Ordered by username. Reads at most USER_SCAN_LIMIT users per call: a sparse pattern may
    * return fewer than `limit` users with a `next` to go on from.

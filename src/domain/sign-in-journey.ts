@@ -260,7 +260,8 @@ export function createSignInJourney(deps: JourneyDeps) {
       await deps.audit.record({ at: at(), type: 'rate_limited', outcome: 'failure', reason: limited.per, ...source });
       return { kind: 'refused', reason: 'rate_limited', per: limited.per, waitMs: limited.waitMs };
     }
-    const result = await deps.userService.verifyPassword(username, secret);
+    // The user's lookup records the attempt (lastAttemptAt) in the same command.
+    const result = await deps.userService.verifyPassword(username, secret, at());
     if (!result.ok) {
       await deps.audit.record({
         at: at(),
@@ -270,7 +271,6 @@ export function createSignInJourney(deps: JourneyDeps) {
         ...(result.userId ? { userId: result.userId } : {}),
         ...source,
       });
-      if (result.userId) await recordSignIn(result.userId, source, false);
       return {
         kind: 'refused',
         reason: result.reason === 'disabled' ? 'disabled' : result.reason === 'unknown_user' ? 'unknown_user' : 'wrong_password',
@@ -290,7 +290,6 @@ export function createSignInJourney(deps: JourneyDeps) {
       await Promise.all([recordSignIn(user.id, source, true), signedIn(user.id, 'none', source)]);
       return { kind: 'finished', accountId: user.id, methods: { pwd: passwordAt }, login: true };
     }
-    await recordSignIn(user.id, source, false);
     await save(journey, { accountId: user.id, passwordAt });
     return { kind: 'second_factor', accountId: user.id };
   }

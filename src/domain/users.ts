@@ -60,10 +60,11 @@ export function createUserService({ users, hasher }: { users: UserStore; hasher:
     /**
      * Checks a username and password. An unknown username costs the same hashing work as a
      * known one, so neither the answer nor its timing tells which accounts exist. A
-     * disabled account is only reported to someone who knows its password.
+     * disabled account is only reported to someone who knows its password. `attemptAt`: a
+     * sign-in attempt, recorded as the user's last one (right password or not).
      */
-    async verifyPassword(username: string, password: string): Promise<SignInResult> {
-      const user = await users.findByUsername(username);
+    async verifyPassword(username: string, password: string, attemptAt?: Date): Promise<SignInResult> {
+      const user = await users.findByUsername(username, attemptAt);
       if (!user) {
         await hasher.verifyDummy(password);
         return { ok: false, reason: 'unknown_user' };

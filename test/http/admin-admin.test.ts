@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
+import { Phone, wrongCode } from '../support/mfa.ts';
 import { relyingParty, signIn, SignInRefused, UserAgent } from '../support/relying-party.ts';
 import { createUser, newRealStores, registerApplication, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 import * as oidc from 'openid-client';
@@ -87,11 +88,57 @@ describe('administration on Redis and MongoDB', { skip: realStoresSkip }, () => 
       const rp = (await registerApplication(server, { client_id: 'nora-app', redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true }))
         .rp;
       await assert.rejects(signIn(new UserAgent(), rp, { username: 'nora', password: 'wrong one' }));
+      const attempted = await call('GET', `/admin/api/users/${id}`);
+      assert.deepEqual(
+        [attempted.body!.lastLogin, attempted.body!.lastAttemptAt],
+        [null, new Date(clock.now()).toISOString()],
+        'a wrong password is an attempt, not a sign-in',
+      );
+      clock.advance(60_000);
       await signIn(new UserAgent(), rp, { username: 'nora', password: 'nora passphrase' });
       const shown = await call('GET', `/admin/api/users/${id}`);
       assert.equal(shown.body!.lastLogin.ip, '127.0.0.1');
       assert.equal(shown.body!.lastLogin.at, new Date(clock.now()).toISOString());
       assert.equal(shown.body!.lastAttemptAt, new Date(clock.now()).toISOString());
+    });
+
+    it('shows the sign-in a second factor finished as the last sign-in, and a refused code as an attempt only', async () => {
+      const credentials = { username: 'nadia', password: 'nadia passphrase' };
+      const { id } = await createUser(server, credentials);
+      const { rp } = await registerApplication(server, {
+        client_id: 'nadia-app',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+      });
+      const phone = new Phone(clock);
+      await signIn(new UserAgent(), rp, credentials, {}, phone.app);
+      const registeredAt = new Date(clock.now()).toISOString();
+      clock.advance(60_000);
+      await assert.rejects(
+        signIn(new UserAgent(), rp, credentials, {}, { code: async () => wrongCode(await phone.code()) }),
+        SignInRefused,
+      );
+      const refused = (await call('GET', `/admin/api/users/${id}`)).body!;
+      assert.equal(refused.lastLogin.at, registeredAt, 'a wrong code is no sign-in');
+      assert.equal(refused.lastAttemptAt, new Date(clock.now()).toISOString(), 'its password was an attempt');
+      clock.advance(60_000);
+      await signIn(new UserAgent(), rp, credentials, {}, phone.app);
+      const shown = (await call('GET', `/admin/api/users/${id}`)).body!;
+      assert.deepEqual(
+        [shown.lastLogin.at, shown.lastLogin.ip, shown.lastAttemptAt],
+        [new Date(clock.now()).toISOString(), '127.0.0.1', new Date(clock.now()).toISOString()],
+      );
+      const events = (await call('GET', `/admin/api/audit?user=${id}&limit=3`)).body!.events as { type: string; factor?: string }[];
+      assert.deepEqual(
+        events.map((event) => [event.type, event.factor]),
+        [
+          ['signin.succeeded', 'totp'],
+          ['mfa.passed', undefined],
+          ['mfa.refused', undefined],
+        ],
+        'the code and the sign-in it finished are both in the audit log',
+      );
     });
 
     it('ends every session and refresh token of a user whose password an administrator changes', async () => {

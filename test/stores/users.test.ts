@@ -129,6 +129,19 @@ for (const impl of implementations) {
         assert.deepEqual(found?.lastAttemptAt, later);
       }));
 
+    it('records a sign-in attempt with the lookup by name that asks to, and only then', () =>
+      withStore(async (users) => {
+        const created = await users.create({ username: 'Lena', passwordHash: hash });
+        assert.equal((await users.findByUsername('lena'))?.lastAttemptAt, undefined, 'a plain lookup records nothing');
+        assert.equal((await users.findById(created.id))?.lastAttemptAt, undefined);
+        const at = new Date('2026-05-03T10:00:00Z');
+        const found = await users.findByUsername('LENA', at);
+        assert.equal(found?.id, created.id);
+        assert.deepEqual(found?.lastAttemptAt, at, 'the record returned has the attempt');
+        assert.deepEqual((await users.findById(created.id))?.lastAttemptAt, at, 'and the attempt is stored');
+        assert.equal(await users.findByUsername('nobody', at), null);
+      }));
+
     it('changes the password hash, and sets and removes email and name', () =>
       withStore(async (users) => {
         const created = await users.create({ username: 'mia', email: 'mia@example.com', passwordHash: hash });

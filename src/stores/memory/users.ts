@@ -24,9 +24,10 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
     async findById(id) {
       return copy(byId.get(id));
     },
-    async findByUsername(username) {
-      const id = idByLowerName.get(username.toLowerCase());
-      return id ? copy(byId.get(id)) : null;
+    async findByUsername(username, attemptAt) {
+      const user = byId.get(idByLowerName.get(username.toLowerCase()) ?? '');
+      if (user && attemptAt) user.lastAttemptAt = attemptAt;
+      return copy(user);
     },
     async list({ limit, after, ...query }) {
       const sorted = [...byId.values()]

@@ -80,9 +80,14 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       const doc = await guard(() => Users.findById(id).lean<UserDocument>().exec());
       return doc ? toRecord(doc) : null;
     },
-    async findByUsername(username) {
-      const doc = await guard(() => Users.findOne({ usernameLower: username.toLowerCase() }).lean<UserDocument>().exec());
-      return doc ? toRecord(doc) : null;
+    async findByUsername(username, attemptAt) {
+      const filter = { usernameLower: username.toLowerCase() };
+      const doc = await guard((): Promise<unknown> =>
+        attemptAt
+          ? Users.collection.findOneAndUpdate(filter, { $set: { lastAttemptAt: attemptAt } }, { returnDocument: 'after' })
+          : Users.findOne(filter).lean<UserDocument>().exec(),
+      );
+      return doc ? toRecord(doc as UserDocument) : null;
     },
     async list({ limit, after, ...query }) {
       const { pattern } = query;
