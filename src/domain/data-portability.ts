@@ -11,6 +11,7 @@ import {
   type SamlAppStore,
   type UserRecord,
   type UserStore,
+  WEBAUTHN_KEYS_MAX,
 } from '../domain/ports.ts';
 import type { Actor } from './administration.ts';
 import type { Clock } from './clock.ts';
@@ -29,6 +30,28 @@ import { factorKinds, isFactorList } from './factors.ts';
  */
 const date = z.iso.datetime().transform((value) => new Date(value));
 const sealed = z.string().regex(/^v1\.[\w-]+\.[\w-]+\.[\w-]*\.[\w-]+$/, { message: 'a sealed value' });
+
+const base64url = (max: number) => z.string().regex(new RegExp(`^[\\w-]{1,${max}}$`), { message: 'base64url' });
+
+/** A security key or passkey: nothing secret (the private key stays in the authenticator). */
+const webauthnKey = z.strictObject({
+  id: base64url(1366),
+  publicKey: base64url(4096),
+  counter: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1),
+  transports: z
+    .array(z.enum(['usb', 'nfc', 'ble', 'internal', 'hybrid', 'smart-card', 'cable']))
+    .max(7)
+    .optional(),
+  deviceType: z.enum(['singleDevice', 'multiDevice']),
+  backedUp: z.boolean(),
+  name: z.string().min(1).max(64),
+  addedAt: date,
+  lastUsedAt: date.optional(),
+});
 
 const userRecord = z.strictObject({
   id: z.string().regex(USER_ID_PATTERN, { message: USER_ID_RULE }),
@@ -53,6 +76,11 @@ const userRecord = z.strictObject({
       })
       .optional(),
     email: z.strictObject({ registeredAt: date, lastUsedAt: date.optional() }).optional(),
+    webauthn: z
+      .array(webauthnKey)
+      .max(WEBAUTHN_KEYS_MAX)
+      .refine((keys) => new Set(keys.map((key) => key.id)).size === keys.length, { message: 'a security key is listed twice' })
+      .optional(),
     backupCodes: z
       .strictObject({ kid: z.string().min(1).max(64), hashes: z.array(z.string().regex(/^[\w-]{43}$/)).max(20), createdAt: date })
       .optional(),

@@ -25,6 +25,36 @@ export interface EmailFactor {
   lastUsedAt?: Date;
 }
 
+/**
+ * A WebAuthn credential registered as a second factor: a security key, or a passkey (kept
+ * by a platform or password manager, perhaps synced between devices). Nothing in it is
+ * secret: the private key never leaves the authenticator.
+ */
+export interface WebAuthnKey {
+  /**
+   * The credential id (base64url), once per user. Another user may present the same id
+   * (ids are chosen by authenticators, and a crafted registration can copy one): whoever
+   * looks a credential up by id alone checks the signature against each holder's key.
+   */
+  id: string;
+  /** The credential's public key (COSE, base64url). */
+  publicKey: string;
+  /** The signature counter last seen; 0 for an authenticator that keeps none. */
+  counter: number;
+  /** How the browser reaches the authenticator (`usb`, `nfc`, `ble`, `internal`, `hybrid`), as it said at registration. */
+  transports?: string[];
+  /** `multiDevice`: may be synced to other devices (a synced passkey); `singleDevice`: bound to one authenticator. */
+  deviceType: 'singleDevice' | 'multiDevice';
+  backedUp: boolean;
+  /** The name the user gave it. */
+  name: string;
+  addedAt: Date;
+  lastUsedAt?: Date;
+}
+
+/** How many WebAuthn credentials one user may register. */
+export const WEBAUTHN_KEYS_MAX = 10;
+
 /** The unused backup codes of a user, as keyed hashes (see domain/backup-codes.ts). */
 export interface BackupCodeSet {
   /** The data key the hashing key was derived from. */
@@ -42,6 +72,8 @@ export interface UserMfa {
   backupCodes?: BackupCodeSet;
   /** Codes sent by mail to the user's verified address are a second factor of this user. */
   email?: EmailFactor;
+  /** Security keys and passkeys, in the order they were added (at most WEBAUTHN_KEYS_MAX). */
+  webauthn?: WebAuthnKey[];
   /**
    * A lock after too many wrong codes, kept with the user as well as in the guard, so a
    * Redis that lost its data unlocks nobody. `until` null: until an administrator unlocks.
@@ -149,6 +181,17 @@ export interface UserStore {
   /** Notes the use of an email code. */
   emailFactorUsed(id: string, at: Date): Promise<void>;
   /**
+   * Adds a WebAuthn credential and clears the pending mark, in one update. False when the
+   * user is gone, has WEBAUTHN_KEYS_MAX already, or holds this credential id already.
+   */
+  addWebAuthnKey(id: string, key: WebAuthnKey): Promise<boolean>;
+  /**
+   * Records a use of a credential: its counter goes from `from` to `to` and `lastUsedAt` is
+   * set, only while the stored counter is still `from` (of two uses that read the same
+   * counter, one wins). False otherwise, or when the credential is gone.
+   */
+  useWebAuthnKey(id: string, keyId: string, use: { from: number; to: number; at: Date }): Promise<boolean>;
+  /**
    * Records an accepted time step, only if it is later than the device's last one: one
    * conditional update, atomic on its own, so of simultaneous or replayed claims of one
    * step exactly one wins. With `signedIn`, the code finished a sign-in: the same update
@@ -165,7 +208,7 @@ export interface UserStore {
    * the one caller that removed it.
    */
   useBackupCode(id: string, hash: string, at: Date): Promise<boolean>;
-  /** Removes the device, email codes, the backup codes and the pending mark at once. False: no such user. */
+  /** Removes the device, email codes, security keys and passkeys, the backup codes and the pending mark at once. False: no such user. */
   resetMfa(id: string, at: Date): Promise<boolean>;
   /** False when there is no such user. */
   delete(id: string): Promise<boolean>;

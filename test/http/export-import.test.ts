@@ -8,6 +8,18 @@ import { relyingParty, signIn, UserAgent, type RelyingParty } from '../support/r
 import { serviceProvider, walkToAnswer } from '../support/saml-sp.ts';
 import { createUser, newRealStores, registerClient, startTestServer, type TestServer } from '../support/server.ts';
 
+/** A security key as an export holds it. */
+const securityKey = (id: string) => ({
+  id,
+  publicKey: 'pQECAyYgASFYIA',
+  counter: 3,
+  transports: ['usb', 'nfc'],
+  deviceType: 'singleDevice',
+  backedUp: false,
+  name: `Key ${id}`,
+  addedAt: '2026-11-01T10:00:00.000Z',
+});
+
 describe('export and import between two instances', { skip: realStoresSkip }, () => {
   const clock = createManualClock(Date.now());
   const dataKey = randomBytes(32).toString('base64');
@@ -145,6 +157,23 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
     }
   });
 
+  it("moves a user's security keys and passkeys as they are", async () => {
+    const other = await startTestServer({ real: { ...newRealStores(), dataKey }, clock });
+    try {
+      const data = await exported(source);
+      const keys = [
+        securityKey('k1'),
+        { ...securityKey('k2'), deviceType: 'multiDevice', backedUp: true, lastUsedAt: '2026-11-02T10:00:00.000Z' },
+      ];
+      data.users[0].mfa.webauthn = keys;
+      assert.equal((await importInto(other, data)).status, 200);
+      const moved = await exported(other);
+      assert.deepEqual(moved.users[0].mfa.webauthn, keys);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses a file sealed under a data key it does not have, and a changed file, writing nothing', async () => {
     const other = await startTestServer({ real: newRealStores(), clock });
     try {
@@ -212,6 +241,16 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
           'two SAML applications with one entity id',
           { ...data, samlApps: [vpnApp(data), { ...vpnApp(data), id: 'vpn-copy' }] },
           /samlApps\.1 \(vpn-copy\): entity id https:\/\/vpn\.example\/sp is in the file twice/,
+        ],
+        [
+          'a security key listed twice',
+          { ...data, users: [{ ...user, mfa: { ...user.mfa, webauthn: [securityKey('k1'), securityKey('k1')] } }] },
+          /users\.0\.mfa\.webauthn: a security key is listed twice/,
+        ],
+        [
+          'a security key whose counter is not a counter',
+          { ...data, users: [{ ...user, mfa: { ...user.mfa, webauthn: [{ ...securityKey('k1'), counter: -1 }] } }] },
+          /users\.0\.mfa\.webauthn\.0\.counter/,
         ],
         [
           'a SAML application whose ACS URL is a script',

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { isAppError } from '../../src/domain/errors.ts';
 import { createMemoryUserStore } from '../../src/stores/memory/users.ts';
 import { createMongoUserStore } from '../../src/stores/mongo/users.ts';
-import type { UserStore } from '../../src/domain/ports.ts';
+import { WEBAUTHN_KEYS_MAX, type UserStore, type WebAuthnKey } from '../../src/domain/ports.ts';
 import { memoryImplementation, mongoImplementation, using, type Implementation } from './harness.ts';
 
 const implementations: Implementation<UserStore>[] = [
@@ -12,6 +12,18 @@ const implementations: Implementation<UserStore>[] = [
 ];
 
 const hash = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA';
+
+const webauthnKey = (id: string, change: Partial<WebAuthnKey> = {}): WebAuthnKey => ({
+  id,
+  publicKey: `public-key-of-${id}`,
+  counter: 0,
+  transports: ['usb'],
+  deviceType: 'singleDevice',
+  backedUp: false,
+  name: `Key ${id}`,
+  addedAt: new Date('2026-04-01T00:00:00Z'),
+  ...change,
+});
 
 for (const impl of implementations) {
   describe(`UserStore contract: ${impl.name}`, { skip: impl.skip }, () => {
@@ -262,6 +274,59 @@ for (const impl of implementations) {
         const outcomes = await Promise.all(Array.from({ length: 20 }, (_, caller) => users.registerDevice(created.id, device(caller))));
         assert.equal(outcomes.filter(Boolean).length, 1, 'exactly one of 20 simultaneous registrations wins');
         assert.deepEqual((await users.findById(created.id))?.mfa.device, device(outcomes.indexOf(true)));
+      }));
+
+    it('adds security keys and passkeys in order, each credential once per user, up to the most a user may have', () =>
+      withStore(async (users) => {
+        const ann = await users.create({ username: 'ann-keys', passwordHash: hash });
+        const ben = await users.create({ username: 'ben-keys', passwordHash: hash });
+        await users.markRegistrationPending(ann.id, new Date('2026-04-01T00:00:00Z'));
+        assert.equal(await users.addWebAuthnKey(ann.id, webauthnKey('k1')), true);
+        assert.equal(await users.addWebAuthnKey(ann.id, webauthnKey('k2', { deviceType: 'multiDevice', backedUp: true })), true);
+        const stored = await users.findById(ann.id);
+        assert.deepEqual(stored?.mfa.webauthn, [webauthnKey('k1'), webauthnKey('k2', { deviceType: 'multiDevice', backedUp: true })]);
+        assert.equal(stored?.mfa.pendingSince, undefined, 'a registration clears the pending mark');
+        assert.equal(await users.addWebAuthnKey(ann.id, webauthnKey('k1', { name: 'again' })), false, 'the same credential twice');
+        assert.equal(await users.addWebAuthnKey('no-such-id', webauthnKey('k9')), false);
+        for (let i = 3; i <= WEBAUTHN_KEYS_MAX; i++) assert.equal(await users.addWebAuthnKey(ann.id, webauthnKey(`k${i}`)), true);
+        assert.equal(await users.addWebAuthnKey(ann.id, webauthnKey('one-too-many')), false);
+        assert.equal((await users.findById(ann.id))?.mfa.webauthn?.length, WEBAUTHN_KEYS_MAX);
+        assert.equal(await users.setBackupCodes(ben.id, { kid: 'k', hashes: [], createdAt: new Date() }), false);
+        assert.equal(await users.setBackupCodes(ann.id, { kid: 'k', hashes: [], createdAt: new Date() }), true, 'a key is a factor');
+      }));
+
+    it('adds one of 20 simultaneous registrations of one credential to one user', () =>
+      withStore(async (users) => {
+        const user = await users.create({ username: 'racer', passwordHash: hash });
+        const outcomes = await Promise.all(
+          Array.from({ length: 20 }, (_, caller) => users.addWebAuthnKey(user.id, webauthnKey('contested', { name: `Key ${caller}` }))),
+        );
+        assert.equal(outcomes.filter(Boolean).length, 1);
+        assert.deepEqual(
+          (await users.findById(user.id))?.mfa.webauthn?.map((key) => key.name),
+          [`Key ${outcomes.indexOf(true)}`],
+        );
+      }));
+
+    it("moves a credential's counter only from the value read, once of 20 simultaneous uses, and removes keys with a reset", () =>
+      withStore(async (users) => {
+        const user = await users.create({ username: 'cora-keys', passwordHash: hash });
+        await users.addWebAuthnKey(user.id, webauthnKey('k1', { counter: 5 }));
+        await users.addWebAuthnKey(user.id, webauthnKey('k2'));
+        const at = new Date('2026-04-02T00:00:00Z');
+        assert.equal(await users.useWebAuthnKey(user.id, 'k1', { from: 4, to: 6, at }), false, 'the counter read is stale');
+        const outcomes = await Promise.all(
+          Array.from({ length: 20 }, (_, caller) => users.useWebAuthnKey(user.id, 'k1', { from: 5, to: 6 + caller, at })),
+        );
+        assert.equal(outcomes.filter(Boolean).length, 1);
+        const [k1, k2] = (await users.findById(user.id))!.mfa.webauthn!;
+        assert.deepEqual([k1!.counter, k1!.lastUsedAt], [6 + outcomes.indexOf(true), at]);
+        assert.deepEqual(k2, webauthnKey('k2'), 'the other key is untouched');
+        assert.equal(await users.useWebAuthnKey(user.id, 'k2', { from: 0, to: 0, at }), true, 'a key without a counter');
+        assert.equal(await users.useWebAuthnKey(user.id, 'gone', { from: 0, to: 1, at }), false);
+        assert.equal(await users.resetMfa(user.id, at), true);
+        assert.equal((await users.findById(user.id))?.mfa.webauthn, undefined);
+        assert.equal(await users.useWebAuthnKey(user.id, 'k2', { from: 0, to: 0, at }), false, 'a reset key is gone');
       }));
 
     it('accepts no step for a user without a device', () =>

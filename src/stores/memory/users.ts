@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { userMatches } from '../../domain/glob.ts';
-import { lastLogin, USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../../domain/ports.ts';
+import { lastLogin, USER_SCAN_LIMIT, WEBAUTHN_KEYS_MAX, type UserRecord, type UserStore } from '../../domain/ports.ts';
 
 /** Users in process memory. Each method runs to completion alone, so each is atomic. */
 export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
@@ -87,6 +87,21 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       const factor = byId.get(id)?.mfa.email;
       if (factor) factor.lastUsedAt = at;
     },
+    async addWebAuthnKey(id, key) {
+      const user = byId.get(id);
+      const keys = user?.mfa.webauthn ?? [];
+      if (!user || keys.length >= WEBAUTHN_KEYS_MAX) return false;
+      if (keys.some((held) => held.id === key.id)) return false;
+      user.mfa.webauthn = [...keys, structuredClone(key)];
+      delete user.mfa.pendingSince;
+      return true;
+    },
+    async useWebAuthnKey(id, keyId, { from, to, at }) {
+      const key = byId.get(id)?.mfa.webauthn?.find((held) => held.id === keyId);
+      if (!key || key.counter !== from) return false;
+      Object.assign(key, { counter: to, lastUsedAt: at });
+      return true;
+    },
     async acceptStep(id, { step, drift, lastOffset, at, signedIn }) {
       const user = byId.get(id);
       const device = user?.mfa.device;
@@ -97,7 +112,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
     },
     async setBackupCodes(id, codes) {
       const user = byId.get(id);
-      if (!user?.mfa.device && !user?.mfa.email) return false;
+      if (!hasFactor(user)) return false;
       user.mfa.backupCodes = structuredClone(codes);
       return true;
     },
@@ -105,7 +120,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       const user = byId.get(id);
       const codes = user?.mfa.backupCodes;
       const index = codes?.hashes.indexOf(hash) ?? -1;
-      if ((!user?.mfa.device && !user?.mfa.email) || !codes || index < 0) return false;
+      if (!hasFactor(user) || !codes || index < 0) return false;
       codes.hashes.splice(index, 1);
       if (user.mfa.device) user.mfa.device.lastUsedAt = at;
       return true;
@@ -149,3 +164,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
     },
   };
 }
+
+/** The user has a second factor registered: an app, email codes, a security key or passkey. */
+const hasFactor = (user: UserRecord | undefined): user is UserRecord =>
+  user !== undefined && (user.mfa.device !== undefined || user.mfa.email !== undefined || (user.mfa.webauthn?.length ?? 0) > 0);

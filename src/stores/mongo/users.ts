@@ -3,7 +3,7 @@ import { Schema, type Connection } from 'mongoose';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { literalPrefix, userMatches } from '../../domain/glob.ts';
-import { lastLogin, USER_SCAN_LIMIT, type UserRecord, type UserStore } from '../../domain/ports.ts';
+import { lastLogin, USER_SCAN_LIMIT, WEBAUTHN_KEYS_MAX, type UserRecord, type UserStore } from '../../domain/ports.ts';
 import { guard, isDuplicateKey } from './connection.ts';
 
 type UserDocument = Omit<UserRecord, 'id'> & {
@@ -34,9 +34,11 @@ const userSchema = new Schema<UserDocument>(
   { collection: 'users', versionKey: false, strict: 'throw' },
 );
 userSchema.index({ username: 1 });
+// Finds the holder of a credential; users without credentials are not in the index.
+userSchema.index({ 'mfa.webauthn.id': 1 }, { sparse: true });
 
-/** A filter part: the user has a second factor registered (device or email codes). */
-const HAS_FACTOR = [{ 'mfa.device': { $exists: true } }, { 'mfa.email': { $exists: true } }];
+/** A filter part: the user has a second factor registered (device, email codes, a security key or passkey). */
+const HAS_FACTOR = [{ 'mfa.device': { $exists: true } }, { 'mfa.email': { $exists: true } }, { 'mfa.webauthn.0': { $exists: true } }];
 
 function toRecord(doc: UserDocument): UserRecord {
   const { _id, usernameLower: _lower, ...rest } = doc;
@@ -170,6 +172,25 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
         Users.collection.updateOne({ _id: id, 'mfa.email': { $exists: true } } as never, { $set: { 'mfa.email.lastUsedAt': at } }),
       );
     },
+    async addWebAuthnKey(id, key) {
+      const result = await guard(() =>
+        Users.collection.updateOne(
+          { _id: id, [`mfa.webauthn.${WEBAUTHN_KEYS_MAX - 1}`]: { $exists: false }, 'mfa.webauthn.id': { $ne: key.id } } as never,
+          { $push: { 'mfa.webauthn': key }, $unset: { 'mfa.pendingSince': '' } } as never,
+        ),
+      );
+      return result.modifiedCount === 1;
+    },
+    async useWebAuthnKey(id, keyId, { from, to, at }) {
+      const result = await guard(() =>
+        Users.collection.updateOne(
+          { _id: id, 'mfa.webauthn': { $elemMatch: { id: keyId, counter: from } } } as never,
+          { $set: { 'mfa.webauthn.$[key].counter': to, 'mfa.webauthn.$[key].lastUsedAt': at } },
+          { arrayFilters: [{ 'key.id': keyId }] },
+        ),
+      );
+      return result.matchedCount === 1;
+    },
     async acceptStep(id, { step, drift, lastOffset, at, signedIn }) {
       const set: Record<string, unknown> = {
         'mfa.device.lastStep': step,
@@ -209,7 +230,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
     async resetMfa(id, at) {
       const result = await guard(() =>
         Users.collection.updateOne({ _id: id } as never, {
-          $unset: { 'mfa.device': '', 'mfa.email': '', 'mfa.backupCodes': '', 'mfa.pendingSince': '', 'mfa.lock': '' },
+          $unset: { 'mfa.device': '', 'mfa.email': '', 'mfa.webauthn': '', 'mfa.backupCodes': '', 'mfa.pendingSince': '', 'mfa.lock': '' },
           $set: { updatedAt: at },
         }),
       );
