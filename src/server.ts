@@ -23,6 +23,7 @@ import { logOf } from './http/request-log.ts';
 import type { Logger } from './logger.ts';
 import { createMfaAssessor } from './oidc/mfa-assessment.ts';
 import { createSignInJourney } from './domain/sign-in-journey.ts';
+import { createWebAuthnCeremonies, relyingPartyOf } from './domain/webauthn.ts';
 import { createEmailCodes } from './domain/email-codes.ts';
 import { createSamlAppService, PAIRWISE_KEY_ID, PAIRWISE_PURPOSE, type SamlAppService } from './domain/saml-apps.ts';
 import { DEMO_SAML_APP_ID, demoSamlUrls } from './http/demo-saml.ts';
@@ -116,6 +117,8 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     ...instrumented,
     audit: notifyingAuditLog(instrumented.audit, notifier, (err) => log.warn({ err }, 'notification not queued')),
   };
+  const relyingParty = relyingPartyOf(config.issuer);
+  const keys = relyingParty ? createWebAuthnCeremonies(relyingParty) : undefined;
   const secondFactor = createSecondFactorService({
     users: stores.users,
     guard: stores.guard,
@@ -123,6 +126,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     clock,
     settings,
     audit: stores.audit,
+    keys,
   });
   const recovery = createRecoveryService({ users: stores.users, guard: stores.guard, oidc: stores.oidc, audit: stores.audit, clock });
   const mfaState = createMfaState(stores.oidc, config.oidc.ttl.session);
@@ -139,6 +143,7 @@ export async function startTwofold(config: Config, options: StartOptions): Promi
     clock,
     emailCodes: createEmailCodes({ mailer: mail.mailer, settings, keyring, rateLimiter: stores.rateLimiter, clock }),
     mailOn: mail.mailer.enabled,
+    keysOn: keys !== undefined,
   });
   const assessor = createMfaAssessor({ users: stores.users, journey, mfaState, clock });
   const jwks = await loadSigningKeys(stores.keys, keyring);

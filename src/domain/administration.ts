@@ -95,6 +95,8 @@ export function createAdministration(deps: {
     deps.audit.record({ at: now(), type, outcome: 'success', ...by, ...extra });
 
   return {
+    /** Security keys can be offered: the issuer can be a WebAuthn relying party (https, or localhost). */
+    keysPossible: deps.secondFactor.keysOn,
     users: {
       async create(input: NewUserInput, by: Actor) {
         const user = await deps.userService.create(input);

@@ -6,9 +6,10 @@ import { isWithin, maxAgeOf, type MfaDecision } from './mfa-policy.ts';
  * leaves the second factor's where it was; anything that needs a "fresh second factor"
  * reads the second factor's time.
  */
-export const authMethods = ['pwd', 'totp', 'email', 'backup_code'] as const;
+export const authMethods = ['pwd', 'totp', 'email', 'backup_code', 'hwk', 'swk'] as const;
 export type AuthMethod = (typeof authMethods)[number];
-export const secondFactorMethods: readonly AuthMethod[] = ['totp', 'email', 'backup_code'];
+/** `hwk`: a security key or a passkey bound to one device; `swk`: a passkey that may be synced between devices. */
+export const secondFactorMethods: readonly AuthMethod[] = ['totp', 'email', 'backup_code', 'hwk', 'swk'];
 
 /** Epoch seconds of the last time each method was presented in one session. */
 export type MethodTimes = Partial<Record<AuthMethod, number>>;
@@ -31,9 +32,11 @@ function latestFactor(methods: MethodTimes): { method: AuthMethod; at: number } 
 /**
  * The RFC 8176 value of a second factor: `otp` for an authenticator app's code and for a
  * backup code (both one-time passwords the user holds), `email` for a code sent by mail
- * (not in the IANA registry: a private value, documented in docs/second-factor.md).
+ * (not in the IANA registry: a private value, documented in docs/second-factor.md), `hwk`
+ * for a security key or a device-bound passkey (a key kept in hardware) and `swk` for a
+ * passkey that may be synced between devices (a key kept in software).
  */
-export const amrOf = (method: AuthMethod): string => (method === 'email' ? 'email' : 'otp');
+export const amrOf = (method: AuthMethod): string => (method === 'email' || method === 'hwk' || method === 'swk' ? method : 'otp');
 
 /** The authentication a token reports: its level, its RFC 8176 methods and its time. */
 export interface ReportedAuthentication {

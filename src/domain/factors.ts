@@ -2,11 +2,11 @@ import type { AuthMethod, MethodTimes } from './authentication.ts';
 import type { UserRecord } from './ports.ts';
 
 /**
- * The second factors a user can register (SPEC section 12): an authenticator app (TOTP)
- * and codes sent by mail. Backup codes are not one of them: they stand in for whichever
- * the user has.
+ * The second factors a user can register (SPEC section 12): an authenticator app (TOTP),
+ * codes sent by mail, and security keys and passkeys (WebAuthn). Backup codes are not one
+ * of them: they stand in for whichever the user has.
  */
-export const factorKinds = ['totp', 'email'] as const;
+export const factorKinds = ['totp', 'email', 'webauthn'] as const;
 export type FactorKind = (typeof factorKinds)[number];
 
 /** The switches of the `factors` setting. */
@@ -21,7 +21,13 @@ export const isFactorList = (value: unknown): value is FactorKind[] =>
 
 /** The factors a user has registered, whether or not usable now. */
 export function registeredFactors(user: UserRecord): FactorKind[] {
-  return factorKinds.filter((kind) => (kind === 'totp' ? user.mfa.device !== undefined : user.mfa.email !== undefined));
+  return factorKinds.filter((kind) =>
+    kind === 'totp'
+      ? user.mfa.device !== undefined
+      : kind === 'email'
+        ? user.mfa.email !== undefined
+        : (user.mfa.webauthn?.length ?? 0) > 0,
+  );
 }
 
 /** The user's address can receive codes: set and verified. */
@@ -29,24 +35,37 @@ export const hasVerifiedEmail = (user: UserRecord) => user.email !== undefined &
 
 /** The factors a user has registered and can present now: email codes need a verified address. */
 export function usableFactors(user: UserRecord): FactorKind[] {
-  return registeredFactors(user).filter((kind) => kind === 'totp' || hasVerifiedEmail(user));
+  return registeredFactors(user).filter((kind) => kind !== 'email' || hasVerifiedEmail(user));
 }
 
 /**
  * The factors an application accepts: those it names in `mfa_factors` (all when it names
- * none) that are switched on, email only when mail can go out. An application whose list
- * leaves nothing accepts the authenticator app, which needs no outside service: a second
- * factor is never dropped because a switch left none.
+ * none) that are switched on, email only when mail can go out, security keys only when the
+ * issuer can be a WebAuthn relying party (`keysOn`: https, or localhost). An application
+ * whose list leaves nothing accepts the authenticator app, which needs no outside service:
+ * a second factor is never dropped because a switch left none.
  */
-export function acceptedFactors(settings: FactorSettings, appFactors: readonly FactorKind[] | undefined, mailOn: boolean): FactorKind[] {
-  const on = factorKinds.filter((kind) => settings[kind].enabled && (kind !== 'email' || mailOn));
+export function acceptedFactors(
+  settings: FactorSettings,
+  appFactors: readonly FactorKind[] | undefined,
+  mailOn: boolean,
+  keysOn = false,
+): FactorKind[] {
+  const on = factorKinds.filter((kind) => settings[kind].enabled && (kind !== 'email' || mailOn) && (kind !== 'webauthn' || keysOn));
   const accepted = appFactors ? on.filter((kind) => appFactors.includes(kind)) : on;
   return accepted.length ? accepted : ['totp'];
 }
 
+/** The session methods that present one factor: a key is `hwk` or `swk` (see authentication.ts). */
+export const methodsOfFactor = (factor: FactorKind): AuthMethod[] => (factor === 'webauthn' ? ['hwk', 'swk'] : [factor]);
+
+/** The factor a session method presents; a backup code presents none of them. */
+export const factorOfMethod = (method: AuthMethod): FactorKind | undefined =>
+  method === 'hwk' || method === 'swk' ? 'webauthn' : method === 'totp' || method === 'email' ? method : undefined;
+
 /** The session methods a factor stands for: a backup code stands in for any. */
 export function methodsOf(factors: readonly FactorKind[]): AuthMethod[] {
-  return [...factors, 'backup_code'];
+  return [...factors.flatMap(methodsOfFactor), 'backup_code'];
 }
 
 /** The times of the second-factor methods an application accepts, and of the password. */

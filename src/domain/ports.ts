@@ -295,6 +295,8 @@ export const auditTypes = [
   'mfa.refused',
   'mfa.registered',
   'mfa.backup_code_used',
+  /** A security key signed right with a counter that went back: a copy of it is in use. */
+  'mfa.key_cloned',
   'mfa.locked',
   'mfa.unlocked',
   'mfa.reset',
@@ -395,7 +397,7 @@ export interface StoredSettings {
   registrationMessage?: string;
   brand?: { name: string; logoUrl: string | null };
   notifications?: { enabled: boolean };
-  factors?: { totp: { enabled: boolean }; email: { enabled: boolean } };
+  factors?: { totp: { enabled: boolean }; email: { enabled: boolean }; webauthn?: { enabled: boolean } };
 }
 
 /** The run-time settings an administrator changed; defaults are the domain's. */
@@ -476,12 +478,14 @@ export interface SignInState {
   sealedBackupCodes?: string | undefined;
   /** A backup code passed the second factor: how many are left, shown before the sign-in ends. */
   backupCodesLeft?: number | undefined;
-  /** Email codes were chosen in this sign-in: to register them, or instead of the app. */
-  factor?: 'email' | undefined;
+  /** Email codes or a security key were chosen in this sign-in: to register, or instead of the app. */
+  factor?: 'email' | 'webauthn' | undefined;
+  /** The WebAuthn challenge the key page of this sign-in issued (base64url): checked once. */
+  keyChallenge?: string | undefined;
   /** The code mailed in this sign-in: its id, keyed hash, and when it was sent and expires (epoch seconds). */
   emailCode?: { id: string; hash: string; sentAt: number; expiresAt: number } | undefined;
   /** What passed the second factor in this sign-in, until the page after it is seen. */
-  passedWith?: 'totp' | 'email' | 'backup_code' | undefined;
+  passedWith?: 'totp' | 'email' | 'backup_code' | 'hwk' | 'swk' | undefined;
   /** The user's own factor passed in this sign-in, before another is added. */
   proven?: true | undefined;
 }
@@ -518,7 +522,7 @@ export interface SamlAppRecord {
   mfaPolicy?: 'required' | 'if_enrolled' | 'off' | undefined;
   mfaMaxAge?: number | undefined;
   /** The second factors the application accepts; all that are switched on when absent. */
-  mfaFactors?: ('totp' | 'email')[] | undefined;
+  mfaFactors?: ('totp' | 'email' | 'webauthn')[] | undefined;
   nameIdFormat: SamlNameIdFormat;
   /** Unset: the default set (username, email and name under their OID and plain names). */
   attributes?: SamlAttribute[] | undefined;

@@ -7,6 +7,7 @@ import type {
   SecondFactorGuard,
   UserRecord,
   UserStore,
+  WebAuthnKey,
 } from '../domain/ports.ts';
 import { BACKUP_CODE_PURPOSE, generateBackupCodes, hashBackupCode, normalizeBackupCode } from './backup-codes.ts';
 import type { Clock } from './clock.ts';
@@ -15,6 +16,8 @@ import { EMAIL_CODE_SECONDS, type SentCode } from './email-codes.ts';
 import { registeredFactors, type FactorKind } from './factors.ts';
 import type { SettingsService } from './settings.ts';
 import { generateSecret, isTotpShaped, learnDrift, matchStep, normalizeCode, stepAt } from './totp.ts';
+import type { WebAuthnCeremonies } from './webauthn.ts';
+import { AppError } from './errors.ts';
 
 export const TOTP_SECRET_PURPOSE = 'totp-secret';
 export const ENROLLMENT_PURPOSE = 'totp-enrollment';
@@ -22,7 +25,9 @@ export const ENROLLMENT_PURPOSE = 'totp-enrollment';
 /** What one code did. "No device" and "wrong" look the same to the user; the audit log tells them apart. */
 export type CodeOutcome =
   /** `signedIn`: the sign-in this code finished is recorded already (see `verify`). */
-  | { result: 'passed'; method: 'totp' | 'email' | 'backup_code'; signedIn?: true }
+  | { result: 'passed'; method: 'totp' | 'email' | 'backup_code' | 'hwk' | 'swk'; signedIn?: true }
+  /** A security key signed right, but its counter went back: a copy of it (refused, audited). */
+  | { result: 'cloned' }
   /** The mailed code, right but past its 10 minutes (not counted as a wrong code). */
   | { result: 'expired' }
   | { result: 'wrong' | 'replayed'; failures: number }
@@ -30,8 +35,23 @@ export type CodeOutcome =
   | { result: 'locked'; until: number | null }
   | { result: 'no_device' };
 
+/** `method`: what the registration presented, when not the factor's one method (a key: `hwk` or `swk`). */
 export type RegisterOutcome =
-  { result: 'registered' } | { result: 'already_registered' } | Exclude<CodeOutcome, { result: 'passed' | 'no_device' }>;
+  | { result: 'registered'; method?: 'hwk' | 'swk' }
+  | { result: 'already_registered' }
+  | Exclude<CodeOutcome, { result: 'passed' | 'no_device' }>;
+
+/** The session method a key presents: bound to one device (`hwk`), or a passkey that may be synced (`swk`). */
+const keyMethod = (key: Pick<WebAuthnKey, 'deviceType'>) => (key.deviceType === 'multiDevice' ? ('swk' as const) : ('hwk' as const));
+
+/** A key's name as the user gave it: trimmed, without control characters, at most 64 characters. */
+export function keyName(input: string): string | undefined {
+  const name = input.trim().replace(/\s+/g, ' ');
+  return /^[^\p{Cc}]{1,64}$/u.test(name) ? name : undefined;
+}
+
+/** How long a WebAuthn challenge stays claimed once answered (longer than any sign-in). */
+const CHALLENGE_CLAIM_SECONDS = 3600;
 
 /** What checking a mailed code needs: the code sent, and whether it is right. */
 export interface EmailCodeCheck {
@@ -74,8 +94,15 @@ export function createSecondFactorService(deps: {
   clock: Clock;
   settings: SettingsService;
   audit: AuditLog;
+  /** The WebAuthn ceremonies, when the issuer can be a relying party; absent, no key is offered or accepted. */
+  keys?: WebAuthnCeremonies | undefined;
 }) {
   const { users, guard, keyring, clock } = deps;
+
+  function ceremonies(): WebAuthnCeremonies {
+    if (!deps.keys) throw new AppError('invalid_request', 'Security keys cannot be used at this address.');
+    return deps.keys;
+  }
 
   async function limits(): Promise<AttemptLimits & { skewSteps: number }> {
     const settings = await deps.settings.get();
@@ -169,6 +196,19 @@ export function createSecondFactorService(deps: {
     const settled = await guard.settle(user.id, passed, limit);
     if (!passed) return refused(isRefusal(settled) ? settled : { outcome: right ? 'replayed' : 'wrong', failures: 0 }, user.id, source);
     return { result: 'passed', method: 'email' };
+  }
+
+  /**
+   * The start of a security key's answer: refused while locked, an attempt reserved as for
+   * a code, and the challenge claimed once across nodes (`fresh`: this is its first answer).
+   */
+  async function keyAttempt(user: UserRecord, challenge: string, source: AttemptSource) {
+    const locked = storedLock(user, clock.now());
+    if (locked) return refused(locked, user.id, source);
+    const limit = await limits();
+    const reserved = await guard.reserve(user.id, limit);
+    if (isRefusal(reserved)) return refused(reserved, user.id, source);
+    return { limit, fresh: await guard.acquire(`webauthn:${challenge}`, CHALLENGE_CLAIM_SECONDS) };
   }
 
   /** The lock the user document holds, if it still holds at `now` (epoch ms). */
@@ -290,6 +330,63 @@ export function createSecondFactorService(deps: {
       if (!(await users.setBackupCodes(userId, { kid, hashes, createdAt: new Date(clock.now()) }))) return null;
       if (regenerated) await audit('mfa.backup_codes_regenerated', userId, source, 'success');
       return codes;
+    },
+
+    /** Security keys can be used: the issuer can be a WebAuthn relying party. */
+    keysOn: deps.keys !== undefined,
+
+    /** Options for the browser to register a new security key or passkey (their challenge to keep with the sign-in). */
+    keyCreation: (user: UserRecord) => ceremonies().creationOptions(user),
+
+    /** Options for the browser to sign in with one of the user's keys. */
+    keyRequest: (user: UserRecord) => ceremonies().requestOptions(user),
+
+    /**
+     * Checks a sign-in with a security key: the answer to `challenge` (claimed once across
+     * nodes) signed by one of the user's keys, whose counter then moves on in one
+     * conditional update. A wrong answer counts toward the lockout as a wrong code does; a
+     * right signature with a counter that went back is a copy of the key: refused and
+     * audited as `mfa.key_cloned`.
+     */
+    async verifyKey(user: UserRecord, answer: unknown, challenge: string, source: AttemptSource): Promise<CodeOutcome> {
+      const attempt = await keyAttempt(user, challenge, source);
+      if ('result' in attempt) return attempt;
+      const { limit, fresh } = attempt;
+      const checked = fresh ? await ceremonies().checkAssertion(answer, challenge, user) : undefined;
+      const used =
+        checked?.ok === true &&
+        (await users.useWebAuthnKey(user.id, checked.key.id, { from: checked.key.counter, to: checked.counter, at: new Date(limit.now) }));
+      const settled = await guard.settle(user.id, used, limit);
+      if (checked?.ok === false && checked.reason === 'cloned') {
+        await audit('mfa.key_cloned', user.id, source, 'failure', checked.key?.name);
+        return { result: 'cloned' };
+      }
+      if (!used || !checked?.ok) {
+        const outcome = !fresh || checked?.ok ? 'replayed' : 'wrong';
+        return refused(isRefusal(settled) ? settled : { outcome, failures: 0 }, user.id, source);
+      }
+      const method = keyMethod(checked.key);
+      await audit('mfa.passed', user.id, source, 'success', method);
+      return { result: 'passed', method };
+    },
+
+    /**
+     * Registers a security key or passkey when `answer` is the browser's answer to
+     * `challenge` (claimed once), for this origin and RP id, named `name`. A wrong answer
+     * counts toward the lockout; the key must be new to the user (at most WEBAUTHN_KEYS_MAX).
+     */
+    async registerKey(user: UserRecord, answer: unknown, challenge: string, name: string, source: AttemptSource): Promise<RegisterOutcome> {
+      const attempt = await keyAttempt(user, challenge, source);
+      if ('result' in attempt) return attempt as RegisterOutcome;
+      const { limit, fresh } = attempt;
+      const checked = fresh ? await ceremonies().checkCreation(answer, challenge) : undefined;
+      const settled = await guard.settle(user.id, checked?.ok === true, limit);
+      if (!checked?.ok)
+        return refused(isRefusal(settled) ? settled : { outcome: fresh ? 'wrong' : 'replayed', failures: 0 }, user.id, source);
+      const key: WebAuthnKey = { ...checked.key, name: keyName(name) ?? 'Security key', addedAt: new Date(limit.now) };
+      if (!(await users.addWebAuthnKey(user.id, key))) return { result: 'already_registered' };
+      await registeredEvent(user.id, 'webauthn', source);
+      return { result: 'registered', method: keyMethod(key) };
     },
 
     /** The user's lock now, from the guard or, should Redis have lost it, the user record at hand. */

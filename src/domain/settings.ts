@@ -40,7 +40,11 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
   registrationMessage: '',
   brand: Object.freeze({ name: 'twofold', logoUrl: null }),
   notifications: Object.freeze({ enabled: true }),
-  factors: Object.freeze({ totp: Object.freeze({ enabled: true }), email: Object.freeze({ enabled: false }) }),
+  factors: Object.freeze({
+    totp: Object.freeze({ enabled: true }),
+    email: Object.freeze({ enabled: false }),
+    webauthn: Object.freeze({ enabled: true }),
+  }),
 });
 
 /**
@@ -60,7 +64,12 @@ export function createSettingsService(deps: {
   let cached: { value: Settings; at: number } | undefined;
   let generation = 0;
 
-  const merge = (stored: StoredSettings): Settings => ({ ...defaultSettings, ...stored });
+  // Factors stored before security keys existed have no switch for them: the default's holds.
+  const merge = (stored: StoredSettings): Settings => ({
+    ...defaultSettings,
+    ...stored,
+    factors: { ...defaultSettings.factors, ...stored.factors },
+  });
   deps.onChanged(() => {
     generation++;
     cached = undefined;

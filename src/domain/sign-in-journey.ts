@@ -5,7 +5,9 @@ import {
   acceptedFactors,
   acceptedTimes,
   hasVerifiedEmail,
+  factorOfMethod,
   maskedAddress,
+  methodsOfFactor,
   registeredFactors,
   usableFactors,
   type FactorKind,
@@ -91,9 +93,12 @@ export type FactorPage =
   /** A backup code signed in: how many are left (a new set is due when few are). */
   | { kind: 'backup_code_used'; user: UserRecord; left: number }
   | { kind: 'locked'; user: UserRecord; until: number | null }
-  /** The app's code page; `emailInstead`: the masked address a code may be mailed to instead. */
-  | { kind: 'code'; user: UserRecord; registeredElsewhere: boolean; emailInstead?: string | undefined }
-  /** `emailInstead`: email codes may be registered instead, to this masked address. */
+  /**
+   * The app's code page; `emailInstead`: the masked address a code may be mailed to instead;
+   * `keyInstead`: a security key may be used instead.
+   */
+  | { kind: 'code'; user: UserRecord; registeredElsewhere: boolean; emailInstead?: string | undefined; keyInstead: boolean }
+  /** `emailInstead`: email codes may be registered instead, to this masked address; `keyInstead`: a security key. */
   | {
       kind: 'register';
       user: UserRecord;
@@ -102,6 +107,20 @@ export type FactorPage =
       label: string;
       message: string | undefined;
       emailInstead?: string | undefined;
+      keyInstead: boolean;
+    }
+  /**
+   * The security key page: to sign in with a key, or to register one (`registering`).
+   * `options`: the WebAuthn options for the browser (JSON), whose challenge this sign-in keeps.
+   */
+  | {
+      kind: 'key';
+      user: UserRecord;
+      registering: boolean;
+      options: string;
+      appInstead: boolean;
+      emailInstead?: string | undefined;
+      hasBackupCodes: boolean;
     }
   /**
    * The email code page: to sign in, or to register email codes (`registering`). `to`: the
@@ -126,6 +145,8 @@ export interface Checked {
 export type CodeOutcome = Checked &
   (
     | { kind: 'retry'; reason: 'empty' | 'locked' | 'registered_elsewhere' | 'expired' }
+    /** A security key's answer that was not right (`cloned`: a copy of a registered key), or a key not added. */
+    | { kind: 'retry'; reason: 'key_refused' | 'key_cloned' | 'key_not_added' }
     /** A wrong code; `triesLeft` before the lock, when a lock is that near; `byEmail`: on the email code page. */
     | { kind: 'retry'; reason: 'wrong'; triesLeft?: number | undefined; byEmail?: boolean | undefined }
     /** Registered: the backup codes page comes next. */
@@ -147,14 +168,16 @@ export interface JourneyDeps {
   emailCodes: EmailCodes;
   /** Mail can go out (SMTP_URL, or the embedded terminal): email codes are possible. */
   mailOn: boolean;
+  /** The issuer can be a WebAuthn relying party (https, or localhost): security keys are possible. */
+  keysOn: boolean;
 }
 
 /** Which factor the second-factor step asks for, and whether to register or check it. */
 interface Step {
   factor: FactorKind;
   registering: boolean;
-  /** The other factor the person may switch to on this page. */
-  other: FactorKind | undefined;
+  /** The other factors the person may switch to on this page. */
+  others: FactorKind[];
   /** A factor the user has, checked before another is added: the application accepts only the other. */
   proving?: boolean | undefined;
 }
@@ -176,7 +199,7 @@ export function createSignInJourney(deps: JourneyDeps) {
 
   /** The second factors the application accepts now (settings, its `mfa_factors`, mail). */
   async function acceptedFor(app: AppPolicy): Promise<FactorKind[]> {
-    return acceptedFactors((await deps.settings.get()).factors, app.mfaFactors, deps.mailOn);
+    return acceptedFactors((await deps.settings.get()).factors, app.mfaFactors, deps.mailOn, deps.keysOn);
   }
 
   /**
@@ -213,10 +236,10 @@ export function createSignInJourney(deps: JourneyDeps) {
    */
   async function stepOf(journey: Journey, state: SignInState, user: UserRecord): Promise<Step> {
     const accepted = await acceptedFor(journey.app);
-    // Of the factors this step may take, the app first unless email codes were chosen; the other on offer.
+    // Of the factors this step may take, the app first unless another was chosen; the others on offer.
     const pick = (factors: FactorKind[]) => {
-      const factor = state.factor === 'email' && factors.includes('email') ? 'email' : factors[0]!;
-      return { factor, other: factors.find((other) => other !== factor) };
+      const factor = state.factor && factors.includes(state.factor) ? state.factor : factors[0]!;
+      return { factor, others: factors.filter((other) => other !== factor) };
     };
     const held = usableFactors(user);
     const usable = held.filter((factor) => accepted.includes(factor));
@@ -226,9 +249,10 @@ export function createSignInJourney(deps: JourneyDeps) {
     // presented it already.
     if (held.length && !state.proven) {
       const presented = await journey.sessionMethods(user.id);
-      if (!held.some((factor) => presented[factor] !== undefined)) return { ...pick(held), registering: false, proving: true };
+      const presentedOne = held.some((factor) => methodsOfFactor(factor).some((method) => presented[method] !== undefined));
+      if (!presentedOne) return { ...pick(held), registering: false, proving: true };
     }
-    const registrable = accepted.filter((factor) => factor === 'totp' || hasVerifiedEmail(user));
+    const registrable = accepted.filter((factor) => factor !== 'email' || hasVerifiedEmail(user));
     return { ...pick(registrable.length ? registrable : ['totp']), registering: true };
   }
 
@@ -336,7 +360,7 @@ export function createSignInJourney(deps: JourneyDeps) {
       const codes = state.sealedBackupCodes
         ? (JSON.parse(deps.keyring.open(state.sealedBackupCodes, BACKUP_CODES_PURPOSE)) as string[])
         : [];
-      return { kind: 'backup_codes', user, codes, factor: state.passedWith === 'email' ? 'email' : 'totp' };
+      return { kind: 'backup_codes', user, codes, factor: factorOfMethod(state.passedWith ?? 'totp') ?? 'totp' };
     }
     const lock = await deps.secondFactor.lockOf(user);
     if (lock) return { kind: 'locked', user, until: lock.until };
@@ -351,12 +375,29 @@ export function createSignInJourney(deps: JourneyDeps) {
         registering: step.registering,
         to: address ?? '',
         sent,
-        appInstead: step.other === 'totp',
+        appInstead: step.others.includes('totp'),
         hasBackupCodes: !step.registering && (user.mfa.backupCodes?.hashes.length ?? 0) > 0,
       };
     }
-    const emailInstead = step.other === 'email' ? address : undefined;
-    if (!step.registering) return { kind: 'code', user, registeredElsewhere: state.sealedEnrollment !== undefined, emailInstead };
+    const emailInstead = step.others.includes('email') ? address : undefined;
+    const keyInstead = step.others.includes('webauthn');
+    if (step.factor === 'webauthn') {
+      // Every view issues a new challenge, kept with the sign-in: the one answered last counts.
+      const options = step.registering ? await deps.secondFactor.keyCreation(user) : await deps.secondFactor.keyRequest(user);
+      await save(journey, { ...state, keyChallenge: options.challenge });
+      if (step.registering) await deps.users.markRegistrationPending(state.accountId, new Date(deps.clock.now()));
+      return {
+        kind: 'key',
+        user,
+        registering: step.registering,
+        options: JSON.stringify(options),
+        appInstead: step.others.includes('totp'),
+        emailInstead,
+        hasBackupCodes: !step.registering && (user.mfa.backupCodes?.hashes.length ?? 0) > 0,
+      };
+    }
+    if (!step.registering)
+      return { kind: 'code', user, registeredElsewhere: state.sealedEnrollment !== undefined, emailInstead, keyInstead };
     let sealed = state.sealedEnrollment;
     if (!sealed) {
       sealed = deps.secondFactor.newEnrollment().sealed;
@@ -366,7 +407,16 @@ export function createSignInJourney(deps: JourneyDeps) {
     const secret = deps.secondFactor.openEnrollment(sealed);
     const settings = await deps.settings.get();
     const uri = otpauthUri({ secret, label: settings.issuerLabel, account: user.username });
-    return { kind: 'register', user, secret, uri, label: settings.issuerLabel, message: settings.registrationMessage, emailInstead };
+    return {
+      kind: 'register',
+      user,
+      secret,
+      uri,
+      label: settings.issuerLabel,
+      message: settings.registrationMessage,
+      emailInstead,
+      keyInstead,
+    };
   }
 
   /** Mails a code for this sign-in and keeps its hash with it (the new code replaces an older one). */
@@ -377,23 +427,24 @@ export function createSignInJourney(deps: JourneyDeps) {
   }
 
   /**
-   * The person chose the other factor on the page: email codes (mailing one), or back to
-   * the app. Only a factor the step offers can be chosen; anything else changes nothing.
+   * The person chose another factor on the page: email codes (mailing one), a security key,
+   * or back to the app. Only a factor the step offers can be chosen; anything else changes
+   * nothing.
    */
   async function choose(journey: Journey, factor: FactorKind, source: AttemptSource): Promise<SendOutcome | undefined> {
     const state = await pendingOf(journey);
     if (state.secondFactorAt !== undefined) return undefined;
     const user = await userOf(state.accountId);
     const step = await stepOf(journey, state, user);
-    if (step.factor === factor || step.other !== factor) return undefined;
+    if (step.factor === factor || !step.others.includes(factor)) return undefined;
     if (factor === 'totp') {
       const { factor: _chosen, ...rest } = state;
       await save(journey, rest);
       return undefined;
     }
-    const chosen: SignInState = { ...state, factor: 'email' };
+    const chosen: SignInState = { ...state, factor };
     await save(journey, chosen);
-    return state.emailCode ? undefined : mailCode(journey, chosen, user, source);
+    return factor === 'email' && !state.emailCode ? mailCode(journey, chosen, user, source) : undefined;
   }
 
   /** "Send a new code" on the email page: within the cool-down and the cap, a new code replaces the last. */
@@ -426,6 +477,27 @@ export function createSignInJourney(deps: JourneyDeps) {
     return registered(journey, state, user, outcome, 'totp', source);
   }
 
+  /**
+   * Checks the browser's answer on the security key page: a sign-in with a registered key,
+   * or the registration of a new one named `name`. The challenge the page issued is taken
+   * from the sign-in before the answer is checked: each answers once.
+   */
+  async function key(journey: Journey, answer: unknown, name: string, source: AttemptSource): Promise<CodeOutcome> {
+    const state = await pendingOf(journey);
+    if (state.secondFactorAt !== undefined) return { kind: 'page' };
+    const user = await userOf(state.accountId);
+    const step = await stepOf(journey, state, user);
+    const { keyChallenge: challenge, ...rest } = state;
+    if (step.factor !== 'webauthn' || challenge === undefined)
+      throw new AppError('invalid_request', 'This step of the sign-in is not the current one. Start again from the application.');
+    await save(journey, rest);
+    if (step.registering) {
+      const outcome = await deps.secondFactor.registerKey(user, answer, challenge, name, source);
+      return registered(journey, rest, user, outcome, 'webauthn', source);
+    }
+    return verified(journey, rest, user, step, await deps.secondFactor.verifyKey(user, answer, challenge, source), source);
+  }
+
   async function emailCode(journey: Journey, state: SignInState, user: UserRecord, step: Step, input: string, source: AttemptSource) {
     const check = { sent: state.emailCode, matches: deps.emailCodes.matches };
     if (step.registering) {
@@ -447,6 +519,9 @@ export function createSignInJourney(deps: JourneyDeps) {
     const checked = { as: 'verify' as const, result: outcome.result, user: user.id };
     if (outcome.result === 'locked') return { kind: 'retry' as const, reason: 'locked' as const, checked };
     if (outcome.result === 'expired') return { kind: 'retry' as const, reason: 'expired' as const, checked };
+    if (outcome.result === 'cloned') return { kind: 'retry' as const, reason: 'key_cloned' as const, checked };
+    if (outcome.result !== 'passed' && step.factor === 'webauthn')
+      return { kind: 'retry' as const, reason: 'key_refused' as const, checked };
     if (outcome.result !== 'passed')
       return {
         kind: 'retry' as const,
@@ -484,8 +559,9 @@ export function createSignInJourney(deps: JourneyDeps) {
     const checked = { as: 'register' as const, result: outcome.result, user: user.id };
     switch (outcome.result) {
       case 'registered':
-        return { ...(await afterRegistration(journey, state, factor, source)), checked };
+        return { ...(await afterRegistration(journey, state, outcome.method ?? methodsOfFactor(factor)[0]!, source)), checked };
       case 'already_registered':
+        if (factor === 'webauthn') return { kind: 'retry', reason: 'key_not_added', checked };
         return factor === 'email'
           ? { ...(await afterRegistration(journey, state, factor, source)), checked }
           : { ...(await registeredElsewhere(journey, state)), checked };
@@ -493,7 +569,10 @@ export function createSignInJourney(deps: JourneyDeps) {
         return { kind: 'retry', reason: 'locked', checked };
       case 'expired':
         return { kind: 'retry', reason: 'expired', checked };
+      case 'cloned':
+        return { kind: 'retry', reason: 'key_cloned', checked };
       default:
+        if (factor === 'webauthn') return { kind: 'retry', reason: 'key_refused', checked };
         return { kind: 'retry', reason: 'wrong', triesLeft: await triesLeft(outcome.failures), byEmail: factor === 'email', checked };
     }
   }
@@ -511,14 +590,14 @@ export function createSignInJourney(deps: JourneyDeps) {
     return { kind: 'retry', reason: 'registered_elsewhere' };
   }
 
-  /** After a registration: the backup codes are shown once before the sign-in goes on. */
-  async function afterRegistration(journey: Journey, state: SignInState, factor: FactorKind, source: AttemptSource): Promise<CodeOutcome> {
+  /** After a registration (which presented `method`): the backup codes are shown once before the sign-in goes on. */
+  async function afterRegistration(journey: Journey, state: SignInState, method: AuthMethod, source: AttemptSource): Promise<CodeOutcome> {
     const codes = await deps.secondFactor.issueBackupCodes(state.accountId, source);
-    const { sealedEnrollment: _done, emailCode: _used, factor: _chosen, ...rest } = state;
+    const { sealedEnrollment: _done, emailCode: _used, factor: _chosen, keyChallenge: _answered, ...rest } = state;
     await save(journey, {
       ...rest,
       secondFactorAt: nowSeconds(),
-      passedWith: factor,
+      passedWith: method as NonNullable<SignInState['passedWith']>,
       ...(codes ? { sealedBackupCodes: deps.keyring.seal(JSON.stringify(codes), BACKUP_CODES_PURPOSE) } : {}),
     });
     return { kind: 'page' };
@@ -568,6 +647,7 @@ export function createSignInJourney(deps: JourneyDeps) {
     choose,
     resend,
     code,
+    key,
     proceed,
     abandon: (journeyId: string) => deps.state.drop(journeyId),
   };

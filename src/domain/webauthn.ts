@@ -18,10 +18,19 @@ export interface RelyingParty {
   origin: string;
 }
 
-/** The relying party of an issuer: its host is the RP id, its origin the only origin accepted. */
-export function relyingPartyOf(issuer: string, name: string): RelyingParty {
+/**
+ * The relying party of an issuer: its host is the RP id, its origin the only origin
+ * accepted. Browsers offer WebAuthn only to a secure origin (https, or localhost) named by
+ * a domain: for any other issuer (plain http, an IP address) there is none, and security
+ * keys are not offered.
+ */
+export function relyingPartyOf(issuer: string): RelyingParty | undefined {
   const url = new URL(issuer);
-  return { id: url.hostname, name, origin: url.origin };
+  const host = url.hostname;
+  const local = host === 'localhost' || host.endsWith('.localhost');
+  if (/^[\d.]+$/.test(host) || host.startsWith('[')) return undefined;
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && local)) return undefined;
+  return { id: host, name: host, origin: url.origin };
 }
 
 const CEREMONY_MS = 120_000;
@@ -60,8 +69,7 @@ const requestResponse = z.object({
 
 /** A new credential, checked: everything the user record keeps but its name and time. */
 export type CheckedCreation =
-  | { ok: true; key: Omit<WebAuthnKey, 'name' | 'addedAt'>; userVerified: boolean }
-  | { ok: false; reason: 'malformed' | 'invalid' };
+  { ok: true; key: Omit<WebAuthnKey, 'name' | 'addedAt'>; userVerified: boolean } | { ok: false; reason: 'malformed' | 'invalid' };
 
 export type CheckedAssertion =
   | { ok: true; key: WebAuthnKey; counter: number; userVerified: boolean }

@@ -25,14 +25,19 @@ const signInSchema = z.strictObject({
   /** The new backup codes, sealed, until the person has seen them and continues. */
   sealedBackupCodes: z.string().optional(),
   backupCodesLeft: z.number().int().min(0).optional(),
-  /** Email codes were chosen in this sign-in: to register them, or instead of the app. */
-  factor: z.literal('email').optional(),
+  /** Email codes or a security key were chosen in this sign-in: to register, or instead of the app. */
+  factor: z.enum(['email', 'webauthn']).optional(),
+  /** The WebAuthn challenge the key page of this sign-in issued, checked once. */
+  keyChallenge: z
+    .string()
+    .regex(/^[\w-]{16,128}$/)
+    .optional(),
   /** The code mailed in this sign-in: its id, keyed hash and times (epoch seconds). */
   emailCode: z
     .strictObject({ id: z.string().min(1), hash: z.string().min(1), sentAt: z.number().int(), expiresAt: z.number().int() })
     .optional(),
   /** What passed the second factor in this sign-in, until the page after it is seen. */
-  passedWith: z.enum(['totp', 'email', 'backup_code']).optional(),
+  passedWith: z.enum(['totp', 'email', 'backup_code', 'hwk', 'swk']).optional(),
   /** The user's own factor passed in this sign-in, before another is added. */
   proven: z.literal(true).optional(),
 });

@@ -191,8 +191,10 @@ export function createSso(deps: SsoDeps) {
     // The application's policy, checked again against what the session proved: the engine's
     // authorization cannot be steered to a weaker policy than this application's.
     // The factor the tokens reported stands for the session's: `email` for a mailed code,
-    // `otp` for the app's code or a backup code (accepted wherever the app is).
-    const factor = Array.isArray(claims.amr) && claims.amr.includes('email') ? 'email' : 'totp';
+    // `hwk` or `swk` for a security key or passkey, `otp` for the app's code or a backup
+    // code (accepted wherever the app is).
+    const stated = Array.isArray(claims.amr) ? claims.amr : [];
+    const factor = (['email', 'hwk', 'swk'] as const).find((method) => stated.includes(method)) ?? 'totp';
     const decision = await deps.journey.decide(
       user,
       appPolicyOfSaml(app),
@@ -231,7 +233,7 @@ export function createSso(deps: SsoDeps) {
       clientId: app.id,
       protocol: 'saml',
       reason: classRef === CONTEXT.mfa ? 'mfa' : 'password',
-      ...(classRef === CONTEXT.mfa ? { factor: factor === 'email' ? 'email' : 'totp' } : {}),
+      ...(classRef === CONTEXT.mfa ? { factor } : {}),
       ip: ctx.ip,
       userAgent: ctx.get('user-agent') || undefined,
     });

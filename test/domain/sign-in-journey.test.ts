@@ -43,6 +43,7 @@ async function journeyWorld() {
     // Mail off: email codes are tested over SMTP in test/mail/email-codes.test.ts.
     emailCodes: createEmailCodes({ mailer: { enabled: false, send: () => {} }, settings, keyring, rateLimiter: stores.rateLimiter, clock }),
     mailOn: false,
+    keysOn: false,
   });
   const user = await userService.create({ username: 'ada', password: 'a long passphrase' });
   const signIn = (id: string, overrides: Partial<Journey> = {}): Journey => ({

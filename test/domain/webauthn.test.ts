@@ -4,7 +4,7 @@ import type { UserRecord, WebAuthnKey } from '../../src/domain/ports.ts';
 import { createWebAuthnCeremonies, relyingPartyOf } from '../../src/domain/webauthn.ts';
 import { SoftwareKey } from '../support/authenticator.ts';
 
-const rp = relyingPartyOf('https://id.example.com/', 'Example');
+const rp = relyingPartyOf('https://id.example.com/')!;
 const ceremonies = createWebAuthnCeremonies(rp);
 const at = new Date('2026-12-01T00:00:00Z');
 
@@ -31,7 +31,10 @@ async function registered(key: SoftwareKey, holder = user()): Promise<WebAuthnKe
 
 describe('WebAuthn ceremonies', () => {
   it("bind credentials to the issuer's host and origin, ask for user verification and no attestation, and leave out keys held", async () => {
-    assert.deepEqual(rp, { id: 'id.example.com', name: 'Example', origin: 'https://id.example.com' });
+    assert.deepEqual(rp, { id: 'id.example.com', name: 'id.example.com', origin: 'https://id.example.com' });
+    assert.deepEqual(relyingPartyOf('http://localhost:3000'), { id: 'localhost', name: 'localhost', origin: 'http://localhost:3000' });
+    for (const none of ['http://id.example.com', 'https://192.0.2.10', 'http://127.0.0.1:3000', 'https://[2001:db8::1]'])
+      assert.equal(relyingPartyOf(none), undefined, `no security keys at ${none}`);
     const held = await registered(new SoftwareKey());
     const options = await ceremonies.creationOptions(user([held]));
     assert.equal(options.rp.id, 'id.example.com');

@@ -128,12 +128,17 @@ describe('email codes in Chromium', { skip: browserSkip }, () => {
       assert.equal(await page.getByLabel('Codes by email').isChecked(), true);
       await page.getByLabel('Authenticator app (TOTP)').uncheck();
       await page.getByLabel('Codes by email').uncheck();
+      await page.getByLabel('Security keys and passkeys (WebAuthn)').uncheck();
       await page.getByRole('button', { name: 'Save settings' }).click();
       assert.match((await page.locator('#factorTotp-error').textContent())!, /Keep at least one second factor/);
       assert.deepEqual(await axeViolations(page), [], 'settings with a factor problem');
       await snapshot(page, { path: screenshotPath('console-settings-factors-error-desktop'), fullPage: true });
       const settings = (await (await server.adminFetch('/admin/api/settings')).json()) as { factors: unknown };
-      assert.deepEqual(settings.factors, { totp: { enabled: true }, email: { enabled: true } }, 'nothing half-written');
+      assert.deepEqual(
+        settings.factors,
+        { totp: { enabled: true }, email: { enabled: true }, webauthn: { enabled: true } },
+        'nothing half-written',
+      );
 
       const users = (await (await server.adminFetch('/admin/api/users?q=mia-phone')).json()) as { users: { id: string }[] };
       await page.goto(`${server.issuer}/admin/users/${users.users[0]!.id}`);

@@ -48,7 +48,7 @@ describe('registering an authenticator in Chromium on Redis and MongoDB', { skip
         await snapshot(page, { path: screenshotPath(shot), fullPage: true });
         const code = await answer(page);
         await page.locator('input[name="code"]').fill(code);
-        await page.locator('form button[type="submit"]').click();
+        await page.locator('form:has(input[name="code"]) button[type="submit"]').click();
         if (await page.getByTestId('backup-code').first().isVisible()) {
           await snapshot(page, { path: screenshotPath(`${shot}-backup-codes`), fullPage: true });
           await page.getByTestId('continue').click();

@@ -209,7 +209,7 @@ describe('admin API: users and clients', () => {
         registrationMessage: '',
         brand: { name: 'twofold', logoUrl: null },
         notifications: { enabled: true },
-        factors: { totp: { enabled: true }, email: { enabled: false } },
+        factors: { totp: { enabled: true }, email: { enabled: false }, webauthn: { enabled: true } },
       });
       const response = await patch({
         skewSteps: 10,
@@ -232,7 +232,7 @@ describe('admin API: users and clients', () => {
         registrationMessage: 'Ask IT for help.',
         brand: { name: 'Acme', logoUrl: 'https://cdn.acme.example/logo.png' },
         notifications: { enabled: true },
-        factors: { totp: { enabled: true }, email: { enabled: false } },
+        factors: { totp: { enabled: true }, email: { enabled: false }, webauthn: { enabled: true } },
       });
       assert.equal(((await (await server.adminFetch('/admin/api/settings')).json()) as { skewSteps: number }).skewSteps, 10);
       await patch({

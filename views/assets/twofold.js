@@ -56,3 +56,37 @@ if (document.querySelector('[data-auto-logout]')) {
 // button does the same.
 const autoSubmit = document.querySelector('form[data-auto-submit]');
 if (autoSubmit) autoSubmit.submit();
+
+// Security keys and passkeys: the page's form carries the server's WebAuthn options; the
+// browser's answer goes back in the same form. Shown only where the browser can do it
+// (WebAuthn with its JSON helpers); elsewhere the page's other ways to sign in stay.
+for (const form of document.querySelectorAll('form[data-webauthn]')) {
+  const credentials = window.PublicKeyCredential;
+  const creating = form.dataset.webauthn === 'create';
+  const parse = creating ? credentials?.parseCreationOptionsFromJSON : credentials?.parseRequestOptionsFromJSON;
+  if (!parse || !navigator.credentials) continue;
+  form.hidden = false;
+  for (const note of document.querySelectorAll('[data-webauthn-unavailable]')) note.hidden = true;
+  const problem = document.getElementById('key-problem');
+  let busy = false;
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (busy || !form.reportValidity()) return;
+    busy = true;
+    if (problem) problem.hidden = true;
+    try {
+      const publicKey = parse.call(credentials, JSON.parse(form.dataset.options));
+      const credential = creating ? await navigator.credentials.create({ publicKey }) : await navigator.credentials.get({ publicKey });
+      form.elements.response.value = JSON.stringify(credential.toJSON());
+      form.submit();
+    } catch {
+      busy = false;
+      if (problem) {
+        problem.textContent = creating
+          ? 'The key was not added: the browser’s request was cancelled or timed out. Try again.'
+          : 'No answer from a security key: the browser’s request was cancelled or timed out. Try again.';
+        problem.hidden = false;
+      }
+    }
+  });
+}

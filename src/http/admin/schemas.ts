@@ -85,9 +85,10 @@ export const userView = z.object({
   role: z.enum(['admin', 'user']),
   mfa: z.object({
     status: z.enum(['registered', 'pending', 'none']),
-    factors: z
-      .array(z.enum(factorKinds))
-      .meta({ description: 'The second factors registered: `totp` (authenticator app), `email` (codes by mail).' }),
+    factors: z.array(z.enum(factorKinds)).meta({
+      description:
+        'The second factors registered: `totp` (authenticator app), `email` (codes by mail), `webauthn` (security keys and passkeys).',
+    }),
     exempt: z.boolean(),
     locked: z.boolean(),
     lockedUntil: timestamp.nullable(),
@@ -114,7 +115,7 @@ export const factorList = z
   .refine((list) => new Set(list).size === list.length, { message: 'each factor once' })
   .meta({
     description:
-      'The second factors the application accepts: `totp` (authenticator app), `email` (codes by mail). Absent: every factor that is switched on.',
+      'The second factors the application accepts: `totp` (authenticator app), `email` (codes by mail), `webauthn` (security keys and passkeys). Absent: every factor that is switched on.',
   });
 
 export const newClient = z.strictObject({
@@ -214,7 +215,11 @@ export const settingsView = z.object({
   registrationMessage: z.string(),
   brand: z.object({ name: z.string(), logoUrl: z.string().nullable() }),
   notifications: z.object({ enabled: z.boolean() }),
-  factors: z.object({ totp: z.object({ enabled: z.boolean() }), email: z.object({ enabled: z.boolean() }) }),
+  factors: z.object({
+    totp: z.object({ enabled: z.boolean() }),
+    email: z.object({ enabled: z.boolean() }),
+    webauthn: z.object({ enabled: z.boolean() }),
+  }),
 });
 
 const factorSwitch = z.strictObject({ enabled: z.boolean() });
@@ -242,8 +247,10 @@ export const settingsDocument = z.strictObject({
   }),
   notifications: z.strictObject({ enabled: z.boolean() }),
   factors: z
-    .strictObject({ totp: factorSwitch, email: factorSwitch })
-    .refine((factors) => factors.totp.enabled || factors.email.enabled, { message: 'at least one second factor must stay on' }),
+    .strictObject({ totp: factorSwitch, email: factorSwitch, webauthn: factorSwitch })
+    .refine((factors) => factors.totp.enabled || factors.email.enabled || factors.webauthn.enabled, {
+      message: 'at least one second factor must stay on',
+    }),
 });
 
 /**
@@ -255,7 +262,7 @@ export const settingsPatch = settingsDocument
     backupCodes: settingsDocument.shape.backupCodes.partial(),
     brand: settingsDocument.shape.brand.extend({ logoUrl: logoUrl.nullable() }).partial(),
     notifications: settingsDocument.shape.notifications.partial(),
-    factors: z.strictObject({ totp: factorSwitch.partial(), email: factorSwitch.partial() }).partial(),
+    factors: z.strictObject({ totp: factorSwitch.partial(), email: factorSwitch.partial(), webauthn: factorSwitch.partial() }).partial(),
   })
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });

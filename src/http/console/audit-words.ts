@@ -6,6 +6,7 @@ export const eventTypeLabels: Record<AuditType, string> = {
   'mfa.passed': 'Second factor passed',
   'mfa.refused': 'Second factor refused',
   'mfa.registered': 'Authenticator app registered',
+  'mfa.key_cloned': 'Copy of a security key refused',
   'mfa.backup_code_used': 'Backup code used',
   'mfa.locked': 'Locked after wrong codes',
   'mfa.unlocked': 'Unlocked',
@@ -38,7 +39,14 @@ export const eventTypeLabels: Record<AuditType, string> = {
   'password.reset_requested': 'Password reset link sent',
 };
 
-const factors: Record<string, string> = { totp: 'authenticator app', backup_code: 'backup code', none: 'password only' };
+const factors: Record<string, string> = {
+  totp: 'authenticator app',
+  backup_code: 'backup code',
+  hwk: 'security key',
+  swk: 'passkey',
+  webauthn: 'security key or passkey',
+  none: 'password only',
+};
 
 /** The details of an event in a line: what changed (old → new), the factor, the reason. */
 export function describeEvent(event: NamedAuditEvent): string {

@@ -75,6 +75,7 @@ export const factorChoices = [
   { value: '', label: 'Every factor switched on in the settings' },
   { value: 'totp', label: 'Authenticator app only' },
   { value: 'email', label: 'Codes by email only' },
+  { value: 'webauthn', label: 'Security keys and passkeys only (phishing-resistant)' },
 ];
 export const factorsField = z.enum(['', ...factorKinds], { message: 'Choose the accepted second factors from the list.' });
 

@@ -33,9 +33,13 @@ const settingsForm = z.object({
   }),
   notifications: z.object({ enabled: z.boolean() }),
   factors: z
-    .object({ totp: z.object({ enabled: z.boolean() }), email: z.object({ enabled: z.boolean() }) })
-    .refine((factors) => factors.totp.enabled || factors.email.enabled, {
-      message: 'Keep at least one second factor: the authenticator app or email codes.',
+    .object({
+      totp: z.object({ enabled: z.boolean() }),
+      email: z.object({ enabled: z.boolean() }),
+      webauthn: z.object({ enabled: z.boolean() }),
+    })
+    .refine((factors) => factors.totp.enabled || factors.email.enabled || factors.webauthn.enabled, {
+      message: 'Keep at least one second factor: the authenticator app, email codes or security keys.',
     }),
 });
 
@@ -49,6 +53,7 @@ const fieldOf: Record<string, string> = {
   factors: 'factorTotp',
   'factors.totp.enabled': 'factorTotp',
   'factors.email.enabled': 'factorEmail',
+  'factors.webauthn.enabled': 'factorWebauthn',
 };
 const fieldOfPath = (path: string) => fieldOf[path] ?? path;
 
@@ -65,7 +70,11 @@ function formInput(values: Record<string, string>) {
     registrationMessage: (values.registrationMessage ?? '').replace(/\r\n/g, '\n'),
     brand: { name: values.brandName ?? '', logoUrl: logo === '' ? null : logo },
     notifications: { enabled: values.notificationsEnabled === 'on' },
-    factors: { totp: { enabled: values.factorTotp === 'on' }, email: { enabled: values.factorEmail === 'on' } },
+    factors: {
+      totp: { enabled: values.factorTotp === 'on' },
+      email: { enabled: values.factorEmail === 'on' },
+      webauthn: { enabled: values.factorWebauthn === 'on' },
+    },
   };
 }
 
@@ -86,6 +95,7 @@ function valuesOf(settings: Settings): Record<string, string> {
     notificationsEnabled: on(settings.notifications.enabled),
     factorTotp: on(settings.factors.totp.enabled),
     factorEmail: on(settings.factors.email.enabled),
+    factorWebauthn: on(settings.factors.webauthn.enabled),
   };
 }
 
@@ -110,6 +120,7 @@ export function mountConsoleSettingsAndAudit(router: Router, admin: Administrati
       exemptUsers: exempt.users.map((user) => ({ id: user.id, username: user.username, name: user.name })),
       moreExempt: exempt.next !== undefined,
       mailEnabled: admin.mail.enabled(),
+      keysPossible: admin.keysPossible,
       ...(form ?? { values: valuesOf(settings), errors: {} }),
       ...consoleLocals(ctx),
     });

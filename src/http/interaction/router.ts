@@ -72,6 +72,7 @@ export function createInteractionRoutes(deps: InteractionDeps) {
   router.post('/:uid/login', form, (ctx) => login.submit(ctx));
   router.post('/:uid/code', form, (ctx) => secondFactor.submit(ctx));
   router.post('/:uid/factor', form, (ctx) => secondFactor.choose(ctx));
+  router.post('/:uid/key', form, (ctx) => secondFactor.submitKey(ctx));
   router.post('/:uid/email/resend', form, (ctx) => secondFactor.resend(ctx));
   router.post('/:uid/continue', form, (ctx) => {
     parseInput(z.strictObject({}), ctx.request.body);

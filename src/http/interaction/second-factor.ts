@@ -7,16 +7,23 @@ import { parseInput } from '../validate.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import { logOf } from '../request-log.ts';
 import type { SendOutcome } from '../../domain/email-codes.ts';
+import type { CodeOutcome } from '../../domain/sign-in-journey.ts';
 import { type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
 import { backupCodesPage, lockedMessage, minutesText, sentMessage } from './messages.ts';
 
 export const codeForm = z.strictObject({ code: z.string().max(64) });
+/** The security key page's form: the browser's answer (JSON), and a registration's name for the key. */
+export const keyForm = z.strictObject({ response: z.string().max(32_768), name: z.string().max(200).optional() });
 export const factorForm = z.strictObject({ factor: z.enum(factorKinds) });
 
 const ENTER_CODE = 'Enter the code your authenticator app shows, or one of your backup codes.';
 const WRONG_CODE = 'That code is not correct or was already used. Enter the current code from your app.';
 const WRONG_EMAIL_CODE = 'That code is not correct or was already used. Enter the code from the latest email.';
 const EXPIRED_EMAIL_CODE = 'That code has expired: codes work for 10 minutes. Send a new code and enter it.';
+const KEY_REFUSED = 'Your security key’s answer was not accepted. Try again, or use another way to sign in.';
+const KEY_CLONED =
+  'This security key was refused: its answer shows a copy of it may be in use elsewhere. Use another way to sign in, and tell your administrator.';
+const KEY_NOT_ADDED = 'That security key is registered already, or you have as many as can be added. Use it to sign in instead.';
 const REGISTERED_ELSEWHERE =
   'An authenticator app was registered for your account a moment ago, perhaps in another tab or window. Enter the code that app shows.';
 const QR_MARGIN = 4;
@@ -55,7 +62,12 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
         // Registered: say so, with the backup codes (shown only until the person goes on).
         return ctx.render('backup-codes', {
           ...common,
-          title: page.factor === 'email' ? 'Email codes turned on' : 'Authenticator app added',
+          title:
+            page.factor === 'email'
+              ? 'Email codes turned on'
+              : page.factor === 'webauthn'
+                ? 'Security key added'
+                : 'Authenticator app added',
           added: page.factor,
           ...backupCodesPage(page.user.username, page.codes),
         });
@@ -71,6 +83,21 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
           title: backup ? 'Enter a backup code' : 'Enter your code',
           backup,
           emailInstead: page.emailInstead,
+          keyInstead: page.keyInstead,
+        });
+      }
+      case 'key': {
+        const backup = ctx.query.use === 'backup' && page.hasBackupCodes;
+        if (backup) return ctx.render('totp-code', { ...common, title: 'Enter a backup code', backup, byKey: true });
+        return ctx.render('security-key', {
+          ...common,
+          title: page.registering ? 'Add a security key or passkey' : 'Use your security key',
+          registering: page.registering,
+          options: page.options,
+          appInstead: page.appInstead,
+          emailInstead: page.emailInstead,
+          hasBackupCodes: page.hasBackupCodes,
+          username: page.user.username,
         });
       }
       case 'email_code': {
@@ -107,6 +134,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
           username: page.user.username,
           message: page.message,
           emailInstead: page.emailInstead,
+          keyInstead: page.keyInstead,
         });
       }
     }
@@ -119,10 +147,33 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     const input = parsed.success ? parsed.data.code : '';
     const journey = await kit.journeyOf(ctx, interaction, client);
     const outcome = await deps.journey.code(journey, input, await kit.sourceOf(ctx, interaction, client));
+    return answered(ctx, interaction, client, outcome, 'mfa');
+  }
+
+  /**
+   * The security key page's form: the browser's answer to this sign-in's challenge, to sign
+   * in with a key or to register one. An answer that is not JSON is a wrong answer.
+   */
+  async function submitKey(ctx: Context) {
+    const { interaction, client } = await kit.details(ctx, 'login', MFA_PROMPT);
+    const { response, name } = parseInput(keyForm, ctx.request.body);
+    let answer: unknown;
+    try {
+      answer = JSON.parse(response);
+    } catch {
+      answer = undefined;
+    }
+    const journey = await kit.journeyOf(ctx, interaction, client);
+    const outcome = await deps.journey.key(journey, answer, name ?? '', await kit.sourceOf(ctx, interaction, client));
+    return answered(ctx, interaction, client, outcome, 'mfa.key');
+  }
+
+  /** What a checked code or key answer leads to: logged, then the sign-in goes on or the page again says why not. */
+  function answered(ctx: Context, interaction: Interaction, client: OidcClient, outcome: CodeOutcome, event: 'mfa' | 'mfa.key') {
     if (outcome.checked) {
       const { as, result, user } = outcome.checked;
       logOf(ctx, deps.log).info(
-        { event: `mfa.${as}`, outcome: result, user, client: client.clientId, ip: ctx.ip },
+        { event: `${event}.${as}`, outcome: result, user, client: client.clientId, ip: ctx.ip },
         as === 'register' ? 'registration checked' : 'second factor checked',
       );
     }
@@ -147,6 +198,12 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
               error: wrongCodeMessage(outcome.triesLeft, outcome.byEmail ? WRONG_EMAIL_CODE : WRONG_CODE),
               status: 401,
             });
+          case 'key_refused':
+            return kit.retry(ctx, interaction, { error: KEY_REFUSED, status: 401 });
+          case 'key_cloned':
+            return kit.retry(ctx, interaction, { error: KEY_CLONED, status: 401 });
+          case 'key_not_added':
+            return kit.retry(ctx, interaction, { error: KEY_NOT_ADDED, status: 409 });
         }
     }
   }
@@ -189,5 +246,5 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     return kit.finishJourney(ctx, finished);
   }
 
-  return { show, submit, choose, resend, proceed };
+  return { show, submit, submitKey, choose, resend, proceed };
 }

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createManualClock } from '../../src/domain/clock.ts';
+import { SoftwareKey } from '../support/authenticator.ts';
+import { realStoresSkip } from '../support/env.ts';
+import { exchangeCode, follow, formAction, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
+import { serviceProvider } from '../support/saml-sp.ts';
+import { createUser, newRealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
+
+/** The WebAuthn options a key page hands its script (an HTML attribute, escaped). */
+function keyOptions(page: Page): { challenge: string; rp?: { id: string } } {
+  const raw = /data-options="([^"]*)"/.exec(page.html)?.[1];
+  if (raw === undefined) throw new Error(`no security key form on ${page.url.pathname}: ${page.html.slice(0, 200)}`);
+  return JSON.parse(raw.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&')) as { challenge: string };
+}
+
+/**
+ * Security keys through the sign-in pages, as a browser's script drives them, with a
+ * software key signing for real, on Redis and the MongoDB test server: registration,
+ * sign-in, replayed and wrong answers, two answers at the same moment, and a reset.
+ */
+describe('security keys through the sign-in pages', { skip: realStoresSkip }, () => {
+  const clock = createManualClock(Date.now());
+  let server: TestServer;
+  let rp: RelyingParty;
+  before(async () => {
+    server = await startTestServer({ real: newRealStores(), clock });
+    rp = (
+      await registerApplication(server, {
+        client_id: 'wiki',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+      })
+    ).rp;
+  });
+  after(() => server.close());
+
+  const ceremony = (page: Page) => ({ challenge: keyOptions(page).challenge, origin: new URL(server.issuer).origin, rpId: 'localhost' });
+
+  /** The password step of a new sign-in: the page after it. */
+  async function afterPassword(agent: UserAgent, username: string) {
+    const start = await startAuthorization(rp);
+    const login = await follow(agent, start.url, rp.redirectUri);
+    const answer = await agent.postForm(formAction(login, '/login'), { username, password: `${username} passphrase` });
+    assert.equal(answer.status, 303);
+    return { start, page: await follow(agent, new URL(answer.headers.get('location')!, login.url), rp.redirectUri) };
+  }
+
+  /** Posts a key's answer on the key page: the page or place it leads to. */
+  async function answer(agent: UserAgent, page: Page, response: unknown, name?: string) {
+    const posted = await agent.postForm(formAction(page, '/key'), { response: JSON.stringify(response), ...(name ? { name } : {}) });
+    if (posted.status !== 303) return { status: posted.status, page: { url: page.url, status: posted.status, html: await posted.text() } };
+    return { status: 303, page: await follow(agent, new URL(posted.headers.get('location')!, page.url), rp.redirectUri) };
+  }
+
+  /** Registers a software key for a new user through the pages; the key, the user's id. */
+  async function withKey(username: string) {
+    const { id } = await createUser(server, { username, password: `${username} passphrase` });
+    const key = new SoftwareKey(true);
+    const agent = new UserAgent();
+    const { start, page: register } = await afterPassword(agent, username);
+    assert.match(register.html, /data-testid="choose-key"/, 'the registration page offers a key');
+    const chosen = await agent.postForm(formAction(register, '/factor'), { factor: 'webauthn' });
+    const keyPage = await follow(agent, new URL(chosen.headers.get('location')!, register.url), rp.redirectUri);
+    assert.match(keyPage.html, /Add a security key or passkey/);
+    const added = await answer(agent, keyPage, key.create(ceremony(keyPage)), 'Desk key');
+    assert.match(added.page.html, /Security key added/);
+    const onward = await agent.postForm(formAction(added.page, '/continue'), {});
+    const back = await follow(agent, new URL(onward.headers.get('location')!, added.page.url), rp.redirectUri);
+    const claims = (await exchangeCode(rp, start, back.url)).claims()!;
+    assert.deepEqual(claims.amr, ['pwd', 'hwk', 'mfa']);
+    return { id, key };
+  }
+
+  // First: SAML requests carry the real time, and the tests after it move the clock on.
+  it('tells a SAML application that accepts keys only of the key, in its assertion', async () => {
+    const { key } = await withKey('lia');
+    const sp = await serviceProvider(server, 'vault', { register: { mfa_policy: 'required', mfa_factors: ['webauthn'] } });
+    const agent = new UserAgent();
+    const login = await follow(agent, await sp.saml.getAuthorizeUrlAsync('', undefined, {}), 'never:');
+    const posted = await agent.postForm(formAction(login, '/login'), { username: 'lia', password: 'lia passphrase' });
+    const keyPage = await follow(agent, new URL(posted.headers.get('location')!, login.url), 'never:');
+    assert.match(keyPage.html, /Use your security key/);
+    const signed = await agent.postForm(formAction(keyPage, '/key'), { response: JSON.stringify(key.get(ceremony(keyPage))) });
+    assert.equal(signed.status, 303);
+    const answered = await follow(agent, new URL(signed.headers.get('location')!, keyPage.url), 'never:');
+    const { profile } = await sp.saml.validatePostResponseAsync({ SAMLResponse: sp.answerOn(answered).SAMLResponse });
+    assert.deepEqual(profile!['amr'], ['pwd', 'hwk', 'mfa']);
+    assert.ok(
+      profile!.getAssertionXml!().includes('<saml:AuthnContextClassRef>https://refeds.org/profile/mfa</saml:AuthnContextClassRef>'),
+    );
+  });
+
+  it('signs in with a registered key, and refuses an answer given before, a key of nobody, and answers that are not answers', async () => {
+    const { id, key } = await withKey('ivy');
+    const stored = ((await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as { mfa: { factors: string[] } }).mfa;
+    assert.deepEqual(stored.factors, ['webauthn']);
+
+    clock.advance(60_000);
+    const agent = new UserAgent();
+    const { start, page } = await afterPassword(agent, 'ivy');
+    assert.match(page.html, /Use your security key/);
+    const signed = key.get(ceremony(page));
+    const passed = await answer(agent, page, signed);
+    assert.equal(passed.status, 303);
+    assert.deepEqual((await exchangeCode(rp, start, passed.page.url)).claims()!.amr, ['pwd', 'hwk', 'mfa']);
+
+    // A new sign-in: the answer to the last one's challenge, a stranger's key, and garbage.
+    clock.advance(60_000);
+    const next = new UserAgent();
+    let current = (await afterPassword(next, 'ivy')).page;
+    for (const wrong of [signed, new SoftwareKey().get(ceremony(current)), { id: 'x' }, 'not json']) {
+      const refused = await answer(next, current, wrong);
+      assert.equal(refused.status, 401, `refused: ${JSON.stringify(wrong).slice(0, 40)}`);
+      assert.match(refused.page.html, /was not accepted/);
+      current = refused.page;
+    }
+    const events = ((await (await server.adminFetch(`/admin/api/audit?user=${id}&type=mfa.refused`)).json()) as { events: unknown[] })
+      .events;
+    assert.equal(events.length, 4, 'each refusal is audited');
+    // The fifth wrong answer locks the account, as a fifth wrong code does.
+    const locked = await answer(next, current, { id: 'y' });
+    assert.equal(locked.status, 403);
+    assert.match(locked.page.html, /Account locked/);
+    const lockedOut = await answer(next, current, key.get(ceremony(current)));
+    assert.equal(lockedOut.status, 400, 'a locked page issues no challenge: no answer is taken, not even the right key');
+    const again = await afterPassword(new UserAgent(), 'ivy');
+    assert.match(again.page.html, /Account locked/);
+    assert.doesNotMatch(again.page.html, /data-options/);
+  });
+
+  it('lets one of two simultaneous answers to one challenge through', async () => {
+    const { key } = await withKey('jon');
+    clock.advance(60_000);
+    const agent = new UserAgent();
+    const { page } = await afterPassword(agent, 'jon');
+    const signed = JSON.stringify(key.get(ceremony(page)));
+    const action = formAction(page, '/key');
+    const both = await Promise.all([agent.postForm(action, { response: signed }), agent.postForm(action, { response: signed })]);
+    const onward = both.filter((response) => response.status === 303 && /\/auth\//.test(response.headers.get('location') ?? ''));
+    assert.equal(onward.length, 1, `one passes: ${both.map((response) => response.status).join(', ')}`);
+  });
+
+  it("removes the keys with an administrator's reset: the key no longer signs in, and a new registration follows", async () => {
+    const { id, key } = await withKey('kit');
+    const reset = await server.adminFetch(`/admin/api/users/${id}/mfa/reset`, { method: 'POST' });
+    assert.equal(reset.status, 200);
+    clock.advance(60_000);
+    const agent = new UserAgent();
+    const { page } = await afterPassword(agent, 'kit');
+    assert.match(page.html, /Set up your authenticator app/, 'registration again, no key page');
+    const stored = ((await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as { mfa: { factors: string[] } }).mfa;
+    assert.deepEqual(stored.factors, []);
+    // Choosing a key again registers a new one; the old key's answer to its challenge is no sign-in.
+    const chosen = await agent.postForm(formAction(page, '/factor'), { factor: 'webauthn' });
+    const keyPage = await follow(agent, new URL(chosen.headers.get('location')!, page.url), rp.redirectUri);
+    const old = await answer(agent, keyPage, key.get(ceremony(keyPage)));
+    assert.equal(old.status, 401, 'a signature is no registration');
+  });
+});
