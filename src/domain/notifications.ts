@@ -12,11 +12,17 @@ const notices: Partial<Record<AuditType, (event: AuditEvent, user: UserRecord) =
           subject: 'Sign-in codes by email were turned on',
           what: 'Codes sent to this address were set up as the second factor of your account. From now on, a code mailed here signs you in with your password.',
         }
-      : {
-          kind: 'notify.authenticator_added',
-          subject: 'An authenticator app was added to your account',
-          what: 'An authenticator app was set up for your account. From now on, its codes sign you in.',
-        },
+      : event.factor === 'webauthn'
+        ? {
+            kind: 'notify.security_key_added',
+            subject: 'A security key was added to your account',
+            what: 'A security key or passkey was set up for your account. From now on, it signs you in with your password.',
+          }
+        : {
+            kind: 'notify.authenticator_added',
+            subject: 'An authenticator app was added to your account',
+            what: 'An authenticator app was set up for your account. From now on, its codes sign you in.',
+          },
   'mfa.device_deleted': () => ({
     kind: 'notify.authenticator_deleted',
     subject: 'Your authenticator app was removed',
@@ -25,7 +31,7 @@ const notices: Partial<Record<AuditType, (event: AuditEvent, user: UserRecord) =
   'mfa.reset': () => ({
     kind: 'notify.authenticator_reset',
     subject: 'An administrator reset your authenticator app',
-    what: 'An administrator removed the second factor (authenticator app or email codes) and the backup codes of your account, and signed you out everywhere. Your next sign-in that asks for a second factor sets up a new one.',
+    what: 'An administrator removed the second factor (authenticator app, email codes, security keys) and the backup codes of your account, and signed you out everywhere. Your next sign-in that asks for a second factor sets up a new one.',
   }),
   'mfa.backup_codes_regenerated': () => ({
     kind: 'notify.backup_codes_regenerated',

@@ -565,6 +565,7 @@ export type MailKind =
   | 'email_code'
   | 'notify.email_codes_added'
   | 'notify.authenticator_added'
+  | 'notify.security_key_added'
   | 'notify.authenticator_deleted'
   | 'notify.authenticator_reset'
   | 'notify.backup_codes_regenerated'

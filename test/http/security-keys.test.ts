@@ -6,6 +6,7 @@ import { realStoresSkip } from '../support/env.ts';
 import { exchangeCode, follow, formAction, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
 import { serviceProvider } from '../support/saml-sp.ts';
 import { createUser, newRealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
+import { startSmtpServer } from '../support/smtp.ts';
 
 /** The WebAuthn options a key page hands its script (an HTML attribute, escaped). */
 function keyOptions(page: Page): { challenge: string; rp?: { id: string } } {
@@ -23,8 +24,14 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
   const clock = createManualClock(Date.now());
   let server: TestServer;
   let rp: RelyingParty;
+  let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
   before(async () => {
-    server = await startTestServer({ real: newRealStores(), clock });
+    smtp = await startSmtpServer();
+    server = await startTestServer({
+      real: newRealStores(),
+      clock,
+      mail: { smtpUrl: smtp.url, from: 'id@acme.example', retryBaseMs: 50, retries: 3 },
+    });
     rp = (
       await registerApplication(server, {
         client_id: 'wiki',
@@ -34,7 +41,10 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
       })
     ).rp;
   });
-  after(() => server.close());
+  after(async () => {
+    await server.close();
+    await smtp.close();
+  });
 
   const ceremony = (page: Page) => ({ challenge: keyOptions(page).challenge, origin: new URL(server.issuer).origin, rpId: 'localhost' });
 
@@ -54,9 +64,10 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     return { status: 303, page: await follow(agent, new URL(posted.headers.get('location')!, page.url), rp.redirectUri) };
   }
 
-  /** Registers a software key for a new user through the pages; the key, the user's id. */
+  /** Registers a software key for a new user (with a verified address) through the pages; the key, the user's id. */
   async function withKey(username: string) {
-    const { id } = await createUser(server, { username, password: `${username} passphrase` });
+    const { id } = await createUser(server, { username, password: `${username} passphrase`, email: `${username}@acme.example` });
+    await server.adminFetch(`/admin/api/users/${id}`, { method: 'PATCH', body: JSON.stringify({ email_verified: true }) });
     const key = new SoftwareKey(true);
     const agent = new UserAgent();
     const { start, page: register } = await afterPassword(agent, username);
@@ -96,6 +107,9 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     const { id, key } = await withKey('ivy');
     const stored = ((await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as { mfa: { factors: string[] } }).mfa;
     assert.deepEqual(stored.factors, ['webauthn']);
+    const added = await smtp.arrival((mail) => mail.to.includes('ivy@acme.example'));
+    assert.match(added.subject, /^A security key was added to your account/);
+    assert.match(added.text, /A security key or passkey was set up for your account/);
 
     clock.advance(60_000);
     const agent = new UserAgent();
