@@ -14,6 +14,9 @@ export const secondFactorMethods: readonly AuthMethod[] = ['totp', 'email', 'bac
 /** Epoch seconds of the last time each method was presented in one session. */
 export type MethodTimes = Partial<Record<AuthMethod, number>>;
 
+/** A security key or passkey: bound to this issuer's origin, so a look-alike site cannot relay it. */
+export const isKeyMethod = (method: AuthMethod) => method === 'hwk' || method === 'swk';
+
 /** When a second factor (of any kind) was last presented, if ever. */
 export function secondFactorAt(methods: MethodTimes): number | undefined {
   return latestFactor(methods)?.at;
@@ -38,9 +41,13 @@ function latestFactor(methods: MethodTimes): { method: AuthMethod; at: number } 
  */
 export const amrOf = (method: AuthMethod): string => (method === 'email' || method === 'hwk' || method === 'swk' ? method : 'otp');
 
-/** The authentication a token reports: its level, its RFC 8176 methods and its time. */
+/**
+ * The authentication a token reports: its level, its RFC 8176 methods and its time. `phr`
+ * (phishing-resistant): the second factor was a security key or passkey, and the level was
+ * asked for (by the request, or by an application that accepts keys only).
+ */
 export interface ReportedAuthentication {
-  level: 'password' | 'mfa';
+  level: 'password' | 'mfa' | 'phr';
   amr: string[];
   /** Epoch seconds: for an MFA token, never later than the second factor it reports. */
   authTime: number;
@@ -66,6 +73,8 @@ export function reportedAuthentication(input: {
   now: number;
   /** When the engine's session logged in: the password time when the session has none recorded. */
   fallbackAuthTime: number;
+  /** The phishing-resistant level was asked for: a key's sign-in reports it. */
+  phishingResistant?: boolean | undefined;
 }): ReportedAuthentication {
   const { methods, decision } = input;
   const passwordAt = methods.pwd ?? input.fallbackAuthTime;
@@ -77,5 +86,6 @@ export function reportedAuthentication(input: {
   const maxAge = wanted ? maxAgeOf(input.mfaMaxAge, input.requestMaxAge) : input.requestMaxAge;
   if (!isWithin(factorAt, maxAge, input.now)) return password;
   if (!wanted && factorAt < passwordAt) return password;
-  return { level: 'mfa', amr: [...(methods.pwd !== undefined ? ['pwd'] : []), amrOf(factor.method), 'mfa'], authTime: factorAt };
+  const level = input.phishingResistant && isKeyMethod(factor.method) ? 'phr' : 'mfa';
+  return { level, amr: [...(methods.pwd !== undefined ? ['pwd'] : []), amrOf(factor.method), 'mfa'], authTime: factorAt };
 }

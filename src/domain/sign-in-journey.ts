@@ -40,6 +40,19 @@ export interface AppPolicy {
   mfaFactors?: readonly FactorKind[] | undefined;
 }
 
+/** The application takes security keys and passkeys only: the phishing-resistant level. */
+export const wantsKeysOnly = (app: AppPolicy) => app.mfaFactors?.length === 1 && app.mfaFactors[0] === 'webauthn';
+
+/**
+ * The application as one request sees it: a request for the phishing-resistant level
+ * (`acr_values`, SAML's RequestedAuthnContext) takes security keys only, whatever the
+ * application accepts otherwise. Where keys cannot be used, the app's code still stands
+ * (see `acceptedFactors`), and the token then says MFA, not the level asked for.
+ */
+export function policyForRequest(app: AppPolicy, level: 'mfa' | 'phr' | undefined): AppPolicy {
+  return level === 'phr' ? { ...app, mfaFactors: ['webauthn'] } : app;
+}
+
 /** What one request of an application asks for: the MFA context, a bound on age, a new sign-in. */
 export interface JourneyRequest {
   stepUp: boolean;

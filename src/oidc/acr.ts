@@ -1,6 +1,11 @@
 /** Authentication context classes (OIDC Core 2) and methods (RFC 8176) twofold asserts. */
 export const ACR_PASSWORD = 'urn:twofold:acr:password';
 export const ACR_MFA = 'urn:twofold:acr:mfa';
+/** Phishing-resistant: the second factor was a security key or passkey (WebAuthn). */
+export const ACR_PHR = 'urn:twofold:acr:phr';
+
+/** The acr of a reported level. */
+export const acrOf = (level: 'password' | 'mfa' | 'phr') => (level === 'phr' ? ACR_PHR : level === 'mfa' ? ACR_MFA : ACR_PASSWORD);
 
 /**
  * The login handed to the engine once a password is accepted. The engine keeps one acr and
@@ -13,16 +18,23 @@ export function passwordLogin(accountId: string) {
 }
 
 /**
- * Whether an authorization request asks for the MFA context: through `acr_values`, or an
- * `acr` request in the `claims` parameter's id_token member, essential or not.
+ * The context an authorization request asks for, through `acr_values` or an `acr` request
+ * in the `claims` parameter's id_token member (essential or not): `phr` when it names the
+ * phishing-resistant class, `mfa` when it names the MFA class, else none.
  */
-export function requestsMfa(acrValues: unknown, claims: unknown): boolean {
-  if (typeof acrValues === 'string' && acrValues.split(' ').includes(ACR_MFA)) return true;
+export function requestedLevel(acrValues: unknown, claims: unknown): 'mfa' | 'phr' | undefined {
+  const named = new Set<unknown>(typeof acrValues === 'string' ? acrValues.split(' ') : []);
   const parsed = typeof claims === 'string' ? safeJson(claims) : claims;
   const acr = (parsed as { id_token?: { acr?: { value?: unknown; values?: unknown } } } | undefined)?.id_token?.acr;
-  if (!acr || typeof acr !== 'object') return false;
-  return acr.value === ACR_MFA || (Array.isArray(acr.values) && acr.values.includes(ACR_MFA));
+  if (acr && typeof acr === 'object') {
+    named.add(acr.value);
+    if (Array.isArray(acr.values)) for (const value of acr.values) named.add(value);
+  }
+  return named.has(ACR_PHR) ? 'phr' : named.has(ACR_MFA) ? 'mfa' : undefined;
 }
+
+/** Whether an authorization request asks for a second factor (the MFA or the phishing-resistant context). */
+export const requestsMfa = (acrValues: unknown, claims: unknown): boolean => requestedLevel(acrValues, claims) !== undefined;
 
 function safeJson(text: string): unknown {
   try {

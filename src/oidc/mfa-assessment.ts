@@ -3,9 +3,9 @@ import { reportedAuthentication, type AuthMethod, type MethodTimes, type Reporte
 import { acceptedTimes, type FactorKind } from '../domain/factors.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { MfaDecision, MfaPolicy } from '../domain/mfa-policy.ts';
-import type { AppPolicy, SignInJourney } from '../domain/sign-in-journey.ts';
+import { policyForRequest, wantsKeysOnly, type AppPolicy, type SignInJourney } from '../domain/sign-in-journey.ts';
 import type { UserStore } from '../domain/ports.ts';
-import { requestsMfa } from './acr.ts';
+import { requestedLevel } from './acr.ts';
 import { CONSOLE_CLIENT_ID, isInternalClient } from './internal-clients.ts';
 import type { MfaState } from './mfa-state.ts';
 import { userOfRequest } from './request-users.ts';
@@ -114,13 +114,20 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
         await deps.mfaState.session.put(session.uid, { accountId, methods });
       }
     }
-    const app = (await applicationOf(client, params ?? {})).policy;
+    const level = requestedLevel(params?.acr_values, ctx.oidc.claims);
+    const app = policyForRequest((await applicationOf(client, params ?? {})).policy, level);
     const maxAge = requestMaxAge(params?.max_age);
-    const request = { stepUp: requestsMfa(params?.acr_values, ctx.oidc.claims), maxAge, forced: false };
+    const request = { stepUp: level !== undefined, maxAge, forced: false };
     const decision = await deps.journey.decide(user, app, request, methods);
     // The tokens report only factors this application accepts.
     const reported = acceptedTimes(methods, await deps.journey.acceptedFor(app));
-    const assessment = { decision, methods: reported, mfaMaxAge: app.mfaMaxAge, requestMaxAge: maxAge };
+    const assessment = {
+      decision,
+      methods: reported,
+      mfaMaxAge: app.mfaMaxAge,
+      requestMaxAge: maxAge,
+      phishingResistant: wantsKeysOnly(app),
+    };
     (ctx as Held)[assessedOfRequest] = assessment;
     return assessment;
   }

@@ -7,7 +7,7 @@ import type { Stores } from '../stores/types.ts';
 import type { DataKeyring } from '../domain/data-key.ts';
 import { mfaPolicies } from '../domain/mfa-policy.ts';
 import { factorKinds, isFactorList } from '../domain/factors.ts';
-import { ACR_MFA, ACR_PASSWORD } from './acr.ts';
+import { ACR_MFA, ACR_PASSWORD, ACR_PHR, acrOf } from './acr.ts';
 import { createClientAdapter } from './client-adapter.ts';
 import { createFindAccount } from './find-account.ts';
 import { createInteractionPolicy } from './interaction-policy.ts';
@@ -70,7 +70,7 @@ export function createProvider({ config, stores, keyring, jwks, pages, securityH
       profile: ['name', 'preferred_username', 'updated_at'],
       email: ['email', 'email_verified'],
     },
-    acrValues: [ACR_PASSWORD, ACR_MFA],
+    acrValues: [ACR_PASSWORD, ACR_MFA, ACR_PHR],
     features: {
       devInteractions: { enabled: false },
       // Lets an application ask for the MFA context through claims.id_token.acr (step-up).
@@ -153,7 +153,7 @@ function reportAuthentication(ctx: KoaContextWithOIDC, assessor: MfaAssessor): v
   const session = ctx.oidc.session;
   if (!session) return;
   const reported = assessor.reportedFor(ctx, session.authTime() ?? 0);
-  Object.defineProperty(ctx.oidc, 'acr', { value: reported.level === 'mfa' ? ACR_MFA : ACR_PASSWORD, configurable: true });
+  Object.defineProperty(ctx.oidc, 'acr', { value: acrOf(reported.level), configurable: true });
   Object.defineProperty(ctx.oidc, 'amr', { value: reported.amr, configurable: true });
   Object.defineProperty(session, 'authTime', { value: () => reported.authTime, configurable: true });
 }

@@ -26,6 +26,8 @@ export const STATUS = {
 /** Authentication context classes: the REFEDS MFA profile after a second factor, else a password over TLS. */
 export const CONTEXT = {
   mfa: 'https://refeds.org/profile/mfa',
+  /** A security key or passkey: the class of the OIDC side's phishing-resistant acr. */
+  phr: 'urn:twofold:acr:phr',
   password: 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport',
   // A request may name these; a password sign-in meets them too.
   passwordPlain: 'urn:oasis:names:tc:SAML:2.0:ac:classes:Password',

@@ -14,7 +14,11 @@ const pendingSchema = z.strictObject({
   relayState: z.string().optional(),
   forceAuthn: z.boolean(),
   wantsMfa: z.boolean(),
+  /** A security key or passkey was asked for (the phishing-resistant class). */
+  wantsPhr: z.boolean().default(false),
   passwordClassOnly: z.boolean(),
+  /** The phishing-resistant class may be stated (absent: as before it existed, no). */
+  phrAllowed: z.boolean().default(false),
   /** When the request arrived (epoch ms): a forced sign-in must be later. */
   createdAt: z.number().int(),
   verifier: z.string().min(43),

@@ -4,9 +4,9 @@ import type { Logger } from 'pino';
 import * as oidc from 'openid-client';
 import { AppError } from '../domain/errors.ts';
 import type { SamlAppRecord } from '../domain/ports.ts';
-import type { AppPolicy, SignInJourney } from '../domain/sign-in-journey.ts';
+import { policyForRequest, type AppPolicy, type SignInJourney } from '../domain/sign-in-journey.ts';
 import type { SelfClient } from '../http/self-client.ts';
-import { ACR_MFA } from '../oidc/acr.ts';
+import { ACR_MFA, ACR_PHR } from '../oidc/acr.ts';
 import { contextPlan, statedClass } from './authn-context.ts';
 import { requestChecks, type SamlCommonDeps } from './deps.ts';
 import { fromPost, fromRedirect, verifiedMessage, type Inbound } from './inbound.ts';
@@ -121,7 +121,9 @@ export function createSso(deps: SsoDeps) {
       forceAuthn: request.forceAuthn,
       isPassive: request.isPassive,
       wantsMfa: plan.wantsMfa,
+      wantsPhr: plan.wantsPhr,
       passwordClassOnly: plan.passwordClassOnly,
+      phrAllowed: plan.phrAllowed,
     });
   }
 
@@ -145,7 +147,7 @@ export function createSso(deps: SsoDeps) {
       { verifier: pending.verifier, nonce: pending.nonce, state },
       {
         ...(isPassive ? { prompt: 'none' } : request.forceAuthn ? { prompt: 'login' } : {}),
-        ...(request.wantsMfa ? { acr_values: ACR_MFA } : {}),
+        ...(request.wantsPhr ? { acr_values: ACR_PHR } : request.wantsMfa ? { acr_values: ACR_MFA } : {}),
       },
     );
     ctx.status = 303;
@@ -186,7 +188,8 @@ export function createSso(deps: SsoDeps) {
     }
     const user = await deps.users.findById(claims.sub);
     if (!user || user.disabled) throw refuse(STATUS.authnFailed, 'the account is disabled');
-    const mfa = claims.acr === ACR_MFA;
+    const presented = claims.acr === ACR_PHR ? 'phr' : claims.acr === ACR_MFA ? 'mfa' : 'password';
+    const mfa = presented !== 'password';
     const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : 0;
     // The application's policy, checked again against what the session proved: the engine's
     // authorization cannot be steered to a weaker policy than this application's.
@@ -197,7 +200,7 @@ export function createSso(deps: SsoDeps) {
     const factor = (['email', 'hwk', 'swk'] as const).find((method) => stated.includes(method)) ?? 'totp';
     const decision = await deps.journey.decide(
       user,
-      appPolicyOfSaml(app),
+      policyForRequest(appPolicyOfSaml(app), pending.wantsPhr ? 'phr' : undefined),
       { stepUp: pending.wantsMfa, forced: false },
       mfa ? { [factor]: authTime } : {},
     );
@@ -207,9 +210,9 @@ export function createSso(deps: SsoDeps) {
     }
     const nameId = await deps.identity.nameIdOf(user, app);
     if (!nameId) throw refuse(STATUS.invalidNameIdPolicy, 'the user has no value for the application’s NameID format');
-    const classRef = statedClass({ met: true, wantsMfa: pending.wantsMfa, passwordClassOnly: pending.passwordClassOnly }, mfa);
+    const classRef = statedClass({ met: true, ...pending }, presented);
     const statedMethods =
-      classRef === CONTEXT.mfa && Array.isArray(claims.amr)
+      classRef !== CONTEXT.password && Array.isArray(claims.amr)
         ? claims.amr.filter((method): method is string => typeof method === 'string')
         : ['pwd'];
     const { current } = await deps.keys.get();
@@ -232,8 +235,8 @@ export function createSso(deps: SsoDeps) {
       userId: user.id,
       clientId: app.id,
       protocol: 'saml',
-      reason: classRef === CONTEXT.mfa ? 'mfa' : 'password',
-      ...(classRef === CONTEXT.mfa ? { factor } : {}),
+      reason: classRef === CONTEXT.phr ? 'phr' : classRef === CONTEXT.mfa ? 'mfa' : 'password',
+      ...(classRef !== CONTEXT.password ? { factor } : {}),
       ip: ctx.ip,
       userAgent: ctx.get('user-agent') || undefined,
     });
@@ -303,7 +306,9 @@ export function createSso(deps: SsoDeps) {
         forceAuthn: false,
         isPassive: false,
         wantsMfa: false,
+        wantsPhr: false,
         passwordClassOnly: false,
+        phrAllowed: true,
       });
     },
 

@@ -2,8 +2,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { SoftwareKey } from '../support/authenticator.ts';
+import { Phone } from '../support/mfa.ts';
 import { realStoresSkip } from '../support/env.ts';
-import { exchangeCode, follow, formAction, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
+import {
+  exchangeCode,
+  follow,
+  formAction,
+  signIn,
+  startAuthorization,
+  UserAgent,
+  type Page,
+  type RelyingParty,
+} from '../support/relying-party.ts';
 import { serviceProvider } from '../support/saml-sp.ts';
 import { createUser, newRealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 import { startSmtpServer } from '../support/smtp.ts';
@@ -85,7 +95,7 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
   }
 
   // First: SAML requests carry the real time, and the tests after it move the clock on.
-  it('tells a SAML application that accepts keys only of the key, in its assertion', async () => {
+  it('tells SAML applications that accept keys only, or ask for them, of the key: the phishing-resistant class', async () => {
     const { key } = await withKey('lia');
     const sp = await serviceProvider(server, 'vault', { register: { mfa_policy: 'required', mfa_factors: ['webauthn'] } });
     const agent = new UserAgent();
@@ -98,8 +108,18 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     const answered = await follow(agent, new URL(signed.headers.get('location')!, keyPage.url), 'never:');
     const { profile } = await sp.saml.validatePostResponseAsync({ SAMLResponse: sp.answerOn(answered).SAMLResponse });
     assert.deepEqual(profile!['amr'], ['pwd', 'hwk', 'mfa']);
+    assert.ok(profile!.getAssertionXml!().includes('<saml:AuthnContextClassRef>urn:twofold:acr:phr</saml:AuthnContextClassRef>'));
+
+    // An application that takes any factor but asks for the phishing-resistant class in its request.
+    const asking = await serviceProvider(server, 'payroll', {
+      register: { mfa_policy: 'off' },
+      saml: { disableRequestedAuthnContext: false, authnContext: ['urn:twofold:acr:phr'], racComparison: 'exact' },
+    });
+    const next = await follow(agent, await asking.saml.getAuthorizeUrlAsync('', undefined, {}), 'never:');
+    const { profile: stated } = await asking.saml.validatePostResponseAsync({ SAMLResponse: asking.answerOn(next).SAMLResponse });
     assert.ok(
-      profile!.getAssertionXml!().includes('<saml:AuthnContextClassRef>https://refeds.org/profile/mfa</saml:AuthnContextClassRef>'),
+      stated!.getAssertionXml!().includes('<saml:AuthnContextClassRef>urn:twofold:acr:phr</saml:AuthnContextClassRef>'),
+      'the key of the session meets it',
     );
   });
 
@@ -142,6 +162,37 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     const again = await afterPassword(new UserAgent(), 'ivy');
     assert.match(again.page.html, /Account locked/);
     assert.doesNotMatch(again.page.html, /data-options/);
+  });
+
+  it('states the phishing-resistant level when it is asked for and a key was presented, and steps a session with only an app code up to a key', async () => {
+    const { key } = await withKey('max');
+    clock.advance(60_000);
+    const agent = new UserAgent();
+    const { start, page } = await afterPassword(agent, 'max');
+    const signedIn = await answer(agent, page, key.get(ceremony(page)));
+    const plain = (await exchangeCode(rp, start, signedIn.page.url)).claims()!;
+    assert.deepEqual([plain.acr, plain.amr], ['urn:twofold:acr:mfa', ['pwd', 'hwk', 'mfa']], 'the level asked for: MFA');
+    // The same session, asked for the phishing-resistant level: the key it presented meets it.
+    const phr = await startAuthorization(rp, { acr_values: 'urn:twofold:acr:phr' });
+    const back = await follow(agent, phr.url, rp.redirectUri);
+    const stated = (await exchangeCode(rp, phr, back.url)).claims()!;
+    assert.deepEqual([stated.acr, stated.amr], ['urn:twofold:acr:phr', ['pwd', 'hwk', 'mfa']]);
+
+    // A session that presented only the app's code: the phishing-resistant level asks for a key.
+    const phone = new Phone(clock);
+    await createUser(server, { username: 'nia', password: 'nia passphrase' });
+    const appAgent = new UserAgent();
+    const first = await signIn(appAgent, rp, { username: 'nia', password: 'nia passphrase' }, {}, phone.app);
+    assert.deepEqual([first.claims.acr, first.claims.amr], ['urn:twofold:acr:mfa', ['pwd', 'otp', 'mfa']]);
+    const stepUp = await startAuthorization(rp, { acr_values: 'urn:twofold:acr:phr' });
+    const keyPage = await follow(appAgent, stepUp.url, rp.redirectUri);
+    assert.match(keyPage.html, /Add a security key or passkey/, 'no password again, and the app code is not enough');
+    const niaKey = new SoftwareKey();
+    const added = await answer(appAgent, keyPage, niaKey.create(ceremony(keyPage)), 'Nia key');
+    const onward = await appAgent.postForm(formAction(added.page, '/continue'), {});
+    const done = await follow(appAgent, new URL(onward.headers.get('location')!, added.page.url), rp.redirectUri);
+    const steppedUp = (await exchangeCode(rp, stepUp, done.url)).claims()!;
+    assert.deepEqual([steppedUp.acr, steppedUp.amr], ['urn:twofold:acr:phr', ['pwd', 'hwk', 'mfa']]);
   });
 
   it('lets one of two simultaneous answers to one challenge through', async () => {

@@ -57,9 +57,9 @@ describe('authorization code flow with openid-client on Redis and MongoDB', { sk
     assert.ok(tokens.access_token);
   });
 
-  it('advertises both authentication contexts and the claims parameter in discovery', async () => {
+  it('advertises the three authentication contexts and the claims parameter in discovery', async () => {
     const metadata = firstParty.config.serverMetadata();
-    assert.deepEqual(metadata.acr_values_supported, ['urn:twofold:acr:password', 'urn:twofold:acr:mfa']);
+    assert.deepEqual(metadata.acr_values_supported, ['urn:twofold:acr:password', 'urn:twofold:acr:mfa', 'urn:twofold:acr:phr']);
     assert.equal(metadata.claims_parameter_supported, true);
     assert.ok(metadata.claims_supported?.includes('amr'));
   });

@@ -6,8 +6,8 @@ import { systemClock, type Clock } from '../../domain/clock.ts';
 import type { DataKeyring } from '../../domain/data-key.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { AttemptSource, SecondFactorService } from '../../domain/second-factor.ts';
-import type { Finished, Journey, SignInJourney } from '../../domain/sign-in-journey.ts';
-import { passwordLogin, requestsMfa } from '../../oidc/acr.ts';
+import { policyForRequest, type Finished, type Journey, type SignInJourney } from '../../domain/sign-in-journey.ts';
+import { passwordLogin, requestedLevel } from '../../oidc/acr.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import type { SettingsService } from '../../domain/settings.ts';
 import type { UserService } from '../../domain/users.ts';
@@ -139,13 +139,14 @@ export function createInteractionKit(deps: InteractionDeps) {
     async newJourney(ctx: Context, interaction: Interaction, client: OidcClient): Promise<Journey> {
       const { params, prompt, session } = interaction;
       const application = await this.application(ctx, interaction, client);
+      const level = requestedLevel(params.acr_values, params.claims);
       return {
         id: interaction.uid,
         expiresIn: this.remainingSeconds(interaction),
-        app: application.policy,
+        app: policyForRequest(application.policy, level),
         appName: application.name,
         request: {
-          stepUp: requestsMfa(params.acr_values, params.claims),
+          stepUp: level !== undefined,
           maxAge: requestMaxAge(params.max_age),
           forced: prompt.reasons.includes('login_prompt') || prompt.reasons.includes('max_age'),
         },
