@@ -248,12 +248,37 @@ export const commands: Command[] = [
   {
     name: 'mfa reset',
     args: 'USER --yes',
-    summary: 'remove the second factor (app or email codes) and backup codes; the next sign-in registers anew',
+    summary: 'remove the second factor (app, email codes, security keys) and backup codes; the next sign-in registers anew',
     positionals: [1, 1],
     options: { yes: { type: 'boolean' } },
     run: async (i) => {
       confirmed(i, 'resetting the second factor');
       return i.api.call('POST', `${await userPath(i.api, i.positionals[0]!)}/mfa/reset`);
+    },
+    text: showUser,
+  },
+  {
+    name: 'mfa keys',
+    args: 'USER',
+    summary: "list the user's security keys and passkeys",
+    positionals: [1, 1],
+    run: async (i) => i.api.call('GET', await userPath(i.api, i.positionals[0]!)),
+    text: (user) =>
+      (user.mfa.keys as { id: string; name: string; kind: string; addedAt: string; lastUsedAt: string | null }[])
+        .map(
+          (key) => `${key.id}  ${key.name} (${key.kind.replace('_', ' ')}), added ${key.addedAt}, last used ${key.lastUsedAt ?? 'never'}`,
+        )
+        .join('\n') || 'no security keys',
+  },
+  {
+    name: 'mfa remove-key',
+    args: 'USER KEY-ID --yes',
+    summary: "remove one security key or passkey (ends the user's sessions)",
+    positionals: [2, 2],
+    options: { yes: { type: 'boolean' } },
+    run: async (i) => {
+      confirmed(i, 'removing the security key');
+      return i.api.call('DELETE', `${await userPath(i.api, i.positionals[0]!)}/mfa/keys/${encodeURIComponent(i.positionals[1]!)}`);
     },
     text: showUser,
   },

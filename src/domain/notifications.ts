@@ -23,6 +23,11 @@ const notices: Partial<Record<AuditType, (event: AuditEvent, user: UserRecord) =
             subject: 'An authenticator app was added to your account',
             what: 'An authenticator app was set up for your account. From now on, its codes sign you in.',
           },
+  'mfa.key_removed': (event) => ({
+    kind: 'notify.security_key_removed',
+    subject: 'A security key was removed from your account',
+    what: `The security key or passkey “${event.changed?.[0] ?? ''}” was removed from your account${event.actor === 'admin' || event.actor?.startsWith('console:') ? ' by an administrator' : ''}, and you were signed out everywhere. It no longer signs you in.`,
+  }),
   'mfa.device_deleted': () => ({
     kind: 'notify.authenticator_deleted',
     subject: 'Your authenticator app was removed',

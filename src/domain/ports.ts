@@ -191,6 +191,8 @@ export interface UserStore {
    * counter, one wins). False otherwise, or when the credential is gone.
    */
   useWebAuthnKey(id: string, keyId: string, use: { from: number; to: number; at: Date }): Promise<boolean>;
+  /** Removes one WebAuthn credential in one update; the removed key, or null when there was none. */
+  removeWebAuthnKey(id: string, keyId: string): Promise<WebAuthnKey | null>;
   /**
    * Records an accepted time step, only if it is later than the device's last one: one
    * conditional update, atomic on its own, so of simultaneous or replayed claims of one
@@ -297,6 +299,8 @@ export const auditTypes = [
   'mfa.backup_code_used',
   /** A security key signed right with a counter that went back: a copy of it is in use. */
   'mfa.key_cloned',
+  /** A security key or passkey was removed (by the user, or an administrator). */
+  'mfa.key_removed',
   'mfa.locked',
   'mfa.unlocked',
   'mfa.reset',
@@ -566,6 +570,7 @@ export type MailKind =
   | 'notify.email_codes_added'
   | 'notify.authenticator_added'
   | 'notify.security_key_added'
+  | 'notify.security_key_removed'
   | 'notify.authenticator_deleted'
   | 'notify.authenticator_reset'
   | 'notify.backup_codes_regenerated'

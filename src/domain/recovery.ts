@@ -1,4 +1,5 @@
-import type { AuditLog, AuditType, SecondFactorGuard, UserStore } from '../domain/ports.ts';
+import type { AuditLog, AuditType, SecondFactorGuard, UserStore, WebAuthnKey } from '../domain/ports.ts';
+import { registeredFactors } from './factors.ts';
 import type { SessionEnder } from './ports.ts';
 import type { Clock } from './clock.ts';
 import type { AttemptSource } from './second-factor.ts';
@@ -39,6 +40,30 @@ export function createRecoveryService(deps: {
      * lock, so a user who lost the phone can register again. False: no such user.
      */
     resetMfa: (userId: string, source: RecoverySource) => removeDevice(userId, source, 'mfa.reset'),
+
+    /**
+     * Removes one security key or passkey (the user on /account, or an administrator).
+     * Losing a factor ends every session of the user, as a deletion of the app does; a user
+     * left with no factor registers anew at the next sign-in that asks for one (the backup
+     * codes go too). The removed key, or null when there was none.
+     */
+    async removeKey(userId: string, keyId: string, source: RecoverySource): Promise<WebAuthnKey | null> {
+      const removed = await deps.users.removeWebAuthnKey(userId, keyId);
+      if (!removed) return null;
+      const user = await deps.users.findById(userId);
+      if (user && registeredFactors(user).length === 0) await deps.users.resetMfa(userId, new Date(deps.clock.now()));
+      await Promise.all([deps.guard.forget(userId), deps.oidc.endSessionsOf(userId)]);
+      await deps.audit.record({
+        at: new Date(deps.clock.now()),
+        type: 'mfa.key_removed',
+        outcome: 'success',
+        userId,
+        ...source,
+        reason: SESSIONS_ENDED,
+        changed: [removed.name],
+      });
+      return removed;
+    },
 
     /** The user's own deletion of the device on /account: the same as a reset. */
     deleteDevice: (userId: string, source: RecoverySource) => removeDevice(userId, source, 'mfa.device_deleted'),

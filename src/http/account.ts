@@ -10,7 +10,7 @@ import type { RecoveryService } from '../domain/recovery.ts';
 import type { SecondFactorService } from '../domain/second-factor.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/internal-clients.ts';
 import type { LiveSession, SignInSessions } from '../oidc/sign-in-sessions.ts';
-import type { UserRecord, UserStore } from '../domain/ports.ts';
+import type { UserRecord, UserStore, WebAuthnKey } from '../domain/ports.ts';
 import { bodyParser } from './body.ts';
 import { backupCodesPage, lockedMessage } from './interaction/messages.ts';
 import { createSelfClient } from './self-client.ts';
@@ -131,6 +131,15 @@ export function createAccountRoutes(deps: {
         registeredAt: emailFactor.registeredAt.toISOString().slice(0, 16).replace('T', ' '),
         registeredAtIso: emailFactor.registeredAt.toISOString(),
       },
+      keys: (user.mfa.webauthn ?? []).map((key) => ({
+        id: key.id,
+        name: key.name,
+        kind: key.deviceType === 'multiDevice' ? 'passkey' : 'security key',
+        addedAt: key.addedAt.toISOString().slice(0, 16).replace('T', ' '),
+        addedAtIso: key.addedAt.toISOString(),
+        lastUsedAt: key.lastUsedAt?.toISOString().slice(0, 16).replace('T', ' '),
+        lastUsedAtIso: key.lastUsedAt?.toISOString(),
+      })),
       backupCodesLeft: registeredFactors(user).length ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
       email: user.email,
       emailVerified: user.emailVerified === true,
@@ -147,8 +156,15 @@ export function createAccountRoutes(deps: {
     options: { error?: string; locked?: string; status?: number } = {},
   ) {
     ctx.status = options.status ?? 200;
+    // Deleting the app is a reset of the second factor: keys go with it, and the page says so.
+    const keys = action === 'delete-device' && (current.user.mfa.webauthn?.length ?? 0) > 0;
     return ctx.render('account-confirm', {
       ...actions[action],
+      ...(keys
+        ? {
+            lead: 'Your authenticator app, your security keys and passkeys and your backup codes will no longer sign you in. The next time an application asks for a second factor, you set one up again.',
+          }
+        : {}),
       csrf: tokens.create(current.session.csrf),
       askCode: codeAsked(current.live, current.user),
       ...options,
@@ -221,6 +237,63 @@ export function createAccountRoutes(deps: {
     });
   }
 
+  /** The confirmation page of a key's removal: what it ends, and the fresh second factor when needed. */
+  function renderKeyConfirm(
+    ctx: Context,
+    key: WebAuthnKey,
+    current: { session: AccountSession; live: LiveSession; user: UserRecord },
+    options: { error?: string; locked?: string; status?: number } = {},
+  ) {
+    const last = registeredFactors(current.user).length === 1;
+    ctx.status = options.status ?? 200;
+    return ctx.render('account-confirm', {
+      title: `Remove “${key.name}”?`,
+      lead: `This security key will no longer sign you in, and you are signed out everywhere.${
+        last
+          ? ' It is your only second factor: your backup codes stop working too, and the next time an application asks for a second factor, you set one up again.'
+          : ''
+      }`,
+      button: 'Remove security key',
+      danger: true,
+      path: `/account/keys/${encodeURIComponent(key.id)}/remove`,
+      csrf: tokens.create(current.session.csrf),
+      askCode: codeAsked(current.live, current.user),
+      ...options,
+    });
+  }
+
+  const keyOf = (user: UserRecord, id: string) => user.mfa.webauthn?.find((key) => key.id === id);
+
+  router.get('/keys/:id/remove', async (ctx) => {
+    const current = await signedIn(ctx);
+    const key = current && keyOf(current.user, ctx.params.id!);
+    if (!current || !key) return ctx.redirect('/account/');
+    await renderKeyConfirm(ctx, key, current);
+  });
+
+  router.post('/keys/:id/remove', form, async (ctx) => {
+    const current = await signedIn(ctx);
+    const parsed = actionForm.safeParse(ctx.request.body);
+    if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
+      ctx.status = 403;
+      return ctx.render('error', {
+        title: 'Not allowed',
+        heading: 'This form has expired',
+        message: 'Open your account page again and repeat the change.',
+        backTo: '/account/',
+      });
+    }
+    const key = keyOf(current.user, ctx.params.id!);
+    if (!key) return ctx.redirect('/account/');
+    const refused = await freshSecondFactor(ctx, current, parsed.data.code ?? '');
+    if (refused) return renderKeyConfirm(ctx, key, current, refused);
+    // Losing a factor ends every session of the user, this one included.
+    await deps.recovery.removeKey(current.user.id, key.id, { ...source(ctx), actor: 'user' });
+    client.clear(ctx, SESSION_COOKIE);
+    ctx.status = 303;
+    return ctx.redirect('/account/signed-out?reason=key');
+  });
+
   /**
    * A second factor presented in this sign-in session within the last 5 minutes, or the
    * code typed now (recorded with the session, as a sign-in's is). Null when the change may
@@ -286,11 +359,13 @@ export function createAccountRoutes(deps: {
     ctx.render('signed-out', {
       title: 'Signed out',
       message:
-        ctx.query.reason === 'deleted'
-          ? 'Your authenticator app was deleted, and you are signed out everywhere it had signed you in. The next time an application asks for a second factor, you set up an authenticator app again.'
-          : ctx.query.reason === 'password'
-            ? 'Your password is changed, and you are signed out everywhere. Sign in again with the new password.'
-            : 'You are signed out of your account page and of your sign-in. Signing in again asks for your password.',
+        ctx.query.reason === 'key'
+          ? 'The security key was removed, and you are signed out everywhere. Sign in again with your other second factor.'
+          : ctx.query.reason === 'deleted'
+            ? 'Your authenticator app was deleted, and you are signed out everywhere it had signed you in. The next time an application asks for a second factor, you set up an authenticator app again.'
+            : ctx.query.reason === 'password'
+              ? 'Your password is changed, and you are signed out everywhere. Sign in again with the new password.'
+              : 'You are signed out of your account page and of your sign-in. Signing in again asks for your password.',
       signInHref: '/account/',
     }),
   );

@@ -89,6 +89,46 @@ describe('the twofold command against a running server', () => {
     assert.equal((await twofold(['users', 'delete', 'una', '--yes'], { env })).code, 0);
   });
 
+  it("lists a user's security keys and removes one, asking for --yes", async () => {
+    assert.equal((await twofold(['users', 'add', 'kira', '--password-stdin'], { env, input: 'kira passphrase\n' })).code, 0);
+    const data = (await (await server.adminFetch('/admin/api/export')).json()) as {
+      users: { username: string; mfa: Record<string, unknown> }[];
+    };
+    const kira = data.users.find((user) => user.username === 'kira')!;
+    const key = (id: string, name: string) => ({
+      id,
+      publicKey: 'pQECAyYgASFYIA',
+      counter: 0,
+      deviceType: id === 'k2' ? 'multiDevice' : 'singleDevice',
+      backedUp: id === 'k2',
+      name,
+      addedAt: '2026-11-01T10:00:00.000Z',
+    });
+    kira.mfa.webauthn = [key('k1', 'Blue key'), key('k2', 'Phone passkey')];
+    assert.equal(
+      (await server.adminFetch('/admin/api/import', { method: 'POST', body: JSON.stringify({ ...data, users: [kira] }) })).status,
+      200,
+    );
+
+    const listed = await twofold(['mfa', 'keys', 'kira'], { env });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(listed.stdout.trim().split('\n'), [
+      'k1  Blue key (security key), added 2026-11-01T10:00:00.000Z, last used never',
+      'k2  Phone passkey (passkey), added 2026-11-01T10:00:00.000Z, last used never',
+    ]);
+    const unconfirmed = await twofold(['mfa', 'remove-key', 'kira', 'k1'], { env });
+    assert.equal(unconfirmed.code, 2, 'a removal asks for --yes');
+    const removed = await twofold(['mfa', 'remove-key', 'kira', 'k1', '--yes', '--json'], { env });
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.deepEqual(
+      (JSON.parse(removed.stdout) as { mfa: { keys: { id: string }[] } }).mfa.keys.map((k) => k.id),
+      ['k2'],
+    );
+    const again = await twofold(['mfa', 'remove-key', 'kira', 'k1', '--yes'], { env });
+    assert.equal(again.code, 1, 'no such key any more');
+    assert.match(again.stderr, /no such security key/);
+  });
+
   it('manages applications and settings, and exports to a file that imports back', async () => {
     const added = await twofold(
       ['clients', 'add', 'wiki', '--redirect-uri', 'https://wiki.example/cb', '--policy', 'required', '--first-party', '--json'],

@@ -118,6 +118,15 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
         const stored = ((await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as { mfa: { factors: string[] } }).mfa;
         assert.deepEqual(stored.factors, ['webauthn']);
 
+        // The account page lists the key, and offers its removal (looked at, not done here).
+        await page.goto(`${server.issuer}/account/`);
+        await page.getByTestId('key').waitFor();
+        assert.match((await page.getByTestId('key').textContent())!, /Blue key \(security key\), added/);
+        await pageCheck(page, `account-keys-${size}`, 'account page with a security key');
+        await page.getByTestId('remove-key').click();
+        await page.getByRole('heading', { name: 'Remove “Blue key”?' }).waitFor();
+        await pageCheck(page, `account-key-remove-${size}`, 'removal of a key, confirmation');
+
         // Signing in again (a new browser session, the same key): the key page, and the key.
         const credential = (await key.cdp.send('WebAuthn.getCredentials', { authenticatorId: key.authenticatorId })).credentials[0]!;
         await context.close();

@@ -91,7 +91,7 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     const back = await follow(agent, new URL(onward.headers.get('location')!, added.page.url), rp.redirectUri);
     const claims = (await exchangeCode(rp, start, back.url)).claims()!;
     assert.deepEqual(claims.amr, ['pwd', 'hwk', 'mfa']);
-    return { id, key };
+    return { id, key, agent };
   }
 
   // First: SAML requests carry the real time, and the tests after it move the clock on.
@@ -193,6 +193,76 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     const done = await follow(appAgent, new URL(onward.headers.get('location')!, added.page.url), rp.redirectUri);
     const steppedUp = (await exchangeCode(rp, stepUp, done.url)).claims()!;
     assert.deepEqual([steppedUp.acr, steppedUp.amr], ['urn:twofold:acr:phr', ['pwd', 'hwk', 'mfa']]);
+  });
+
+  it('lists keys on the account page and removes one there: the key no longer signs in, and the sessions it opened are over', async () => {
+    const { id, agent } = await withKey('ola');
+    // The account page, by single sign-on: the key was presented a moment ago.
+    const account = await follow(agent, `${server.issuer}/account/`, 'never:');
+    assert.match(account.html, /Security keys and passkeys/);
+    assert.match(account.html, /<strong>Desk key<\/strong> \(security key\), added/);
+    const confirm = await follow(agent, new URL(/href="(\/account\/keys\/[^"]+\/remove)"/.exec(account.html)![1]!, account.url), 'never:');
+    assert.match(confirm.html, /Remove “Desk key”\?/);
+    assert.match(confirm.html, /It is your only second factor/);
+    assert.doesNotMatch(confirm.html, /name="code"/, 'a fresh second factor: no code asked');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(confirm.html)![1]!;
+    const removed = await agent.postForm(formAction(confirm, '/remove'), { csrf });
+    assert.equal(removed.status, 303);
+    assert.match(removed.headers.get('location')!, /signed-out\?reason=key/);
+    const events = (
+      (await (await server.adminFetch(`/admin/api/audit?user=${id}&type=mfa.key_removed`)).json()) as {
+        events: { actor?: string; reason?: string }[];
+      }
+    ).events;
+    assert.deepEqual(
+      events.map((event) => [event.actor, event.reason]),
+      [['user', 'sessions_ended']],
+    );
+    const removedMail = await smtp.arrival((mail) => mail.to.includes('ola@acme.example') && /removed/.test(mail.subject));
+    assert.match(removedMail.text, /“Desk key” was removed from your account/);
+
+    // Coming back: the browser's session is over, and the key is no second factor any more.
+    const start = await startAuthorization(rp);
+    const login = await follow(agent, start.url, rp.redirectUri);
+    assert.match(login.html, /name="password"/, 'the password is asked again');
+    const posted = await agent.postForm(formAction(login, '/login'), { username: 'ola', password: 'ola passphrase' });
+    const next = await follow(agent, new URL(posted.headers.get('location')!, login.url), rp.redirectUri);
+    assert.match(next.html, /Set up your authenticator app/, 'a new registration, not the key page');
+    const stored = (
+      (await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as { mfa: { factors: string[]; backupCodesLeft: number } }
+    ).mfa;
+    assert.deepEqual([stored.factors, stored.backupCodesLeft], [[], 0], 'the last factor took the backup codes with it');
+  });
+
+  it('shows an administrator the keys, and removes one: the user is signed out everywhere, and the key signs in no more', async () => {
+    const { id, key, agent } = await withKey('pia');
+    const shown = (await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as {
+      mfa: { keys: { id: string; name: string; kind: string; addedAt: string; lastUsedAt: string | null }[] };
+    };
+    assert.deepEqual(
+      shown.mfa.keys.map(({ id: keyId, name, kind, lastUsedAt }) => [keyId, name, kind, lastUsedAt]),
+      [[key.id.toString('base64url'), 'Desk key', 'security_key', null]],
+    );
+    const unknown = await server.adminFetch(`/admin/api/users/${id}/mfa/keys/no-such-key`, { method: 'DELETE' });
+    assert.equal(unknown.status, 404);
+    const bad = await server.adminFetch(`/admin/api/users/${id}/mfa/keys/${encodeURIComponent('not a key!')}`, { method: 'DELETE' });
+    assert.equal(bad.status, 400);
+    const removed = await server.adminFetch(`/admin/api/users/${id}/mfa/keys/${key.id.toString('base64url')}`, { method: 'DELETE' });
+    assert.equal(removed.status, 200);
+    const after = (await removed.json()) as { mfa: { keys: unknown[]; factors: string[] } };
+    assert.deepEqual([after.mfa.keys, after.mfa.factors], [[], []]);
+    const events = (
+      (await (await server.adminFetch(`/admin/api/audit?user=${id}&type=mfa.key_removed`)).json()) as {
+        events: { actor?: string; changed?: string[] }[];
+      }
+    ).events;
+    assert.deepEqual(
+      events.map((event) => [event.actor, event.changed]),
+      [['admin', ['Desk key']]],
+    );
+    // The browser that signed in with the key: its session is over.
+    const login = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
+    assert.match(login.html, /name="password"/);
   });
 
   it('lets one of two simultaneous answers to one challenge through', async () => {

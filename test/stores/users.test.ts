@@ -308,6 +308,22 @@ for (const impl of implementations) {
         );
       }));
 
+    it('removes one key, once of 20 simultaneous removals, and leaves the others', () =>
+      withStore(async (users) => {
+        const user = await users.create({ username: 'dana-keys', passwordHash: hash });
+        await users.addWebAuthnKey(user.id, webauthnKey('k1'));
+        await users.addWebAuthnKey(user.id, webauthnKey('k2'));
+        const removals = await Promise.all(Array.from({ length: 20 }, () => users.removeWebAuthnKey(user.id, 'k1')));
+        assert.deepEqual(
+          removals.filter((removed) => removed !== null),
+          [webauthnKey('k1')],
+          'one removal, naming the key',
+        );
+        assert.deepEqual((await users.findById(user.id))?.mfa.webauthn, [webauthnKey('k2')]);
+        assert.equal(await users.removeWebAuthnKey(user.id, 'k1'), null);
+        assert.equal(await users.removeWebAuthnKey('no-such-id', 'k2'), null);
+      }));
+
     it("moves a credential's counter only from the value read, once of 20 simultaneous uses, and removes keys with a reset", () =>
       withStore(async (users) => {
         const user = await users.create({ username: 'cora-keys', passwordHash: hash });

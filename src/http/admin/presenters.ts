@@ -9,7 +9,7 @@ const latest = (...dates: (Date | undefined)[]) =>
 export function presentUser(user: UserRecord, lock: { until: number | null } | null) {
   const factors = registeredFactors(user);
   // The first factor's registration.
-  const registeredAt = [user.mfa.device?.registeredAt, user.mfa.email?.registeredAt]
+  const registeredAt = [user.mfa.device?.registeredAt, user.mfa.email?.registeredAt, ...(user.mfa.webauthn ?? []).map((key) => key.addedAt)]
     .filter((at): at is Date => at !== undefined)
     .sort((a, b) => a.getTime() - b.getTime())[0];
   return {
@@ -29,8 +29,17 @@ export function presentUser(user: UserRecord, lock: { until: number | null } | n
       // null with locked: until an administrator unlocks.
       lockedUntil: lock?.until ? new Date(lock.until).toISOString() : null,
       ...(registeredAt ? { registeredAt: registeredAt.toISOString() } : {}),
-      lastUsedAt: iso(latest(user.mfa.device?.lastUsedAt, user.mfa.email?.lastUsedAt)),
+      lastUsedAt: iso(
+        latest(user.mfa.device?.lastUsedAt, user.mfa.email?.lastUsedAt, ...(user.mfa.webauthn ?? []).map((key) => key.lastUsedAt)),
+      ),
       backupCodesLeft: factors.length ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
+      keys: (user.mfa.webauthn ?? []).map((key) => ({
+        id: key.id,
+        name: key.name,
+        kind: key.deviceType === 'multiDevice' ? ('passkey' as const) : ('security_key' as const),
+        addedAt: key.addedAt.toISOString(),
+        lastUsedAt: iso(key.lastUsedAt),
+      })),
     },
     lastLogin: user.lastLogin ? { ...user.lastLogin, at: user.lastLogin.at.toISOString() } : null,
     lastAttemptAt: iso(user.lastAttemptAt),

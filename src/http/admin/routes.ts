@@ -118,6 +118,20 @@ export function adminRoutes(admin: Administration, checkSettings: SettingsCheck)
       },
     }),
     route({
+      method: 'delete',
+      path: '/users/:id/mfa/keys/:keyId',
+      summary:
+        'Remove one security key or passkey; every session and refresh token of the user ends; a user left with no second factor registers anew',
+      params: s.keyParams,
+      ok: { status: 200, description: 'the user', schema: s.userView },
+      errors: [404],
+      handle: async ({ params, actor }) => {
+        if (!(await admin.users.removeKey(params.id, params.keyId, actor)))
+          throw new AppError('not_found', 'There is no such security key of this user.');
+        return present(await admin.users.get(params.id));
+      },
+    }),
+    route({
       method: 'post',
       path: '/users/:id/sessions/end',
       summary: 'End every session, grant and refresh token of the user, on every node; the next sign-in asks for the password and the code',

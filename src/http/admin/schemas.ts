@@ -42,6 +42,8 @@ const listLimit = (fallback: number) =>
     .pipe(z.number().max(500, { message: 'an integer from 1 to 500' }));
 
 export const idParams = z.strictObject({ id: z.string().regex(USER_ID_PATTERN, { message: USER_ID_RULE }) });
+/** A user's security key: the user's id and the credential's id (base64url). */
+export const keyParams = idParams.extend({ keyId: z.string().regex(/^[\w-]{1,1366}$/, { message: 'a credential id (base64url)' }) });
 export const clientIdParams = z.strictObject({ client_id: z.string().min(1).max(128) });
 export const noBody = z.strictObject({});
 
@@ -95,6 +97,20 @@ export const userView = z.object({
     registeredAt: timestamp.optional(),
     lastUsedAt: timestamp.nullable(),
     backupCodesLeft: z.number().int(),
+    keys: z
+      .array(
+        z.object({
+          id: z.string(),
+          name: z.string(),
+          kind: z.enum(['security_key', 'passkey']),
+          addedAt: timestamp,
+          lastUsedAt: timestamp.nullable(),
+        }),
+      )
+      .meta({
+        description:
+          'The security keys and passkeys registered: `passkey` when it may be synced between devices, `security_key` when bound to one authenticator.',
+      }),
   }),
   lastLogin: z.object({ at: timestamp, ip: z.string().optional(), userAgent: z.string().optional() }).nullable(),
   lastAttemptAt: timestamp.nullable(),

@@ -7,6 +7,7 @@ export const eventTypeLabels: Record<AuditType, string> = {
   'mfa.refused': 'Second factor refused',
   'mfa.registered': 'Authenticator app registered',
   'mfa.key_cloned': 'Copy of a security key refused',
+  'mfa.key_removed': 'Security key removed',
   'mfa.backup_code_used': 'Backup code used',
   'mfa.locked': 'Locked after wrong codes',
   'mfa.unlocked': 'Unlocked',

@@ -102,6 +102,13 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       Object.assign(key, { counter: to, lastUsedAt: at });
       return true;
     },
+    async removeWebAuthnKey(id, keyId) {
+      const user = byId.get(id);
+      const key = user?.mfa.webauthn?.find((held) => held.id === keyId);
+      if (!user || !key) return null;
+      user.mfa.webauthn = user.mfa.webauthn!.filter((held) => held !== key);
+      return structuredClone(key);
+    },
     async acceptStep(id, { step, drift, lastOffset, at, signedIn }) {
       const user = byId.get(id);
       const device = user?.mfa.device;

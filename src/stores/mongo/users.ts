@@ -191,6 +191,20 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       );
       return result.matchedCount === 1;
     },
+    async removeWebAuthnKey(id, keyId) {
+      // The document before the update names the key removed (and whether it was there).
+      const before = await guard(() =>
+        Users.collection.findOneAndUpdate(
+          { _id: id, 'mfa.webauthn.id': keyId } as never,
+          { $pull: { 'mfa.webauthn': { id: keyId } } } as never,
+          {
+            returnDocument: 'before',
+          },
+        ),
+      );
+      const keys = (before as unknown as UserDocument | null)?.mfa.webauthn ?? [];
+      return keys.find((key) => key.id === keyId) ?? null;
+    },
     async acceptStep(id, { step, drift, lastOffset, at, signedIn }) {
       const set: Record<string, unknown> = {
         'mfa.device.lastStep': step,
