@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { axeViolations, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
+import { axeViolations, consoleFirstSignIn, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { Phone } from '../support/mfa.ts';
 import { exchangeCode, signIn, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
@@ -215,6 +215,52 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
         ['pwd', 'otp', 'mfa'],
       ],
     );
+  });
+
+  it("shows an administrator a user's keys in the console, and removes one", async () => {
+    await createUser(server, { username: 'root', password: 'root passphrase', role: 'admin' });
+    const { id } = await createUser(server, { username: 'ines', password: 'ines passphrase' });
+    const data = (await (await server.adminFetch('/admin/api/export')).json()) as { users: { id: string; mfa: Record<string, unknown> }[] };
+    const ines = data.users.find((user) => user.id === id)!;
+    const key = (keyId: string, name: string, deviceType: string) => ({
+      id: keyId,
+      publicKey: 'pQECAyYgASFYIA',
+      counter: 0,
+      deviceType,
+      backedUp: deviceType === 'multiDevice',
+      name,
+      addedAt: '2026-11-01T10:00:00.000Z',
+    });
+    ines.mfa.webauthn = [key('k1', 'Blue key', 'singleDevice'), key('k2', 'Phone passkey', 'multiDevice')];
+    assert.equal(
+      (await server.adminFetch('/admin/api/import', { method: 'POST', body: JSON.stringify({ ...data, users: [ines] }) })).status,
+      200,
+    );
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+    try {
+      const page = await context.newPage();
+      await consoleFirstSignIn(page, server.issuer, { username: 'root', password: 'root passphrase' }, Math.floor(clock.now() / 1000));
+      await page.goto(`${server.issuer}/admin/users/${id}`);
+      assert.deepEqual(
+        (await page.getByTestId('key').allTextContents()).map((text) => text.replace(/\s+/g, ' ').split(', added')[0]),
+        ['Blue key (security key)', 'Phone passkey (passkey)'],
+      );
+      await pageCheck(page, 'console-user-keys-desktop', 'console user page with keys');
+      await page.setViewportSize({ width: 390, height: 844 });
+      await snapshot(page, { path: screenshotPath('console-user-keys-phone'), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.getByRole('link', { name: 'Remove Blue key' }).click();
+      await page.getByRole('heading', { name: 'Remove the security key “Blue key”?' }).waitFor();
+      await pageCheck(page, 'console-key-remove-desktop', 'console key removal confirmation');
+      await page.getByRole('button', { name: 'Remove the security key' }).click();
+      await page.getByText('The security key “Blue key” of ines was removed').waitFor();
+      assert.deepEqual(
+        (await page.getByTestId('key').allTextContents()).map((text) => text.replace(/\s+/g, ' ').split(', added')[0]),
+        ['Phone passkey (passkey)'],
+      );
+    } finally {
+      await context.close();
+    }
   });
 
   it('shows the key page without JavaScript with the other ways in', async () => {

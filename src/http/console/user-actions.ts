@@ -5,7 +5,7 @@
 export const userActions = {
   'reset-mfa': {
     title: 'Reset the authenticator app?',
-    lead: 'The app and the backup codes are removed, a lock is lifted, and every session of the user ends now. The next sign-in that asks for a second factor registers a new app.',
+    lead: 'The app, the security keys, email codes and the backup codes are removed, a lock is lifted, and every session of the user ends now. The next sign-in that asks for a second factor registers a new one.',
     button: 'Reset the authenticator app',
     danger: true,
     done: (name: string) => `The authenticator app of ${name} was reset and their sessions ended. Their next sign-in sets up a new app.`,

@@ -148,6 +148,42 @@ export function mountConsoleUsers(router: Router, admin: Administration) {
     });
   };
 
+  /** A user's security key by its id, or 404. */
+  const keyOr404 = (user: UserRecord, keyId: string) => {
+    const key = user.mfa.webauthn?.find((held) => held.id === keyId);
+    if (!key) throw new AppError('not_found', 'There is no such security key of this user.');
+    return key;
+  };
+
+  router.get('/users/:id/keys/:keyId/remove', async (ctx) => {
+    const user = await userOr404(ctx.params.id!);
+    const key = keyOr404(user, ctx.params.keyId!);
+    const path = `/admin/users/${encodeURIComponent(user.id)}`;
+    await ctx.render('console/confirm', {
+      section: 'users',
+      title: `Remove the security key “${key.name}”?`,
+      lead: 'The key no longer signs the user in, and every session of the user ends now. A user left with no second factor registers one at the next sign-in that asks for it.',
+      button: 'Remove the security key',
+      danger: true,
+      subject: user.username,
+      formAction: `${path}/keys/${encodeURIComponent(key.id)}/remove`,
+      backHref: path,
+      askPassword: false,
+      errors: {},
+      values: {},
+      ...consoleLocals(ctx),
+    });
+  });
+
+  router.post('/users/:id/keys/:keyId/remove', async (ctx) => {
+    const user = await userOr404(ctx.params.id!);
+    const key = keyOr404(user, ctx.params.keyId!);
+    await admin.users.removeKey(user.id, key.id, consoleOf(ctx).actor);
+    consoleOf(ctx).done(`/admin/users/${encodeURIComponent(user.id)}`, {
+      message: `The security key “${key.name}” of ${user.username} was removed and their sessions ended.`,
+    });
+  });
+
   const actionOf = (ctx: Context): UserAction => {
     const action = ctx.params.action!;
     if (!Object.hasOwn(userActions, action)) throw new AppError('not_found', 'There is no such page.');
