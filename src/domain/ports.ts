@@ -191,6 +191,8 @@ export interface UserStore {
    * counter, one wins). False otherwise, or when the credential is gone.
    */
   useWebAuthnKey(id: string, keyId: string, use: { from: number; to: number; at: Date }): Promise<boolean>;
+  /** Renames one WebAuthn credential; false when the user has no such key. */
+  renameWebAuthnKey(id: string, keyId: string, name: string): Promise<boolean>;
   /** Removes one WebAuthn credential in one update; the removed key, or null when there was none. */
   removeWebAuthnKey(id: string, keyId: string): Promise<WebAuthnKey | null>;
   /**
@@ -301,6 +303,8 @@ export const auditTypes = [
   'mfa.key_cloned',
   /** A security key or passkey was removed (by the user, or an administrator). */
   'mfa.key_removed',
+  /** A security key or passkey was given another name (`changes`: the name before and after). */
+  'mfa.key_renamed',
   'mfa.locked',
   'mfa.unlocked',
   'mfa.reset',

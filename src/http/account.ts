@@ -7,10 +7,10 @@ import { secondFactorAt } from '../domain/authentication.ts';
 import { isWithin } from '../domain/mfa-policy.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { RecoveryService } from '../domain/recovery.ts';
-import type { SecondFactorService } from '../domain/second-factor.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/internal-clients.ts';
 import type { LiveSession, SignInSessions } from '../oidc/sign-in-sessions.ts';
-import type { UserRecord, UserStore, WebAuthnKey } from '../domain/ports.ts';
+import type { AuditLog, UserRecord, UserStore, WebAuthnKey } from '../domain/ports.ts';
+import { keyName, type SecondFactorService } from '../domain/second-factor.ts';
 import { bodyParser } from './body.ts';
 import { backupCodesPage, lockedMessage } from './interaction/messages.ts';
 import { createSelfClient } from './self-client.ts';
@@ -67,6 +67,7 @@ export function createAccountRoutes(deps: {
   clock: Clock;
   bodyLimit: number;
   changes: AccountChanges;
+  audit: AuditLog;
 }) {
   const router = new Router({ prefix: '/account' });
   const client = createSelfClient({
@@ -115,7 +116,7 @@ export function createAccountRoutes(deps: {
     return at !== undefined && isWithin(at, FRESH_SECOND_FACTOR_SECONDS, nowSeconds());
   };
 
-  function renderHome(ctx: Context, user: UserRecord, session: AccountSession, notice?: string) {
+  function renderHome(ctx: Context, user: UserRecord, session: AccountSession, notice?: string, error?: string) {
     const device = user.mfa.device;
     const emailFactor = user.mfa.email;
     return ctx.render('account', {
@@ -146,6 +147,7 @@ export function createAccountRoutes(deps: {
       mailEnabled: deps.changes.mailEnabled(),
       csrf: tokens.create(session.csrf),
       notice,
+      error,
     });
   }
 
@@ -269,6 +271,44 @@ export function createAccountRoutes(deps: {
     const key = current && keyOf(current.user, ctx.params.id!);
     if (!current || !key) return ctx.redirect('/account/');
     await renderKeyConfirm(ctx, key, current);
+  });
+
+  /**
+   * Gives a key another name. Renaming changes what the user sees and nothing about what
+   * signs in, so the form's CSRF token is asked, not a fresh second factor.
+   */
+  router.post('/keys/:id/rename', form, async (ctx) => {
+    const current = await signedIn(ctx);
+    const parsed = z.strictObject({ csrf: z.string().max(200), name: z.string().max(200) }).safeParse(ctx.request.body);
+    if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
+      ctx.status = 403;
+      return ctx.render('error', {
+        title: 'Not allowed',
+        heading: 'This form has expired',
+        message: 'Open your account page again and repeat the change.',
+        backTo: '/account/',
+      });
+    }
+    const key = keyOf(current.user, ctx.params.id!);
+    if (!key) return ctx.redirect('/account/');
+    const name = keyName(parsed.data.name);
+    if (!name) {
+      ctx.status = 400;
+      return renderHome(ctx, current.user, current.session, undefined, 'A key’s name has 1 to 64 characters.');
+    }
+    if (name !== key.name && (await deps.users.renameWebAuthnKey(current.user.id, key.id, name))) {
+      await deps.audit.record({
+        at: new Date(deps.clock.now()),
+        type: 'mfa.key_renamed',
+        outcome: 'success',
+        userId: current.user.id,
+        ...source(ctx),
+        actor: 'user',
+        changes: [{ field: 'name', from: key.name, to: name }],
+      });
+    }
+    ctx.status = 303;
+    return ctx.redirect('/account/');
   });
 
   router.post('/keys/:id/remove', form, async (ctx) => {

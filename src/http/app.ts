@@ -256,6 +256,7 @@ export function createApp(deps: AppDeps): Koa {
       clock: deps.interaction.clock,
       bodyLimit: config.http.bodyLimitBytes,
       changes: deps.accountChanges,
+      audit: stores.audit,
     }),
     ...(deps.demo
       ? [

@@ -195,14 +195,35 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     assert.deepEqual([steppedUp.acr, steppedUp.amr], ['urn:twofold:acr:phr', ['pwd', 'hwk', 'mfa']]);
   });
 
-  it('lists keys on the account page and removes one there: the key no longer signs in, and the sessions it opened are over', async () => {
+  it('lists keys on the account page, renames one, and removes one there: the key no longer signs in, and the sessions it opened are over', async () => {
     const { id, agent } = await withKey('ola');
     // The account page, by single sign-on: the key was presented a moment ago.
     const account = await follow(agent, `${server.issuer}/account/`, 'never:');
     assert.match(account.html, /Security keys and passkeys/);
     assert.match(account.html, /<strong>Desk key<\/strong> \(security key\), added/);
-    const confirm = await follow(agent, new URL(/href="(\/account\/keys\/[^"]+\/remove)"/.exec(account.html)![1]!, account.url), 'never:');
-    assert.match(confirm.html, /Remove “Desk key”\?/);
+    // Renamed: a form token, no fresh factor; a name that is no name is refused.
+    const token = /name="csrf" value="([^"]+)"/.exec(account.html)![1]!;
+    const empty = await agent.postForm(formAction(account, '/rename'), { csrf: token, name: '   ' });
+    assert.equal(empty.status, 400);
+    assert.match(await empty.text(), /A key’s name has 1 to 64 characters/);
+    const forged = await agent.postForm(formAction(account, '/rename'), { csrf: 'not the token', name: 'Forged' });
+    assert.equal(forged.status, 403);
+    const renamed = await agent.postForm(formAction(account, '/rename'), { csrf: token, name: '  Office   key ' });
+    assert.equal(renamed.status, 303);
+    const after = await follow(agent, `${server.issuer}/account/`, 'never:');
+    assert.match(after.html, /<strong>Office key<\/strong> \(security key\)/);
+    const renames = (
+      (await (await server.adminFetch(`/admin/api/audit?user=${id}&type=mfa.key_renamed`)).json()) as {
+        events: { changes?: unknown }[];
+      }
+    ).events;
+    assert.deepEqual(
+      renames.map((event) => event.changes),
+      [[{ field: 'name', from: 'Desk key', to: 'Office key' }]],
+    );
+
+    const confirm = await follow(agent, new URL(/href="(\/account\/keys\/[^"]+\/remove)"/.exec(after.html)![1]!, after.url), 'never:');
+    assert.match(confirm.html, /Remove “Office key”\?/);
     assert.match(confirm.html, /It is your only second factor/);
     assert.doesNotMatch(confirm.html, /name="code"/, 'a fresh second factor: no code asked');
     const csrf = /name="csrf" value="([^"]+)"/.exec(confirm.html)![1]!;
@@ -219,7 +240,7 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
       [['user', 'sessions_ended']],
     );
     const removedMail = await smtp.arrival((mail) => mail.to.includes('ola@acme.example') && /removed/.test(mail.subject));
-    assert.match(removedMail.text, /“Desk key” was removed from your account/);
+    assert.match(removedMail.text, /“Office key” was removed from your account/);
 
     // Coming back: the browser's session is over, and the key is no second factor any more.
     const start = await startAuthorization(rp);

@@ -308,6 +308,21 @@ for (const impl of implementations) {
         );
       }));
 
+    it('renames one key, and no key of another user', () =>
+      withStore(async (users) => {
+        const user = await users.create({ username: 'emil-keys', passwordHash: hash });
+        const other = await users.create({ username: 'finn-keys', passwordHash: hash });
+        await users.addWebAuthnKey(user.id, webauthnKey('k1'));
+        await users.addWebAuthnKey(user.id, webauthnKey('k2'));
+        assert.equal(await users.renameWebAuthnKey(user.id, 'k2', 'Spare key'), true);
+        assert.deepEqual(
+          (await users.findById(user.id))?.mfa.webauthn?.map((key) => key.name),
+          ['Key k1', 'Spare key'],
+        );
+        assert.equal(await users.renameWebAuthnKey(other.id, 'k1', 'Stolen'), false);
+        assert.equal(await users.renameWebAuthnKey(user.id, 'gone', 'Nothing'), false);
+      }));
+
     it('removes one key, once of 20 simultaneous removals, and leaves the others', () =>
       withStore(async (users) => {
         const user = await users.create({ username: 'dana-keys', passwordHash: hash });

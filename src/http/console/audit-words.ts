@@ -8,6 +8,7 @@ export const eventTypeLabels: Record<AuditType, string> = {
   'mfa.registered': 'Authenticator app registered',
   'mfa.key_cloned': 'Copy of a security key refused',
   'mfa.key_removed': 'Security key removed',
+  'mfa.key_renamed': 'Security key renamed',
   'mfa.backup_code_used': 'Backup code used',
   'mfa.locked': 'Locked after wrong codes',
   'mfa.unlocked': 'Unlocked',

@@ -102,6 +102,12 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       Object.assign(key, { counter: to, lastUsedAt: at });
       return true;
     },
+    async renameWebAuthnKey(id, keyId, name) {
+      const key = byId.get(id)?.mfa.webauthn?.find((held) => held.id === keyId);
+      if (!key) return false;
+      key.name = name;
+      return true;
+    },
     async removeWebAuthnKey(id, keyId) {
       const user = byId.get(id);
       const key = user?.mfa.webauthn?.find((held) => held.id === keyId);

@@ -191,6 +191,16 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       );
       return result.matchedCount === 1;
     },
+    async renameWebAuthnKey(id, keyId, name) {
+      const result = await guard(() =>
+        Users.collection.updateOne(
+          { _id: id, 'mfa.webauthn.id': keyId } as never,
+          { $set: { 'mfa.webauthn.$[key].name': name } },
+          { arrayFilters: [{ 'key.id': keyId }] },
+        ),
+      );
+      return result.matchedCount === 1;
+    },
     async removeWebAuthnKey(id, keyId) {
       // The document before the update names the key removed (and whether it was there).
       const before = await guard(() =>
