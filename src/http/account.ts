@@ -210,13 +210,7 @@ export function createAccountRoutes(deps: {
       const parsed = actionForm.safeParse(ctx.request.body);
       // No session, no form token, or another's: nothing changes.
       if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
-        ctx.status = 403;
-        return ctx.render('error', {
-          title: 'Not allowed',
-          heading: 'This form has expired',
-          message: 'Open your account page again and repeat the change.',
-          backTo: '/account/',
-        });
+        return formExpired(ctx);
       }
       const { user, session } = current;
       if (action === 'delete-device' ? !user.mfa.device : registeredFactors(user).length === 0) return ctx.redirect('/account/');
@@ -236,6 +230,17 @@ export function createAccountRoutes(deps: {
         ...backupCodesPage(user.username, codes),
         continueHref: '/account/',
       });
+    });
+  }
+
+  /** A form without this account session's token (none, expired, or another's): nothing changes. */
+  function formExpired(ctx: Context) {
+    ctx.status = 403;
+    return ctx.render('error', {
+      title: 'Not allowed',
+      heading: 'This form has expired',
+      message: 'Open your account page again and repeat the change.',
+      backTo: '/account/',
     });
   }
 
@@ -281,13 +286,7 @@ export function createAccountRoutes(deps: {
     const current = await signedIn(ctx);
     const parsed = z.strictObject({ csrf: z.string().max(200), name: z.string().max(200) }).safeParse(ctx.request.body);
     if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
-      ctx.status = 403;
-      return ctx.render('error', {
-        title: 'Not allowed',
-        heading: 'This form has expired',
-        message: 'Open your account page again and repeat the change.',
-        backTo: '/account/',
-      });
+      return formExpired(ctx);
     }
     const key = keyOf(current.user, ctx.params.id!);
     if (!key) return ctx.redirect('/account/');
@@ -315,13 +314,7 @@ export function createAccountRoutes(deps: {
     const current = await signedIn(ctx);
     const parsed = actionForm.safeParse(ctx.request.body);
     if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
-      ctx.status = 403;
-      return ctx.render('error', {
-        title: 'Not allowed',
-        heading: 'This form has expired',
-        message: 'Open your account page again and repeat the change.',
-        backTo: '/account/',
-      });
+      return formExpired(ctx);
     }
     const key = keyOf(current.user, ctx.params.id!);
     if (!key) return ctx.redirect('/account/');
