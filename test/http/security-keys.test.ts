@@ -35,10 +35,11 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
   let server: TestServer;
   let rp: RelyingParty;
   let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+  const real = newRealStores();
   before(async () => {
     smtp = await startSmtpServer();
     server = await startTestServer({
-      real: newRealStores(),
+      real,
       clock,
       mail: { smtpUrl: smtp.url, from: 'id@acme.example', retryBaseMs: 50, retries: 3 },
     });
@@ -281,9 +282,24 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
       events.map((event) => [event.actor, event.changed]),
       [['admin', ['Desk key']]],
     );
-    // The browser that signed in with the key: its session is over.
-    const login = await follow(agent, (await startAuthorization(rp)).url, rp.redirectUri);
-    assert.match(login.html, /name="password"/);
+    // The browser that signed in with the key, now reaching another node: its session is
+    // over, and the key is no second factor there either.
+    const nodeB = await startTestServer({ clock, real, issuer: server.issuer });
+    try {
+      const viaB = new UserAgent((url) => {
+        const routed = new URL(url);
+        if (routed.host === new URL(server.issuer).host) routed.host = new URL(nodeB.url).host;
+        return routed;
+      });
+      viaB.cookies = agent.cookies.map((cookie) => ({ ...cookie }));
+      const login = await follow(viaB, (await startAuthorization(rp)).url, rp.redirectUri);
+      assert.match(login.html, /name="password"/, 'signed out by the removal');
+      const posted = await viaB.postForm(formAction(login, '/login'), { username: 'pia', password: 'pia passphrase' });
+      const next = await follow(viaB, new URL(posted.headers.get('location')!, login.url), rp.redirectUri);
+      assert.match(next.html, /Set up your authenticator app/, 'a registration, not the key page');
+    } finally {
+      await nodeB.close();
+    }
   });
 
   it('lets one of two simultaneous answers to one challenge through', async () => {
