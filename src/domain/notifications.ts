@@ -23,6 +23,11 @@ const notices: Partial<Record<AuditType, (event: AuditEvent, user: UserRecord) =
             subject: 'An authenticator app was added to your account',
             what: 'An authenticator app was set up for your account. From now on, its codes sign you in.',
           },
+  'mfa.key_cloned': (event) => ({
+    kind: 'notify.security_key_cloned',
+    subject: 'A copy of your security key was refused',
+    what: `Someone tried to sign in to your account with a copy of the security key “${event.reason ?? ''}”: its answer showed it was not the key itself, and it was refused. If this was not you, your password is known to someone else and your key may have been copied: tell your administrator at once, remove the key on your account page, and change your password.`,
+  }),
   'mfa.key_removed': (event) => ({
     kind: 'notify.security_key_removed',
     subject: 'A security key was removed from your account',

@@ -575,6 +575,7 @@ export type MailKind =
   | 'notify.authenticator_added'
   | 'notify.security_key_added'
   | 'notify.security_key_removed'
+  | 'notify.security_key_cloned'
   | 'notify.authenticator_deleted'
   | 'notify.authenticator_reset'
   | 'notify.backup_codes_regenerated'

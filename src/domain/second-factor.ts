@@ -358,7 +358,8 @@ export function createSecondFactorService(deps: {
         (await users.useWebAuthnKey(user.id, checked.key.id, { from: checked.key.counter, to: checked.counter, at: new Date(limit.now) }));
       const settled = await guard.settle(user.id, used, limit);
       if (checked?.ok === false && checked.reason === 'cloned') {
-        await audit('mfa.key_cloned', user.id, source, 'failure', checked.key?.name);
+        // Recorded as a detection that happened (as a lock is), which is what a mail tells the user of.
+        await audit('mfa.key_cloned', user.id, source, 'success', checked.key?.name);
         return { result: 'cloned' };
       }
       if (!used || !checked?.ok) {

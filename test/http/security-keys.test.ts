@@ -302,6 +302,33 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     }
   });
 
+  it('refuses a copy of a key, audits it and tells the user by mail', async () => {
+    const { id, key } = await withKey('quin');
+    clock.advance(60_000);
+    const agent = new UserAgent();
+    const { page } = await afterPassword(agent, 'quin');
+    assert.equal((await answer(agent, page, key.get(ceremony(page)))).status, 303, 'the key itself: its counter is 1 now');
+    // A copy made before that sign-in signs with the counter it had then.
+    key.counter = 0;
+    clock.advance(60_000);
+    const copyAgent = new UserAgent();
+    const copyPage = (await afterPassword(copyAgent, 'quin')).page;
+    const refused = await answer(copyAgent, copyPage, key.get(ceremony(copyPage)));
+    assert.equal(refused.status, 401);
+    assert.match(refused.page.html, /This security key was refused/);
+    const events = (
+      (await (await server.adminFetch(`/admin/api/audit?user=${id}&type=mfa.key_cloned`)).json()) as {
+        events: { reason?: string }[];
+      }
+    ).events;
+    assert.deepEqual(
+      events.map((event) => event.reason),
+      ['Desk key'],
+    );
+    const mail = await smtp.arrival((sent) => sent.to.includes('quin@acme.example') && /copy of your security key/.test(sent.subject));
+    assert.match(mail.text, /a copy of the security key “Desk key”/);
+  });
+
   it('lets one of two simultaneous answers to one challenge through', async () => {
     const { key } = await withKey('jon');
     clock.advance(60_000);
