@@ -19,6 +19,7 @@ import { sealedKeyId, type DataKeyring } from './data-key.ts';
 import { CLIENT_SECRET_PURPOSE } from './clients.ts';
 import { AppError } from './errors.ts';
 import { PAIRWISE_KEY_ID, PAIRWISE_PURPOSE } from './saml-apps.ts';
+import { base64url, transports } from './webauthn.ts';
 import { TOTP_SECRET_PURPOSE } from './second-factor.ts';
 import { factorKinds, isFactorList } from './factors.ts';
 
@@ -31,8 +32,6 @@ import { factorKinds, isFactorList } from './factors.ts';
 const date = z.iso.datetime().transform((value) => new Date(value));
 const sealed = z.string().regex(/^v1\.[\w-]+\.[\w-]+\.[\w-]*\.[\w-]+$/, { message: 'a sealed value' });
 
-const base64url = (max: number) => z.string().regex(new RegExp(`^[\\w-]{1,${max}}$`), { message: 'base64url' });
-
 /** A security key or passkey: nothing secret (the private key stays in the authenticator). */
 const webauthnKey = z.strictObject({
   id: base64url(1366),
@@ -42,10 +41,7 @@ const webauthnKey = z.strictObject({
     .int()
     .min(0)
     .max(2 ** 32 - 1),
-  transports: z
-    .array(z.enum(['usb', 'nfc', 'ble', 'internal', 'hybrid', 'smart-card', 'cable']))
-    .max(7)
-    .optional(),
+  transports: transports.optional(),
   deviceType: z.enum(['singleDevice', 'multiDevice']),
   backedUp: z.boolean(),
   name: z.string().min(1).max(64),

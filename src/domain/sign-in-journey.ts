@@ -379,6 +379,7 @@ export function createSignInJourney(deps: JourneyDeps) {
     if (lock) return { kind: 'locked', user, until: lock.until };
     const step = await stepOf(journey, state, user);
     const address = user.email && hasVerifiedEmail(user) ? maskedAddress(user.email) : undefined;
+    const hasBackupCodes = !step.registering && (user.mfa.backupCodes?.hashes.length ?? 0) > 0;
     if (step.factor === 'email') {
       // The first view of the email page mails a code; later views (a reload) do not.
       const sent = state.emailCode ? undefined : await mailCode(journey, state, user, source);
@@ -389,7 +390,7 @@ export function createSignInJourney(deps: JourneyDeps) {
         to: address ?? '',
         sent,
         appInstead: step.others.includes('totp'),
-        hasBackupCodes: !step.registering && (user.mfa.backupCodes?.hashes.length ?? 0) > 0,
+        hasBackupCodes,
       };
     }
     const emailInstead = step.others.includes('email') ? address : undefined;
@@ -406,7 +407,7 @@ export function createSignInJourney(deps: JourneyDeps) {
         options: JSON.stringify(options),
         appInstead: step.others.includes('totp'),
         emailInstead,
-        hasBackupCodes: !step.registering && (user.mfa.backupCodes?.hashes.length ?? 0) > 0,
+        hasBackupCodes,
       };
     }
     if (!step.registering)

@@ -35,17 +35,19 @@ export function relyingPartyOf(issuer: string): RelyingParty | undefined {
 
 const CEREMONY_MS = 120_000;
 
-const b64url = (max: number) => z.string().regex(new RegExp(`^[\\w-]{1,${max}}$`));
-const transports = z.array(z.enum(['usb', 'nfc', 'ble', 'internal', 'hybrid', 'smart-card', 'cable'])).max(7);
+/** A base64url string of 1 to `max` characters (a credential id, a key, a signature). */
+export const base64url = (max: number) => z.string().regex(new RegExp(`^[\\w-]{1,${max}}$`), { message: 'base64url' });
+/** How a browser reaches an authenticator, as WebAuthn names it. */
+export const transports = z.array(z.enum(['usb', 'nfc', 'ble', 'internal', 'hybrid', 'smart-card', 'cable'])).max(7);
 
 /** What a browser sends back from navigator.credentials.create(), bounded before any parsing. */
 const creationResponse = z.object({
-  id: b64url(1366),
-  rawId: b64url(1366),
+  id: base64url(1366),
+  rawId: base64url(1366),
   type: z.literal('public-key'),
   response: z.object({
-    clientDataJSON: b64url(4096),
-    attestationObject: b64url(16_384),
+    clientDataJSON: base64url(4096),
+    attestationObject: base64url(16_384),
     transports: transports.optional(),
   }),
   clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
@@ -54,14 +56,14 @@ const creationResponse = z.object({
 
 /** What a browser sends back from navigator.credentials.get(). */
 const requestResponse = z.object({
-  id: b64url(1366),
-  rawId: b64url(1366),
+  id: base64url(1366),
+  rawId: base64url(1366),
   type: z.literal('public-key'),
   response: z.object({
-    clientDataJSON: b64url(4096),
-    authenticatorData: b64url(4096),
-    signature: b64url(8192),
-    userHandle: b64url(128).optional(),
+    clientDataJSON: base64url(4096),
+    authenticatorData: base64url(4096),
+    signature: base64url(8192),
+    userHandle: base64url(128).optional(),
   }),
   clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
   authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),

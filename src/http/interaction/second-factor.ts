@@ -97,7 +97,6 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
           appInstead: page.appInstead,
           emailInstead: page.emailInstead,
           hasBackupCodes: page.hasBackupCodes,
-          username: page.user.username,
         });
       }
       case 'email_code': {
