@@ -6,9 +6,13 @@ import { isWithin, maxAgeOf, type MfaDecision } from './mfa-policy.ts';
  * leaves the second factor's where it was; anything that needs a "fresh second factor"
  * reads the second factor's time.
  */
-export const authMethods = ['pwd', 'totp', 'email', 'backup_code', 'hwk', 'swk'] as const;
+export const authMethods = ['pwd', 'totp', 'email', 'backup_code', 'hwk', 'swk', 'user'] as const;
 export type AuthMethod = (typeof authMethods)[number];
-/** `hwk`: a security key or a passkey bound to one device; `swk`: a passkey that may be synced between devices. */
+/**
+ * `hwk`: a security key or a passkey bound to one device; `swk`: a passkey that may be
+ * synced between devices. `user` is no factor of its own: the authenticator of a key
+ * presented at that same time verified its user (a PIN or a biometric on it).
+ */
 export const secondFactorMethods: readonly AuthMethod[] = ['totp', 'email', 'backup_code', 'hwk', 'swk'];
 
 /** Epoch seconds of the last time each method was presented in one session. */
@@ -87,5 +91,7 @@ export function reportedAuthentication(input: {
   if (!isWithin(factorAt, maxAge, input.now)) return password;
   if (!wanted && factorAt < passwordAt) return password;
   const level = input.phishingResistant && isKeyMethod(factor.method) ? 'phr' : 'mfa';
-  return { level, amr: [...(methods.pwd !== undefined ? ['pwd'] : []), amrOf(factor.method), 'mfa'], authTime: factorAt };
+  // `user` (RFC 8176): the key reported is the one whose authenticator verified its user.
+  const verified = isKeyMethod(factor.method) && methods.user === factorAt ? ['user'] : [];
+  return { level, amr: [...(methods.pwd !== undefined ? ['pwd'] : []), amrOf(factor.method), ...verified, 'mfa'], authTime: factorAt };
 }

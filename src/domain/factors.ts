@@ -68,10 +68,15 @@ export function methodsOf(factors: readonly FactorKind[]): AuthMethod[] {
   return [...factors.flatMap(methodsOfFactor), 'backup_code'];
 }
 
-/** The times of the second-factor methods an application accepts, and of the password. */
+/**
+ * The times of the second-factor methods an application accepts, and of the password; with
+ * keys, when an authenticator last verified its user (`user`).
+ */
 export function acceptedTimes(methods: MethodTimes, factors: readonly FactorKind[]): MethodTimes {
   const kept: MethodTimes = {};
-  for (const method of ['pwd', ...methodsOf(factors)] as AuthMethod[]) if (methods[method] !== undefined) kept[method] = methods[method];
+  const verified: AuthMethod[] = factors.includes('webauthn') ? ['user'] : [];
+  for (const method of ['pwd', ...methodsOf(factors), ...verified] as AuthMethod[])
+    if (methods[method] !== undefined) kept[method] = methods[method];
   return kept;
 }
 

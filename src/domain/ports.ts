@@ -494,6 +494,8 @@ export interface SignInState {
   emailCode?: { id: string; hash: string; sentAt: number; expiresAt: number } | undefined;
   /** What passed the second factor in this sign-in, until the page after it is seen. */
   passedWith?: 'totp' | 'email' | 'backup_code' | 'hwk' | 'swk' | undefined;
+  /** The key that passed it was one whose authenticator verified its user (a PIN, a biometric). */
+  passedVerified?: true | undefined;
   /** The user's own factor passed in this sign-in, before another is added. */
   proven?: true | undefined;
 }

@@ -24,8 +24,11 @@ export const ENROLLMENT_PURPOSE = 'totp-enrollment';
 
 /** What one code did. "No device" and "wrong" look the same to the user; the audit log tells them apart. */
 export type CodeOutcome =
-  /** `signedIn`: the sign-in this code finished is recorded already (see `verify`). */
-  | { result: 'passed'; method: 'totp' | 'email' | 'backup_code' | 'hwk' | 'swk'; signedIn?: true }
+  /**
+   * `signedIn`: the sign-in this code finished is recorded already (see `verify`);
+   * `userVerified`: a key whose authenticator verified its user.
+   */
+  | { result: 'passed'; method: 'totp' | 'email' | 'backup_code' | 'hwk' | 'swk'; signedIn?: true; userVerified?: true }
   /** A security key signed right, but its counter went back: a copy of it (refused, audited). */
   | { result: 'cloned' }
   /** The mailed code, right but past its 10 minutes (not counted as a wrong code). */
@@ -37,7 +40,7 @@ export type CodeOutcome =
 
 /** `method`: what the registration presented, when not the factor's one method (a key: `hwk` or `swk`). */
 export type RegisterOutcome =
-  | { result: 'registered'; method?: 'hwk' | 'swk' }
+  | { result: 'registered'; method?: 'hwk' | 'swk'; userVerified?: true }
   | { result: 'already_registered' }
   | Exclude<CodeOutcome, { result: 'passed' | 'no_device' }>;
 
@@ -368,7 +371,7 @@ export function createSecondFactorService(deps: {
       }
       const method = keyMethod(checked.key);
       await audit('mfa.passed', user.id, source, 'success', method);
-      return { result: 'passed', method };
+      return { result: 'passed', method, ...(checked.userVerified ? { userVerified: true as const } : {}) };
     },
 
     /**
@@ -387,7 +390,7 @@ export function createSecondFactorService(deps: {
       const key: WebAuthnKey = { ...checked.key, name: keyName(name) ?? 'Security key', addedAt: new Date(limit.now) };
       if (!(await users.addWebAuthnKey(user.id, key))) return { result: 'already_registered' };
       await registeredEvent(user.id, 'webauthn', source);
-      return { result: 'registered', method: keyMethod(key) };
+      return { result: 'registered', method: keyMethod(key), ...(checked.userVerified ? { userVerified: true as const } : {}) };
     },
 
     /** The user's lock now, from the guard or, should Redis have lost it, the user record at hand. */

@@ -558,7 +558,8 @@ export function createSignInJourney(deps: JourneyDeps) {
       return { kind: 'page' as const, checked };
     }
     const recorded = outcome.signedIn === true;
-    return { ...(await finish(journey, rest, outcome.method, nowSeconds(), source, recorded)), checked };
+    const presented = { method: outcome.method, at: nowSeconds(), userVerified: outcome.userVerified === true };
+    return { ...(await finish(journey, rest, presented, source, recorded)), checked };
   }
 
   /** What a registration's code leads to: the backup codes page, or the code of a factor registered elsewhere. */
@@ -572,12 +573,14 @@ export function createSignInJourney(deps: JourneyDeps) {
   ): Promise<CodeOutcome> {
     const checked = { as: 'register' as const, result: outcome.result, user: user.id };
     switch (outcome.result) {
-      case 'registered':
-        return { ...(await afterRegistration(journey, state, outcome.method ?? methodsOfFactor(factor)[0]!, source)), checked };
+      case 'registered': {
+        const method = outcome.method ?? methodsOfFactor(factor)[0]!;
+        return { ...(await afterRegistration(journey, state, method, source, outcome.userVerified === true)), checked };
+      }
       case 'already_registered':
         if (factor === 'webauthn') return { kind: 'retry', reason: 'key_not_added', checked };
         return factor === 'email'
-          ? { ...(await afterRegistration(journey, state, factor, source)), checked }
+          ? { ...(await afterRegistration(journey, state, factor, source, false)), checked }
           : { ...(await registeredElsewhere(journey, state)), checked };
       case 'locked':
         return { kind: 'retry', reason: 'locked', checked };
@@ -604,14 +607,24 @@ export function createSignInJourney(deps: JourneyDeps) {
     return { kind: 'retry', reason: 'registered_elsewhere' };
   }
 
-  /** After a registration (which presented `method`): the backup codes are shown once before the sign-in goes on. */
-  async function afterRegistration(journey: Journey, state: SignInState, method: AuthMethod, source: AttemptSource): Promise<CodeOutcome> {
+  /**
+   * After a registration (which presented `method`; `userVerified`: a key that verified its
+   * user): the backup codes are shown once before the sign-in goes on.
+   */
+  async function afterRegistration(
+    journey: Journey,
+    state: SignInState,
+    method: AuthMethod,
+    source: AttemptSource,
+    userVerified: boolean,
+  ): Promise<CodeOutcome> {
     const codes = await deps.secondFactor.issueBackupCodes(state.accountId, source);
     const { sealedEnrollment: _done, emailCode: _used, factor: _chosen, keyChallenge: _answered, ...rest } = state;
     await save(journey, {
       ...rest,
       secondFactorAt: nowSeconds(),
       passedWith: method as NonNullable<SignInState['passedWith']>,
+      ...(userVerified ? { passedVerified: true as const } : {}),
       ...(codes ? { sealedBackupCodes: deps.keyring.seal(JSON.stringify(codes), BACKUP_CODES_PURPOSE) } : {}),
     });
     return { kind: 'page' };
@@ -625,30 +638,36 @@ export function createSignInJourney(deps: JourneyDeps) {
       'invalid_request',
       'This step of the sign-in is not the current one. Start again from the application.',
     );
-    return finish(journey, state, state.passedWith ?? 'totp', state.secondFactorAt, source);
+    const presented = { method: state.passedWith ?? 'totp', at: state.secondFactorAt, userVerified: state.passedVerified === true };
+    return finish(journey, state, presented, source);
   }
 
   /**
    * What this sign-in presented: after a password in it, both methods and a new login; in
    * a session that had its password already (step-up, an expired second factor), the
-   * second factor alone: the password was not asked again. `recorded`: the code's own
-   * writes recorded the sign-in already (the user's `lastLogin`, `signin.succeeded`).
+   * second factor alone: the password was not asked again. A key that verified its user
+   * says so (`user`, at the key's time). `recorded`: the code's own writes recorded the
+   * sign-in already (the user's `lastLogin`, `signin.succeeded`).
    */
   async function finish(
     journey: Journey,
     state: SignInState,
-    method: AuthMethod,
-    at: number,
+    presented: { method: AuthMethod; at: number; userVerified: boolean },
     source: AttemptSource,
     recorded = false,
   ): Promise<Finished> {
+    const { method, at } = presented;
     const { accountId, passwordAt } = state;
     journey.state = Promise.resolve(undefined);
     await Promise.all([
       deps.state.drop(journey.id),
       ...(recorded ? [] : [recordSignIn(accountId, source, true), signedIn(accountId, method, source)]),
     ]);
-    const methods: MethodTimes = passwordAt === undefined ? { [method]: at } : { pwd: passwordAt, [method]: at };
+    const methods: MethodTimes = {
+      ...(passwordAt === undefined ? {} : { pwd: passwordAt }),
+      [method]: at,
+      ...(presented.userVerified ? { user: at } : {}),
+    };
     return { kind: 'finished', accountId, methods, login: passwordAt !== undefined };
   }
 

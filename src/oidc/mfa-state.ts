@@ -38,6 +38,8 @@ const signInSchema = z.strictObject({
     .optional(),
   /** What passed the second factor in this sign-in, until the page after it is seen. */
   passedWith: z.enum(['totp', 'email', 'backup_code', 'hwk', 'swk']).optional(),
+  /** The key that passed it verified its user. */
+  passedVerified: z.literal(true).optional(),
   /** The user's own factor passed in this sign-in, before another is added. */
   proven: z.literal(true).optional(),
 });

@@ -56,6 +56,20 @@ describe('what a token reports of a session', () => {
     );
   });
 
+  it('says the authenticator verified its user only of the key reported, presented with that verification', () => {
+    assert.deepEqual(report({ pwd: now - 20, hwk: now - 10, user: now - 10 }, { action: 'none' }).amr, ['pwd', 'hwk', 'user', 'mfa']);
+    assert.deepEqual(report({ pwd: now - 20, swk: now - 10 }, { action: 'none' }).amr, ['pwd', 'swk', 'mfa'], 'no verification');
+    // A verifying key earlier, then a key that did not verify: the later one is reported, without `user`.
+    assert.deepEqual(report({ pwd: now - 30, hwk: now - 10, user: now - 20 }, { action: 'none' }).amr, ['pwd', 'hwk', 'mfa']);
+    // A verifying key, then the app's code: the code is reported, and `user` is not a factor of its own.
+    assert.deepEqual(report({ pwd: now - 30, totp: now - 10, hwk: now - 20, user: now - 20 }, { action: 'none' }).amr, [
+      'pwd',
+      'otp',
+      'mfa',
+    ]);
+    assert.equal(report({ pwd: now - 30, user: now - 20 }, { action: 'none' }).level, 'password');
+  });
+
   it('claims no MFA for a decision that still asks for a factor', () => {
     assert.equal(report({ pwd: now, totp: now }, { action: 'verify', reason: 'required' }).level, 'password');
     assert.equal(report({ pwd: now, totp: now }, { action: 'deny' }).level, 'password');

@@ -113,7 +113,7 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
         await pageCheck(page, `key-added-${size}`, 'security key added, with backup codes');
         await page.getByTestId('continue').click();
         const claims = (await exchangeCode(rp, start, await backAtApplication(page))).claims()!;
-        assert.deepEqual(claims.amr, ['pwd', 'hwk', 'mfa'], 'the key presented, bound to its device');
+        assert.deepEqual(claims.amr, ['pwd', 'hwk', 'user', 'mfa'], 'the key presented, bound to its device, and it verified its user');
         assert.equal(claims.acr, 'urn:twofold:acr:mfa');
         const stored = ((await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as { mfa: { factors: string[] } }).mfa;
         assert.deepEqual(stored.factors, ['webauthn']);
@@ -140,7 +140,7 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
         await again.getByRole('heading', { name: 'Use your security key' }).waitFor();
         await pageCheck(again, `key-signin-${size}`, 'security key page');
         await again.getByTestId('key-start').click();
-        assert.deepEqual((await exchangeCode(rp, second, await backAtApplication(again))).claims()!.amr, ['pwd', 'hwk', 'mfa']);
+        assert.deepEqual((await exchangeCode(rp, second, await backAtApplication(again))).claims()!.amr, ['pwd', 'hwk', 'user', 'mfa']);
 
         // A copy of the key: the same private key, its counter back where it began.
         const used = (await sameKey.cdp.send('WebAuthn.getCredentials', { authenticatorId: sameKey.authenticatorId })).credentials[0]!;
@@ -187,7 +187,7 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
       await page.getByTestId('key-start').click();
       await page.getByRole('heading', { name: 'Security key added' }).waitFor();
       await page.getByTestId('continue').click();
-      assert.deepEqual((await exchangeCode(keysOnly, start, await backAtApplication(page))).claims()!.amr, ['pwd', 'hwk', 'mfa']);
+      assert.deepEqual((await exchangeCode(keysOnly, start, await backAtApplication(page))).claims()!.amr, ['pwd', 'hwk', 'user', 'mfa']);
       const factors = ((await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as { mfa: { factors: string[] } }).mfa.factors;
       assert.deepEqual(factors, ['totp', 'webauthn']);
 
@@ -201,7 +201,7 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
       await page.getByTestId('choose-key').click();
       await page.getByRole('heading', { name: 'Use your security key' }).waitFor();
       await page.getByTestId('key-start').click();
-      assert.deepEqual((await exchangeCode(rp, wikiStart, await backAtApplication(page))).claims()!.amr, ['pwd', 'hwk', 'mfa']);
+      assert.deepEqual((await exchangeCode(rp, wikiStart, await backAtApplication(page))).claims()!.amr, ['pwd', 'hwk', 'user', 'mfa']);
     } finally {
       await context.close();
     }

@@ -91,7 +91,7 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     const onward = await agent.postForm(formAction(added.page, '/continue'), {});
     const back = await follow(agent, new URL(onward.headers.get('location')!, added.page.url), rp.redirectUri);
     const claims = (await exchangeCode(rp, start, back.url)).claims()!;
-    assert.deepEqual(claims.amr, ['pwd', 'hwk', 'mfa']);
+    assert.deepEqual(claims.amr, ['pwd', 'hwk', 'user', 'mfa'], 'the key presented, and it verified its user');
     return { id, key, agent };
   }
 
@@ -108,7 +108,7 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     assert.equal(signed.status, 303);
     const answered = await follow(agent, new URL(signed.headers.get('location')!, keyPage.url), 'never:');
     const { profile } = await sp.saml.validatePostResponseAsync({ SAMLResponse: sp.answerOn(answered).SAMLResponse });
-    assert.deepEqual(profile!['amr'], ['pwd', 'hwk', 'mfa']);
+    assert.deepEqual(profile!['amr'], ['pwd', 'hwk', 'user', 'mfa']);
     assert.ok(profile!.getAssertionXml!().includes('<saml:AuthnContextClassRef>urn:twofold:acr:phr</saml:AuthnContextClassRef>'));
 
     // An application that takes any factor but asks for the phishing-resistant class in its request.
@@ -139,7 +139,7 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     const signed = key.get(ceremony(page));
     const passed = await answer(agent, page, signed);
     assert.equal(passed.status, 303);
-    assert.deepEqual((await exchangeCode(rp, start, passed.page.url)).claims()!.amr, ['pwd', 'hwk', 'mfa']);
+    assert.deepEqual((await exchangeCode(rp, start, passed.page.url)).claims()!.amr, ['pwd', 'hwk', 'user', 'mfa']);
 
     // A new sign-in: the answer to the last one's challenge, a stranger's key, and garbage.
     clock.advance(60_000);
@@ -172,12 +172,12 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     const { start, page } = await afterPassword(agent, 'max');
     const signedIn = await answer(agent, page, key.get(ceremony(page)));
     const plain = (await exchangeCode(rp, start, signedIn.page.url)).claims()!;
-    assert.deepEqual([plain.acr, plain.amr], ['urn:twofold:acr:mfa', ['pwd', 'hwk', 'mfa']], 'the level asked for: MFA');
+    assert.deepEqual([plain.acr, plain.amr], ['urn:twofold:acr:mfa', ['pwd', 'hwk', 'user', 'mfa']], 'the level asked for: MFA');
     // The same session, asked for the phishing-resistant level: the key it presented meets it.
     const phr = await startAuthorization(rp, { acr_values: 'urn:twofold:acr:phr' });
     const back = await follow(agent, phr.url, rp.redirectUri);
     const stated = (await exchangeCode(rp, phr, back.url)).claims()!;
-    assert.deepEqual([stated.acr, stated.amr], ['urn:twofold:acr:phr', ['pwd', 'hwk', 'mfa']]);
+    assert.deepEqual([stated.acr, stated.amr], ['urn:twofold:acr:phr', ['pwd', 'hwk', 'user', 'mfa']]);
 
     // A session that presented only the app's code: the phishing-resistant level asks for a key.
     const phone = new Phone(clock);
