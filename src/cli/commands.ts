@@ -283,6 +283,32 @@ export const commands: Command[] = [
     text: showUser,
   },
   {
+    name: 'mfa browsers',
+    args: 'USER',
+    summary: 'list the browsers the user chose not to be asked the second factor again on',
+    positionals: [1, 1],
+    run: async (i) => i.api.call('GET', await userPath(i.api, i.positionals[0]!)),
+    text: (user) =>
+      (user.mfa.rememberedBrowsers as { id: string; browser: string; application?: string; rememberedAt: string; expiresAt: string }[])
+        .map(
+          (browser) =>
+            `${browser.id}  ${browser.browser}${browser.application ? ` at ${browser.application}` : ''}, remembered ${browser.rememberedAt}, until ${browser.expiresAt}`,
+        )
+        .join('\n') || 'no remembered browsers',
+  },
+  {
+    name: 'mfa forget-browsers',
+    args: 'USER [BROWSER-ID]',
+    summary: 'forget one remembered browser, or all of them: each is asked for the second factor again',
+    positionals: [1, 2],
+    run: async (i) => {
+      const [user, browser] = i.positionals;
+      const path = `${await userPath(i.api, user!)}/mfa/remembered${browser === undefined ? '' : `/${encodeURIComponent(browser)}`}`;
+      return i.api.call('DELETE', path);
+    },
+    text: (user) => `${user.username}: ${(user.mfa.rememberedBrowsers as unknown[]).length} remembered browsers left`,
+  },
+  {
     name: 'users end-sessions',
     args: 'USER',
     summary: 'end every session and refresh token of the user (the next sign-in asks for the password and the code)',

@@ -133,6 +133,8 @@ export function createAdministration(deps: {
       resetMfa: (id: string, by: Actor) => deps.recovery.resetMfa(id, by),
       /** Removes one security key or passkey; every session of the user ends. Null: no such user or key. */
       removeKey: (id: string, keyId: string, by: Actor) => deps.recovery.removeKey(id, keyId, by),
+      /** Forgets one remembered browser, or all of them; false when there was none. */
+      forgetBrowsers: (id: string, browserId: string | undefined, by: Actor) => deps.recovery.forgetBrowsers(id, browserId, by),
       endSessions: (id: string, by: Actor) => deps.recovery.endSessions(id, by),
       /** Lifts a lock; a user who is not locked is left as is, with no event. False: no such user. */
       async unlock(id: string, by: Actor) {

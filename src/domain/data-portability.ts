@@ -20,6 +20,7 @@ import { CLIENT_SECRET_PURPOSE } from './clients.ts';
 import { AppError } from './errors.ts';
 import { PAIRWISE_KEY_ID, PAIRWISE_PURPOSE } from './saml-apps.ts';
 import { base64url, transports } from './webauthn.ts';
+import { REMEMBER_DAYS_MAX } from './remembered-devices.ts';
 import { TOTP_SECRET_PURPOSE } from './second-factor.ts';
 import { factorKinds, isFactorList } from './factors.ts';
 
@@ -111,6 +112,7 @@ const samlAppRecord = z.strictObject({
   mfaPolicy: z.enum(['required', 'if_enrolled', 'off']).optional(),
   mfaMaxAge: z.number().int().min(0).max(31_536_000).optional(),
   mfaFactors: z.array(z.enum(factorKinds)).refine(isFactorList, { message: 'one or more factors, each once' }).optional(),
+  rememberDeviceDays: z.number().int().min(0).max(REMEMBER_DAYS_MAX).optional(),
   nameIdFormat: z.enum(samlNameIdFormats),
   attributes: z
     .array(
@@ -209,7 +211,9 @@ export function createDataPortability(deps: {
           format: 'twofold-export',
           version: 1,
           exportedAt: new Date(deps.clock.now()).toISOString(),
-          users,
+          // Remembered browsers stay behind: a file restored later must not bring back a
+          // browser forgotten since (an import replaces a user's factors, and so forgets them).
+          users: users.map(({ mfa: { remembered: _stays, ...mfa }, ...user }) => ({ ...user, mfa })),
           ...(clients ? { clients, samlApps, ...(samlPairwise ? { samlPairwise } : {}) } : {}),
         }),
       ) as unknown;

@@ -29,9 +29,11 @@ export type MfaReason = 'required' | 'if_enrolled' | 'step_up' | 'max_age';
 /**
  * `none` with `wanted`: the second factor is wanted for that reason and the session's last
  * one covers it (single sign-on); the tokens then say MFA. `none` alone: nothing is wanted.
+ * `rememberedBy`: a remembered browser (its id) spared the factor; nothing covers it in the
+ * session, so the tokens say the password alone (domain/remembered-devices.ts).
  */
 export type MfaDecision =
-  { action: 'deny' } | { action: 'none'; wanted?: MfaReason } | { action: 'register' | 'verify'; reason: MfaReason };
+  { action: 'deny' } | { action: 'none'; wanted?: MfaReason; rememberedBy?: string } | { action: 'register' | 'verify'; reason: MfaReason };
 
 export function decideMfa(input: PolicyInput): MfaDecision {
   const { settings, client, user } = input;

@@ -55,6 +55,26 @@ export interface WebAuthnKey {
 /** How many WebAuthn credentials one user may register. */
 export const WEBAUTHN_KEYS_MAX = 10;
 
+/**
+ * A browser the user asked not to be asked again on (domain/remembered-devices.ts). The
+ * browser holds a random token; only its hash is kept here.
+ */
+export interface RememberedDevice {
+  /** A public id, to list and forget it by. */
+  id: string;
+  /** SHA-256 of the browser's token (base64url). */
+  tokenHash: string;
+  /** The browser's family ("Firefox on Linux"), from its User-Agent when it was remembered. */
+  browser: string;
+  /** The application it was remembered at. */
+  clientId?: string;
+  rememberedAt: Date;
+  /** The days that application allowed, from `rememberedAt`. */
+  expiresAt: Date;
+  /** The last sign-in it spared a second factor. */
+  lastUsedAt?: Date;
+}
+
 /** The unused backup codes of a user, as keyed hashes (see domain/backup-codes.ts). */
 export interface BackupCodeSet {
   /** The data key the hashing key was derived from. */
@@ -74,6 +94,12 @@ export interface UserMfa {
   email?: EmailFactor;
   /** Security keys and passkeys, in the order they were added (at most WEBAUTHN_KEYS_MAX). */
   webauthn?: WebAuthnKey[];
+  /**
+   * Browsers remembered after a second factor, the oldest first (at most
+   * REMEMBERED_DEVICES_MAX). Forgotten all at once by a password change, disabling, a
+   * reset, and any change to the user's factors.
+   */
+  remembered?: RememberedDevice[];
   /**
    * A lock after too many wrong codes, kept with the user as well as in the guard, so a
    * Redis that lost its data unlocks nobody. `until` null: until an administrator unlocks.
@@ -167,21 +193,29 @@ export interface UserStore {
   list(query: UserQuery): Promise<UserPage>;
   /** A password sign-in of the user: `lastAttemptAt`, and `lastLogin` when it succeeded. */
   recordSignIn(id: string, attempt: SignInSource & { at: Date; succeeded: boolean }): Promise<void>;
-  /** The changed user, or null when there is none. */
+  /**
+   * The changed user, or null when there is none. A new password, or disabling, forgets the
+   * remembered browsers in the same update.
+   */
   update(id: string, patch: UserPatch, at: Date): Promise<UserRecord | null>;
   /** Notes that a registration page was shown, unless a device is registered. */
   markRegistrationPending(id: string, at: Date): Promise<void>;
   /**
    * Stores the device, only if the user has none (two registrations racing: one wins).
-   * Clears the pending mark. False when a device was already there or the user is gone.
+   * Clears the pending mark and forgets the remembered browsers (the factors changed).
+   * False when a device was already there or the user is gone.
    */
   registerDevice(id: string, device: TotpDevice): Promise<boolean>;
-  /** Registers email codes as a second factor, only if the user has not yet (two registrations racing: one wins). */
+  /**
+   * Registers email codes as a second factor, only if the user has not yet (two
+   * registrations racing: one wins); forgets the remembered browsers.
+   */
   registerEmailFactor(id: string, at: Date): Promise<boolean>;
   /** Notes the use of an email code. */
   emailFactorUsed(id: string, at: Date): Promise<void>;
   /**
-   * Adds a WebAuthn credential and clears the pending mark, in one update. False when the
+   * Adds a WebAuthn credential, clears the pending mark and forgets the remembered
+   * browsers, in one update. False when the
    * user is gone, has WEBAUTHN_KEYS_MAX already, or holds this credential id already.
    */
   addWebAuthnKey(id: string, key: WebAuthnKey): Promise<boolean>;
@@ -193,8 +227,20 @@ export interface UserStore {
   useWebAuthnKey(id: string, keyId: string, use: { from: number; to: number; at: Date }): Promise<boolean>;
   /** Renames one WebAuthn credential; false when the user has no such key. */
   renameWebAuthnKey(id: string, keyId: string, name: string): Promise<boolean>;
-  /** Removes one WebAuthn credential in one update; the removed key, or null when there was none. */
+  /**
+   * Removes one WebAuthn credential and forgets the remembered browsers, in one update; the
+   * removed key, or null when there was none.
+   */
   removeWebAuthnKey(id: string, keyId: string): Promise<WebAuthnKey | null>;
+  /**
+   * Remembers a browser, only while the user has a second factor; past
+   * REMEMBERED_DEVICES_MAX the oldest is forgotten in the same update. False otherwise.
+   */
+  rememberDevice(id: string, device: RememberedDevice): Promise<boolean>;
+  /** Notes that a remembered browser spared a second factor. */
+  rememberedDeviceUsed(id: string, deviceId: string, at: Date): Promise<void>;
+  /** Forgets one remembered browser (`deviceId`), or all of them; those forgotten (none when there were none). */
+  forgetDevices(id: string, deviceId?: string): Promise<RememberedDevice[]>;
   /**
    * Records an accepted time step, only if it is later than the device's last one: one
    * conditional update, atomic on its own, so of simultaneous or replayed claims of one
@@ -212,7 +258,10 @@ export interface UserStore {
    * the one caller that removed it.
    */
   useBackupCode(id: string, hash: string, at: Date): Promise<boolean>;
-  /** Removes the device, email codes, security keys and passkeys, the backup codes and the pending mark at once. False: no such user. */
+  /**
+   * Removes the device, email codes, security keys and passkeys, the backup codes, the
+   * remembered browsers and the pending mark at once. False: no such user.
+   */
   resetMfa(id: string, at: Date): Promise<boolean>;
   /** False when there is no such user. */
   delete(id: string): Promise<boolean>;
@@ -305,6 +354,12 @@ export const auditTypes = [
   'mfa.key_removed',
   /** A security key or passkey was given another name (`changes`: the name before and after). */
   'mfa.key_renamed',
+  /** A browser was remembered after a second factor (`reason`: its family). */
+  'mfa.browser_remembered',
+  /** A remembered browser spared the second factor of a sign-in (`reason`: its family). */
+  'mfa.browser_used',
+  /** Remembered browsers were forgotten by the user or an administrator (`changed`: their families). */
+  'mfa.browser_forgotten',
   'mfa.locked',
   'mfa.unlocked',
   'mfa.reset',
@@ -496,6 +551,8 @@ export interface SignInState {
   passedWith?: 'totp' | 'email' | 'backup_code' | 'hwk' | 'swk' | undefined;
   /** The key that passed it was one whose authenticator verified its user (a PIN, a biometric). */
   passedVerified?: true | undefined;
+  /** "Don't ask again on this device" was ticked: the browser is remembered when the sign-in ends. */
+  remember?: true | undefined;
   /** The user's own factor passed in this sign-in, before another is added. */
   proven?: true | undefined;
 }
@@ -533,6 +590,8 @@ export interface SamlAppRecord {
   mfaMaxAge?: number | undefined;
   /** The second factors the application accepts; all that are switched on when absent. */
   mfaFactors?: ('totp' | 'email' | 'webauthn')[] | undefined;
+  /** How many days a browser may be remembered after a second factor; 0 or absent: never. */
+  rememberDeviceDays?: number | undefined;
   nameIdFormat: SamlNameIdFormat;
   /** Unset: the default set (username, email and name under their OID and plain names). */
   attributes?: SamlAttribute[] | undefined;

@@ -83,6 +83,25 @@ export function createRecoveryService(deps: {
       return true;
     },
 
+    /**
+     * Forgets one remembered browser (`browserId`), or every one: their next sign-in asks
+     * for the second factor, and so does any application they would have spared it in a
+     * session open now (the browser is checked at each). False when there was none.
+     */
+    async forgetBrowsers(userId: string, browserId: string | undefined, source: RecoverySource): Promise<boolean> {
+      const forgotten = await deps.users.forgetDevices(userId, browserId);
+      if (!forgotten.length) return false;
+      await deps.audit.record({
+        at: new Date(deps.clock.now()),
+        type: 'mfa.browser_forgotten',
+        outcome: 'success',
+        userId,
+        ...source,
+        changed: forgotten.map((device) => device.browser),
+      });
+      return true;
+    },
+
     /** Ends every session, grant and refresh token of the user (a lost laptop). False: no such user. */
     async endSessions(userId: string, source: RecoverySource): Promise<boolean> {
       if (!(await deps.users.findById(userId))) return false;

@@ -13,6 +13,7 @@ import {
   type FactorKind,
 } from './factors.ts';
 import type { Clock } from './clock.ts';
+import { isHonoured, newRememberedDevice, rememberedDeviceOf } from './remembered-devices.ts';
 import type { DataKeyring } from './data-key.ts';
 import { AppError, assertThat } from './errors.ts';
 import { decideMfa, type MfaDecision, type MfaPolicy } from './mfa-policy.ts';
@@ -38,6 +39,8 @@ export interface AppPolicy {
   adminsOnly?: boolean | undefined;
   /** The second factors the application accepts (`mfa_factors`); all that are switched on when absent. */
   mfaFactors?: readonly FactorKind[] | undefined;
+  /** How many days a browser may be remembered after a second factor (`remember_device_days`); 0 or absent: never. */
+  rememberDays?: number | undefined;
 }
 
 /** The application takes security keys and passkeys only: the phishing-resistant level. */
@@ -75,6 +78,8 @@ export interface Journey {
   sessionAccountId?: string | undefined;
   /** When each method was presented in the browser's session, for `sessionAccountId` or the password's account. */
   sessionMethods: (accountId: string) => Promise<MethodTimes>;
+  /** The token of the browser's remembered-device cookie, if it sent one. */
+  deviceToken?: string | undefined;
   /**
    * This request's copy of the sign-in's state: read at most once per request and kept in
    * step with what the request writes. The Journey is the request's own, so is this.
@@ -89,6 +94,8 @@ export interface Finished {
   methods: MethodTimes;
   /** A password was presented in this sign-in (a new login), not only a second factor. */
   login: boolean;
+  /** The browser is remembered from now on: the token its cookie keeps, for so long. */
+  remembered?: { token: string; maxAgeSeconds: number } | undefined;
 }
 
 export type PasswordOutcome =
@@ -110,7 +117,15 @@ export type FactorPage =
    * The app's code page; `emailInstead`: the masked address a code may be mailed to instead;
    * `keyInstead`: a security key may be used instead.
    */
-  | { kind: 'code'; user: UserRecord; registeredElsewhere: boolean; emailInstead?: string | undefined; keyInstead: boolean }
+  | {
+      kind: 'code';
+      user: UserRecord;
+      registeredElsewhere: boolean;
+      emailInstead?: string | undefined;
+      keyInstead: boolean;
+      /** "Don't ask again on this device" is offered, for this many days (0: not offered). */
+      rememberDays: number;
+    }
   /** `emailInstead`: email codes may be registered instead, to this masked address; `keyInstead`: a security key. */
   | {
       kind: 'register';
@@ -134,6 +149,7 @@ export type FactorPage =
       appInstead: boolean;
       emailInstead?: string | undefined;
       hasBackupCodes: boolean;
+      rememberDays: number;
     }
   /**
    * The email code page: to sign in, or to register email codes (`registering`). `to`: the
@@ -148,6 +164,7 @@ export type FactorPage =
       sent?: SendOutcome | undefined;
       appInstead: boolean;
       hasBackupCodes: boolean;
+      rememberDays: number;
     };
 
 /** What a code was checked as, and what came of it (for the log). */
@@ -220,11 +237,17 @@ export function createSignInJourney(deps: JourneyDeps) {
    * `methods`: what the session presented, of which only the factors the application
    * accepts count (an email code does not stand for the app where only the app is accepted).
    */
-  async function decide(user: UserRecord | null, app: AppPolicy, request: JourneyRequest, methods: MethodTimes): Promise<MfaDecision> {
+  async function decide(
+    user: UserRecord | null,
+    app: AppPolicy,
+    request: JourneyRequest,
+    methods: MethodTimes,
+    deviceToken?: string,
+  ): Promise<MfaDecision> {
     if (!user) return { action: 'deny' };
     const settings = await deps.settings.get();
     const accepted = await acceptedFor(app);
-    return decideMfa({
+    const decision = decideMfa({
       settings: { enabled: settings.enabled, defaultPolicy: settings.defaultPolicy },
       client: app,
       requestMaxAge: request.maxAge,
@@ -238,7 +261,31 @@ export function createSignInJourney(deps: JourneyDeps) {
       lastSecondFactorAt: request.forced ? undefined : secondFactorAt(acceptedTimes(methods, accepted)),
       now: nowSeconds(),
     });
+    return rememberedInstead(decision, user, app, request, deviceToken);
   }
+
+  /**
+   * A browser remembered for this user spares the code it would be asked, where the
+   * application remembers browsers that long; never for a registration, a step-up, a new
+   * sign-in (`prompt=login`, `max_age`) or the phishing-resistant level.
+   */
+  function rememberedInstead(
+    decision: MfaDecision,
+    user: UserRecord,
+    app: AppPolicy,
+    request: JourneyRequest,
+    deviceToken: string | undefined,
+  ): MfaDecision {
+    if (decision.action !== 'verify' || decision.reason === 'step_up') return decision;
+    if (request.stepUp || request.forced || request.maxAge !== undefined || wantsKeysOnly(app)) return decision;
+    const now = deps.clock.now();
+    const device = rememberedDeviceOf(user, deviceToken, now);
+    return device && isHonoured(device, app, now) ? { action: 'none', wanted: decision.reason, rememberedBy: device.id } : decision;
+  }
+
+  /** "Don't ask again on this device" may be offered on this step: for so many days, or 0. */
+  const rememberDaysOf = (journey: Journey, step: Step) =>
+    step.registering || step.proving || journey.request.stepUp || wantsKeysOnly(journey.app) ? 0 : (journey.app.rememberDays ?? 0);
 
   /**
    * The step of this sign-in: check a factor the user has and the application accepts (the
@@ -277,8 +324,41 @@ export function createSignInJourney(deps: JourneyDeps) {
     countAttempt(deps.rateLimiter, deps.rateLimits, { kind: '', username, ip, now: deps.clock.now() });
 
   /** The sign-in of an application is complete: who, where, and the second factor it presented. */
-  const signedIn = (userId: string, factor: AuthMethod | 'none', source: AttemptSource) =>
+  const signedIn = (userId: string, factor: AuthMethod | 'none' | 'remembered', source: AttemptSource) =>
     deps.audit.record(signedInEvent(new Date(deps.clock.now()), userId, factor, source));
+
+  /** A remembered browser spared this sign-in its second factor: noted on it, and audited. */
+  async function rememberedUse(user: UserRecord, deviceId: string, source: AttemptSource) {
+    const at = new Date(deps.clock.now());
+    const browser = user.mfa.remembered?.find((device) => device.id === deviceId)?.browser;
+    await Promise.all([
+      deps.users.rememberedDeviceUsed(user.id, deviceId, at),
+      deps.audit.record({
+        at,
+        type: 'mfa.browser_used',
+        outcome: 'success',
+        userId: user.id,
+        ...source,
+        ...(browser ? { reason: browser } : {}),
+      }),
+    ]);
+  }
+
+  /** Remembers this browser for the application's days, after a second factor: the cookie's token, or undefined when not kept. */
+  async function remember(journey: Journey, accountId: string, source: AttemptSource): Promise<Finished['remembered']> {
+    const days = journey.app.rememberDays ?? 0;
+    const { token, device } = newRememberedDevice({ now: deps.clock.now(), days, userAgent: source.userAgent, clientId: source.clientId });
+    if (!(await deps.users.rememberDevice(accountId, device))) return undefined;
+    await deps.audit.record({
+      at: device.rememberedAt,
+      type: 'mfa.browser_remembered',
+      outcome: 'success',
+      userId: accountId,
+      ...source,
+      reason: device.browser,
+    });
+    return { token, maxAgeSeconds: days * 86_400 };
+  }
 
   const recordSignIn = (userId: string, source: AttemptSource, succeeded: boolean) =>
     deps.users.recordSignIn(userId, { at: new Date(deps.clock.now()), ip: source.ip, userAgent: source.userAgent, succeeded });
@@ -320,11 +400,12 @@ export function createSignInJourney(deps: JourneyDeps) {
       return { kind: 'refused', reason: 'not_admin', userId: user.id, username: user.username };
     }
     const known = await journey.sessionMethods(user.id);
-    const decision = await decide(user, journey.app, journey.request, known);
+    const decision = await decide(user, journey.app, journey.request, known, journey.deviceToken);
     const passwordAt = nowSeconds();
     if (decision.action === 'deny') return { kind: 'refused', reason: 'disabled', userId: user.id };
     if (decision.action === 'none') {
-      await Promise.all([recordSignIn(user.id, source, true), signedIn(user.id, 'none', source)]);
+      const remembered = decision.rememberedBy ? rememberedUse(user, decision.rememberedBy, source) : undefined;
+      await Promise.all([recordSignIn(user.id, source, true), signedIn(user.id, remembered ? 'remembered' : 'none', source), remembered]);
       return { kind: 'finished', accountId: user.id, methods: { pwd: passwordAt }, login: true };
     }
     await save(journey, { accountId: user.id, passwordAt });
@@ -391,6 +472,7 @@ export function createSignInJourney(deps: JourneyDeps) {
         sent,
         appInstead: step.others.includes('totp'),
         hasBackupCodes,
+        rememberDays: rememberDaysOf(journey, step),
       };
     }
     const emailInstead = step.others.includes('email') ? address : undefined;
@@ -408,10 +490,18 @@ export function createSignInJourney(deps: JourneyDeps) {
         appInstead: step.others.includes('totp'),
         emailInstead,
         hasBackupCodes,
+        rememberDays: rememberDaysOf(journey, step),
       };
     }
     if (!step.registering)
-      return { kind: 'code', user, registeredElsewhere: state.sealedEnrollment !== undefined, emailInstead, keyInstead };
+      return {
+        kind: 'code',
+        user,
+        registeredElsewhere: state.sealedEnrollment !== undefined,
+        emailInstead,
+        keyInstead,
+        rememberDays: rememberDaysOf(journey, step),
+      };
     let sealed = state.sealedEnrollment;
     if (!sealed) {
       sealed = deps.secondFactor.newEnrollment().sealed;
@@ -470,8 +560,11 @@ export function createSignInJourney(deps: JourneyDeps) {
     return mailCode(journey, state, user, source);
   }
 
-  /** Checks a code typed on the code, email code or registration page. */
-  async function code(journey: Journey, input: string, source: AttemptSource): Promise<CodeOutcome> {
+  /**
+   * Checks a code typed on the code, email code or registration page. `remember`: "don't
+   * ask again on this device" was ticked (honoured only where the page offers it).
+   */
+  async function code(journey: Journey, input: string, source: AttemptSource, remember = false): Promise<CodeOutcome> {
     const state = await pendingOf(journey);
     // Passed already, and the backup codes are on screen: show them again.
     if (state.secondFactorAt !== undefined) return { kind: 'page' };
@@ -480,10 +573,10 @@ export function createSignInJourney(deps: JourneyDeps) {
     const step = await stepOf(journey, state, user);
     // This page was a registration, and another finished first: ask for that factor's code.
     if (!step.registering && state.sealedEnrollment) return registeredElsewhere(journey, state);
-    if (step.factor === 'email') return emailCode(journey, state, user, step, input, source);
+    if (step.factor === 'email') return emailCode(journey, state, user, step, input, source, remember);
     if (!step.registering) {
       const outcome = await deps.secondFactor.verify(user, input, source, { finishes: !step.proving });
-      return verified(journey, state, user, step, outcome, source);
+      return verified(journey, state, user, step, outcome, source, remember);
     }
     if (!state.sealedEnrollment)
       throw new AppError('sign_in_expired', 'This sign-in has expired or was already finished. Start again from the application.');
@@ -496,7 +589,7 @@ export function createSignInJourney(deps: JourneyDeps) {
    * or the registration of a new one named `name`. The challenge the page issued is taken
    * from the sign-in before the answer is checked: each answers once.
    */
-  async function key(journey: Journey, answer: unknown, name: string, source: AttemptSource): Promise<CodeOutcome> {
+  async function key(journey: Journey, answer: unknown, name: string, source: AttemptSource, remember = false): Promise<CodeOutcome> {
     const state = await pendingOf(journey);
     if (state.secondFactorAt !== undefined) return { kind: 'page' };
     const user = await userOf(state.accountId);
@@ -509,16 +602,25 @@ export function createSignInJourney(deps: JourneyDeps) {
       const outcome = await deps.secondFactor.registerKey(user, answer, challenge, name, source);
       return registered(journey, rest, user, outcome, 'webauthn', source);
     }
-    return verified(journey, rest, user, step, await deps.secondFactor.verifyKey(user, answer, challenge, source), source);
+    const outcome = await deps.secondFactor.verifyKey(user, answer, challenge, source);
+    return verified(journey, rest, user, step, outcome, source, remember);
   }
 
-  async function emailCode(journey: Journey, state: SignInState, user: UserRecord, step: Step, input: string, source: AttemptSource) {
+  async function emailCode(
+    journey: Journey,
+    state: SignInState,
+    user: UserRecord,
+    step: Step,
+    input: string,
+    source: AttemptSource,
+    remember: boolean,
+  ) {
     const check = { sent: state.emailCode, matches: deps.emailCodes.matches };
     if (step.registering) {
       const outcome = await deps.secondFactor.registerEmail(user, input, check, source);
       return registered(journey, state, user, outcome, 'email', source);
     }
-    return verified(journey, state, user, step, await deps.secondFactor.verifyEmail(user, input, check, source), source);
+    return verified(journey, state, user, step, await deps.secondFactor.verifyEmail(user, input, check, source), source, remember);
   }
 
   /** What a checked code of a registered factor leads to. */
@@ -529,6 +631,7 @@ export function createSignInJourney(deps: JourneyDeps) {
     step: Step,
     outcome: FactorOutcome,
     source: AttemptSource,
+    remember: boolean,
   ): Promise<CodeOutcome> {
     const checked = { as: 'verify' as const, result: outcome.result, user: user.id };
     if (outcome.result === 'locked') return { kind: 'retry' as const, reason: 'locked' as const, checked };
@@ -545,6 +648,8 @@ export function createSignInJourney(deps: JourneyDeps) {
         checked,
       };
     const { emailCode: _used, ...rest } = state;
+    // Ticked where the page offered it: the browser is remembered when the sign-in finishes.
+    const remembering = remember && rememberDaysOf(journey, step) > 0;
     if (step.proving && outcome.method !== 'backup_code') {
       // The user's own factor passed: now the one this application accepts is added.
       const { factor: _chosen, ...proven } = rest;
@@ -554,11 +659,17 @@ export function createSignInJourney(deps: JourneyDeps) {
     if (outcome.method === 'backup_code') {
       // Say how many are left before going on (read before this one was used).
       const left = Math.max(0, (user.mfa.backupCodes?.hashes.length ?? 1) - 1);
-      await save(journey, { ...rest, secondFactorAt: nowSeconds(), backupCodesLeft: left, passedWith: 'backup_code' });
+      await save(journey, {
+        ...rest,
+        secondFactorAt: nowSeconds(),
+        backupCodesLeft: left,
+        passedWith: 'backup_code',
+        ...(remembering ? { remember: true as const } : {}),
+      });
       return { kind: 'page' as const, checked };
     }
     const recorded = outcome.signedIn === true;
-    const presented = { method: outcome.method, at: nowSeconds(), userVerified: outcome.userVerified === true };
+    const presented = { method: outcome.method, at: nowSeconds(), userVerified: outcome.userVerified === true, remember: remembering };
     return { ...(await finish(journey, rest, presented, source, recorded)), checked };
   }
 
@@ -638,7 +749,12 @@ export function createSignInJourney(deps: JourneyDeps) {
       'invalid_request',
       'This step of the sign-in is not the current one. Start again from the application.',
     );
-    const presented = { method: state.passedWith ?? 'totp', at: state.secondFactorAt, userVerified: state.passedVerified === true };
+    const presented = {
+      method: state.passedWith ?? 'totp',
+      at: state.secondFactorAt,
+      userVerified: state.passedVerified === true,
+      remember: state.remember === true,
+    };
     return finish(journey, state, presented, source);
   }
 
@@ -652,7 +768,7 @@ export function createSignInJourney(deps: JourneyDeps) {
   async function finish(
     journey: Journey,
     state: SignInState,
-    presented: { method: AuthMethod; at: number; userVerified: boolean },
+    presented: { method: AuthMethod; at: number; userVerified: boolean; remember?: boolean },
     source: AttemptSource,
     recorded = false,
   ): Promise<Finished> {
@@ -668,7 +784,8 @@ export function createSignInJourney(deps: JourneyDeps) {
       [method]: at,
       ...(presented.userVerified ? { user: at } : {}),
     };
-    return { kind: 'finished', accountId, methods, login: passwordAt !== undefined };
+    const remembered = presented.remember ? await remember(journey, accountId, source) : undefined;
+    return { kind: 'finished', accountId, methods, login: passwordAt !== undefined, ...(remembered ? { remembered } : {}) };
   }
 
   return {

@@ -12,6 +12,8 @@ import type { LiveSession, SignInSessions } from '../oidc/sign-in-sessions.ts';
 import type { AuditLog, UserRecord, UserStore, WebAuthnKey } from '../domain/ports.ts';
 import { keyName, type SecondFactorService } from '../domain/second-factor.ts';
 import { bodyParser } from './body.ts';
+import { liveRememberedDevices, rememberedDeviceOf } from '../domain/remembered-devices.ts';
+import { deviceCookie } from '../oidc/device-cookie.ts';
 import { backupCodesPage, lockedMessage } from './interaction/messages.ts';
 import { createSelfClient } from './self-client.ts';
 import type { AccountChanges } from '../domain/account-changes.ts';
@@ -26,6 +28,9 @@ const SESSION_COOKIE = 'account_session';
 /** `sid`: the uid of the sign-in session the account page's sign-in came from. */
 const sessionSchema = z.strictObject({ sub: z.string().min(1), sid: z.string().min(1), csrf: z.string().min(1), exp: z.number().int() });
 export type AccountSession = z.infer<typeof sessionSchema>;
+/** A time as the page shows it beside its <time> element: UTC to the minute. */
+const shortTime = (at: Date) => at.toISOString().slice(0, 16).replace('T', ' ');
+
 const actionForm = z.strictObject({ csrf: z.string().max(200), code: z.string().max(64).optional() });
 
 const actions = {
@@ -116,6 +121,21 @@ export function createAccountRoutes(deps: {
     return at !== undefined && isWithin(at, FRESH_SECOND_FACTOR_SECONDS, nowSeconds());
   };
 
+  /** The browsers the user has remembered, the newest first, this one marked. */
+  function browsersOf(ctx: Context, user: UserRecord) {
+    const now = deps.clock.now();
+    const current = rememberedDeviceOf(user, deviceCookie.read(ctx), now)?.id;
+    return liveRememberedDevices(user, now).map((device) => ({
+      id: device.id,
+      browser: device.browser,
+      current: device.id === current,
+      rememberedAt: shortTime(device.rememberedAt),
+      rememberedAtIso: device.rememberedAt.toISOString(),
+      expiresAt: shortTime(device.expiresAt),
+      expiresAtIso: device.expiresAt.toISOString(),
+    }));
+  }
+
   function renderHome(ctx: Context, user: UserRecord, session: AccountSession, notice?: string, error?: string) {
     const device = user.mfa.device;
     const emailFactor = user.mfa.email;
@@ -123,24 +143,25 @@ export function createAccountRoutes(deps: {
       title: 'Your account',
       username: user.username,
       device: device && {
-        registeredAt: device.registeredAt.toISOString().slice(0, 16).replace('T', ' '),
+        registeredAt: shortTime(device.registeredAt),
         registeredAtIso: device.registeredAt.toISOString(),
-        lastUsedAt: device.lastUsedAt?.toISOString().slice(0, 16).replace('T', ' '),
+        lastUsedAt: device.lastUsedAt && shortTime(device.lastUsedAt),
         lastUsedAtIso: device.lastUsedAt?.toISOString(),
       },
       emailFactor: emailFactor && {
-        registeredAt: emailFactor.registeredAt.toISOString().slice(0, 16).replace('T', ' '),
+        registeredAt: shortTime(emailFactor.registeredAt),
         registeredAtIso: emailFactor.registeredAt.toISOString(),
       },
       keys: (user.mfa.webauthn ?? []).map((key) => ({
         id: key.id,
         name: key.name,
         kind: key.deviceType === 'multiDevice' ? 'passkey' : 'security key',
-        addedAt: key.addedAt.toISOString().slice(0, 16).replace('T', ' '),
+        addedAt: shortTime(key.addedAt),
         addedAtIso: key.addedAt.toISOString(),
-        lastUsedAt: key.lastUsedAt?.toISOString().slice(0, 16).replace('T', ' '),
+        lastUsedAt: key.lastUsedAt && shortTime(key.lastUsedAt),
         lastUsedAtIso: key.lastUsedAt?.toISOString(),
       })),
+      browsers: browsersOf(ctx, user),
       backupCodesLeft: registeredFactors(user).length ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
       email: user.email,
       emailVerified: user.emailVerified === true,
@@ -305,6 +326,25 @@ export function createAccountRoutes(deps: {
         actor: 'user',
         changes: [{ field: 'name', from: key.name, to: name }],
       });
+    }
+    ctx.status = 303;
+    return ctx.redirect('/account/');
+  });
+
+  /**
+   * Forgets a remembered browser (`all`: every one): its next sign-in asks for the second
+   * factor. It only takes a way in away, so the form's CSRF token is asked, not a code.
+   */
+  router.post('/browsers/:id/forget', form, async (ctx) => {
+    const current = await signedIn(ctx);
+    const parsed = actionForm.safeParse(ctx.request.body);
+    if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
+      return formExpired(ctx);
+    }
+    const id = ctx.params.id === 'all' ? undefined : ctx.params.id!;
+    const thisOne = rememberedDeviceOf(current.user, deviceCookie.read(ctx), deps.clock.now());
+    if (await deps.recovery.forgetBrowsers(current.user.id, id, { ...source(ctx), actor: 'user' })) {
+      if (thisOne && (id === undefined || id === thisOne.id)) deviceCookie.clear(ctx);
     }
     ctx.status = 303;
     return ctx.redirect('/account/');

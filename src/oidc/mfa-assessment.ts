@@ -9,6 +9,7 @@ import { requestedLevel } from './acr.ts';
 import { CONSOLE_CLIENT_ID, isInternalClient } from './internal-clients.ts';
 import type { MfaState } from './mfa-state.ts';
 import { userOfRequest } from './request-users.ts';
+import { deviceCookie } from './device-cookie.ts';
 
 /** The application a request is for, whichever protocol it speaks. */
 export interface RequestApplication {
@@ -85,6 +86,7 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
         alwaysRequired: isInternalClient(clientId),
         adminsOnly: clientId === CONSOLE_CLIENT_ID,
         mfaFactors: metadata['mfa_factors'] as FactorKind[] | undefined,
+        rememberDays: metadata['remember_device_days'] as number | undefined,
       },
     };
   }
@@ -118,7 +120,7 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
     const app = policyForRequest((await applicationOf(client, params ?? {})).policy, level);
     const maxAge = requestMaxAge(params?.max_age);
     const request = { stepUp: level !== undefined, maxAge, forced: false };
-    const decision = await deps.journey.decide(user, app, request, methods);
+    const decision = await deps.journey.decide(user, app, request, methods, deviceCookie.read(ctx));
     // The tokens report only factors this application accepts.
     const reported = acceptedTimes(methods, await deps.journey.acceptedFor(app));
     const assessment = {

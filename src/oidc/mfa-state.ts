@@ -40,6 +40,8 @@ const signInSchema = z.strictObject({
   passedWith: z.enum(['totp', 'email', 'backup_code', 'hwk', 'swk']).optional(),
   /** The key that passed it verified its user. */
   passedVerified: z.literal(true).optional(),
+  /** "Don't ask again on this device" was ticked. */
+  remember: z.literal(true).optional(),
   /** The user's own factor passed in this sign-in, before another is added. */
   proven: z.literal(true).optional(),
 });

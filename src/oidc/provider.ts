@@ -7,6 +7,7 @@ import type { Stores } from '../stores/types.ts';
 import type { DataKeyring } from '../domain/data-key.ts';
 import { mfaPolicies } from '../domain/mfa-policy.ts';
 import { factorKinds, isFactorList } from '../domain/factors.ts';
+import { REMEMBER_DAYS_MAX } from '../domain/remembered-devices.ts';
 import { ACR_MFA, ACR_PASSWORD, ACR_PHR, acrOf } from './acr.ts';
 import { createClientAdapter } from './client-adapter.ts';
 import { createFindAccount } from './find-account.ts';
@@ -15,7 +16,7 @@ import type { MfaAssessor } from './mfa-assessment.ts';
 import type { Jwks } from './signing-keys.ts';
 
 /** twofold's own client metadata, next to the OIDC registration metadata. */
-export const extraClientProperties = ['first_party', 'mfa_policy', 'mfa_max_age', 'mfa_factors'] as const;
+export const extraClientProperties = ['first_party', 'mfa_policy', 'mfa_max_age', 'mfa_factors', 'remember_device_days'] as const;
 
 function validateExtraMetadata(key: string, value: unknown): void {
   if (value === undefined) return;
@@ -27,6 +28,12 @@ function validateExtraMetadata(key: string, value: unknown): void {
   }
   if (key === 'mfa_max_age' && !(Number.isSafeInteger(value) && (value as number) >= 0)) {
     throw new errors.InvalidClientMetadata('mfa_max_age must be a number of seconds, 0 or more');
+  }
+  if (
+    key === 'remember_device_days' &&
+    !(Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= REMEMBER_DAYS_MAX)
+  ) {
+    throw new errors.InvalidClientMetadata(`remember_device_days must be a number of days from 0 to ${REMEMBER_DAYS_MAX}`);
   }
   if (key === 'mfa_factors' && !isFactorList(value)) {
     throw new errors.InvalidClientMetadata(`mfa_factors must be a list of one or more of ${factorKinds.join(', ')}, each once`);

@@ -7,6 +7,7 @@ import type { SamlAppRecord } from '../domain/ports.ts';
 import { policyForRequest, type AppPolicy, type SignInJourney } from '../domain/sign-in-journey.ts';
 import type { SelfClient } from '../http/self-client.ts';
 import { ACR_MFA, ACR_PHR } from '../oidc/acr.ts';
+import { deviceCookie } from '../oidc/device-cookie.ts';
 import { contextPlan, statedClass } from './authn-context.ts';
 import { requestChecks, type SamlCommonDeps } from './deps.ts';
 import { fromPost, fromRedirect, verifiedMessage, type Inbound } from './inbound.ts';
@@ -45,6 +46,7 @@ export const appPolicyOfSaml = (app: SamlAppRecord): AppPolicy => ({
   mfaPolicy: app.mfaPolicy,
   mfaMaxAge: app.mfaMaxAge,
   mfaFactors: app.mfaFactors,
+  rememberDays: app.rememberDeviceDays,
   alwaysRequired: false,
 });
 
@@ -203,6 +205,8 @@ export function createSso(deps: SsoDeps) {
       policyForRequest(appPolicyOfSaml(app), pending.wantsPhr ? 'phr' : undefined),
       { stepUp: pending.wantsMfa, forced: false },
       mfa ? { [factor]: authTime } : {},
+      // A browser remembered for this application spares its factor here as it did at the sign-in.
+      deviceCookie.read(ctx),
     );
     if (decision.action !== 'none') throw refuse(STATUS.noAuthnContext, 'the sign-in did not meet the application’s policy');
     if (pending.forceAuthn && authTime * 1000 < pending.createdAt - deps.clockSkewSeconds * 1000) {

@@ -127,6 +127,32 @@ describe('the twofold command against a running server', () => {
     const again = await twofold(['mfa', 'remove-key', 'kira', 'k1', '--yes'], { env });
     assert.equal(again.code, 1, 'no such key any more');
     assert.match(again.stderr, /no such security key/);
+
+    // Remembered browsers: listed, one forgotten, then the rest.
+    const browser = (id: string, name: string) => ({
+      id,
+      tokenHash: `hash-${id}`,
+      browser: name,
+      clientId: 'wiki',
+      rememberedAt: new Date('2026-11-02T10:00:00Z'),
+      expiresAt: new Date('2026-11-09T10:00:00Z'),
+    });
+    const kiraId = (await server.stores.users.findByUsername('kira'))!.id;
+    await server.stores.users.rememberDevice(kiraId, browser('00000000000000b1', 'Firefox on Linux'));
+    await server.stores.users.rememberDevice(kiraId, browser('00000000000000b2', 'Safari on iPhone'));
+    const browsers = await twofold(['mfa', 'browsers', 'kira'], { env });
+    assert.deepEqual(browsers.stdout.trim().split('\n'), [
+      '00000000000000b1  Firefox on Linux at wiki, remembered 2026-11-02T10:00:00.000Z, until 2026-11-09T10:00:00.000Z',
+      '00000000000000b2  Safari on iPhone at wiki, remembered 2026-11-02T10:00:00.000Z, until 2026-11-09T10:00:00.000Z',
+    ]);
+    const one = await twofold(['mfa', 'forget-browsers', 'kira', '00000000000000b1'], { env });
+    assert.equal(one.stdout.trim(), 'kira: 1 remembered browsers left');
+    const unknown = await twofold(['mfa', 'forget-browsers', 'kira', '00000000000000b1'], { env });
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no such remembered browser/);
+    const all = await twofold(['mfa', 'forget-browsers', 'kira'], { env });
+    assert.equal(all.stdout.trim(), 'kira: 0 remembered browsers left');
+    assert.equal((await twofold(['mfa', 'browsers', 'kira'], { env })).stdout.trim(), 'no remembered browsers');
   });
 
   it('manages applications and settings, and exports to a file that imports back', async () => {

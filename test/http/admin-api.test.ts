@@ -288,7 +288,15 @@ describe('admin API: users and clients', () => {
         id: string;
         mfa: unknown;
       };
-      const idle = { factors: [], locked: false, lockedUntil: null, lastUsedAt: null, backupCodesLeft: 0, keys: [] };
+      const idle = {
+        factors: [],
+        locked: false,
+        lockedUntil: null,
+        lastUsedAt: null,
+        backupCodesLeft: 0,
+        keys: [],
+        rememberedBrowsers: [],
+      };
       assert.deepEqual(created.mfa, { status: 'none', exempt: false, ...idle });
       const changed = await server.adminFetch(`/admin/api/users/${created.id}`, {
         method: 'PATCH',

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { isAppError } from '../../src/domain/errors.ts';
 import { createMemoryUserStore } from '../../src/stores/memory/users.ts';
 import { createMongoUserStore } from '../../src/stores/mongo/users.ts';
-import { WEBAUTHN_KEYS_MAX, type UserStore, type WebAuthnKey } from '../../src/domain/ports.ts';
+import { WEBAUTHN_KEYS_MAX, type RememberedDevice, type UserStore, type WebAuthnKey } from '../../src/domain/ports.ts';
+import { REMEMBERED_DEVICES_MAX } from '../../src/domain/remembered-devices.ts';
 import { memoryImplementation, mongoImplementation, using, type Implementation } from './harness.ts';
 
 const implementations: Implementation<UserStore>[] = [
@@ -23,6 +24,15 @@ const webauthnKey = (id: string, change: Partial<WebAuthnKey> = {}): WebAuthnKey
   name: `Key ${id}`,
   addedAt: new Date('2026-04-01T00:00:00Z'),
   ...change,
+});
+
+const browser = (id: string, day = 1): RememberedDevice => ({
+  id,
+  tokenHash: `hash-of-${id}`,
+  browser: 'Firefox on Linux',
+  clientId: 'crm',
+  rememberedAt: new Date(`2026-04-${String(day).padStart(2, '0')}T00:00:00Z`),
+  expiresAt: new Date(`2026-05-${String(day).padStart(2, '0')}T00:00:00Z`),
 });
 
 for (const impl of implementations) {
@@ -358,6 +368,67 @@ for (const impl of implementations) {
         assert.equal(await users.resetMfa(user.id, at), true);
         assert.equal((await users.findById(user.id))?.mfa.webauthn, undefined);
         assert.equal(await users.useWebAuthnKey(user.id, 'k2', { from: 0, to: 0, at }), false, 'a reset key is gone');
+      }));
+
+    it('remembers browsers only of a user with a factor, keeps the newest when full, and forgets one or all', () =>
+      withStore(async (users) => {
+        const user = await users.create({ username: 'rhea-browsers', passwordHash: hash });
+        assert.equal(await users.rememberDevice(user.id, browser('b0')), false, 'no second factor: nothing to spare');
+        await users.addWebAuthnKey(user.id, webauthnKey('k1'));
+        // 25 browsers at the same moment: none lost to another, and the oldest past the most kept.
+        const added = await Promise.all(Array.from({ length: 25 }, (_, i) => users.rememberDevice(user.id, browser(`b${i + 1}`, 1))));
+        assert.ok(added.every(Boolean));
+        const kept = (await users.findById(user.id))!.mfa.remembered!;
+        assert.equal(kept.length, REMEMBERED_DEVICES_MAX);
+        assert.equal(new Set(kept.map((device) => device.id)).size, REMEMBERED_DEVICES_MAX);
+        const at = new Date('2026-04-03T00:00:00Z');
+        const last = kept.at(-1)!;
+        await users.rememberedDeviceUsed(user.id, last.id, at);
+        assert.deepEqual((await users.findById(user.id))!.mfa.remembered!.at(-1), { ...last, lastUsedAt: at });
+        assert.deepEqual(await users.forgetDevices(user.id, 'nope'), []);
+        const forgottenAtOnce = await Promise.all(Array.from({ length: 10 }, () => users.forgetDevices(user.id, last.id)));
+        assert.deepEqual(
+          forgottenAtOnce.filter((forgotten) => forgotten.length),
+          [[{ ...last, lastUsedAt: at }]],
+          'one of 10 simultaneous forgets names it',
+        );
+        const rest = await users.forgetDevices(user.id);
+        assert.equal(rest.length, REMEMBERED_DEVICES_MAX - 1);
+        assert.equal((await users.findById(user.id))!.mfa.remembered, undefined);
+        assert.deepEqual(await users.forgetDevices(user.id), []);
+      }));
+
+    it('forgets remembered browsers with a new password, disabling, a reset and any change of factors', () =>
+      withStore(async (users) => {
+        const user = await users.create({ username: 'sol-browsers', passwordHash: hash });
+        await users.addWebAuthnKey(user.id, webauthnKey('k1'));
+        const at = new Date('2026-04-03T00:00:00Z');
+        const remembered = async () => (await users.findById(user.id))!.mfa.remembered?.length ?? 0;
+        const changes: [string, () => Promise<unknown>][] = [
+          ['a new name', () => users.update(user.id, { name: 'Sol' }, at)],
+          ['exempting', () => users.update(user.id, { exempt: true }, at)],
+        ];
+        for (const [what, change] of changes) {
+          await users.rememberDevice(user.id, browser('keep'));
+          await change();
+          assert.equal(await remembered(), 1, `${what} keeps them`);
+          await users.forgetDevices(user.id);
+        }
+        const forgetting: [string, () => Promise<unknown>][] = [
+          ['a new password', () => users.update(user.id, { passwordHash: `${hash}x` }, at)],
+          ['disabling', () => users.update(user.id, { disabled: true }, at)],
+          ['another key', () => users.addWebAuthnKey(user.id, webauthnKey('k2'))],
+          ['a key removed', () => users.removeWebAuthnKey(user.id, 'k2')],
+          ['email codes', () => users.registerEmailFactor(user.id, at)],
+          ['an authenticator app', () => users.registerDevice(user.id, { sealedSecret: 's', registeredAt: at, lastStep: 1, drift: 0 })],
+          ['a reset', () => users.resetMfa(user.id, at)],
+        ];
+        for (const [what, change] of forgetting) {
+          await users.addWebAuthnKey(user.id, webauthnKey('k1'));
+          assert.equal(await users.rememberDevice(user.id, browser(what.replace(/\W/g, ''))), true);
+          await change();
+          assert.equal(await remembered(), 0, `${what} forgets them`);
+        }
       }));
 
     it('accepts no step for a user without a device', () =>

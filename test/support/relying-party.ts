@@ -14,6 +14,8 @@ export class UserAgent {
   cookies: Cookie[] = [];
   /** Sends a request somewhere else than its URL says, as a load balancer picks a node. */
   readonly route: (url: URL) => URL;
+  /** Headers every request of this browser sends (its User-Agent, say). */
+  headers: Record<string, string> = {};
 
   constructor(route: (url: URL) => URL = (url) => url) {
     this.route = route;
@@ -46,7 +48,7 @@ export class UserAgent {
     const response = await fetch(this.route(target), {
       ...init,
       redirect: 'manual',
-      headers: { accept: 'text/html', ...(cookie ? { cookie } : {}), ...init.headers },
+      headers: { accept: 'text/html', ...this.headers, ...(cookie ? { cookie } : {}), ...init.headers },
     });
     this.store(response, target);
     return response;
@@ -149,6 +151,8 @@ export interface Authenticator {
   code?(page: Page): Promise<string> | string;
   /** Keeps the backup codes shown once after a registration. */
   saveBackupCodes?(codes: string[]): void;
+  /** Ticks "don't ask again on this device" on the code page (which must offer it). */
+  remember?: boolean;
 }
 
 export const backupCodesOnPage = (html: string) => [...html.matchAll(/data-testid="backup-code"[^>]*>([^<]+)</g)].map((m) => m[1]!.trim());
@@ -190,7 +194,9 @@ export async function signIn(
       const answer = secret ? authenticator.register : authenticator.code;
       if (!answer) throw new Error(`a ${secret ? 'registration' : 'code'} page was shown where none was expected`);
       const code = await (secret ? authenticator.register!(secret, page) : authenticator.code!(page));
-      const response = await agent.postForm(formAction(page, '/code'), { code });
+      const remember = !secret && authenticator.remember === true;
+      if (remember && !page.html.includes('data-testid="remember"')) throw new Error('the code page offers no "don\'t ask again"');
+      const response = await agent.postForm(formAction(page, '/code'), { code, ...(remember ? { remember: '1' } : {}) });
       if (response.status !== 303) throw new SignInRefused({ url: page.url, status: response.status, html: await response.text() });
       page = await follow(agent, new URL(response.headers.get('location')!, page.url), rp.redirectUri);
     } else if (page.html.includes('data-testid="continue"')) {

@@ -132,6 +132,32 @@ export function adminRoutes(admin: Administration, checkSettings: SettingsCheck)
       },
     }),
     route({
+      method: 'delete',
+      path: '/users/:id/mfa/remembered/:browserId',
+      summary: 'Forget one remembered browser: its next sign-in asks for the second factor again',
+      params: s.browserParams,
+      ok: { status: 200, description: 'the user', schema: s.userView },
+      errors: [404],
+      handle: async ({ params, actor }) => {
+        if (!(await admin.users.forgetBrowsers(params.id, params.browserId, actor)))
+          throw new AppError('not_found', 'There is no such remembered browser of this user.');
+        return present(await admin.users.get(params.id));
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/users/:id/mfa/remembered',
+      summary: 'Forget every remembered browser of the user: each asks for the second factor again',
+      params: s.idParams,
+      ok: { status: 200, description: 'the user', schema: s.userView },
+      errors: [404],
+      handle: async ({ params, actor }) => {
+        if (!(await admin.users.get(params.id))) throw noUser();
+        await admin.users.forgetBrowsers(params.id, undefined, actor);
+        return present(await admin.users.get(params.id));
+      },
+    }),
+    route({
       method: 'post',
       path: '/users/:id/sessions/end',
       summary: 'End every session, grant and refresh token of the user, on every node; the next sign-in asks for the password and the code',

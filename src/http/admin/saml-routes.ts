@@ -24,6 +24,7 @@ export function samlInputOf(body: z.infer<typeof s.newSamlApp>): SamlAppInput {
     ...(body.mfa_policy !== undefined ? { mfaPolicy: body.mfa_policy } : {}),
     ...(body.mfa_max_age !== undefined ? { mfaMaxAge: body.mfa_max_age } : {}),
     ...(body.mfa_factors !== undefined ? { mfaFactors: body.mfa_factors } : {}),
+    ...(body.remember_device_days !== undefined ? { rememberDeviceDays: body.remember_device_days } : {}),
     ...(body.attributes !== undefined ? { attributes: attributesOf(body.attributes) } : {}),
     ...(body.idp_initiated !== undefined ? { idpInitiated: body.idp_initiated } : {}),
   };
@@ -64,6 +65,7 @@ export function samlPatchOf(body: z.infer<typeof s.samlAppPatch>): SamlAppPatch 
     ['mfa_policy', 'mfaPolicy'],
     ['mfa_max_age', 'mfaMaxAge'],
     ['mfa_factors', 'mfaFactors'],
+    ['remember_device_days', 'rememberDeviceDays'],
     ['name_id_format', 'nameIdFormat'],
     ['want_authn_requests_signed', 'wantAuthnRequestsSigned'],
     ['idp_initiated', 'idpInitiated'],
@@ -88,6 +90,7 @@ export function presentSamlApp(app: SamlAppRecord, issuer: string): z.infer<type
     ...(app.mfaPolicy ? { mfa_policy: app.mfaPolicy } : {}),
     ...(app.mfaMaxAge !== undefined ? { mfa_max_age: app.mfaMaxAge } : {}),
     ...(app.mfaFactors ? { mfa_factors: app.mfaFactors } : {}),
+    ...(app.rememberDeviceDays !== undefined ? { remember_device_days: app.rememberDeviceDays } : {}),
     name_id_format: app.nameIdFormat,
     ...(app.attributes
       ? {

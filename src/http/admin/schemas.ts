@@ -3,6 +3,7 @@ import { URL_AS_GIVEN, URL_AS_GIVEN_RULE } from '../../domain/clients.ts';
 import { USER_ID_PATTERN, USER_ID_RULE, USERNAME_PATTERN, USERNAME_RULE } from '../../domain/users.ts';
 import { mfaPolicies } from '../../domain/mfa-policy.ts';
 import { factorKinds } from '../../domain/factors.ts';
+import { REMEMBER_DAYS_MAX } from '../../domain/remembered-devices.ts';
 import { INTERNAL_CLIENT_PREFIX, isInternalClient } from '../../oidc/internal-clients.ts';
 import { auditTypes } from '../../domain/ports.ts';
 import { parseInput } from '../validate.ts';
@@ -44,6 +45,8 @@ const listLimit = (fallback: number) =>
 export const idParams = z.strictObject({ id: z.string().regex(USER_ID_PATTERN, { message: USER_ID_RULE }) });
 /** A user's security key: the user's id and the credential's id (base64url). */
 export const keyParams = idParams.extend({ keyId: z.string().regex(/^[\w-]{1,1366}$/, { message: 'a credential id (base64url)' }) });
+/** A user's remembered browser: the user's id and the browser's id. */
+export const browserParams = idParams.extend({ browserId: z.string().regex(/^[0-9a-f]{16}$/, { message: 'a remembered browser’s id' }) });
 export const clientIdParams = z.strictObject({ client_id: z.string().min(1).max(128) });
 export const noBody = z.strictObject({});
 
@@ -111,6 +114,21 @@ export const userView = z.object({
         description:
           'The security keys and passkeys registered: `passkey` when it may be synced between devices, `security_key` when bound to one authenticator.',
       }),
+    rememberedBrowsers: z
+      .array(
+        z.object({
+          id: z.string(),
+          browser: z.string(),
+          application: z.string().optional(),
+          rememberedAt: timestamp,
+          expiresAt: timestamp,
+          lastUsedAt: timestamp.nullable(),
+        }),
+      )
+      .meta({
+        description:
+          'Browsers remembered after a second factor ("don’t ask again on this device"), the oldest first, with the application they were remembered at. Forgotten by a password change, disabling, a reset or a change of factors.',
+      }),
   }),
   lastLogin: z.object({ at: timestamp, ip: z.string().optional(), userAgent: z.string().optional() }).nullable(),
   lastAttemptAt: timestamp.nullable(),
@@ -124,6 +142,16 @@ export const userList = z.object({ users: z.array(userView), next: z.string().op
  * policy) and the OIDC registration metadata a relying party of this provider uses. The
  * engine then checks the combination (redirect URIs against application_type, …).
  */
+/** How long an application lets a browser be remembered after a second factor (0: never). */
+export const rememberDays = z
+  .number()
+  .int()
+  .min(0)
+  .max(REMEMBER_DAYS_MAX, { message: `a number of days from 0 to ${REMEMBER_DAYS_MAX}` })
+  .meta({
+    description:
+      'Days a browser may skip the second factor after one, when the person ticks “don’t ask again on this device” (0 or absent: never offered). Never for a step-up, prompt=login, max_age or the phishing-resistant level.',
+  });
 /** The second factors an application accepts: one or more, each once. */
 export const factorList = z
   .array(z.enum(factorKinds))
@@ -164,6 +192,7 @@ export const newClient = z.strictObject({
   mfa_policy: z.enum(mfaPolicies).optional(),
   mfa_max_age: z.number().int().min(0).max(31_536_000).optional(),
   mfa_factors: factorList.optional(),
+  remember_device_days: rememberDays.optional(),
 });
 
 /**
@@ -185,6 +214,7 @@ export const clientPatch = newClient
     mfa_policy: z.enum(mfaPolicies).nullable().optional(),
     mfa_max_age: z.number().int().min(0).max(31_536_000).nullable().optional(),
     mfa_factors: factorList.nullable().optional(),
+    remember_device_days: rememberDays.nullable().optional(),
     first_party: z.boolean().nullable().optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });

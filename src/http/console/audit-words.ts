@@ -9,6 +9,9 @@ export const eventTypeLabels: Record<AuditType, string> = {
   'mfa.key_cloned': 'Copy of a security key refused',
   'mfa.key_removed': 'Security key removed',
   'mfa.key_renamed': 'Security key renamed',
+  'mfa.browser_remembered': 'Browser remembered',
+  'mfa.browser_used': 'Remembered browser spared the second factor',
+  'mfa.browser_forgotten': 'Remembered browser forgotten',
   'mfa.backup_code_used': 'Backup code used',
   'mfa.locked': 'Locked after wrong codes',
   'mfa.unlocked': 'Unlocked',
@@ -47,6 +50,7 @@ const factors: Record<string, string> = {
   hwk: 'security key',
   swk: 'passkey',
   webauthn: 'security key or passkey',
+  remembered: 'remembered browser',
   none: 'password only',
 };
 

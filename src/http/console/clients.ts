@@ -16,6 +16,7 @@ import {
   factorsWords,
   numberField,
   parseForm,
+  rememberDaysField,
   serviceProblem,
   typed,
   wholeNumber,
@@ -40,6 +41,7 @@ const applicationForm = z.object({
   mfa_policy: z.enum(['', ...mfaPolicies], { message: 'Choose a policy from the list.' }),
   mfa_max_age: numberField(0, 31_536_000, 'Enter a number of seconds from 0 to 31536000, or leave it empty.').optional(),
   mfa_factors: factorsField,
+  remember_device_days: rememberDaysField.optional(),
   first_party: z.boolean(),
 });
 const clientIdField = z
@@ -54,6 +56,7 @@ const fieldsOfApi: Record<string, string> = {
   mfa_policy: 'mfa_policy',
   mfa_max_age: 'mfa_max_age',
   mfa_factors: 'mfa_factors',
+  remember_device_days: 'remember_device_days',
 };
 
 /** The form's fields as typed, made into what the schemas read. */
@@ -64,6 +67,7 @@ function formInput(values: Record<string, string>) {
     mfa_policy: values.mfa_policy ?? '',
     mfa_max_age: wholeNumber(values.mfa_max_age),
     mfa_factors: values.mfa_factors ?? '',
+    remember_device_days: wholeNumber(values.remember_device_days),
     first_party: values.first_party === 'on',
   };
 }
@@ -78,6 +82,7 @@ function valuesOf(client: ClientRecord): Record<string, string> {
     mfa_policy: (metadata.mfa_policy as string | undefined) ?? '',
     mfa_max_age: metadata.mfa_max_age === undefined ? '' : String(metadata.mfa_max_age),
     mfa_factors: factorsValue(metadata.mfa_factors),
+    remember_device_days: metadata.remember_device_days ? String(metadata.remember_device_days) : '',
     first_party: metadata.first_party === true ? 'on' : '',
   };
 }
@@ -134,7 +139,7 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
     const parsed = parseForm(applicationForm, formInput(values));
     const errors = { ...(id.success ? {} : { client_id: id.error.issues[0]!.message }), ...(parsed.ok ? {} : parsed.errors) };
     if (!id.success || !parsed.ok) return listPage(ctx, { values, errors });
-    const { client_name, mfa_policy, mfa_max_age, mfa_factors, ...rest } = parsed.data;
+    const { client_name, mfa_policy, mfa_max_age, mfa_factors, remember_device_days, ...rest } = parsed.data;
     let registered: Awaited<ReturnType<Administration['clients']['register']>>;
     try {
       const input = parseInput(newClient, {
@@ -144,6 +149,7 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
         ...(mfa_policy ? { mfa_policy } : {}),
         ...(mfa_max_age !== undefined ? { mfa_max_age } : {}),
         ...(mfa_factors ? { mfa_factors: [mfa_factors] } : {}),
+        ...(remember_device_days ? { remember_device_days } : {}),
       });
       registered = await admin.clients.register(input, consoleOf(ctx).actor);
     } catch (err) {
@@ -170,7 +176,7 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
     const values = { ...typed(ctx.request.body), client_id: client.clientId };
     const parsed = parseForm(applicationForm, formInput(values));
     if (!parsed.ok) return editPage(ctx, client, { values, errors: parsed.errors });
-    const { client_name, mfa_policy, mfa_max_age, mfa_factors, ...rest } = parsed.data;
+    const { client_name, mfa_policy, mfa_max_age, mfa_factors, remember_device_days, ...rest } = parsed.data;
     try {
       const patch = parseInput(clientPatch, {
         ...rest,
@@ -178,6 +184,7 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
         mfa_policy: mfa_policy || null,
         mfa_max_age: mfa_max_age ?? null,
         mfa_factors: mfa_factors ? [mfa_factors] : null,
+        remember_device_days: remember_device_days || null,
       });
       await admin.clients.update(client.clientId, patch, consoleOf(ctx).actor);
     } catch (err) {
@@ -261,5 +268,6 @@ function developerFacts(issuer: string, client: ClientRecord) {
     policy: (metadata.mfa_policy as string | undefined) ?? 'the default policy',
     maxAge: metadata.mfa_max_age as number | undefined,
     factors: factorsWords(metadata.mfa_factors),
+    rememberDays: (metadata.remember_device_days as number | undefined) ?? 0,
   };
 }

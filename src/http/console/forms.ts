@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REMEMBER_DAYS_MAX } from '../../domain/remembered-devices.ts';
 import { isAppError } from '../../domain/errors.ts';
 import { factorKinds } from '../../domain/factors.ts';
 
@@ -78,6 +79,13 @@ export const factorChoices = [
   { value: 'webauthn', label: 'Security keys and passkeys only (phishing-resistant)' },
 ];
 export const factorsField = z.enum(['', ...factorKinds], { message: 'Choose the accepted second factors from the list.' });
+
+/** "Don't ask again on this device" of an application: days, empty or 0 for never. */
+export const rememberDaysField = numberField(
+  0,
+  REMEMBER_DAYS_MAX,
+  `Enter a number of days from 0 to ${REMEMBER_DAYS_MAX}, or leave it empty.`,
+);
 
 /** The form's value for a stored `mfa_factors`: one factor, or '' for all. */
 export const factorsValue = (factors: unknown): string => (Array.isArray(factors) && factors.length === 1 ? String(factors[0]) : '');

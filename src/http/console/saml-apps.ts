@@ -12,6 +12,7 @@ import {
   factorChoices,
   factorsValue,
   numberField,
+  rememberDaysField,
   parseForm,
   sentence,
   serviceProblem,
@@ -36,6 +37,7 @@ const samlFields: Record<string, string> = Object.fromEntries(
     'mfa_policy',
     'mfa_max_age',
     'mfa_factors',
+    'remember_device_days',
     'name_id_format',
   ].map((f) => [f, f]),
 );
@@ -54,11 +56,13 @@ function samlProblems<S extends z.ZodType>(
   values: Form,
 ): { ok: true; data: z.infer<S> } | { ok: false; errors: Record<string, string> } {
   const maxAge = maxAgeField.safeParse(wholeNumber(values.mfa_max_age));
+  const rememberDays = rememberDaysField.optional().safeParse(wholeNumber(values.remember_device_days));
   const parsed = parseForm(schema, input);
   const errors = parsed.ok
     ? {}
     : Object.fromEntries(Object.entries(parsed.errors).map(([field, message]) => [field, samlWords[field] ?? sentence(message)]));
   if (!maxAge.success) errors.mfa_max_age = maxAge.error.issues[0]!.message;
+  if (!rememberDays.success) errors.remember_device_days = rememberDays.error.issues[0]!.message;
   if (Object.keys(errors).length || !parsed.ok) return { ok: false, errors };
   return parsed;
 }
@@ -66,12 +70,15 @@ function samlProblems<S extends z.ZodType>(
 /** The settings every SAML form has, as the admin API's fields (checked by its schemas). */
 function settingsOf(body: Form) {
   const maxAge = body.mfa_max_age?.trim();
+  const rememberDays = body.remember_device_days?.trim();
   return {
     name: body.name?.trim() || undefined,
     mfa_policy: body.mfa_policy || undefined,
     mfa_max_age: maxAge && /^\d{1,15}$/.test(maxAge) ? Number(maxAge) : undefined,
     // One factor, or every one switched on: the schema refuses anything else.
     mfa_factors: body.mfa_factors ? [body.mfa_factors] : undefined,
+    // Empty or 0: never (stored as unset).
+    remember_device_days: rememberDays && /^\d{1,15}$/.test(rememberDays) && Number(rememberDays) > 0 ? Number(rememberDays) : undefined,
     name_id_format: body.name_id_format || undefined,
     want_authn_requests_signed: body.want_authn_requests_signed === 'on',
     idp_initiated: body.idp_initiated === 'on',
@@ -89,6 +96,7 @@ function valuesOfApp(app: SamlAppRecord): Form {
     mfa_policy: app.mfaPolicy ?? '',
     mfa_max_age: app.mfaMaxAge === undefined ? '' : String(app.mfaMaxAge),
     mfa_factors: factorsValue(app.mfaFactors),
+    remember_device_days: app.rememberDeviceDays ? String(app.rememberDeviceDays) : '',
     name_id_format: app.nameIdFormat,
     want_authn_requests_signed: app.wantAuthnRequestsSigned ? 'on' : '',
     idp_initiated: app.idpInitiated ? 'on' : '',
@@ -189,7 +197,8 @@ export function mountConsoleSamlApps(router: Router, admin: Administration, issu
   router.post('/saml/:id', async (ctx) => {
     const { id } = parseInput(samlAppParams, { id: ctx.params.id });
     const body = typed(ctx.request.body);
-    const { name, mfa_policy, mfa_max_age, mfa_factors, name_id_format, want_authn_requests_signed, idp_initiated } = settingsOf(body);
+    const { name, mfa_policy, mfa_max_age, mfa_factors, remember_device_days, name_id_format, want_authn_requests_signed, idp_initiated } =
+      settingsOf(body);
     const parsed = samlProblems(
       samlAppPatch,
       {
@@ -201,6 +210,7 @@ export function mountConsoleSamlApps(router: Router, admin: Administration, issu
         mfa_policy: mfa_policy ?? null,
         mfa_max_age: mfa_max_age ?? null,
         mfa_factors: mfa_factors ?? null,
+        remember_device_days: remember_device_days ?? null,
         ...(name_id_format ? { name_id_format } : {}),
         want_authn_requests_signed,
         idp_initiated,

@@ -17,6 +17,13 @@ export const userActions = {
     danger: true,
     done: (name: string) => `${name} was signed out everywhere.`,
   },
+  'forget-browsers': {
+    title: 'Forget the remembered browsers?',
+    lead: 'Every browser the user chose not to be asked again on is asked for the second factor at its next sign-in, and at the next application it opens. Sessions stay open.',
+    button: 'Forget the browsers',
+    danger: false,
+    done: (name: string) => `The remembered browsers of ${name} were forgotten: each is asked for the second factor again.`,
+  },
   unlock: {
     title: 'Unlock?',
     lead: 'The lock after too many wrong codes is lifted now.',

@@ -210,6 +210,9 @@ export function mountConsoleUsers(router: Router, admin: Administration) {
       case 'end-sessions':
         await admin.users.endSessions(user.id, actor);
         break;
+      case 'forget-browsers':
+        await admin.users.forgetBrowsers(user.id, undefined, actor);
+        break;
       case 'exempt':
       case 'unexempt':
         await admin.users.update(user.id, { exempt: action === 'exempt' }, actor);

@@ -14,6 +14,7 @@ import type { UserService } from '../../domain/users.ts';
 import { requestMaxAge, type MfaAssessor, type RequestApplication } from '../../oidc/mfa-assessment.ts';
 import type { Flash, MfaState } from '../../oidc/mfa-state.ts';
 import type { AuditLog, RateLimiter, UserStore } from '../../domain/ports.ts';
+import { deviceCookie } from '../../oidc/device-cookie.ts';
 
 export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 export type OidcClient = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
@@ -152,6 +153,7 @@ export function createInteractionKit(deps: InteractionDeps) {
         },
         sessionAccountId: prompt.name === MFA_PROMPT ? session?.accountId : undefined,
         sessionMethods: (accountId) => deps.assessor.sessionMethods(session?.uid, accountId),
+        deviceToken: deviceCookie.read(ctx),
       };
     },
 
@@ -161,7 +163,8 @@ export function createInteractionKit(deps: InteractionDeps) {
      * presented, recorded on the session once the engine has it.
      */
     finishJourney(ctx: Context, finished: Finished) {
-      const { accountId, methods, login } = finished;
+      const { accountId, methods, login, remembered } = finished;
+      if (remembered) deviceCookie.write(ctx, remembered.token, remembered.maxAgeSeconds);
       return this.finish(ctx, { ...(login ? { login: passwordLogin(accountId) } : {}), twofold: { accountId, methods } });
     },
   };

@@ -11,9 +11,11 @@ import type { CodeOutcome } from '../../domain/sign-in-journey.ts';
 import { type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
 import { backupCodesPage, lockedMessage, minutesText, sentMessage } from './messages.ts';
 
-export const codeForm = z.strictObject({ code: z.string().max(64) });
+/** "Don't ask again on this device", ticked. */
+const rememberBox = z.literal('1').optional();
+export const codeForm = z.strictObject({ code: z.string().max(64), remember: rememberBox });
 /** The security key page's form: the browser's answer (JSON), and a registration's name for the key. */
-export const keyForm = z.strictObject({ response: z.string().max(32_768), name: z.string().max(200).optional() });
+export const keyForm = z.strictObject({ response: z.string().max(32_768), name: z.string().max(200).optional(), remember: rememberBox });
 export const factorForm = z.strictObject({ factor: z.enum(factorKinds) });
 
 const ENTER_CODE = 'Enter the code your authenticator app shows, or one of your backup codes.';
@@ -84,11 +86,13 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
           backup,
           emailInstead: page.emailInstead,
           keyInstead: page.keyInstead,
+          rememberDays: page.rememberDays,
         });
       }
       case 'key': {
         const backup = ctx.query.use === 'backup' && page.hasBackupCodes;
-        if (backup) return ctx.render('totp-code', { ...common, title: 'Enter a backup code', backup, byKey: true });
+        if (backup)
+          return ctx.render('totp-code', { ...common, title: 'Enter a backup code', backup, byKey: true, rememberDays: page.rememberDays });
         return ctx.render('security-key', {
           ...common,
           title: page.registering ? 'Add a security key or passkey' : 'Use your security key',
@@ -97,11 +101,19 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
           appInstead: page.appInstead,
           emailInstead: page.emailInstead,
           hasBackupCodes: page.hasBackupCodes,
+          rememberDays: page.rememberDays,
         });
       }
       case 'email_code': {
         const backup = ctx.query.use === 'backup' && page.hasBackupCodes;
-        if (backup) return ctx.render('totp-code', { ...common, title: 'Enter a backup code', backup, byEmail: true });
+        if (backup)
+          return ctx.render('totp-code', {
+            ...common,
+            title: 'Enter a backup code',
+            backup,
+            byEmail: true,
+            rememberDays: page.rememberDays,
+          });
         const sent = page.sent ? sentMessage(page.sent, deps.clock.now(), page.hasBackupCodes) : undefined;
         return ctx.render('email-code', {
           ...common,
@@ -110,6 +122,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
           to: page.to,
           appInstead: page.appInstead,
           hasBackupCodes: page.hasBackupCodes,
+          rememberDays: page.rememberDays,
           notice: sent?.notice ?? common.notice,
           error: sent?.error ?? common.error,
         });
@@ -144,8 +157,9 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     const { interaction, client } = await kit.details(ctx, 'login', MFA_PROMPT);
     const parsed = codeForm.safeParse(ctx.request.body);
     const input = parsed.success ? parsed.data.code : '';
+    const remember = parsed.success && parsed.data.remember === '1';
     const journey = await kit.journeyOf(ctx, interaction, client);
-    const outcome = await deps.journey.code(journey, input, await kit.sourceOf(ctx, interaction, client));
+    const outcome = await deps.journey.code(journey, input, await kit.sourceOf(ctx, interaction, client), remember);
     return answered(ctx, interaction, client, outcome, 'mfa');
   }
 
@@ -155,7 +169,7 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
    */
   async function submitKey(ctx: Context) {
     const { interaction, client } = await kit.details(ctx, 'login', MFA_PROMPT);
-    const { response, name } = parseInput(keyForm, ctx.request.body);
+    const { response, name, remember } = parseInput(keyForm, ctx.request.body);
     let answer: unknown;
     try {
       answer = JSON.parse(response);
@@ -163,7 +177,8 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
       answer = undefined;
     }
     const journey = await kit.journeyOf(ctx, interaction, client);
-    const outcome = await deps.journey.key(journey, answer, name ?? '', await kit.sourceOf(ctx, interaction, client));
+    const source = await kit.sourceOf(ctx, interaction, client);
+    const outcome = await deps.journey.key(journey, answer, name ?? '', source, remember === '1');
     return answered(ctx, interaction, client, outcome, 'mfa.key');
   }
 

@@ -3,6 +3,7 @@ import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { userMatches } from '../../domain/glob.ts';
 import { lastLogin, USER_SCAN_LIMIT, WEBAUTHN_KEYS_MAX, type UserRecord, type UserStore } from '../../domain/ports.ts';
+import { REMEMBERED_DEVICES_MAX } from '../../domain/remembered-devices.ts';
 
 /** Users in process memory. Each method runs to completion alone, so each is atomic. */
 export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
@@ -56,6 +57,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
         if (patch[key] === null) delete user[key];
         else if (patch[key] !== undefined) user[key] = patch[key];
       }
+      if (patch.passwordHash !== undefined || patch.disabled === true) delete user.mfa.remembered;
       user.updatedAt = at;
       return structuredClone(user);
     },
@@ -74,6 +76,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       if (!user || user.mfa.device) return false;
       user.mfa.device = structuredClone(device);
       delete user.mfa.pendingSince;
+      delete user.mfa.remembered;
       return true;
     },
     async registerEmailFactor(id, at) {
@@ -81,6 +84,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       if (!user || user.mfa.email) return false;
       user.mfa.email = { registeredAt: at };
       delete user.mfa.pendingSince;
+      delete user.mfa.remembered;
       return true;
     },
     async emailFactorUsed(id, at) {
@@ -94,6 +98,7 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       if (keys.some((held) => held.id === key.id)) return false;
       user.mfa.webauthn = [...keys, structuredClone(key)];
       delete user.mfa.pendingSince;
+      delete user.mfa.remembered;
       return true;
     },
     async useWebAuthnKey(id, keyId, { from, to, at }) {
@@ -113,7 +118,28 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       const key = user?.mfa.webauthn?.find((held) => held.id === keyId);
       if (!user || !key) return null;
       user.mfa.webauthn = user.mfa.webauthn!.filter((held) => held !== key);
+      delete user.mfa.remembered;
       return structuredClone(key);
+    },
+    async rememberDevice(id, device) {
+      const user = byId.get(id);
+      if (!hasFactor(user)) return false;
+      user.mfa.remembered = [...(user.mfa.remembered ?? []), structuredClone(device)].slice(-REMEMBERED_DEVICES_MAX);
+      return true;
+    },
+    async rememberedDeviceUsed(id, deviceId, at) {
+      const device = byId.get(id)?.mfa.remembered?.find((held) => held.id === deviceId);
+      if (device) device.lastUsedAt = at;
+    },
+    async forgetDevices(id, deviceId) {
+      const user = byId.get(id);
+      const devices = user?.mfa.remembered ?? [];
+      const forgotten = devices.filter((device) => deviceId === undefined || device.id === deviceId);
+      if (!user || !forgotten.length) return [];
+      const kept = devices.filter((device) => !forgotten.includes(device));
+      if (kept.length) user.mfa.remembered = kept;
+      else delete user.mfa.remembered;
+      return structuredClone(forgotten);
     },
     async acceptStep(id, { step, drift, lastOffset, at, signedIn }) {
       const user = byId.get(id);

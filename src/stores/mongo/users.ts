@@ -3,7 +3,15 @@ import { Schema, type Connection } from 'mongoose';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { literalPrefix, userMatches } from '../../domain/glob.ts';
-import { lastLogin, USER_SCAN_LIMIT, WEBAUTHN_KEYS_MAX, type UserRecord, type UserStore } from '../../domain/ports.ts';
+import {
+  lastLogin,
+  USER_SCAN_LIMIT,
+  WEBAUTHN_KEYS_MAX,
+  type RememberedDevice,
+  type UserRecord,
+  type UserStore,
+} from '../../domain/ports.ts';
+import { REMEMBERED_DEVICES_MAX } from '../../domain/remembered-devices.ts';
 import { guard, isDuplicateKey } from './connection.ts';
 
 type UserDocument = Omit<UserRecord, 'id'> & {
@@ -133,6 +141,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
         if (patch[key] === null) unset[key] = '';
         else if (patch[key] !== undefined) set[key] = patch[key];
       }
+      if (patch.passwordHash !== undefined || patch.disabled === true) unset['mfa.remembered'] = '';
       const update = Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set };
       const doc = await guard(() => Users.collection.findOneAndUpdate({ _id: id } as never, update, { returnDocument: 'after' }));
       return doc ? toRecord(doc as unknown as UserDocument) : null;
@@ -153,7 +162,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       const result = await guard(() =>
         Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: false } } as never, {
           $set: { 'mfa.device': device },
-          $unset: { 'mfa.pendingSince': '' },
+          $unset: { 'mfa.pendingSince': '', 'mfa.remembered': '' },
         }),
       );
       return result.modifiedCount === 1;
@@ -162,7 +171,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       const result = await guard(() =>
         Users.collection.updateOne({ _id: id, 'mfa.email': { $exists: false } } as never, {
           $set: { 'mfa.email': { registeredAt: at } },
-          $unset: { 'mfa.pendingSince': '' },
+          $unset: { 'mfa.pendingSince': '', 'mfa.remembered': '' },
         }),
       );
       return result.modifiedCount === 1;
@@ -176,7 +185,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       const result = await guard(() =>
         Users.collection.updateOne(
           { _id: id, [`mfa.webauthn.${WEBAUTHN_KEYS_MAX - 1}`]: { $exists: false }, 'mfa.webauthn.id': { $ne: key.id } } as never,
-          { $push: { 'mfa.webauthn': key }, $unset: { 'mfa.pendingSince': '' } } as never,
+          { $push: { 'mfa.webauthn': key }, $unset: { 'mfa.pendingSince': '', 'mfa.remembered': '' } } as never,
         ),
       );
       return result.modifiedCount === 1;
@@ -206,7 +215,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       const before = await guard(() =>
         Users.collection.findOneAndUpdate(
           { _id: id, 'mfa.webauthn.id': keyId } as never,
-          { $pull: { 'mfa.webauthn': { id: keyId } } } as never,
+          { $pull: { 'mfa.webauthn': { id: keyId } }, $unset: { 'mfa.remembered': '' } } as never,
           {
             returnDocument: 'before',
           },
@@ -214,6 +223,36 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       );
       const keys = (before as unknown as UserDocument | null)?.mfa.webauthn ?? [];
       return keys.find((key) => key.id === keyId) ?? null;
+    },
+    async rememberDevice(id, device) {
+      const result = await guard(() =>
+        Users.collection.updateOne(
+          { _id: id, $or: HAS_FACTOR } as never,
+          { $push: { 'mfa.remembered': { $each: [device], $slice: -REMEMBERED_DEVICES_MAX } } } as never,
+        ),
+      );
+      return result.modifiedCount === 1;
+    },
+    async rememberedDeviceUsed(id, deviceId, at) {
+      await guard(() =>
+        Users.collection.updateOne(
+          { _id: id, 'mfa.remembered.id': deviceId } as never,
+          { $set: { 'mfa.remembered.$[device].lastUsedAt': at } },
+          { arrayFilters: [{ 'device.id': deviceId }] },
+        ),
+      );
+    },
+    async forgetDevices(id, deviceId) {
+      // The document before the update names the browsers forgotten.
+      const before = await guard(() =>
+        Users.collection.findOneAndUpdate(
+          { _id: id, ...(deviceId === undefined ? { 'mfa.remembered.0': { $exists: true } } : { 'mfa.remembered.id': deviceId }) } as never,
+          deviceId === undefined ? { $unset: { 'mfa.remembered': '' } } : ({ $pull: { 'mfa.remembered': { id: deviceId } } } as never),
+          { returnDocument: 'before' },
+        ),
+      );
+      const devices: RememberedDevice[] = (before as unknown as UserDocument | null)?.mfa.remembered ?? [];
+      return deviceId === undefined ? devices : devices.filter((device) => device.id === deviceId);
     },
     async acceptStep(id, { step, drift, lastOffset, at, signedIn }) {
       const set: Record<string, unknown> = {
@@ -254,7 +293,15 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
     async resetMfa(id, at) {
       const result = await guard(() =>
         Users.collection.updateOne({ _id: id } as never, {
-          $unset: { 'mfa.device': '', 'mfa.email': '', 'mfa.webauthn': '', 'mfa.backupCodes': '', 'mfa.pendingSince': '', 'mfa.lock': '' },
+          $unset: {
+            'mfa.device': '',
+            'mfa.email': '',
+            'mfa.webauthn': '',
+            'mfa.backupCodes': '',
+            'mfa.remembered': '',
+            'mfa.pendingSince': '',
+            'mfa.lock': '',
+          },
           $set: { updatedAt: at },
         }),
       );
