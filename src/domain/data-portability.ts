@@ -113,6 +113,7 @@ const samlAppRecord = z.strictObject({
   mfaMaxAge: z.number().int().min(0).max(31_536_000).optional(),
   mfaFactors: z.array(z.enum(factorKinds)).refine(isFactorList, { message: 'one or more factors, each once' }).optional(),
   rememberDeviceDays: z.number().int().min(0).max(REMEMBER_DAYS_MAX).optional(),
+  passkeySignIn: z.boolean().optional(),
   nameIdFormat: z.enum(samlNameIdFormats),
   attributes: z
     .array(

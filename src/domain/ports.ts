@@ -461,6 +461,7 @@ export interface StoredSettings {
   brand?: { name: string; logoUrl: string | null };
   notifications?: { enabled: boolean };
   factors?: { totp: { enabled: boolean }; email: { enabled: boolean }; webauthn?: { enabled: boolean } };
+  passkeySignIn?: { enabled: boolean };
 }
 
 /** The run-time settings an administrator changed; defaults are the domain's. */
@@ -561,6 +562,10 @@ export interface JourneyStateStore {
   get(id: string): Promise<SignInState | undefined>;
   put(id: string, state: SignInState, expiresIn: number): Promise<void>;
   drop(id: string): Promise<void>;
+  /** The WebAuthn challenge of the login page's passkey form (before anyone is known), kept with the sign-in. */
+  putChallenge(id: string, challenge: string, expiresIn: number): Promise<void>;
+  /** Takes that challenge away: each is answered once. */
+  takeChallenge(id: string): Promise<string | undefined>;
 }
 
 /** Which user field a SAML attribute carries, under which name. */
@@ -592,6 +597,8 @@ export interface SamlAppRecord {
   mfaFactors?: ('totp' | 'email' | 'webauthn')[] | undefined;
   /** How many days a browser may be remembered after a second factor; 0 or absent: never. */
   rememberDeviceDays?: number | undefined;
+  /** A passkey may sign in instead of the password, where the setting allows it. */
+  passkeySignIn?: boolean | undefined;
   nameIdFormat: SamlNameIdFormat;
   /** Unset: the default set (username, email and name under their OID and plain names). */
   attributes?: SamlAttribute[] | undefined;

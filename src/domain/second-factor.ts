@@ -344,18 +344,33 @@ export function createSecondFactorService(deps: {
     /** Options for the browser to sign in with one of the user's keys. */
     keyRequest: (user: UserRecord) => ceremonies().requestOptions(user),
 
+    /** Options for the login page's "Sign in with a passkey" (no user named, user verification required). */
+    passkeyOptions: () => ceremonies().passkeyOptions(),
+
+    /** The id of the user a passkey's answer names, unchecked: the answer is checked against that user's keys. */
+    userIdOfAnswer: (answer: unknown) => ceremonies().userIdOfAnswer(answer),
+
     /**
      * Checks a sign-in with a security key: the answer to `challenge` (claimed once across
      * nodes) signed by one of the user's keys, whose counter then moves on in one
      * conditional update. A wrong answer counts toward the lockout as a wrong code does; a
      * right signature with a counter that went back is a copy of the key: refused and
-     * audited as `mfa.key_cloned`.
+     * audited as `mfa.key_cloned`. `passkey`: the key signs in instead of the password, so
+     * its authenticator must have verified the user; an answer without that is refused.
      */
-    async verifyKey(user: UserRecord, answer: unknown, challenge: string, source: AttemptSource): Promise<CodeOutcome> {
+    async verifyKey(
+      user: UserRecord,
+      answer: unknown,
+      challenge: string,
+      source: AttemptSource,
+      { passkey = false } = {},
+    ): Promise<CodeOutcome> {
       const attempt = await keyAttempt(user, challenge, source);
       if ('result' in attempt) return attempt;
       const { limit, fresh } = attempt;
-      const checked = fresh ? await ceremonies().checkAssertion(answer, challenge, user) : undefined;
+      const assertion = fresh ? await ceremonies().checkAssertion(answer, challenge, user) : undefined;
+      const checked: typeof assertion =
+        assertion?.ok && passkey && !assertion.userVerified ? { ok: false, reason: 'invalid', key: assertion.key } : assertion;
       const used =
         checked?.ok === true &&
         (await users.useWebAuthnKey(user.id, checked.key.id, { from: checked.key.counter, to: checked.counter, at: new Date(limit.now) }));

@@ -27,6 +27,11 @@ export interface Settings {
   notifications: { enabled: boolean };
   /** The second factors users may register: the authenticator app, and codes by mail (when mail can go out). */
   factors: FactorSettings;
+  /**
+   * Sign-in with a passkey instead of the password (one that verifies its user counts as
+   * both factors), at the applications that allow it: off, no application offers it.
+   */
+  passkeySignIn: { enabled: boolean };
 }
 
 export const defaultSettings: Readonly<Settings> = Object.freeze({
@@ -45,6 +50,7 @@ export const defaultSettings: Readonly<Settings> = Object.freeze({
     email: Object.freeze({ enabled: false }),
     webauthn: Object.freeze({ enabled: true }),
   }),
+  passkeySignIn: Object.freeze({ enabled: false }),
 });
 
 /**

@@ -41,6 +41,8 @@ export interface AppPolicy {
   mfaFactors?: readonly FactorKind[] | undefined;
   /** How many days a browser may be remembered after a second factor (`remember_device_days`); 0 or absent: never. */
   rememberDays?: number | undefined;
+  /** A passkey may sign in instead of the password (`passkey_sign_in`), where the setting allows it. */
+  passkeySignIn?: boolean | undefined;
 }
 
 /** The application takes security keys and passkeys only: the phishing-resistant level. */
@@ -92,8 +94,10 @@ export interface Finished {
   kind: 'finished';
   accountId: string;
   methods: MethodTimes;
-  /** A password was presented in this sign-in (a new login), not only a second factor. */
+  /** A password (or a passkey instead of it) was presented in this sign-in: a new login, not only a second factor. */
   login: boolean;
+  /** The login was a passkey's, without a password: `methods` has no `pwd`. */
+  passwordless?: true | undefined;
   /** The browser is remembered from now on: the token its cookie keeps, for so long. */
   remembered?: { token: string; maxAgeSeconds: number } | undefined;
 }
@@ -104,6 +108,14 @@ export type PasswordOutcome =
   /** The password was right, but the application is for administrators only. */
   | { kind: 'refused'; reason: 'not_admin'; userId: string; username: string }
   | { kind: 'second_factor'; accountId: string }
+  | Finished;
+
+/** What came of a passkey presented instead of the password. */
+export type PasskeyOutcome =
+  | { kind: 'refused'; reason: 'rate_limited'; per: 'per_ip' | 'per_account'; waitMs: number }
+  /** `refused`: no passkey of anyone, a wrong answer, or one whose authenticator did not verify the user. */
+  | { kind: 'refused'; reason: 'refused' | 'cloned' | 'disabled'; userId?: string | undefined }
+  | { kind: 'refused'; reason: 'locked'; userId: string; until: number | null }
   | Finished;
 
 /** The page of the second-factor step. */
@@ -410,6 +422,77 @@ export function createSignInJourney(deps: JourneyDeps) {
     }
     await save(journey, { accountId: user.id, passwordAt });
     return { kind: 'second_factor', accountId: user.id };
+  }
+
+  /**
+   * A passkey may sign in instead of the password here: the setting is on, the application
+   * allows it and accepts keys, and keys can be used at this issuer. Never at an
+   * application for administrators only (the console), which always asks for the password.
+   */
+  async function passkeyAllowed(app: AppPolicy): Promise<boolean> {
+    if (!deps.keysOn || !app.passkeySignIn || app.adminsOnly) return false;
+    if (!(await deps.settings.get()).passkeySignIn.enabled) return false;
+    return (await acceptedFor(app)).includes('webauthn');
+  }
+
+  /**
+   * The options of the login page's "Sign in with a passkey", where allowed: a new
+   * challenge, kept with the sign-in (the one shown last counts). Undefined elsewhere.
+   */
+  async function passkeyOffer(journey: Journey): Promise<string | undefined> {
+    if (!(await passkeyAllowed(journey.app))) return undefined;
+    const options = await deps.secondFactor.passkeyOptions();
+    await deps.state.putChallenge(journey.id, options.challenge, journey.expiresIn);
+    return JSON.stringify(options);
+  }
+
+  /**
+   * A passkey presented instead of the password: the answer to this sign-in's challenge
+   * (taken from it first: each answers once), signed by a key of the user it names, whose
+   * authenticator verified the user. It then stands for both factors: a new login whose
+   * methods are the key and `user`, without `pwd`. Rate limited as passwords are; a wrong
+   * answer for a user counts toward that user's lockout, as a wrong code does.
+   */
+  async function passkey(journey: Journey, answer: unknown, source: AttemptSource): Promise<PasskeyOutcome> {
+    if (!(await passkeyAllowed(journey.app)))
+      throw new AppError('invalid_request', 'This application does not take a passkey instead of the password.');
+    const challenge = await deps.state.takeChallenge(journey.id);
+    if (challenge === undefined)
+      throw new AppError('invalid_request', 'This step of the sign-in is not the current one. Start again from the application.');
+    const at = () => new Date(deps.clock.now());
+    const userId = deps.secondFactor.userIdOfAnswer(answer);
+    const limited = await rateLimited(`passkey:${userId ?? '-'}`, source.ip);
+    if (limited.waitMs > 0) {
+      await deps.audit.record({ at: at(), type: 'rate_limited', outcome: 'failure', reason: limited.per, ...source });
+      return { kind: 'refused', reason: 'rate_limited', per: limited.per, waitMs: limited.waitMs };
+    }
+    const user = userId === undefined ? null : await deps.users.findById(userId);
+    if (!user || user.disabled) {
+      const reason = user ? 'disabled' : 'unknown_passkey';
+      await deps.audit.record({
+        at: at(),
+        type: 'signin.refused',
+        outcome: 'failure',
+        reason,
+        ...(user ? { userId: user.id } : {}),
+        ...source,
+      });
+      return { kind: 'refused', reason: user ? 'disabled' : 'refused', userId: user?.id };
+    }
+    const outcome = await deps.secondFactor.verifyKey(user, answer, challenge, source, { passkey: true });
+    if (outcome.result === 'locked') return { kind: 'refused', reason: 'locked', userId: user.id, until: outcome.until };
+    if (outcome.result === 'cloned') return { kind: 'refused', reason: 'cloned', userId: user.id };
+    if (outcome.result !== 'passed') return { kind: 'refused', reason: 'refused', userId: user.id };
+    journey.state = Promise.resolve(undefined);
+    await Promise.all([recordSignIn(user.id, source, true), signedIn(user.id, outcome.method, source), deps.state.drop(journey.id)]);
+    const passedAt = nowSeconds();
+    return {
+      kind: 'finished',
+      accountId: user.id,
+      methods: { [outcome.method]: passedAt, user: passedAt },
+      login: true,
+      passwordless: true,
+    };
   }
 
   /** The sign-in's state, read once per request (the Journey is the request's own). */
@@ -792,6 +875,9 @@ export function createSignInJourney(deps: JourneyDeps) {
     acceptedFor,
     decide,
     password,
+    passkeyAllowed,
+    passkeyOffer,
+    passkey,
     awaitsSecondFactor,
     factorPage,
     choose,

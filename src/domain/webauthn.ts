@@ -10,6 +10,7 @@ import {
 } from '@simplewebauthn/server';
 import { z } from 'zod';
 import type { UserRecord, WebAuthnKey } from './ports.ts';
+import { USER_ID_PATTERN } from './users.ts';
 
 /** Where credentials are bound: the relying party id (the issuer's host) and the one origin accepted. */
 export interface RelyingParty {
@@ -115,6 +116,27 @@ export function createWebAuthnCeremonies(rp: RelyingParty) {
           ...(via ? { transports: via as never } : {}),
         })),
       });
+    },
+
+    /**
+     * Options for signing in with a passkey instead of the password: no user is named (the
+     * authenticator offers the passkeys it holds for this site), and the user must be
+     * verified (a PIN or a biometric), since the passkey then stands for both factors.
+     */
+    passkeyOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
+      return generateAuthenticationOptions({ rpID: rp.id, timeout: CEREMONY_MS, userVerification: 'required' });
+    },
+
+    /**
+     * The user a passkey's answer names (its user handle, the id given at registration),
+     * read before anything is checked: the answer is then checked against that user's keys.
+     */
+    userIdOfAnswer(input: unknown): string | undefined {
+      const parsed = requestResponse.safeParse(input);
+      const handle = parsed.success ? parsed.data.response.userHandle : undefined;
+      if (!handle) return undefined;
+      const id = Buffer.from(handle, 'base64url').toString('utf8');
+      return USER_ID_PATTERN.test(id) ? id : undefined;
     },
 
     /** Checks a registration against the challenge this sign-in issued. */

@@ -18,6 +18,15 @@ export function passwordLogin(accountId: string) {
 }
 
 /**
+ * The login handed to the engine after a passkey signed in instead of the password: the
+ * key's method, at the key's time (the session's login time, from which `auth_time`
+ * falls back). As with a password, what a token claims is decided per authorization.
+ */
+export function passkeyLogin(accountId: string, method: string, at: number) {
+  return { accountId, acr: ACR_PASSWORD, amr: [method], remember: true, ts: at };
+}
+
+/**
  * The context an authorization request asks for, through `acr_values` or an `acr` request
  * in the `claims` parameter's id_token member (essential or not): `phr` when it names the
  * phishing-resistant class, `mfa` when it names the MFA class, else none.

@@ -21,6 +21,11 @@ export function createInteractionPolicy(assessor: MfaAssessor): interactionPolic
   const login = policy.get('login')!;
   login.checks.remove('essential_acrs');
   login.checks.remove('essential_acr');
+  login.checks.add(
+    new Check('password_missing', 'the session presented a passkey and no password, and the application takes none instead', async (ctx) =>
+      (await assessor.passwordMissing(ctx)) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT,
+    ),
+  );
 
   const because = (reason: MfaReason) => async (ctx: KoaContextWithOIDC) => {
     const decision = await assessor.forRequest(ctx);

@@ -87,6 +87,7 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
         adminsOnly: clientId === CONSOLE_CLIENT_ID,
         mfaFactors: metadata['mfa_factors'] as FactorKind[] | undefined,
         rememberDays: metadata['remember_device_days'] as number | undefined,
+        passkeySignIn: metadata['passkey_sign_in'] === true,
       },
     };
   }
@@ -134,8 +135,27 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
     return assessment;
   }
 
+  /**
+   * The session signed in with a passkey and no password, and this application does not
+   * take a passkey instead of one: its login prompt asks for the password. (A sign-in
+   * finishing now counts with what it presented.)
+   */
+  async function passwordMissing(ctx: KoaContextWithOIDC): Promise<boolean> {
+    const { session, client, params } = ctx.oidc;
+    const accountId = session?.accountId;
+    if (!accountId || !client) return false;
+    const presented = (ctx.oidc.result as { twofold?: PresentedMethods } | undefined)?.twofold;
+    const methods = {
+      ...(await sessionMethods(session.uid, accountId)),
+      ...(presented?.accountId === accountId ? presented.methods : {}),
+    };
+    if (methods.pwd !== undefined || (methods.hwk === undefined && methods.swk === undefined)) return false;
+    return !(await deps.journey.passkeyAllowed((await applicationOf(client, params ?? {})).policy));
+  }
+
   return {
     applicationOf,
+    passwordMissing,
     /** At start-up: requests of this client are for applications of another protocol, found by this. */
     standsFor(clientId: string, resolve: OtherProtocol) {
       otherProtocols.set(clientId, resolve);

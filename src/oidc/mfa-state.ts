@@ -50,6 +50,7 @@ const epochSeconds = z.number().int().nonnegative();
 const methodTimesSchema = z.partialRecord(z.enum(authMethods), epochSeconds);
 const sessionSchema = z.strictObject({ accountId: z.string().min(1), methods: methodTimesSchema });
 const originSchema = z.strictObject({ clientId: z.string().min(1) });
+const challengeSchema = z.strictObject({ challenge: z.string().regex(/^[\w-]{16,128}$/) });
 /** What a refused form leaves for the page it redirects to (post/redirect/get), read once. */
 const flashSchema = z.strictObject({
   error: z.string().optional(),
@@ -75,6 +76,7 @@ export function createMfaState(oidc: OidcStateStore, sessionTtl: number) {
   const sessions = oidc.adapterFor('TwofoldSessionAuth');
   const origins = oidc.adapterFor('TwofoldSignInOrigin');
   const flashes = oidc.adapterFor('TwofoldFlash');
+  const challenges = oidc.adapterFor('TwofoldPasskeyChallenge');
   const read = async <T>(schema: z.ZodType<T>, found: Promise<Record<string, unknown> | undefined>) => {
     const payload = await found;
     if (!payload) return undefined;
@@ -86,6 +88,12 @@ export function createMfaState(oidc: OidcStateStore, sessionTtl: number) {
       get: (uid: string) => read(signInSchema, signIns.find(uid)),
       put: (uid: string, state: SignInState, expiresIn: number) => signIns.upsert(uid, { ...state }, Math.max(1, expiresIn)),
       drop: (uid: string) => signIns.destroy(uid),
+      putChallenge: (uid: string, challenge: string, expiresIn: number) => challenges.upsert(uid, { challenge }, Math.max(1, expiresIn)),
+      async takeChallenge(uid: string): Promise<string | undefined> {
+        const found = await read(challengeSchema, challenges.find(uid));
+        if (found) await challenges.destroy(uid);
+        return found?.challenge;
+      },
     },
     session: {
       get: (sessionUid: string) => read(sessionSchema, sessions.find(sessionUid)),

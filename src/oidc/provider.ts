@@ -16,12 +16,19 @@ import type { MfaAssessor } from './mfa-assessment.ts';
 import type { Jwks } from './signing-keys.ts';
 
 /** twofold's own client metadata, next to the OIDC registration metadata. */
-export const extraClientProperties = ['first_party', 'mfa_policy', 'mfa_max_age', 'mfa_factors', 'remember_device_days'] as const;
+export const extraClientProperties = [
+  'first_party',
+  'mfa_policy',
+  'mfa_max_age',
+  'mfa_factors',
+  'remember_device_days',
+  'passkey_sign_in',
+] as const;
 
 function validateExtraMetadata(key: string, value: unknown): void {
   if (value === undefined) return;
-  if (key === 'first_party' && typeof value !== 'boolean') {
-    throw new errors.InvalidClientMetadata('first_party must be a boolean');
+  if ((key === 'first_party' || key === 'passkey_sign_in') && typeof value !== 'boolean') {
+    throw new errors.InvalidClientMetadata(`${key} must be a boolean`);
   }
   if (key === 'mfa_policy' && !(mfaPolicies as readonly unknown[]).includes(value)) {
     throw new errors.InvalidClientMetadata(`mfa_policy must be one of ${mfaPolicies.join(', ')}`);

@@ -47,6 +47,7 @@ export const appPolicyOfSaml = (app: SamlAppRecord): AppPolicy => ({
   mfaMaxAge: app.mfaMaxAge,
   mfaFactors: app.mfaFactors,
   rememberDays: app.rememberDeviceDays,
+  passkeySignIn: app.passkeySignIn === true,
   alwaysRequired: false,
 });
 

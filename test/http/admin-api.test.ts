@@ -210,6 +210,7 @@ describe('admin API: users and clients', () => {
         brand: { name: 'twofold', logoUrl: null },
         notifications: { enabled: true },
         factors: { totp: { enabled: true }, email: { enabled: false }, webauthn: { enabled: true } },
+        passkeySignIn: { enabled: false },
       });
       const response = await patch({
         skewSteps: 10,
@@ -233,6 +234,7 @@ describe('admin API: users and clients', () => {
         brand: { name: 'Acme', logoUrl: 'https://cdn.acme.example/logo.png' },
         notifications: { enabled: true },
         factors: { totp: { enabled: true }, email: { enabled: false }, webauthn: { enabled: true } },
+        passkeySignIn: { enabled: false },
       });
       assert.equal(((await (await server.adminFetch('/admin/api/settings')).json()) as { skewSteps: number }).skewSteps, 10);
       await patch({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { SoftwareKey } from '../support/authenticator.ts';
+import { SoftwareKey, webauthnOptions } from '../support/authenticator.ts';
 import { Phone } from '../support/mfa.ts';
 import { realStoresSkip } from '../support/env.ts';
 import {
@@ -17,13 +17,6 @@ import {
 import { serviceProvider } from '../support/saml-sp.ts';
 import { createUser, newRealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 import { startSmtpServer } from '../support/smtp.ts';
-
-/** The WebAuthn options a key page hands its script (an HTML attribute, escaped). */
-function keyOptions(page: Page): { challenge: string; rp?: { id: string } } {
-  const raw = /data-options="([^"]*)"/.exec(page.html)?.[1];
-  if (raw === undefined) throw new Error(`no security key form on ${page.url.pathname}: ${page.html.slice(0, 200)}`);
-  return JSON.parse(raw.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&')) as { challenge: string };
-}
 
 /**
  * Security keys through the sign-in pages, as a browser's script drives them, with a
@@ -57,7 +50,10 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     await smtp.close();
   });
 
-  const ceremony = (page: Page) => ({ challenge: keyOptions(page).challenge, origin: new URL(server.issuer).origin, rpId: 'localhost' });
+  const ceremony = (page: Page) => {
+    const options = webauthnOptions(page);
+    return { challenge: options.challenge, origin: new URL(server.issuer).origin, rpId: 'localhost', userId: options.user?.id };
+  };
 
   /** The password step of a new sign-in: the page after it. */
   async function afterPassword(agent: UserAgent, username: string) {

@@ -31,6 +31,8 @@ export interface Ceremony {
   challenge: string;
   origin: string;
   rpId: string;
+  /** At a registration: the user's id the options named (base64url), kept as a passkey keeps it. */
+  userId?: string | undefined;
 }
 
 export class SoftwareKey {
@@ -39,6 +41,8 @@ export class SoftwareKey {
   private readonly publicJwk: { x: string; y: string };
   /** The signature counter; a test may set it back to play a cloned key. */
   counter = 0;
+  /** The user handle a registration gave it (a passkey answers with it, so no username is needed). */
+  userHandle: string | undefined;
 
   private readonly verifiesUser: boolean;
 
@@ -63,6 +67,7 @@ export class SoftwareKey {
 
   /** The browser's answer to navigator.credentials.create(), as @simplewebauthn/browser sends it. */
   create(ceremony: Ceremony) {
+    this.userHandle = ceremony.userId;
     const cose = new Map<number, number | Buffer>([
       [1, 2],
       [3, -7],
@@ -105,8 +110,16 @@ export class SoftwareKey {
         clientDataJSON: b64url(clientDataJSON),
         authenticatorData: b64url(authenticatorData),
         signature: b64url(sign('sha256', signed, this.key)),
+        ...(this.userHandle ? { userHandle: this.userHandle } : {}),
       },
       clientExtensionResults: {},
     };
   }
+}
+
+/** The WebAuthn options a page hands its script (the form's `data-options`, an HTML attribute, escaped). */
+export function webauthnOptions(page: { html: string; url: URL }): { challenge: string; rp?: { id: string }; user?: { id: string } } {
+  const raw = /data-options="([^"]*)"/.exec(page.html)?.[1];
+  if (raw === undefined) throw new Error(`no WebAuthn form on ${page.url.pathname}: ${page.html.slice(0, 200)}`);
+  return JSON.parse(raw.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&amp;', '&')) as { challenge: string };
 }

@@ -84,7 +84,9 @@ for (const form of document.querySelectorAll('form[data-webauthn]')) {
       if (problem) {
         problem.textContent = creating
           ? 'The key was not added: the browser’s request was cancelled or timed out. Try again.'
-          : 'No answer from a security key: the browser’s request was cancelled or timed out. Try again.';
+          : form.dataset.passkey !== undefined
+            ? 'No passkey was used: the browser’s request was cancelled or timed out. Try again, or sign in with your password.'
+            : 'No answer from a security key: the browser’s request was cancelled or timed out. Try again.';
         problem.hidden = false;
       }
     }

@@ -25,6 +25,7 @@ export function samlInputOf(body: z.infer<typeof s.newSamlApp>): SamlAppInput {
     ...(body.mfa_max_age !== undefined ? { mfaMaxAge: body.mfa_max_age } : {}),
     ...(body.mfa_factors !== undefined ? { mfaFactors: body.mfa_factors } : {}),
     ...(body.remember_device_days !== undefined ? { rememberDeviceDays: body.remember_device_days } : {}),
+    ...(body.passkey_sign_in !== undefined ? { passkeySignIn: body.passkey_sign_in } : {}),
     ...(body.attributes !== undefined ? { attributes: attributesOf(body.attributes) } : {}),
     ...(body.idp_initiated !== undefined ? { idpInitiated: body.idp_initiated } : {}),
   };
@@ -66,6 +67,7 @@ export function samlPatchOf(body: z.infer<typeof s.samlAppPatch>): SamlAppPatch 
     ['mfa_max_age', 'mfaMaxAge'],
     ['mfa_factors', 'mfaFactors'],
     ['remember_device_days', 'rememberDeviceDays'],
+    ['passkey_sign_in', 'passkeySignIn'],
     ['name_id_format', 'nameIdFormat'],
     ['want_authn_requests_signed', 'wantAuthnRequestsSigned'],
     ['idp_initiated', 'idpInitiated'],
@@ -91,6 +93,7 @@ export function presentSamlApp(app: SamlAppRecord, issuer: string): z.infer<type
     ...(app.mfaMaxAge !== undefined ? { mfa_max_age: app.mfaMaxAge } : {}),
     ...(app.mfaFactors ? { mfa_factors: app.mfaFactors } : {}),
     ...(app.rememberDeviceDays !== undefined ? { remember_device_days: app.rememberDeviceDays } : {}),
+    ...(app.passkeySignIn !== undefined ? { passkey_sign_in: app.passkeySignIn } : {}),
     name_id_format: app.nameIdFormat,
     ...(app.attributes
       ? {

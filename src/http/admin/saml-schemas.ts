@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { URL_AS_GIVEN, URL_AS_GIVEN_RULE } from '../../domain/clients.ts';
 import { mfaPolicies } from '../../domain/mfa-policy.ts';
 import { factorKinds } from '../../domain/factors.ts';
-import { factorList, rememberDays } from './schemas.ts';
+import { factorList, passkeySignIn, rememberDays } from './schemas.ts';
 import { samlNameIdFormats } from '../../domain/ports.ts';
 import { INTERNAL_CLIENT_PREFIX } from '../../oidc/internal-clients.ts';
 
@@ -40,6 +40,7 @@ const settingsFields = {
   mfa_max_age: z.number().int().min(0).max(31_536_000).optional(),
   mfa_factors: factorList.optional(),
   remember_device_days: rememberDays.optional(),
+  passkey_sign_in: passkeySignIn.optional(),
   name_id_format: z.enum(samlNameIdFormats).optional(),
   attributes: z.array(attribute).max(32).optional(),
   want_authn_requests_signed: z.boolean().optional(),
@@ -76,6 +77,7 @@ export const samlAppPatch = z
     mfa_max_age: settingsFields.mfa_max_age.nullable(),
     mfa_factors: factorList.nullable().optional(),
     remember_device_days: rememberDays.nullable().optional(),
+    passkey_sign_in: passkeySignIn.nullable().optional(),
     name_id_format: settingsFields.name_id_format,
     attributes: z.array(attribute).max(32).nullable().optional(),
     want_authn_requests_signed: settingsFields.want_authn_requests_signed,
@@ -96,6 +98,7 @@ export const samlAppView = z.object({
   mfa_max_age: z.number().optional(),
   mfa_factors: z.array(z.enum(factorKinds)).optional(),
   remember_device_days: z.number().optional(),
+  passkey_sign_in: z.boolean().optional(),
   name_id_format: z.enum(samlNameIdFormats),
   attributes: z.array(attribute).optional(),
   want_authn_requests_signed: z.boolean(),

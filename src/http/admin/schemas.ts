@@ -152,6 +152,11 @@ export const rememberDays = z
     description:
       'Days a browser may skip the second factor after one, when the person ticks “don’t ask again on this device” (0 or absent: never offered). Never for a step-up, prompt=login, max_age or the phishing-resistant level.',
   });
+/** The application lets a passkey sign in instead of the password (where the setting allows it). */
+export const passkeySignIn = z.boolean().meta({
+  description:
+    'A passkey that verifies its user may sign in instead of the password (“Sign in with a passkey” on the login page), when the `passkeySignIn` setting is on. Absent: not offered.',
+});
 /** The second factors an application accepts: one or more, each once. */
 export const factorList = z
   .array(z.enum(factorKinds))
@@ -193,6 +198,7 @@ export const newClient = z.strictObject({
   mfa_max_age: z.number().int().min(0).max(31_536_000).optional(),
   mfa_factors: factorList.optional(),
   remember_device_days: rememberDays.optional(),
+  passkey_sign_in: passkeySignIn.optional(),
 });
 
 /**
@@ -215,6 +221,7 @@ export const clientPatch = newClient
     mfa_max_age: z.number().int().min(0).max(31_536_000).nullable().optional(),
     mfa_factors: factorList.nullable().optional(),
     remember_device_days: rememberDays.nullable().optional(),
+    passkey_sign_in: passkeySignIn.nullable().optional(),
     first_party: z.boolean().nullable().optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, { message: 'nothing to change' });
@@ -266,6 +273,9 @@ export const settingsView = z.object({
     email: z.object({ enabled: z.boolean() }),
     webauthn: z.object({ enabled: z.boolean() }),
   }),
+  passkeySignIn: z.object({ enabled: z.boolean() }).meta({
+    description: 'Sign-in with a passkey instead of the password, at the applications that allow it (`passkey_sign_in`); off by default.',
+  }),
 });
 
 const factorSwitch = z.strictObject({ enabled: z.boolean() });
@@ -297,6 +307,7 @@ export const settingsDocument = z.strictObject({
     .refine((factors) => factors.totp.enabled || factors.email.enabled || factors.webauthn.enabled, {
       message: 'at least one second factor must stay on',
     }),
+  passkeySignIn: z.strictObject({ enabled: z.boolean() }),
 });
 
 /**
@@ -308,6 +319,7 @@ export const settingsPatch = settingsDocument
     backupCodes: settingsDocument.shape.backupCodes.partial(),
     brand: settingsDocument.shape.brand.extend({ logoUrl: logoUrl.nullable() }).partial(),
     notifications: settingsDocument.shape.notifications.partial(),
+    passkeySignIn: settingsDocument.shape.passkeySignIn.partial(),
     factors: z.strictObject({ totp: factorSwitch.partial(), email: factorSwitch.partial(), webauthn: factorSwitch.partial() }).partial(),
   })
   .partial()

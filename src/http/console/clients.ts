@@ -42,6 +42,7 @@ const applicationForm = z.object({
   mfa_max_age: numberField(0, 31_536_000, 'Enter a number of seconds from 0 to 31536000, or leave it empty.').optional(),
   mfa_factors: factorsField,
   remember_device_days: rememberDaysField.optional(),
+  passkey_sign_in: z.boolean(),
   first_party: z.boolean(),
 });
 const clientIdField = z
@@ -68,6 +69,7 @@ function formInput(values: Record<string, string>) {
     mfa_max_age: wholeNumber(values.mfa_max_age),
     mfa_factors: values.mfa_factors ?? '',
     remember_device_days: wholeNumber(values.remember_device_days),
+    passkey_sign_in: values.passkey_sign_in === 'on',
     first_party: values.first_party === 'on',
   };
 }
@@ -83,6 +85,7 @@ function valuesOf(client: ClientRecord): Record<string, string> {
     mfa_max_age: metadata.mfa_max_age === undefined ? '' : String(metadata.mfa_max_age),
     mfa_factors: factorsValue(metadata.mfa_factors),
     remember_device_days: metadata.remember_device_days ? String(metadata.remember_device_days) : '',
+    passkey_sign_in: metadata.passkey_sign_in === true ? 'on' : '',
     first_party: metadata.first_party === true ? 'on' : '',
   };
 }
@@ -139,7 +142,7 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
     const parsed = parseForm(applicationForm, formInput(values));
     const errors = { ...(id.success ? {} : { client_id: id.error.issues[0]!.message }), ...(parsed.ok ? {} : parsed.errors) };
     if (!id.success || !parsed.ok) return listPage(ctx, { values, errors });
-    const { client_name, mfa_policy, mfa_max_age, mfa_factors, remember_device_days, ...rest } = parsed.data;
+    const { client_name, mfa_policy, mfa_max_age, mfa_factors, remember_device_days, passkey_sign_in, ...rest } = parsed.data;
     let registered: Awaited<ReturnType<Administration['clients']['register']>>;
     try {
       const input = parseInput(newClient, {
@@ -150,6 +153,7 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
         ...(mfa_max_age !== undefined ? { mfa_max_age } : {}),
         ...(mfa_factors ? { mfa_factors: [mfa_factors] } : {}),
         ...(remember_device_days ? { remember_device_days } : {}),
+        ...(passkey_sign_in ? { passkey_sign_in } : {}),
       });
       registered = await admin.clients.register(input, consoleOf(ctx).actor);
     } catch (err) {
@@ -176,7 +180,7 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
     const values = { ...typed(ctx.request.body), client_id: client.clientId };
     const parsed = parseForm(applicationForm, formInput(values));
     if (!parsed.ok) return editPage(ctx, client, { values, errors: parsed.errors });
-    const { client_name, mfa_policy, mfa_max_age, mfa_factors, remember_device_days, ...rest } = parsed.data;
+    const { client_name, mfa_policy, mfa_max_age, mfa_factors, remember_device_days, passkey_sign_in, ...rest } = parsed.data;
     try {
       const patch = parseInput(clientPatch, {
         ...rest,
@@ -185,6 +189,7 @@ export function mountConsoleClients(router: Router, admin: Administration, issue
         mfa_max_age: mfa_max_age ?? null,
         mfa_factors: mfa_factors ? [mfa_factors] : null,
         remember_device_days: remember_device_days || null,
+        passkey_sign_in: passkey_sign_in || null,
       });
       await admin.clients.update(client.clientId, patch, consoleOf(ctx).actor);
     } catch (err) {
@@ -269,5 +274,6 @@ function developerFacts(issuer: string, client: ClientRecord) {
     maxAge: metadata.mfa_max_age as number | undefined,
     factors: factorsWords(metadata.mfa_factors),
     rememberDays: (metadata.remember_device_days as number | undefined) ?? 0,
+    passkeySignIn: metadata.passkey_sign_in === true,
   };
 }

@@ -77,6 +77,7 @@ function settingsOf(body: Form) {
     mfa_max_age: maxAge && /^\d{1,15}$/.test(maxAge) ? Number(maxAge) : undefined,
     // One factor, or every one switched on: the schema refuses anything else.
     mfa_factors: body.mfa_factors ? [body.mfa_factors] : undefined,
+    passkey_sign_in: body.passkey_sign_in === 'on' ? true : undefined,
     // Empty or 0: never (stored as unset).
     remember_device_days: rememberDays && /^\d{1,15}$/.test(rememberDays) && Number(rememberDays) > 0 ? Number(rememberDays) : undefined,
     name_id_format: body.name_id_format || undefined,
@@ -97,6 +98,7 @@ function valuesOfApp(app: SamlAppRecord): Form {
     mfa_max_age: app.mfaMaxAge === undefined ? '' : String(app.mfaMaxAge),
     mfa_factors: factorsValue(app.mfaFactors),
     remember_device_days: app.rememberDeviceDays ? String(app.rememberDeviceDays) : '',
+    passkey_sign_in: app.passkeySignIn ? 'on' : '',
     name_id_format: app.nameIdFormat,
     want_authn_requests_signed: app.wantAuthnRequestsSigned ? 'on' : '',
     idp_initiated: app.idpInitiated ? 'on' : '',
@@ -197,8 +199,17 @@ export function mountConsoleSamlApps(router: Router, admin: Administration, issu
   router.post('/saml/:id', async (ctx) => {
     const { id } = parseInput(samlAppParams, { id: ctx.params.id });
     const body = typed(ctx.request.body);
-    const { name, mfa_policy, mfa_max_age, mfa_factors, remember_device_days, name_id_format, want_authn_requests_signed, idp_initiated } =
-      settingsOf(body);
+    const {
+      name,
+      mfa_policy,
+      mfa_max_age,
+      mfa_factors,
+      remember_device_days,
+      passkey_sign_in,
+      name_id_format,
+      want_authn_requests_signed,
+      idp_initiated,
+    } = settingsOf(body);
     const parsed = samlProblems(
       samlAppPatch,
       {
@@ -211,6 +222,7 @@ export function mountConsoleSamlApps(router: Router, admin: Administration, issu
         mfa_max_age: mfa_max_age ?? null,
         mfa_factors: mfa_factors ?? null,
         remember_device_days: remember_device_days ?? null,
+        passkey_sign_in: passkey_sign_in || null,
         ...(name_id_format ? { name_id_format } : {}),
         want_authn_requests_signed,
         idp_initiated,

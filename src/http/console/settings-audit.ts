@@ -41,6 +41,7 @@ const settingsForm = z.object({
     .refine((factors) => factors.totp.enabled || factors.email.enabled || factors.webauthn.enabled, {
       message: 'Keep at least one second factor: the authenticator app, email codes or security keys.',
     }),
+  passkeySignIn: z.object({ enabled: z.boolean() }),
 });
 
 /** Where each setting's problem is shown: its form field. */
@@ -54,6 +55,7 @@ const fieldOf: Record<string, string> = {
   'factors.totp.enabled': 'factorTotp',
   'factors.email.enabled': 'factorEmail',
   'factors.webauthn.enabled': 'factorWebauthn',
+  'passkeySignIn.enabled': 'passkeySignIn',
 };
 const fieldOfPath = (path: string) => fieldOf[path] ?? path;
 
@@ -75,6 +77,7 @@ function formInput(values: Record<string, string>) {
       email: { enabled: values.factorEmail === 'on' },
       webauthn: { enabled: values.factorWebauthn === 'on' },
     },
+    passkeySignIn: { enabled: values.passkeySignIn === 'on' },
   };
 }
 
@@ -96,6 +99,7 @@ function valuesOf(settings: Settings): Record<string, string> {
     factorTotp: on(settings.factors.totp.enabled),
     factorEmail: on(settings.factors.email.enabled),
     factorWebauthn: on(settings.factors.webauthn.enabled),
+    passkeySignIn: on(settings.passkeySignIn.enabled),
   };
 }
 

@@ -7,7 +7,7 @@ import type { DataKeyring } from '../../domain/data-key.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { AttemptSource, SecondFactorService } from '../../domain/second-factor.ts';
 import { policyForRequest, type Finished, type Journey, type SignInJourney } from '../../domain/sign-in-journey.ts';
-import { passwordLogin, requestedLevel } from '../../oidc/acr.ts';
+import { passkeyLogin, passwordLogin, requestedLevel } from '../../oidc/acr.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import type { SettingsService } from '../../domain/settings.ts';
 import type { UserService } from '../../domain/users.ts';
@@ -163,9 +163,11 @@ export function createInteractionKit(deps: InteractionDeps) {
      * presented, recorded on the session once the engine has it.
      */
     finishJourney(ctx: Context, finished: Finished) {
-      const { accountId, methods, login, remembered } = finished;
+      const { accountId, methods, login, remembered, passwordless } = finished;
       if (remembered) deviceCookie.write(ctx, remembered.token, remembered.maxAgeSeconds);
-      return this.finish(ctx, { ...(login ? { login: passwordLogin(accountId) } : {}), twofold: { accountId, methods } });
+      const key = methods.hwk === undefined ? 'swk' : 'hwk';
+      const engineLogin = passwordless ? passkeyLogin(accountId, key, methods[key]!) : passwordLogin(accountId);
+      return this.finish(ctx, { ...(login ? { login: engineLogin } : {}), twofold: { accountId, methods } });
     },
   };
 }

@@ -51,7 +51,7 @@ export function createInteractionRoutes(deps: InteractionDeps) {
         if (await deps.journey.awaitsSecondFactor(await kit.journeyOf(ctx, interaction, client)))
           return secondFactor.show(ctx, interaction, client, flash);
         await noteOrigin();
-        return login.show(ctx, interaction.uid, (await kit.application(ctx, interaction, client)).name, flash);
+        return login.show(ctx, interaction, client, flash);
       }
       case MFA_PROMPT:
         if (interaction.prompt.reasons.includes('account_unavailable')) {
@@ -70,6 +70,7 @@ export function createInteractionRoutes(deps: InteractionDeps) {
   });
 
   router.post('/:uid/login', form, (ctx) => login.submit(ctx));
+  router.post('/:uid/passkey', form, (ctx) => login.submitPasskey(ctx));
   router.post('/:uid/code', form, (ctx) => secondFactor.submit(ctx));
   router.post('/:uid/factor', form, (ctx) => secondFactor.choose(ctx));
   router.post('/:uid/key', form, (ctx) => secondFactor.submitKey(ctx));

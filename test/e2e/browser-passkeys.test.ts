@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { createManualClock } from '../../src/domain/clock.ts';
+import { axeViolations, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
+import { browserSkip } from '../support/env.ts';
+import { exchangeCode, startAuthorization, type RelyingParty } from '../support/relying-party.ts';
+import { createUser, patchSettings, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
+
+/**
+ * Signing in with a passkey instead of the password, in Chromium, with the browser's
+ * virtual authenticator standing in for a phone's or laptop's passkey (discoverable, and
+ * verifying its user): the passkey is made during a sign-in, then signs in from the login
+ * page with no username or password; without scripts the login page is the password form.
+ */
+describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
+  const clock = createManualClock(Date.now());
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  let server: TestServer;
+  let rp: RelyingParty;
+  let application: Server;
+  let callbackPrefix: string;
+  before(async () => {
+    browser = await launchChromium();
+    server = await startTestServer({ clock });
+    await patchSettings(server, { passkeySignIn: { enabled: true } });
+    application = createServer((_, response) => response.end('back at the application'));
+    await new Promise<void>((resolve) => application.listen(0, '127.0.0.1', resolve));
+    callbackPrefix = `http://127.0.0.1:${(application.address() as AddressInfo).port}/`;
+    rp = (
+      await registerApplication(server, {
+        client_id: 'crm',
+        client_name: 'Customer records',
+        redirect_uris: [`${callbackPrefix}cb`],
+        first_party: true,
+        mfa_policy: 'required',
+        passkey_sign_in: true,
+      })
+    ).rp;
+  });
+  after(async () => {
+    await browser.cleanup();
+    await server.close();
+    application.close();
+  });
+
+  async function pageCheck(page: Page, name: string, what: string) {
+    assert.deepEqual(await axeViolations(page), [], what);
+    await snapshot(page, { path: screenshotPath(name), fullPage: true });
+  }
+
+  for (const [size, width, height] of [
+    ['phone', 390, 844],
+    ['desktop', 1280, 900],
+  ] as const) {
+    it(`makes a passkey during a sign-in, then signs in with it alone from the login page (${size})`, async () => {
+      const username = `pia-${size}`;
+      const { id } = await createUser(server, { username, password: `${username} passphrase` });
+      const context = await browser.newContext({ viewport: { width, height }, bypassCSP: true });
+      try {
+        const page = await context.newPage();
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('WebAuthn.enable');
+        await cdp.send('WebAuthn.addVirtualAuthenticator', {
+          options: {
+            protocol: 'ctap2',
+            transport: 'internal',
+            hasResidentKey: true,
+            hasUserVerification: true,
+            isUserVerified: true,
+            automaticPresenceSimulation: true,
+          },
+        });
+        const first = await startAuthorization(rp);
+        await page.goto(first.url.href);
+        await page.getByLabel('Username').fill(username);
+        await page.getByLabel('Password').fill(`${username} passphrase`);
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+        await page.getByTestId('choose-key').click();
+        await page.getByLabel('Name for this key').fill('Laptop passkey');
+        await page.getByTestId('key-start').click();
+        await page.getByTestId('continue').click();
+        await page.waitForURL(`${callbackPrefix}**`);
+        await exchangeCode(rp, first, new URL(page.url()));
+
+        // Signed out (the session's cookies gone): the login page offers the passkey.
+        clock.advance(60_000);
+        await context.clearCookies();
+        const start = await startAuthorization(rp);
+        await page.goto(start.url.href);
+        const offer = page.getByRole('button', { name: 'Sign in with a passkey' });
+        await offer.waitFor();
+        await pageCheck(page, `login-passkey-${size}`, 'login page with the passkey offer');
+        await offer.click();
+        await page.waitForURL(`${callbackPrefix}**`);
+        const claims = (await exchangeCode(rp, start, new URL(page.url()))).claims()!;
+        assert.deepEqual([claims.sub, claims.acr, claims.amr], [id, 'urn:twofold:acr:mfa', ['hwk', 'user', 'mfa']]);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  it('shows the login page without JavaScript as the password form alone', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, javaScriptEnabled: false });
+    try {
+      const page = await context.newPage();
+      await page.goto((await startAuthorization(rp)).url.href);
+      await page.getByLabel('Password').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Sign in with a passkey' }).isVisible(), false);
+      await snapshot(page, { path: screenshotPath('login-passkey-nojs-phone'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+});
