@@ -62,6 +62,8 @@ async function httpBench(signIns: number, concurrency: number) {
       const { id } = await createUser(server, credentials);
       const secret = randomBytes(20);
       await server.stores.users.registerDevice(id, {
+        id: randomBytes(8).toString('hex'),
+        name: 'Bench phone',
         sealedSecret: keyring.seal(secret.toString('base64'), TOTP_SECRET_PURPOSE),
         registeredAt: new Date(),
         lastStep: nowStep - 5,

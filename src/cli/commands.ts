@@ -258,6 +258,29 @@ export const commands: Command[] = [
     text: showUser,
   },
   {
+    name: 'mfa apps',
+    args: 'USER',
+    summary: "list the user's authenticator apps",
+    positionals: [1, 1],
+    run: async (i) => i.api.call('GET', await userPath(i.api, i.positionals[0]!)),
+    text: (user) =>
+      (user.mfa.apps as { id: string; name: string; registeredAt: string; lastUsedAt: string | null }[])
+        .map((app) => `${app.id}  ${app.name}, added ${app.registeredAt}, last used ${app.lastUsedAt ?? 'never'}`)
+        .join('\n') || 'no authenticator apps',
+  },
+  {
+    name: 'mfa remove-app',
+    args: 'USER APP-ID --yes',
+    summary: "remove one authenticator app (ends the user's sessions)",
+    positionals: [2, 2],
+    options: { yes: { type: 'boolean' } },
+    run: async (i) => {
+      confirmed(i, 'removing the authenticator app');
+      return i.api.call('DELETE', `${await userPath(i.api, i.positionals[0]!)}/mfa/apps/${encodeURIComponent(i.positionals[1]!)}`);
+    },
+    text: showUser,
+  },
+  {
     name: 'mfa keys',
     args: 'USER',
     summary: "list the user's security keys and passkeys",

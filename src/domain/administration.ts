@@ -133,6 +133,8 @@ export function createAdministration(deps: {
       resetMfa: (id: string, by: Actor) => deps.recovery.resetMfa(id, by),
       /** Removes one security key or passkey; every session of the user ends. Null: no such user or key. */
       removeKey: (id: string, keyId: string, by: Actor) => deps.recovery.removeKey(id, keyId, by),
+      /** Removes one authenticator app; every session of the user ends. Null: no such user or app. */
+      removeApp: (id: string, appId: string, by: Actor) => deps.recovery.removeApp(id, appId, by),
       /** Forgets one remembered browser, or all of them; false when there was none. */
       forgetBrowsers: (id: string, browserId: string | undefined, by: Actor) => deps.recovery.forgetBrowsers(id, browserId, by),
       endSessions: (id: string, by: Actor) => deps.recovery.endSessions(id, by),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { USER_ID_PATTERN, USER_ID_RULE, USERNAME_PATTERN, USERNAME_RULE } from './users.ts';
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import {
   type KeyStore,
   samlNameIdFormats,
@@ -11,6 +11,7 @@ import {
   type SamlAppStore,
   type UserRecord,
   type UserStore,
+  TOTP_APPS_MAX,
   WEBAUTHN_KEYS_MAX,
 } from '../domain/ports.ts';
 import type { Actor } from './administration.ts';
@@ -21,7 +22,7 @@ import { AppError } from './errors.ts';
 import { PAIRWISE_KEY_ID, PAIRWISE_PURPOSE } from './saml-apps.ts';
 import { base64url, transports } from './webauthn.ts';
 import { REMEMBER_DAYS_MAX } from './remembered-devices.ts';
-import { TOTP_SECRET_PURPOSE } from './second-factor.ts';
+import { FIRST_APP_NAME, TOTP_SECRET_PURPOSE } from './second-factor.ts';
 import { factorKinds, isFactorList } from './factors.ts';
 
 /**
@@ -32,6 +33,16 @@ import { factorKinds, isFactorList } from './factors.ts';
  */
 const date = z.iso.datetime().transform((value) => new Date(value));
 const sealed = z.string().regex(/^v1\.[\w-]+\.[\w-]+\.[\w-]*\.[\w-]+$/, { message: 'a sealed value' });
+
+/** An authenticator app's fields: its secret sealed, as the user record keeps it. */
+const totpApp = {
+  sealedSecret: sealed,
+  registeredAt: date,
+  lastStep: z.number().int().min(-1),
+  drift: z.number().int().min(-2).max(2),
+  lastOffset: z.number().int().min(-100).max(100).optional(),
+  lastUsedAt: date.optional(),
+};
 
 /** A security key or passkey: nothing secret (the private key stays in the authenticator). */
 const webauthnKey = z.strictObject({
@@ -59,30 +70,31 @@ const userRecord = z.strictObject({
   disabled: z.boolean(),
   role: z.literal('admin').optional(),
   passwordHash: z.string().regex(/^\$argon2id\$v=19\$[mtp=\d,]{5,40}\$[\w+/]+\$[\w+/]+$/, { message: 'an argon2id hash' }),
-  mfa: z.strictObject({
-    exempt: z.boolean(),
-    pendingSince: date.optional(),
-    device: z
-      .strictObject({
-        sealedSecret: sealed,
-        registeredAt: date,
-        lastStep: z.number().int().min(-1),
-        drift: z.number().int().min(-2).max(2),
-        lastOffset: z.number().int().min(-100).max(100).optional(),
-        lastUsedAt: date.optional(),
-      })
-      .optional(),
-    email: z.strictObject({ registeredAt: date, lastUsedAt: date.optional() }).optional(),
-    webauthn: z
-      .array(webauthnKey)
-      .max(WEBAUTHN_KEYS_MAX)
-      .refine((keys) => new Set(keys.map((key) => key.id)).size === keys.length, { message: 'a security key is listed twice' })
-      .optional(),
-    backupCodes: z
-      .strictObject({ kid: z.string().min(1).max(64), hashes: z.array(z.string().regex(/^[\w-]{43}$/)).max(20), createdAt: date })
-      .optional(),
-    lock: z.strictObject({ until: date.nullable() }).optional(),
-  }),
+  mfa: z
+    .strictObject({
+      exempt: z.boolean(),
+      pendingSince: date.optional(),
+      apps: z
+        .array(z.strictObject({ id: z.string().regex(/^[0-9a-f]{16}$/), name: z.string().min(1).max(64), ...totpApp }))
+        .max(TOTP_APPS_MAX)
+        .refine((apps) => new Set(apps.map((app) => app.id)).size === apps.length, { message: 'an authenticator app is listed twice' })
+        .optional(),
+      /** A file of an earlier version, when a user had one app: it becomes the user's first. */
+      device: z.strictObject(totpApp).optional(),
+      email: z.strictObject({ registeredAt: date, lastUsedAt: date.optional() }).optional(),
+      webauthn: z
+        .array(webauthnKey)
+        .max(WEBAUTHN_KEYS_MAX)
+        .refine((keys) => new Set(keys.map((key) => key.id)).size === keys.length, { message: 'a security key is listed twice' })
+        .optional(),
+      backupCodes: z
+        .strictObject({ kid: z.string().min(1).max(64), hashes: z.array(z.string().regex(/^[\w-]{43}$/)).max(20), createdAt: date })
+        .optional(),
+      lock: z.strictObject({ until: date.nullable() }).optional(),
+    })
+    .transform(({ device, ...mfa }) =>
+      device && !mfa.apps?.length ? { ...mfa, apps: [{ id: randomBytes(8).toString('hex'), name: FIRST_APP_NAME, ...device }] } : mfa,
+    ),
   lastLogin: z.strictObject({ at: date, ip: z.string().max(64).optional(), userAgent: z.string().max(1024).optional() }).optional(),
   lastAttemptAt: date.optional(),
   createdAt: date,
@@ -236,7 +248,7 @@ export function createDataPortability(deps: {
         if (ids.has(user.id)) throw new AppError('invalid_request', `users.${i}.id: ${user.id} is in the file twice`);
         usernames.add(lower);
         ids.add(user.id);
-        const kids = [user.mfa.device && sealedKeyId(user.mfa.device.sealedSecret), user.mfa.backupCodes?.kid];
+        const kids = [...(user.mfa.apps ?? []).map((app) => sealedKeyId(app.sealedSecret)), user.mfa.backupCodes?.kid];
         for (const kid of kids) {
           if (kid && !deps.keyring.has(kid)) {
             throw new AppError(
@@ -245,7 +257,7 @@ export function createDataPortability(deps: {
             );
           }
         }
-        if (user.mfa.device) opens(user.mfa.device.sealedSecret, TOTP_SECRET_PURPOSE, `users.${i} (${user.username})`);
+        for (const app of user.mfa.apps ?? []) opens(app.sealedSecret, TOTP_SECRET_PURPOSE, `users.${i} (${user.username})`);
       });
       const clientIds = new Set<string>();
       for (const [i, client] of clients.entries()) {

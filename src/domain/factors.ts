@@ -23,7 +23,7 @@ export const isFactorList = (value: unknown): value is FactorKind[] =>
 export function registeredFactors(user: UserRecord): FactorKind[] {
   return factorKinds.filter((kind) =>
     kind === 'totp'
-      ? user.mfa.device !== undefined
+      ? (user.mfa.apps?.length ?? 0) > 0
       : kind === 'email'
         ? user.mfa.email !== undefined
         : (user.mfa.webauthn?.length ?? 0) > 0,

@@ -35,10 +35,14 @@ export function createKeyRotation(deps: {
       do {
         const page = await deps.users.list({ limit: 500, ...(after === undefined ? {} : { after }) });
         for (const user of page.users) {
-          const old = user.mfa.device?.sealedSecret;
-          if (!stale(old)) continue;
-          if (await deps.users.resealDevice(user.id, old, reseal(old, TOTP_SECRET_PURPOSE))) done.users++;
-          else done.skipped++;
+          let resealed = false;
+          for (const app of user.mfa.apps ?? []) {
+            const old = app.sealedSecret;
+            if (!stale(old)) continue;
+            if (await deps.users.resealDevice(user.id, app.id, old, reseal(old, TOTP_SECRET_PURPOSE))) resealed = true;
+            else done.skipped++;
+          }
+          if (resealed) done.users++;
         }
         after = page.next;
       } while (after !== undefined);

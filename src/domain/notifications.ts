@@ -33,10 +33,10 @@ const notices: Partial<Record<AuditType, (event: AuditEvent, user: UserRecord) =
     subject: 'A security key was removed from your account',
     what: `The security key or passkey “${event.changed?.[0] ?? ''}” was removed from your account${event.actor === 'admin' || event.actor?.startsWith('console:') ? ' by an administrator' : ''}, and you were signed out everywhere. It no longer signs you in.`,
   }),
-  'mfa.device_deleted': () => ({
+  'mfa.device_deleted': (event) => ({
     kind: 'notify.authenticator_deleted',
-    subject: 'Your authenticator app was removed',
-    what: 'The authenticator app of your account was removed on your account page. Your next sign-in that asks for a second factor sets up a new one.',
+    subject: 'An authenticator app was removed from your account',
+    what: `The authenticator app “${event.changed?.[0] ?? ''}” was removed from your account${event.actor === 'admin' || event.actor?.startsWith('console:') ? ' by an administrator' : ''}, and you were signed out everywhere. Its codes no longer sign you in.`,
   }),
   'mfa.reset': () => ({
     kind: 'notify.authenticator_reset',

@@ -7,6 +7,10 @@
 
 /** A registered authenticator app. */
 export interface TotpDevice {
+  /** Its id among the user's apps (16 hex digits). */
+  id: string;
+  /** The name the user gave it ("Work phone"). */
+  name: string;
   /** The TOTP secret, sealed with the data key. */
   sealedSecret: string;
   registeredAt: Date;
@@ -18,6 +22,9 @@ export interface TotpDevice {
   lastOffset?: number;
   lastUsedAt?: Date;
 }
+
+/** How many authenticator apps one user may register. */
+export const TOTP_APPS_MAX = 5;
 
 /** Email codes registered as a second factor: they go to the user's verified address. */
 export interface EmailFactor {
@@ -88,7 +95,8 @@ export interface UserMfa {
   exempt: boolean;
   /** A registration page was shown and not completed. */
   pendingSince?: Date;
-  device?: TotpDevice;
+  /** Authenticator apps, in the order they were added (at most TOTP_APPS_MAX). */
+  apps?: TotpDevice[];
   backupCodes?: BackupCodeSet;
   /** Codes sent by mail to the user's verified address are a second factor of this user. */
   email?: EmailFactor;
@@ -198,14 +206,26 @@ export interface UserStore {
    * remembered browsers in the same update.
    */
   update(id: string, patch: UserPatch, at: Date): Promise<UserRecord | null>;
-  /** Notes that a registration page was shown, unless a device is registered. */
+  /** Notes that a registration page was shown, unless an app or email codes are registered. */
   markRegistrationPending(id: string, at: Date): Promise<void>;
   /**
-   * Stores the device, only if the user has none (two registrations racing: one wins).
-   * Clears the pending mark and forgets the remembered browsers (the factors changed).
-   * False when a device was already there or the user is gone.
+   * Stores the user's first app, only if the user has none (two registrations racing: one
+   * wins). Clears the pending mark and forgets the remembered browsers (the factors
+   * changed). False when an app was already there or the user is gone.
    */
   registerDevice(id: string, device: TotpDevice): Promise<boolean>;
+  /**
+   * Adds another app (the account page), forgetting the remembered browsers, in one
+   * update. False when the user is gone or has TOTP_APPS_MAX already.
+   */
+  addDevice(id: string, device: TotpDevice): Promise<boolean>;
+  /** Renames one app; false when the user has no such app. */
+  renameDevice(id: string, deviceId: string, name: string): Promise<boolean>;
+  /**
+   * Removes one app and forgets the remembered browsers, in one update; the removed app,
+   * or null when there was none.
+   */
+  removeDevice(id: string, deviceId: string): Promise<TotpDevice | null>;
   /**
    * Registers email codes as a second factor, only if the user has not yet (two
    * registrations racing: one wins); forgets the remembered browsers.
@@ -242,13 +262,14 @@ export interface UserStore {
   /** Forgets one remembered browser (`deviceId`), or all of them; those forgotten (none when there were none). */
   forgetDevices(id: string, deviceId?: string): Promise<RememberedDevice[]>;
   /**
-   * Records an accepted time step, only if it is later than the device's last one: one
+   * Records an accepted time step of one app, only if it is later than that app's last one: one
    * conditional update, atomic on its own, so of simultaneous or replayed claims of one
    * step exactly one wins. With `signedIn`, the code finished a sign-in: the same update
    * records it as `recordSignIn` does a successful one (`lastAttemptAt`, `lastLogin`).
    */
   acceptStep(
     id: string,
+    deviceId: string,
     accepted: { step: number; drift: number; lastOffset: number; at: Date; signedIn?: SignInSource },
   ): Promise<boolean>;
   /** Replaces the backup codes, only while a factor (device or email codes) is registered. False otherwise. */
@@ -257,9 +278,9 @@ export interface UserStore {
    * Uses one backup code: removes `hash` from the set in one atomic update. True only for
    * the one caller that removed it.
    */
-  useBackupCode(id: string, hash: string, at: Date): Promise<boolean>;
+  useBackupCode(id: string, hash: string): Promise<boolean>;
   /**
-   * Removes the device, email codes, security keys and passkeys, the backup codes, the
+   * Removes the apps, email codes, security keys and passkeys, the backup codes, the
    * remembered browsers and the pending mark at once. False: no such user.
    */
   resetMfa(id: string, at: Date): Promise<boolean>;
@@ -273,8 +294,8 @@ export interface UserStore {
    * id belongs to another username.
    */
   importUser(user: UserRecord): Promise<'created' | 'updated'>;
-  /** Replaces the device's sealed secret, only if it is still `old` (a key rotation). */
-  resealDevice(id: string, old: string, sealed: string): Promise<boolean>;
+  /** Replaces an app's sealed secret, only if it is still `old` (a key rotation). */
+  resealDevice(id: string, deviceId: string, old: string, sealed: string): Promise<boolean>;
 }
 
 export interface AttemptLimits {
@@ -354,6 +375,8 @@ export const auditTypes = [
   'mfa.key_removed',
   /** A security key or passkey was given another name (`changes`: the name before and after). */
   'mfa.key_renamed',
+  /** An authenticator app was given another name (`changes`: the name before and after). */
+  'mfa.app_renamed',
   /** A browser was remembered after a second factor (`reason`: its family). */
   'mfa.browser_remembered',
   /** A remembered browser spared the second factor of a sign-in (`reason`: its family). */

@@ -1,4 +1,4 @@
-import type { AuditLog, AuditType, SecondFactorGuard, UserStore, WebAuthnKey } from '../domain/ports.ts';
+import type { AuditLog, AuditType, SecondFactorGuard, TotpDevice, UserStore, WebAuthnKey } from '../domain/ports.ts';
 import { registeredFactors } from './factors.ts';
 import type { SessionEnder } from './ports.ts';
 import type { Clock } from './clock.ts';
@@ -27,7 +27,23 @@ export function createRecoveryService(deps: {
   const record = (type: AuditType, userId: string, source: RecoverySource, reason?: string) =>
     deps.audit.record({ at: new Date(deps.clock.now()), type, outcome: 'success', userId, ...source, ...(reason ? { reason } : {}) });
 
-  async function removeDevice(userId: string, source: RecoverySource, type: 'mfa.reset' | 'mfa.device_deleted'): Promise<boolean> {
+  /** After one authenticator was removed: a user left with none starts again, and every session of the user ends. */
+  async function afterRemoval(userId: string, type: 'mfa.key_removed' | 'mfa.device_deleted', name: string, source: RecoverySource) {
+    const user = await deps.users.findById(userId);
+    if (user && registeredFactors(user).length === 0) await deps.users.resetMfa(userId, new Date(deps.clock.now()));
+    await Promise.all([deps.guard.forget(userId), deps.oidc.endSessionsOf(userId)]);
+    await deps.audit.record({
+      at: new Date(deps.clock.now()),
+      type,
+      outcome: 'success',
+      userId,
+      ...source,
+      reason: SESSIONS_ENDED,
+      changed: [name],
+    });
+  }
+
+  async function removeDevice(userId: string, source: RecoverySource, type: 'mfa.reset'): Promise<boolean> {
     if (!(await deps.users.resetMfa(userId, new Date(deps.clock.now())))) return false;
     await Promise.all([deps.guard.forget(userId), deps.oidc.endSessionsOf(userId)]);
     await record(type, userId, source, SESSIONS_ENDED);
@@ -43,30 +59,22 @@ export function createRecoveryService(deps: {
 
     /**
      * Removes one security key or passkey (the user on /account, or an administrator).
-     * Losing a factor ends every session of the user, as a deletion of the app does; a user
-     * left with no factor registers anew at the next sign-in that asks for one (the backup
-     * codes go too). The removed key, or null when there was none.
+     * Losing a factor ends every session of the user; a user left with no factor
+     * registers anew at the next sign-in that asks for one (the backup codes go too). The
+     * removed key, or null when there was none.
      */
     async removeKey(userId: string, keyId: string, source: RecoverySource): Promise<WebAuthnKey | null> {
       const removed = await deps.users.removeWebAuthnKey(userId, keyId);
-      if (!removed) return null;
-      const user = await deps.users.findById(userId);
-      if (user && registeredFactors(user).length === 0) await deps.users.resetMfa(userId, new Date(deps.clock.now()));
-      await Promise.all([deps.guard.forget(userId), deps.oidc.endSessionsOf(userId)]);
-      await deps.audit.record({
-        at: new Date(deps.clock.now()),
-        type: 'mfa.key_removed',
-        outcome: 'success',
-        userId,
-        ...source,
-        reason: SESSIONS_ENDED,
-        changed: [removed.name],
-      });
+      if (removed) await afterRemoval(userId, 'mfa.key_removed', removed.name, source);
       return removed;
     },
 
-    /** The user's own deletion of the device on /account: the same as a reset. */
-    deleteDevice: (userId: string, source: RecoverySource) => removeDevice(userId, source, 'mfa.device_deleted'),
+    /** Removes one authenticator app, as `removeKey` removes a key. The removed app, or null. */
+    async removeApp(userId: string, appId: string, source: RecoverySource): Promise<TotpDevice | null> {
+      const removed = await deps.users.removeDevice(userId, appId);
+      if (removed) await afterRemoval(userId, 'mfa.device_deleted', removed.name, source);
+      return removed;
+    },
 
     async unlock(userId: string, source: RecoverySource): Promise<boolean> {
       if (!(await deps.users.findById(userId))) return false;

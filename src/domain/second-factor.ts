@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type {
   AttemptLimits,
   AttemptResult,
@@ -5,6 +6,7 @@ import type {
   AuditLog,
   AuditType,
   SecondFactorGuard,
+  TotpDevice,
   UserRecord,
   UserStore,
   WebAuthnKey,
@@ -47,7 +49,10 @@ export type RegisterOutcome =
 /** The session method a key presents: bound to one device (`hwk`), or a passkey that may be synced (`swk`). */
 const keyMethod = (key: Pick<WebAuthnKey, 'deviceType'>) => (key.deviceType === 'multiDevice' ? ('swk' as const) : ('hwk' as const));
 
-/** A key's name as the user gave it: trimmed, without control characters, at most 64 characters. */
+/** The name of an app registered without one (the user may rename it). */
+export const FIRST_APP_NAME = 'Authenticator app';
+
+/** An authenticator's name as the user gave it: trimmed, without control characters, at most 64 characters. */
 export function keyName(input: string): string | undefined {
   const name = input.trim().replace(/\s+/g, ' ');
   return /^[^\p{Cc}]{1,64}$/u.test(name) ? name : undefined;
@@ -132,19 +137,31 @@ export function createSecondFactorService(deps: {
     return { result: attempt.outcome, failures: attempt.failures };
   }
 
+  /**
+   * The user's app whose code this is, and its time step: each app is tried in turn (at
+   * most TOTP_APPS_MAX). Steps already used still match here: the guard refuses them as
+   * replays.
+   */
+  function matchingApp(user: UserRecord, code: string, nowStep: number, skewSteps: number) {
+    for (const app of user.mfa.apps ?? []) {
+      const secret = Buffer.from(keyring.open(app.sealedSecret, TOTP_SECRET_PURPOSE), 'base64');
+      const step = matchStep(secret, code, { nowStep, drift: app.drift, skewSteps, lastStep: -1 });
+      if (step !== null) return { app, step };
+    }
+    return undefined;
+  }
+
   async function verifyTotp(user: UserRecord, code: string, source: AttemptSource, finishes: boolean): Promise<CodeOutcome> {
-    const device = user.mfa.device!;
-    const secret = Buffer.from(keyring.open(device.sealedSecret, TOTP_SECRET_PURPOSE), 'base64');
     const limit = await limits();
     const nowStep = stepAt(limit.now);
-    // Steps already used still match here: the guard refuses them as replays.
-    const step = matchStep(secret, code, { nowStep, drift: device.drift, skewSteps: limit.skewSteps, lastStep: -1 });
-    const attempt = await guard.attemptStep(user.id, step, device.lastStep, limit);
-    if (isRefusal(attempt)) return refused(attempt, user.id, source);
-    const offset = step! - nowStep;
+    const matched = matchingApp(user, code, nowStep, limit.skewSteps);
+    const attempt = await guard.attemptStep(user.id, matched?.step ?? null, matched?.app.lastStep ?? 0, limit);
+    if (isRefusal(attempt) || !matched) return refused(isRefusal(attempt) ? attempt : { outcome: 'wrong', failures: 0 }, user.id, source);
+    const { app: device, step } = matched;
+    const offset = step - nowStep;
     const at = new Date(limit.now);
-    const accepted = await users.acceptStep(user.id, {
-      step: step!,
+    const accepted = await users.acceptStep(user.id, device.id, {
+      step,
       drift: learnDrift(device, offset),
       lastOffset: offset,
       at,
@@ -166,11 +183,7 @@ export function createSecondFactorService(deps: {
     if (isRefusal(reserved)) return refused(reserved, user.id, source);
     const codes = user.mfa.backupCodes;
     const used = codes
-      ? await users.useBackupCode(
-          user.id,
-          hashBackupCode(keyring.derive(BACKUP_CODE_PURPOSE, codes.kid).key, canonical),
-          new Date(limit.now),
-        )
+      ? await users.useBackupCode(user.id, hashBackupCode(keyring.derive(BACKUP_CODE_PURPOSE, codes.kid).key, canonical))
       : false;
     const settled = await guard.settle(user.id, used, limit);
     // A right code reserved its attempt before any lock: it was used, so it passes.
@@ -248,7 +261,7 @@ export function createSecondFactorService(deps: {
       if (locked) return refused(locked, user.id, source);
       const totp = normalizeCode(input);
       // Without an app, six digits are no code of the user's: a wrong one.
-      if (isTotpShaped(totp) && user.mfa.device) return verifyTotp(user, totp, source, finishes);
+      if (isTotpShaped(totp) && user.mfa.apps?.length) return verifyTotp(user, totp, source, finishes);
       const backup = normalizeBackupCode(input);
       if (backup) return verifyBackupCode(user, backup, source);
       const attempt = await guard.attemptStep(user.id, null, 0, await limits());
@@ -288,30 +301,55 @@ export function createSecondFactorService(deps: {
     },
 
     /**
-     * Stores the device when `input` is a current code of the enrollment secret. Wrong
-     * codes count toward the lockout as on the code page. The accepted step is stored as
-     * the device's last one, so the code used to register cannot sign in again.
+     * Stores the app, named `name`, when `input` is a current code of the enrollment
+     * secret. Wrong codes count toward the lockout as on the code page. The accepted step
+     * is stored as the app's last one, so the code used to register cannot sign in again.
+     * During a sign-in it is the user's first app (of two registrations at once, one is
+     * stored); `another`: an app added on the account page, beside those the user has,
+     * each enrollment once.
      */
-    async register(user: UserRecord, sealedEnrollment: string, input: string, source: AttemptSource): Promise<RegisterOutcome> {
+    async register(
+      user: UserRecord,
+      sealedEnrollment: string,
+      input: string,
+      source: AttemptSource,
+      { name = '', another = false }: { name?: string; another?: boolean } = {},
+    ): Promise<RegisterOutcome> {
       const locked = storedLock(user, clock.now());
       if (locked) return refused(locked, user.id, source);
       const secret = this.openEnrollment(sealedEnrollment);
       const limit = await limits();
       const nowStep = stepAt(limit.now);
       const step = matchStep(secret, normalizeCode(input), { nowStep, drift: 0, skewSteps: limit.skewSteps, lastStep: -1 });
-      const attempt = await guard.attemptStep(user.id, step, -1, limit);
-      if (isRefusal(attempt)) return refused(attempt, user.id, source);
+      if (another) {
+        // Counted as an attempt, but no time step of the user's is claimed: the code of an app
+        // the user has, typed a moment before to confirm, may be of the same step.
+        const reserved = await guard.reserve(user.id, limit);
+        if (isRefusal(reserved)) return refused(reserved, user.id, source);
+        const settled = await guard.settle(user.id, step !== null, limit);
+        if (step === null) return refused(isRefusal(settled) ? settled : { outcome: 'wrong', failures: 0 }, user.id, source);
+      } else {
+        const attempt = await guard.attemptStep(user.id, step, -1, limit);
+        if (isRefusal(attempt)) return refused(attempt, user.id, source);
+      }
       // Two registrations of one user at once (two tabs): one is stored, the other refused.
       const hold = `register:${user.id}`;
       if (!(await guard.acquire(hold, 30))) return { result: 'already_registered' };
       try {
-        const stored = await users.registerDevice(user.id, {
+        const app: TotpDevice = {
+          id: randomBytes(8).toString('hex'),
+          name: keyName(name) ?? FIRST_APP_NAME,
           sealedSecret: keyring.seal(secret.toString('base64'), TOTP_SECRET_PURPOSE),
           registeredAt: new Date(limit.now),
           lastStep: step!,
           drift: 0,
           lastOffset: step! - nowStep,
-        });
+        };
+        // An enrollment adds one app, however many of its codes are sent.
+        const enrolled = `enrolled:${createHash('sha256').update(sealedEnrollment).digest('base64url')}`;
+        const stored = another
+          ? (await guard.acquire(enrolled, CHALLENGE_CLAIM_SECONDS)) && (await users.addDevice(user.id, app))
+          : await users.registerDevice(user.id, app);
         if (!stored) return { result: 'already_registered' };
       } finally {
         await guard.release(hold);

@@ -645,9 +645,15 @@ export function createSignInJourney(deps: JourneyDeps) {
 
   /**
    * Checks a code typed on the code, email code or registration page. `remember`: "don't
-   * ask again on this device" was ticked (honoured only where the page offers it).
+   * ask again on this device" was ticked (honoured only where the page offers it); `name`:
+   * the name a registration gives the app.
    */
-  async function code(journey: Journey, input: string, source: AttemptSource, remember = false): Promise<CodeOutcome> {
+  async function code(
+    journey: Journey,
+    input: string,
+    source: AttemptSource,
+    { remember = false, name = '' }: { remember?: boolean; name?: string } = {},
+  ): Promise<CodeOutcome> {
     const state = await pendingOf(journey);
     // Passed already, and the backup codes are on screen: show them again.
     if (state.secondFactorAt !== undefined) return { kind: 'page' };
@@ -663,7 +669,7 @@ export function createSignInJourney(deps: JourneyDeps) {
     }
     if (!state.sealedEnrollment)
       throw new AppError('sign_in_expired', 'This sign-in has expired or was already finished. Start again from the application.');
-    const outcome = await deps.secondFactor.register(user, state.sealedEnrollment, input, source);
+    const outcome = await deps.secondFactor.register(user, state.sealedEnrollment, input, source, { name });
     return registered(journey, state, user, outcome, 'totp', source);
   }
 

@@ -6,12 +6,15 @@ import { z } from 'zod';
 import { secondFactorAt } from '../domain/authentication.ts';
 import { isWithin } from '../domain/mfa-policy.ts';
 import type { Clock } from '../domain/clock.ts';
-import type { RecoveryService } from '../domain/recovery.ts';
+import type { RecoveryService, RecoverySource } from '../domain/recovery.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/internal-clients.ts';
 import type { LiveSession, SignInSessions } from '../oidc/sign-in-sessions.ts';
-import type { AuditLog, UserRecord, UserStore, WebAuthnKey } from '../domain/ports.ts';
+import { TOTP_APPS_MAX, type AuditLog, type UserRecord, type UserStore } from '../domain/ports.ts';
 import { keyName, type SecondFactorService } from '../domain/second-factor.ts';
 import { bodyParser } from './body.ts';
+import { otpauthQr } from './qr.ts';
+import { groupedSecret, otpauthUri } from '../domain/totp.ts';
+import type { SettingsService } from '../domain/settings.ts';
 import { liveRememberedDevices, rememberedDeviceOf } from '../domain/remembered-devices.ts';
 import { deviceCookie } from '../oidc/device-cookie.ts';
 import { backupCodesPage, lockedMessage } from './interaction/messages.ts';
@@ -34,13 +37,6 @@ const shortTime = (at: Date) => at.toISOString().slice(0, 16).replace('T', ' ');
 const actionForm = z.strictObject({ csrf: z.string().max(200), code: z.string().max(64).optional() });
 
 const actions = {
-  'delete-device': {
-    title: 'Delete your authenticator app?',
-    lead: 'Your authenticator app will no longer sign you in, and your backup codes stop working. The next time an application asks for a second factor, you set up an authenticator app again.',
-    button: 'Delete authenticator app',
-    danger: true,
-    path: '/account/device/delete',
-  },
   'new-codes': {
     title: 'Make new backup codes?',
     lead: 'Your current backup codes stop working at once. The new ones are shown once: save them somewhere safe.',
@@ -73,6 +69,7 @@ export function createAccountRoutes(deps: {
   bodyLimit: number;
   changes: AccountChanges;
   audit: AuditLog;
+  settings: SettingsService;
 }) {
   const router = new Router({ prefix: '/account' });
   const client = createSelfClient({
@@ -113,7 +110,7 @@ export function createAccountRoutes(deps: {
    * mailed only when signing in), or none for a user with no second factor.
    */
   const codeAsked = (live: LiveSession, user: UserRecord): 'app' | 'backup' | false =>
-    isFresh(live) || registeredFactors(user).length === 0 ? false : user.mfa.device ? 'app' : 'backup';
+    isFresh(live) || registeredFactors(user).length === 0 ? false : user.mfa.apps?.length ? 'app' : 'backup';
 
   /** A second factor presented in this sign-in session within the last 5 minutes. */
   const isFresh = (live: LiveSession) => {
@@ -137,17 +134,19 @@ export function createAccountRoutes(deps: {
   }
 
   function renderHome(ctx: Context, user: UserRecord, session: AccountSession, notice?: string, error?: string) {
-    const device = user.mfa.device;
     const emailFactor = user.mfa.email;
     return ctx.render('account', {
       title: 'Your account',
       username: user.username,
-      device: device && {
-        registeredAt: shortTime(device.registeredAt),
-        registeredAtIso: device.registeredAt.toISOString(),
-        lastUsedAt: device.lastUsedAt && shortTime(device.lastUsedAt),
-        lastUsedAtIso: device.lastUsedAt?.toISOString(),
-      },
+      apps: (user.mfa.apps ?? []).map((app) => ({
+        id: app.id,
+        name: app.name,
+        registeredAt: shortTime(app.registeredAt),
+        registeredAtIso: app.registeredAt.toISOString(),
+        lastUsedAt: app.lastUsedAt && shortTime(app.lastUsedAt),
+        lastUsedAtIso: app.lastUsedAt?.toISOString(),
+      })),
+      appsMax: TOTP_APPS_MAX,
       emailFactor: emailFactor && {
         registeredAt: shortTime(emailFactor.registeredAt),
         registeredAtIso: emailFactor.registeredAt.toISOString(),
@@ -179,15 +178,8 @@ export function createAccountRoutes(deps: {
     options: { error?: string; locked?: string; status?: number } = {},
   ) {
     ctx.status = options.status ?? 200;
-    // Deleting the app is a reset of the second factor: keys go with it, and the page says so.
-    const keys = action === 'delete-device' && (current.user.mfa.webauthn?.length ?? 0) > 0;
     return ctx.render('account-confirm', {
       ...actions[action],
-      ...(keys
-        ? {
-            lead: 'Your authenticator app, your security keys and passkeys and your backup codes will no longer sign you in. The next time an application asks for a second factor, you set one up again.',
-          }
-        : {}),
       csrf: tokens.create(current.session.csrf),
       askCode: codeAsked(current.live, current.user),
       ...options,
@@ -197,7 +189,8 @@ export function createAccountRoutes(deps: {
   router.get('/', async (ctx) => {
     const current = await signedIn(ctx);
     if (!current) return client.start(ctx);
-    await renderHome(ctx, current.user, current.session);
+    const notice = ctx.query.added === 'app' ? 'The authenticator app was added. Its codes sign you in from now on.' : undefined;
+    await renderHome(ctx, current.user, current.session, notice);
   });
 
   router.get('/callback', async (ctx) => {
@@ -234,16 +227,9 @@ export function createAccountRoutes(deps: {
         return formExpired(ctx);
       }
       const { user, session } = current;
-      if (action === 'delete-device' ? !user.mfa.device : registeredFactors(user).length === 0) return ctx.redirect('/account/');
+      if (registeredFactors(user).length === 0) return ctx.redirect('/account/');
       const refused = await freshSecondFactor(ctx, current, parsed.data.code ?? '');
       if (refused) return renderConfirm(ctx, action, current, refused);
-      if (action === 'delete-device') {
-        // Losing the factor ends every session it opened, this one included.
-        await deps.recovery.deleteDevice(user.id, { ...source(ctx), actor: 'user' });
-        client.clear(ctx, SESSION_COOKIE);
-        ctx.status = 303;
-        return ctx.redirect('/account/signed-out?reason=deleted');
-      }
       const codes = await deps.secondFactor.issueBackupCodes(user.id, source(ctx), true);
       if (!codes) return renderHome(ctx, user, session, 'Backup codes are switched off by your administrator.');
       await ctx.render('backup-codes', {
@@ -265,71 +251,215 @@ export function createAccountRoutes(deps: {
     });
   }
 
-  /** The confirmation page of a key's removal: what it ends, and the fresh second factor when needed. */
-  function renderKeyConfirm(
-    ctx: Context,
-    key: WebAuthnKey,
-    current: { session: AccountSession; live: LiveSession; user: UserRecord },
-    options: { error?: string; locked?: string; status?: number } = {},
-  ) {
-    const last = registeredFactors(current.user).length === 1;
-    ctx.status = options.status ?? 200;
-    return ctx.render('account-confirm', {
-      title: `Remove “${key.name}”?`,
-      lead: `This security key will no longer sign you in, and you are signed out everywhere.${
-        last
-          ? ' It is your only second factor: your backup codes stop working too, and the next time an application asks for a second factor, you set one up again.'
-          : ''
-      }`,
-      button: 'Remove security key',
-      danger: true,
-      path: `/account/keys/${encodeURIComponent(key.id)}/remove`,
-      csrf: tokens.create(current.session.csrf),
-      askCode: codeAsked(current.live, current.user),
-      ...options,
+  /**
+   * The authenticators a user renames and removes here, by kind: security keys and
+   * passkeys, and authenticator apps. Removing one needs a fresh second factor and ends
+   * every session of the user; removing the last one says the next sign-in sets one up.
+   */
+  const kinds = {
+    keys: {
+      find: (user: UserRecord, id: string) => user.mfa.webauthn?.find((key) => key.id === id),
+      noun: 'security key',
+      rename: (userId: string, id: string, name: string) => deps.users.renameWebAuthnKey(userId, id, name),
+      remove: (userId: string, id: string, by: RecoverySource) => deps.recovery.removeKey(userId, id, by),
+      renamed: 'mfa.key_renamed' as const,
+      lead: 'This security key will no longer sign you in',
+    },
+    apps: {
+      find: (user: UserRecord, id: string) => user.mfa.apps?.find((app) => app.id === id),
+      noun: 'authenticator app',
+      rename: (userId: string, id: string, name: string) => deps.users.renameDevice(userId, id, name),
+      remove: (userId: string, id: string, by: RecoverySource) => deps.recovery.removeApp(userId, id, by),
+      renamed: 'mfa.app_renamed' as const,
+      lead: 'The codes of this authenticator app will no longer sign you in',
+    },
+  };
+
+  for (const [path, kind] of Object.entries(kinds)) {
+    /** The confirmation page of a removal: what it ends, and the fresh second factor when needed. */
+    const renderRemoval = (
+      ctx: Context,
+      held: { id: string; name: string },
+      current: { session: AccountSession; live: LiveSession; user: UserRecord },
+      options: { error?: string; locked?: string; status?: number } = {},
+    ) => {
+      const last =
+        registeredFactors(current.user).length === 1 &&
+        (current.user.mfa.apps?.length ?? 0) + (current.user.mfa.webauthn?.length ?? 0) === 1;
+      ctx.status = options.status ?? 200;
+      return ctx.render('account-confirm', {
+        title: `Remove “${held.name}”?`,
+        lead: `${kind.lead}, and you are signed out everywhere.${
+          last
+            ? ' It is your only second factor: your backup codes stop working too, and the next time an application asks for a second factor, you set one up again.'
+            : ''
+        }`,
+        button: `Remove ${kind.noun}`,
+        danger: true,
+        path: `/account/${path}/${encodeURIComponent(held.id)}/remove`,
+        csrf: tokens.create(current.session.csrf),
+        askCode: codeAsked(current.live, current.user),
+        ...options,
+      });
+    };
+
+    router.get(`/${path}/:id/remove`, async (ctx) => {
+      const current = await signedIn(ctx);
+      const held = current && kind.find(current.user, ctx.params.id!);
+      if (!current || !held) return ctx.redirect('/account/');
+      await renderRemoval(ctx, held, current);
+    });
+
+    /**
+     * Gives one another name. Renaming changes what the user sees and nothing about what
+     * signs in, so the form's CSRF token is asked, not a fresh second factor.
+     */
+    router.post(`/${path}/:id/rename`, form, async (ctx) => {
+      const current = await signedIn(ctx);
+      const parsed = z.strictObject({ csrf: z.string().max(200), name: z.string().max(200) }).safeParse(ctx.request.body);
+      if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
+        return formExpired(ctx);
+      }
+      const held = kind.find(current.user, ctx.params.id!);
+      if (!held) return ctx.redirect('/account/');
+      const name = keyName(parsed.data.name);
+      if (!name) {
+        ctx.status = 400;
+        return renderHome(ctx, current.user, current.session, undefined, `A name has 1 to 64 characters.`);
+      }
+      if (name !== held.name && (await kind.rename(current.user.id, held.id, name))) {
+        await deps.audit.record({
+          at: new Date(deps.clock.now()),
+          type: kind.renamed,
+          outcome: 'success',
+          userId: current.user.id,
+          ...source(ctx),
+          actor: 'user',
+          changes: [{ field: 'name', from: held.name, to: name }],
+        });
+      }
+      ctx.status = 303;
+      return ctx.redirect('/account/');
+    });
+
+    router.post(`/${path}/:id/remove`, form, async (ctx) => {
+      const current = await signedIn(ctx);
+      const parsed = actionForm.safeParse(ctx.request.body);
+      if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
+        return formExpired(ctx);
+      }
+      const held = kind.find(current.user, ctx.params.id!);
+      if (!held) return ctx.redirect('/account/');
+      const refused = await freshSecondFactor(ctx, current, parsed.data.code ?? '');
+      if (refused) return renderRemoval(ctx, held, current, refused);
+      // Losing a factor ends every session of the user, this one included.
+      await kind.remove(current.user.id, held.id, { ...source(ctx), actor: 'user' });
+      client.clear(ctx, SESSION_COOKIE);
+      ctx.status = 303;
+      return ctx.redirect(`/account/signed-out?reason=${path}`);
     });
   }
 
-  const keyOf = (user: UserRecord, id: string) => user.mfa.webauthn?.find((key) => key.id === id);
+  /** The add-an-app page: the new secret (sealed in the form), how to add it, and the fresh second factor when needed. */
+  async function renderAddApp(
+    ctx: Context,
+    current: { session: AccountSession; live: LiveSession; user: UserRecord },
+    sealed: string,
+    options: { error?: string; locked?: string; status?: number; name?: string } = {},
+  ) {
+    const settings = await deps.settings.get();
+    const secret = deps.secondFactor.openEnrollment(sealed);
+    const uri = otpauthUri({ secret, label: settings.issuerLabel, account: current.user.username });
+    ctx.status = options.status ?? 200;
+    return ctx.render('account-add-app', {
+      title: 'Add an authenticator app',
+      ...(await otpauthQr(uri)),
+      otpauth: uri,
+      secret: groupedSecret(secret),
+      label: settings.issuerLabel,
+      username: current.user.username,
+      enrollment: sealed,
+      appName: options.name ?? '',
+      csrf: tokens.create(current.session.csrf),
+      askCode: codeAsked(current.live, current.user),
+      error: options.error,
+      locked: options.locked,
+    });
+  }
 
-  router.get('/keys/:id/remove', async (ctx) => {
+  const addAppForm = z.strictObject({
+    csrf: z.string().max(200),
+    enrollment: z.string().max(512),
+    newCode: z.string().max(64),
+    name: z.string().max(200).optional(),
+    code: z.string().max(64).optional(),
+  });
+
+  // The address of the one app's removal before users could have several: the first app's.
+  router.get('/device/delete', async (ctx) => {
     const current = await signedIn(ctx);
-    const key = current && keyOf(current.user, ctx.params.id!);
-    if (!current || !key) return ctx.redirect('/account/');
-    await renderKeyConfirm(ctx, key, current);
+    const first = current?.user.mfa.apps?.[0];
+    ctx.redirect(first ? `/account/apps/${first.id}/remove` : '/account/');
+  });
+
+  router.get('/apps/add', async (ctx) => {
+    const current = await signedIn(ctx);
+    if (!current || (current.user.mfa.apps?.length ?? 0) >= TOTP_APPS_MAX) return ctx.redirect('/account/');
+    await renderAddApp(ctx, current, deps.secondFactor.newEnrollment().sealed);
   });
 
   /**
-   * Gives a key another name. Renaming changes what the user sees and nothing about what
-   * signs in, so the form's CSRF token is asked, not a fresh second factor.
+   * Adds another authenticator app: a fresh second factor (or a code of a factor the user
+   * has, typed on the page), then a current code of the new app's secret. The secret
+   * travels sealed in the form (encrypted and authenticated under the data key, so it can
+   * be neither read nor made up) and adds at most one app.
    */
-  router.post('/keys/:id/rename', form, async (ctx) => {
+  router.post('/apps/add', form, async (ctx) => {
     const current = await signedIn(ctx);
-    const parsed = z.strictObject({ csrf: z.string().max(200), name: z.string().max(200) }).safeParse(ctx.request.body);
+    const parsed = addAppForm.safeParse(ctx.request.body);
     if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
       return formExpired(ctx);
     }
-    const key = keyOf(current.user, ctx.params.id!);
-    if (!key) return ctx.redirect('/account/');
-    const name = keyName(parsed.data.name);
-    if (!name) {
-      ctx.status = 400;
-      return renderHome(ctx, current.user, current.session, undefined, 'A key’s name has 1 to 64 characters.');
+    const { enrollment, newCode, name = '', code = '' } = parsed.data;
+    if (!isEnrollment(enrollment)) return formExpired(ctx);
+    const refused = await freshSecondFactor(ctx, current, code);
+    if (refused) return renderAddApp(ctx, current, enrollment, { ...refused, name });
+    // The fresh factor just typed counts from now on this page.
+    const live = await deps.sessions.live(current.live.uid, current.user.id);
+    const again = { ...current, live: live ?? current.live };
+    const outcome = await deps.secondFactor.register(current.user, enrollment, newCode, source(ctx), { name, another: true });
+    switch (outcome.result) {
+      case 'registered':
+        ctx.status = 303;
+        return ctx.redirect('/account/?added=app');
+      case 'locked':
+        return renderAddApp(ctx, again, enrollment, { status: 403, locked: lockedMessage(outcome.until, deps.clock.now()), name });
+      case 'already_registered':
+        return renderHome(
+          ctx,
+          current.user,
+          current.session,
+          undefined,
+          'That app was added already, or you have as many as can be added.',
+        );
+      default:
+        return renderAddApp(ctx, again, enrollment, {
+          status: 401,
+          error: 'That code is not the new app’s current code. Check that the app shows this account, and enter the code it shows now.',
+          name,
+        });
     }
-    if (name !== key.name && (await deps.users.renameWebAuthnKey(current.user.id, key.id, name))) {
-      await deps.audit.record({
-        at: new Date(deps.clock.now()),
-        type: 'mfa.key_renamed',
-        outcome: 'success',
-        userId: current.user.id,
-        ...source(ctx),
-        actor: 'user',
-        changes: [{ field: 'name', from: key.name, to: name }],
-      });
-    }
-    ctx.status = 303;
-    return ctx.redirect('/account/');
   });
+
+  /** A sealed enrollment this instance made (anything else is a form not ours). */
+  function isEnrollment(sealed: string): boolean {
+    try {
+      deps.secondFactor.openEnrollment(sealed);
+      return true;
+    } catch {
+      return false;
+    }
+  }
 
   /**
    * Forgets a remembered browser (`all`: every one): its next sign-in asks for the second
@@ -348,23 +478,6 @@ export function createAccountRoutes(deps: {
     }
     ctx.status = 303;
     return ctx.redirect('/account/');
-  });
-
-  router.post('/keys/:id/remove', form, async (ctx) => {
-    const current = await signedIn(ctx);
-    const parsed = actionForm.safeParse(ctx.request.body);
-    if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
-      return formExpired(ctx);
-    }
-    const key = keyOf(current.user, ctx.params.id!);
-    if (!key) return ctx.redirect('/account/');
-    const refused = await freshSecondFactor(ctx, current, parsed.data.code ?? '');
-    if (refused) return renderKeyConfirm(ctx, key, current, refused);
-    // Losing a factor ends every session of the user, this one included.
-    await deps.recovery.removeKey(current.user.id, key.id, { ...source(ctx), actor: 'user' });
-    client.clear(ctx, SESSION_COOKIE);
-    ctx.status = 303;
-    return ctx.redirect('/account/signed-out?reason=key');
   });
 
   /**
@@ -432,10 +545,10 @@ export function createAccountRoutes(deps: {
     ctx.render('signed-out', {
       title: 'Signed out',
       message:
-        ctx.query.reason === 'key'
-          ? 'The security key was removed, and you are signed out everywhere. Sign in again with your other second factor.'
-          : ctx.query.reason === 'deleted'
-            ? 'Your authenticator app was deleted, and you are signed out everywhere it had signed you in. The next time an application asks for a second factor, you set up an authenticator app again.'
+        ctx.query.reason === 'keys'
+          ? 'The security key was removed, and you are signed out everywhere. Sign in again with another second factor, or set one up when asked.'
+          : ctx.query.reason === 'apps'
+            ? 'The authenticator app was removed, and you are signed out everywhere. Sign in again with another second factor, or set one up when asked.'
             : ctx.query.reason === 'password'
               ? 'Your password is changed, and you are signed out everywhere. Sign in again with the new password.'
               : 'You are signed out of your account page and of your sign-in. Signing in again asks for your password.',

@@ -257,6 +257,7 @@ export function createApp(deps: AppDeps): Koa {
       bodyLimit: config.http.bodyLimitBytes,
       changes: deps.accountChanges,
       audit: stores.audit,
+      settings: deps.settings,
     }),
     ...(deps.demo
       ? [

@@ -153,6 +153,23 @@ describe('the twofold command against a running server', () => {
     const all = await twofold(['mfa', 'forget-browsers', 'kira'], { env });
     assert.equal(all.stdout.trim(), 'kira: 0 remembered browsers left');
     assert.equal((await twofold(['mfa', 'browsers', 'kira'], { env })).stdout.trim(), 'no remembered browsers');
+
+    // Authenticator apps: listed, and one removed.
+    await server.stores.users.registerDevice(kiraId, {
+      id: '00000000000000a1',
+      name: 'Work phone',
+      sealedSecret: 'v1.kid.iv.ct.tag',
+      registeredAt: new Date('2026-11-03T10:00:00Z'),
+      lastStep: 1,
+      drift: 0,
+    });
+    const apps = await twofold(['mfa', 'apps', 'kira'], { env });
+    assert.equal(apps.stdout.trim(), '00000000000000a1  Work phone, added 2026-11-03T10:00:00.000Z, last used never');
+    assert.equal((await twofold(['mfa', 'remove-app', 'kira', '00000000000000a1'], { env })).code, 2, 'a removal asks for --yes');
+    const removedApp = await twofold(['mfa', 'remove-app', 'kira', '00000000000000a1', '--yes', '--json'], { env });
+    assert.equal(removedApp.code, 0, removedApp.stderr);
+    assert.deepEqual((JSON.parse(removedApp.stdout) as { mfa: { apps: unknown[] } }).mfa.apps, []);
+    assert.equal((await twofold(['mfa', 'apps', 'kira'], { env })).stdout.trim(), 'no authenticator apps');
   });
 
   it('manages applications and settings, and exports to a file that imports back', async () => {

@@ -184,7 +184,7 @@ describe('the web admin console in Chromium', { skip: browserSkip }, () => {
       // Its link leads to the password page, not straight back in.
       await page.getByRole('link', { name: 'Sign in again' }).click();
       await page.getByLabel('Password').waitFor();
-      assert.equal(await page.getByTestId('device').count(), 0);
+      assert.equal(await page.getByTestId('backup-codes-left').count(), 0);
     } finally {
       await context.close();
     }

@@ -150,6 +150,14 @@ describe('remembered browsers in Chromium', { skip: browserSkip }, () => {
       await page.getByRole('button', { name: 'Forget the browsers' }).click();
       await page.getByText('The remembered browsers of sam were forgotten').waitFor();
       assert.equal(await page.getByTestId('browser').count(), 0);
+      // The user's app, listed by name, and removed from the console.
+      assert.match((await page.getByTestId('app').textContent())!, /Authenticator app, added/);
+      await page.getByTestId('remove-app').click();
+      await page.getByRole('heading', { name: 'Remove the authenticator app “Authenticator app”?' }).waitFor();
+      await pageCheck(page, 'console-remove-app-desktop', 'console confirmation of an app’s removal');
+      await page.getByRole('button', { name: 'Remove the authenticator app' }).click();
+      await page.getByText('The authenticator app “Authenticator app” of sam was removed and their sessions ended.').waitFor();
+      assert.equal(await page.getByTestId('app').count(), 0);
     } finally {
       await adminContext.close();
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
-import { Phone, registeredUser, walkOwnPages } from '../support/mfa.ts';
+import { Phone, registeredUser, removeAppPath, walkOwnPages } from '../support/mfa.ts';
 import {
   backupCodesOnPage,
   follow,
@@ -48,14 +48,17 @@ describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () =
     return page;
   }
 
-  it('shows the device and the backup codes left, and makes a new set that voids the old one', async () => {
+  it('shows the apps and the backup codes left, and makes a new set that voids the old one', async () => {
     const { credentials, phone } = await registered();
     const agent = new UserAgent();
     const home = await openAccount(agent, credentials, phone);
     const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
     // Without scripts the times read in UTC; each is a <time> the page's script shows in the viewer's zone.
-    const device = /data-testid="device">(.*?)<\/p>/s.exec(home.html)![1]!;
-    assert.equal(device.replace(/<[^>]+>/g, ''), `Registered ${minute(clock.now() - 30_000)} UTC, last used ${minute(clock.now())} UTC.`);
+    const device = /data-testid="device">(.*?) <a /s.exec(home.html)![1]!;
+    assert.equal(
+      device.replace(/<[^>]+>/g, ''),
+      `Authenticator app, added ${minute(clock.now() - 30_000)} UTC, last used ${minute(clock.now())} UTC.`,
+    );
     assert.match(device, /<time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z" data-local>/);
     assert.match(home.html, /data-testid="backup-codes-left">10</);
 
@@ -79,24 +82,25 @@ describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () =
     assert.match(again.html, /data-testid="backup-codes-left">9</);
   });
 
-  it('asks a code again before deleting the device when the last one is older than 5 minutes; the next sign-in registers anew', async () => {
+  it('asks a code again before removing the only app when the last one is older than 5 minutes; the next sign-in registers anew', async () => {
     const { id, credentials, phone } = await registered();
     const agent = new UserAgent();
-    await openAccount(agent, credentials, phone);
+    const home = await openAccount(agent, credentials, phone);
     clock.advance(5 * 60_000 + 1_000);
 
-    const confirm = await follow(agent, `${server.issuer}/account/device/delete`, 'never:');
+    const confirm = await follow(agent, `${server.issuer}${removeAppPath(home)}`, 'never:');
     assert.match(confirm.html, /name="code"/, 'an old second factor: a code is asked');
-    const action = formAction(confirm, '/account/device/delete');
+    assert.match(confirm.html, /It is your only second factor/, 'the page says the next sign-in sets one up');
+    const action = formAction(confirm, '/remove');
     const without = await agent.postForm(action, { csrf: csrfOf(confirm)! });
     assert.equal(without.status, 401);
-    assert.equal((await server.stores.users.findById(id))?.mfa.device !== undefined, true, 'nothing deleted');
+    assert.equal((await server.stores.users.findById(id))?.mfa.apps?.length, 1, 'nothing removed');
 
     const deleted = await agent.postForm(action, { csrf: csrfOf(confirm)!, code: await phone.code() });
     assert.equal(deleted.status, 303);
     const signedOut = await follow(agent, new URL(deleted.headers.get('location')!, action), 'never:');
-    assert.match(signedOut.html, /role="status"[^>]*>Your authenticator app was deleted, and you are signed out everywhere/);
-    assert.equal((await server.stores.users.findById(id))?.mfa.device, undefined);
+    assert.match(signedOut.html, /role="status"[^>]*>The authenticator app was removed, and you are signed out everywhere/);
+    assert.equal((await server.stores.users.findById(id))?.mfa.apps, undefined);
     const next = await signIn(new UserAgent(), rp, credentials, {}, new Phone(clock).app);
     assert.deepEqual(next.seen, ['login', 'register', 'backup-codes']);
     const event = (await server.stores.audit.list({ userId: id, type: 'mfa.device_deleted', limit: 1 })).events[0];
@@ -107,20 +111,20 @@ describe('the account page on Redis and MongoDB', { skip: realStoresSkip }, () =
     const owner = await registered();
     const other = await registered();
     const agent = new UserAgent();
-    await openAccount(agent, owner.credentials, owner.phone);
+    const ownerHome = await openAccount(agent, owner.credentials, owner.phone);
     const otherAgent = new UserAgent();
-    await openAccount(otherAgent, other.credentials, other.phone);
-    const otherConfirm = await follow(otherAgent, `${server.issuer}/account/device/delete`, 'never:');
+    const otherHome = await openAccount(otherAgent, other.credentials, other.phone);
+    const otherConfirm = await follow(otherAgent, `${server.issuer}${removeAppPath(otherHome)}`, 'never:');
 
-    const action = new URL('/account/device/delete', server.issuer);
+    const action = new URL(removeAppPath(ownerHome), server.issuer);
     for (const fields of [{}, { csrf: '' }, { csrf: 'forged' }, { csrf: csrfOf(otherConfirm)! }] as Record<string, string>[]) {
       const refused = await agent.postForm(action, fields);
       assert.equal(refused.status, 403, JSON.stringify(fields));
     }
     const noSession = await new UserAgent().postForm(action, { csrf: csrfOf(otherConfirm)! });
     assert.equal(noSession.status, 403);
-    assert.ok((await server.stores.users.findById(owner.id))?.mfa.device, 'the device is still there');
-    assert.ok((await server.stores.users.findById(other.id))?.mfa.device);
+    assert.ok((await server.stores.users.findById(owner.id))?.mfa.apps?.length, 'the app is still there');
+    assert.ok((await server.stores.users.findById(other.id))?.mfa.apps?.length);
   });
 
   it('always asks the second factor, whatever the switch, the default policy or an exemption say', async () => {

@@ -296,6 +296,7 @@ describe('admin API: users and clients', () => {
         lockedUntil: null,
         lastUsedAt: null,
         backupCodesLeft: 0,
+        apps: [],
         keys: [],
         rememberedBrowsers: [],
       };

@@ -81,7 +81,7 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
       'the email goes with whether it is verified',
     );
     assert.equal(data.users.length, 1);
-    assert.match(data.users[0].mfa.device.sealedSecret, /^v1\./, 'the secret stays sealed');
+    assert.match(data.users[0].mfa.apps[0].sealedSecret, /^v1\./, 'the secret stays sealed');
     assert.deepEqual(
       data.clients.map((c: { clientId: string }) => c.clientId),
       ['wiki'],
@@ -184,8 +184,8 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
       assert.match(((await foreign.json()) as { message: string }).message, /sealed under data key \S+, which this instance does not have/);
 
       const tampered = structuredClone(data);
-      const sealed = tampered.users[0].mfa.device.sealedSecret as string;
-      tampered.users[0].mfa.device.sealedSecret = sealed.replace(
+      const sealed = tampered.users[0].mfa.apps[0].sealedSecret as string;
+      tampered.users[0].mfa.apps[0].sealedSecret = sealed.replace(
         /\.([\w-])([\w-]*)\.([\w-]+)$/,
         (_m: string, a: string, b: string, tag: string) => `.${a === 'A' ? 'B' : 'A'}${b}.${tag}`,
       );

@@ -78,10 +78,10 @@ describe('data key rotation', { skip: realStoresSkip }, () => {
     assert.deepEqual([result.resealed.users, result.resealed.clients, result.resealed.keys], [30, 1, 3]);
 
     const exported = (await (await during.adminFetch('/admin/api/export')).json()) as {
-      users: { mfa: { device: { sealedSecret: string } } }[];
+      users: { mfa: { apps: { sealedSecret: string }[] } }[];
       clients: { sealedSecret: string }[];
     };
-    for (const user of exported.users) assert.equal(sealedKeyId(user.mfa.device.sealedSecret), result.keyId);
+    for (const user of exported.users) assert.equal(sealedKeyId(user.mfa.apps[0]!.sealedSecret), result.keyId);
     const again = await run(process.execPath, [
       join(packageRoot, 'src/cli/main.ts'),
       'keys',

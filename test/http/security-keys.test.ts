@@ -202,7 +202,7 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     const token = /name="csrf" value="([^"]+)"/.exec(account.html)![1]!;
     const empty = await agent.postForm(formAction(account, '/rename'), { csrf: token, name: '   ' });
     assert.equal(empty.status, 400);
-    assert.match(await empty.text(), /A key’s name has 1 to 64 characters/);
+    assert.match(await empty.text(), /A name has 1 to 64 characters/);
     const forged = await agent.postForm(formAction(account, '/rename'), { csrf: 'not the token', name: 'Forged' });
     assert.equal(forged.status, 403);
     const renamed = await agent.postForm(formAction(account, '/rename'), { csrf: token, name: '  Office   key ' });
@@ -226,7 +226,7 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     const csrf = /name="csrf" value="([^"]+)"/.exec(confirm.html)![1]!;
     const removed = await agent.postForm(formAction(confirm, '/remove'), { csrf });
     assert.equal(removed.status, 303);
-    assert.match(removed.headers.get('location')!, /signed-out\?reason=key/);
+    assert.match(removed.headers.get('location')!, /signed-out\?reason=keys/);
     const events = (
       (await (await server.adminFetch(`/admin/api/audit?user=${id}&type=mfa.key_removed`)).json()) as {
         events: { actor?: string; reason?: string }[];

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { realStoresSkip } from '../support/env.ts';
-import { Phone, registeredUser, walkOwnPages as walk } from '../support/mfa.ts';
+import { Phone, registeredUser, removeAppPath, walkOwnPages as walk } from '../support/mfa.ts';
 import { follow, formAction, signIn, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
 import {
   newRealStores,
@@ -205,11 +205,11 @@ describe('sessions that really end, on Redis and MongoDB, on two nodes', { skip:
     const { tokens } = await signIn(agent, required, credentials, { scope: 'openid offline_access', prompt: 'consent' }, phone.app);
     clock.advance(30_000);
     const { page: home } = await walk(agent, `${a.issuer}/account/`, credentials, phone, isAccount);
-    const confirm = await follow(agent, `${a.issuer}/account/device/delete`, 'never:');
-    const deleted = await agent.postForm(formAction(confirm, '/account/device/delete'), { csrf: csrfOf(confirm) ?? csrfOf(home)! });
+    const confirm = await follow(agent, `${a.issuer}${removeAppPath(home)}`, 'never:');
+    const deleted = await agent.postForm(formAction(confirm, '/remove'), { csrf: csrfOf(confirm) ?? csrfOf(home)! });
     assert.equal(deleted.status, 303);
     const after = await follow(agent, new URL(deleted.headers.get('location')!, a.issuer), 'never:');
-    assert.match(after.html, /role="status"[^>]*>Your authenticator app was deleted/);
+    assert.match(after.html, /role="status"[^>]*>The authenticator app was removed/);
     await assert.rejects(oidc.refreshTokenGrant(required.config, tokens.refresh_token!), 'the refresh token ended');
     assert.ok(isLoginPage(await follow(agent, `${a.issuer}/account/`, 'never:')), 'the account page asks for the password');
   });
@@ -255,14 +255,14 @@ describe('sessions that really end, on Redis and MongoDB, on two nodes', { skip:
     // The account page: signed in by single sign-on, but an hour-old factor is not fresh.
     const { page: home, seen } = await walk(agent, `${a.issuer}/account/`, credentials, phone, isAccount);
     assert.deepEqual(seen, []);
-    const confirm = await follow(agent, `${a.issuer}/account/device/delete`, 'never:');
+    const confirm = await follow(agent, `${a.issuer}${removeAppPath(home)}`, 'never:');
     assert.match(confirm.html, /name="code"/, 'a code is asked');
-    const without = await agent.postForm(formAction(confirm, '/account/device/delete'), { csrf: csrfOf(confirm) ?? csrfOf(home)! });
+    const without = await agent.postForm(formAction(confirm, '/remove'), { csrf: csrfOf(confirm) ?? csrfOf(home)! });
     assert.equal(without.status, 401);
     const codes = await agent.postForm(new URL('/account/backup-codes', a.issuer), { csrf: csrfOf(confirm)! });
     assert.equal(codes.status, 401, 'no new backup codes either');
     const user = await a.stores.users.findById(id);
-    assert.ok(user?.mfa.device, 'the app is still registered');
+    assert.equal(user?.mfa.apps?.length, 1, 'the app is still registered');
     assert.equal(user?.mfa.backupCodes?.hashes.length, 10, 'the backup codes are unchanged');
 
     // With a code, the change is made, and the session now has a fresh factor.

@@ -3,9 +3,12 @@ import { describe, it } from 'node:test';
 import { isAppError } from '../../src/domain/errors.ts';
 import { createMemoryUserStore } from '../../src/stores/memory/users.ts';
 import { createMongoUserStore } from '../../src/stores/mongo/users.ts';
-import { WEBAUTHN_KEYS_MAX, type RememberedDevice, type UserStore, type WebAuthnKey } from '../../src/domain/ports.ts';
+import { TOTP_APPS_MAX, WEBAUTHN_KEYS_MAX, type RememberedDevice, type UserStore, type WebAuthnKey } from '../../src/domain/ports.ts';
 import { REMEMBERED_DEVICES_MAX } from '../../src/domain/remembered-devices.ts';
 import { memoryImplementation, mongoImplementation, using, type Implementation } from './harness.ts';
+import { createManualClock } from '../../src/domain/clock.ts';
+import { connectMongo } from '../../src/stores/mongo/connection.ts';
+import { freshMongoUri, realStoresSkip } from '../support/env.ts';
 
 const implementations: Implementation<UserStore>[] = [
   memoryImplementation((clock) => createMemoryUserStore({ clock })),
@@ -175,7 +178,10 @@ for (const impl of implementations) {
         assert.deepEqual(await users.findById(created.id), changed);
       }));
 
-    const device = (lastStep: number) => ({
+    const APP = '00000000000000a1';
+    const device = (lastStep: number, id = APP) => ({
+      id,
+      name: `App ${id.slice(-2)}`,
       sealedSecret: 'v1.kid.iv.ct.tag',
       registeredAt: new Date('2026-01-01T00:00:00Z'),
       lastStep,
@@ -204,6 +210,56 @@ for (const impl of implementations) {
         assert.equal(await users.update('no-such-id', { disabled: true }, at), null);
       }));
 
+    it('adds apps beside the first up to the most a user may have, renames and removes one, each on its own', () =>
+      withStore(async (users) => {
+        const user = await users.create({ username: 'hana-apps', passwordHash: hash });
+        assert.equal(
+          await users.addDevice(user.id, device(10, '00000000000000b1')),
+          true,
+          'an app added on the account page may be the first',
+        );
+        const more = ['00000000000000b2', '00000000000000b3', '00000000000000b4', '00000000000000b5', '00000000000000b6'];
+        const added = await Promise.all(more.map((id) => users.addDevice(user.id, device(10, id))));
+        assert.equal(added.filter(Boolean).length, TOTP_APPS_MAX - 1, 'no more than the most, even at the same moment');
+        assert.equal((await users.findById(user.id))!.mfa.apps!.length, TOTP_APPS_MAX);
+        assert.equal(await users.registerDevice(user.id, device(1)), false, 'a sign-in registers only the first');
+        assert.equal(await users.renameDevice(user.id, '00000000000000b1', 'Work phone'), true);
+        assert.equal(await users.renameDevice(user.id, '0000000000000000', 'Nobody'), false);
+        const at = new Date('2026-04-02T00:00:00Z');
+        // Each app's steps are its own: a step of one says nothing of another's.
+        assert.equal(await users.acceptStep(user.id, '00000000000000b1', { step: 20, drift: 0, lastOffset: 0, at }), true);
+        const second = (await users.findById(user.id))!.mfa.apps![1]!;
+        assert.equal(await users.acceptStep(user.id, second.id, { step: 20, drift: 0, lastOffset: 0, at }), true);
+        assert.equal(await users.acceptStep(user.id, second.id, { step: 20, drift: 0, lastOffset: 0, at }), false);
+        assert.equal(await users.resealDevice(user.id, second.id, 'v1.kid.iv.ct.tag', 'v1.new.iv.ct.tag'), true);
+        assert.equal(
+          await users.resealDevice(user.id, second.id, 'v1.kid.iv.ct.tag', 'v1.other.iv.ct.tag'),
+          false,
+          'only from the old value',
+        );
+        const apps = (await users.findById(user.id))!.mfa.apps!;
+        assert.deepEqual(
+          apps.map((app) => [app.name, app.lastStep, app.sealedSecret]),
+          [
+            ['Work phone', 20, 'v1.kid.iv.ct.tag'],
+            [second.name, 20, 'v1.new.iv.ct.tag'],
+            ...apps.slice(2).map((app) => [app.name, 10, 'v1.kid.iv.ct.tag']),
+          ],
+        );
+        const removals = await Promise.all(Array.from({ length: 20 }, () => users.removeDevice(user.id, '00000000000000b1')));
+        assert.deepEqual(
+          removals.filter((removed) => removed !== null).map((removed) => removed!.name),
+          ['Work phone'],
+          'one of 20 simultaneous removals, naming it',
+        );
+        assert.equal((await users.findById(user.id))!.mfa.apps!.length, TOTP_APPS_MAX - 1);
+        assert.equal(
+          await users.acceptStep(user.id, '00000000000000b1', { step: 30, drift: 0, lastOffset: 0, at }),
+          false,
+          'a removed app',
+        );
+      }));
+
     it('marks a registration pending, and registering the device clears the mark', () =>
       withStore(async (users) => {
         const created = await users.create({ username: 'hugo', passwordHash: hash });
@@ -212,7 +268,7 @@ for (const impl of implementations) {
         assert.deepEqual((await users.findById(created.id))?.mfa.pendingSince, at);
         assert.equal(await users.registerDevice(created.id, device(100)), true);
         const registered = await users.findById(created.id);
-        assert.deepEqual(registered?.mfa.device, device(100));
+        assert.deepEqual(registered?.mfa.apps, [device(100)]);
         assert.equal(registered?.mfa.pendingSince, undefined);
         await users.markRegistrationPending(created.id, at);
         assert.equal((await users.findById(created.id))?.mfa.pendingSince, undefined, 'no pending mark over a device');
@@ -223,7 +279,7 @@ for (const impl of implementations) {
         const created = await users.create({ username: 'iris', passwordHash: hash });
         assert.equal(await users.registerDevice(created.id, device(1)), true);
         assert.equal(await users.registerDevice(created.id, device(2)), false);
-        assert.deepEqual((await users.findById(created.id))?.mfa.device, device(1));
+        assert.deepEqual((await users.findById(created.id))?.mfa.apps, [device(1)]);
         assert.equal(await users.registerDevice('no-such-id', device(1)), false);
       }));
 
@@ -232,14 +288,14 @@ for (const impl of implementations) {
         const created = await users.create({ username: 'jack', passwordHash: hash });
         await users.registerDevice(created.id, device(100));
         const at = new Date('2026-04-01T00:00:00Z');
-        assert.equal(await users.acceptStep(created.id, { step: 101, drift: 1, lastOffset: 0, at }), true);
-        assert.equal(await users.acceptStep(created.id, { step: 101, drift: 1, lastOffset: 0, at }), false, 'the same step again');
-        assert.equal(await users.acceptStep(created.id, { step: 100, drift: 0, lastOffset: 0, at }), false, 'an earlier step');
-        const after = (await users.findById(created.id))?.mfa.device;
+        assert.equal(await users.acceptStep(created.id, APP, { step: 101, drift: 1, lastOffset: 0, at }), true);
+        assert.equal(await users.acceptStep(created.id, APP, { step: 101, drift: 1, lastOffset: 0, at }), false, 'the same step again');
+        assert.equal(await users.acceptStep(created.id, APP, { step: 100, drift: 0, lastOffset: 0, at }), false, 'an earlier step');
+        const after = (await users.findById(created.id))?.mfa.apps?.[0];
         assert.equal(after?.lastStep, 101);
         assert.equal(after?.drift, 1);
         assert.deepEqual(after?.lastUsedAt, at);
-        assert.equal(await users.acceptStep(created.id, { step: 102, drift: 0, lastOffset: 0, at }), true);
+        assert.equal(await users.acceptStep(created.id, APP, { step: 102, drift: 0, lastOffset: 0, at }), true);
       }));
 
     it('records the sign-in a code finished in the same update, and only when the step is accepted', () =>
@@ -248,15 +304,15 @@ for (const impl of implementations) {
         await users.registerDevice(created.id, device(100));
         const at = new Date('2026-04-01T00:00:00Z');
         const signedIn = { ip: '198.51.100.7', userAgent: 'Firefox' };
-        assert.equal(await users.acceptStep(created.id, { step: 101, drift: 0, lastOffset: 0, at, signedIn }), true);
+        assert.equal(await users.acceptStep(created.id, APP, { step: 101, drift: 0, lastOffset: 0, at, signedIn }), true);
         const after = await users.findById(created.id);
         assert.deepEqual(after?.lastLogin, { at, ip: '198.51.100.7', userAgent: 'Firefox' });
         assert.deepEqual(after?.lastAttemptAt, at);
         const later = new Date('2026-04-01T00:01:00Z');
         const replay = { step: 101, drift: 0, lastOffset: 0, at: later, signedIn: { ip: '203.0.113.9' } };
-        assert.equal(await users.acceptStep(created.id, replay), false);
+        assert.equal(await users.acceptStep(created.id, APP, replay), false);
         assert.deepEqual((await users.findById(created.id))?.lastLogin, after?.lastLogin, 'a replayed step records no sign-in');
-        assert.equal(await users.acceptStep(created.id, { step: 102, drift: 0, lastOffset: 0, at: later }), true);
+        assert.equal(await users.acceptStep(created.id, APP, { step: 102, drift: 0, lastOffset: 0, at: later }), true);
         assert.deepEqual((await users.findById(created.id))?.lastLogin, after?.lastLogin, 'a code that finished no sign-in records none');
       }));
 
@@ -268,11 +324,11 @@ for (const impl of implementations) {
         for (const step of [101, 102, 103]) {
           const outcomes = await Promise.all(
             Array.from({ length: 20 }, (_, caller) =>
-              users.acceptStep(created.id, { step, drift: caller % 3, lastOffset: caller % 3, at }),
+              users.acceptStep(created.id, APP, { step, drift: caller % 3, lastOffset: caller % 3, at }),
             ),
           );
           assert.equal(outcomes.filter(Boolean).length, 1, `exactly one of 20 simultaneous claims of step ${step} wins`);
-          const stored = (await users.findById(created.id))?.mfa.device;
+          const stored = (await users.findById(created.id))?.mfa.apps?.[0];
           assert.equal(stored?.lastStep, step);
           assert.equal(stored?.drift, outcomes.indexOf(true) % 3, "the drift is the winner's");
         }
@@ -283,7 +339,7 @@ for (const impl of implementations) {
         const created = await users.create({ username: 'kim', passwordHash: hash });
         const outcomes = await Promise.all(Array.from({ length: 20 }, (_, caller) => users.registerDevice(created.id, device(caller))));
         assert.equal(outcomes.filter(Boolean).length, 1, 'exactly one of 20 simultaneous registrations wins');
-        assert.deepEqual((await users.findById(created.id))?.mfa.device, device(outcomes.indexOf(true)));
+        assert.deepEqual((await users.findById(created.id))?.mfa.apps, [device(outcomes.indexOf(true))]);
       }));
 
     it('adds security keys and passkeys in order, each credential once per user, up to the most a user may have', () =>
@@ -419,8 +475,10 @@ for (const impl of implementations) {
           ['disabling', () => users.update(user.id, { disabled: true }, at)],
           ['another key', () => users.addWebAuthnKey(user.id, webauthnKey('k2'))],
           ['a key removed', () => users.removeWebAuthnKey(user.id, 'k2')],
+          ['another app', () => users.addDevice(user.id, device(5, '00000000000000c1'))],
+          ['an app removed', () => users.removeDevice(user.id, '00000000000000c1')],
           ['email codes', () => users.registerEmailFactor(user.id, at)],
-          ['an authenticator app', () => users.registerDevice(user.id, { sealedSecret: 's', registeredAt: at, lastStep: 1, drift: 0 })],
+          ['an authenticator app', () => users.registerDevice(user.id, device(1))],
           ['a reset', () => users.resetMfa(user.id, at)],
         ];
         for (const [what, change] of forgetting) {
@@ -434,7 +492,55 @@ for (const impl of implementations) {
     it('accepts no step for a user without a device', () =>
       withStore(async (users) => {
         const created = await users.create({ username: 'liam', passwordHash: hash });
-        assert.equal(await users.acceptStep(created.id, { step: 1, drift: 0, lastOffset: 0, at: new Date() }), false);
+        assert.equal(await users.acceptStep(created.id, APP, { step: 1, drift: 0, lastOffset: 0, at: new Date() }), false);
       }));
   });
 }
+
+describe('UserStore on MongoDB: users stored with one app', { skip: realStoresSkip }, () => {
+  it("keeps each one's app as the first of its apps, once, when stores start at the same moment", async () => {
+    const connection = await connectMongo({ uri: freshMongoUri(), serverSelectionTimeoutMs: 5000 });
+    try {
+      const clock = createManualClock();
+      const legacy = { sealedSecret: 'v1.kid.iv.ct.tag', registeredAt: new Date('2025-01-01T00:00:00Z'), lastStep: 7, drift: 1 };
+      const now = new Date('2026-01-01T00:00:00Z');
+      await connection.collection('users').insertMany([
+        {
+          _id: 'u1',
+          username: 'old',
+          usernameLower: 'old',
+          disabled: false,
+          passwordHash: hash,
+          mfa: { exempt: false, device: legacy },
+          createdAt: now,
+          updatedAt: now,
+        },
+        {
+          _id: 'u2',
+          username: 'new',
+          usernameLower: 'new',
+          disabled: false,
+          passwordHash: hash,
+          mfa: { exempt: false },
+          createdAt: now,
+          updatedAt: now,
+        },
+      ] as never);
+      const [store] = await Promise.all([1, 2, 3].map(() => createMongoUserStore({ connection, clock })));
+      const apps = (await store!.findById('u1'))!.mfa.apps!;
+      assert.equal(apps.length, 1);
+      assert.match(apps[0]!.id, /^[0-9a-f]{16}$/);
+      assert.deepEqual({ ...apps[0], id: 'x' }, { id: 'x', name: 'Authenticator app', ...legacy });
+      assert.equal('device' in (await store!.findById('u1'))!.mfa, false);
+      assert.deepEqual((await store!.findById('u2'))!.mfa, { exempt: false });
+      assert.equal(
+        await store!.acceptStep('u1', apps[0]!.id, { step: 8, drift: 0, lastOffset: 0, at: now }),
+        true,
+        'its codes go on working',
+      );
+    } finally {
+      await connection.dropDatabase().catch(() => {});
+      await connection.close();
+    }
+  });
+});

@@ -86,3 +86,10 @@ export async function walkOwnPages(
   }
   return { page, seen };
 }
+
+/** Where the account page removes the user's first authenticator app. */
+export const removeAppPath = (page: Page) => {
+  const path = /href="(\/account\/apps\/[0-9a-f]{16}\/remove)"/.exec(page.html)?.[1];
+  if (!path) throw new Error(`no authenticator app to remove on ${page.url.pathname}`);
+  return path;
+};

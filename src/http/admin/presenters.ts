@@ -9,7 +9,12 @@ const latest = (...dates: (Date | undefined)[]) =>
 export function presentUser(user: UserRecord, lock: { until: number | null } | null) {
   const factors = registeredFactors(user);
   // The first factor's registration.
-  const registeredAt = [user.mfa.device?.registeredAt, user.mfa.email?.registeredAt, ...(user.mfa.webauthn ?? []).map((key) => key.addedAt)]
+  const apps = user.mfa.apps ?? [];
+  const registeredAt = [
+    ...apps.map((app) => app.registeredAt),
+    user.mfa.email?.registeredAt,
+    ...(user.mfa.webauthn ?? []).map((key) => key.addedAt),
+  ]
     .filter((at): at is Date => at !== undefined)
     .sort((a, b) => a.getTime() - b.getTime())[0];
   return {
@@ -30,9 +35,15 @@ export function presentUser(user: UserRecord, lock: { until: number | null } | n
       lockedUntil: lock?.until ? new Date(lock.until).toISOString() : null,
       ...(registeredAt ? { registeredAt: registeredAt.toISOString() } : {}),
       lastUsedAt: iso(
-        latest(user.mfa.device?.lastUsedAt, user.mfa.email?.lastUsedAt, ...(user.mfa.webauthn ?? []).map((key) => key.lastUsedAt)),
+        latest(...apps.map((app) => app.lastUsedAt), user.mfa.email?.lastUsedAt, ...(user.mfa.webauthn ?? []).map((key) => key.lastUsedAt)),
       ),
       backupCodesLeft: factors.length ? (user.mfa.backupCodes?.hashes.length ?? 0) : 0,
+      apps: apps.map((app) => ({
+        id: app.id,
+        name: app.name,
+        registeredAt: app.registeredAt.toISOString(),
+        lastUsedAt: iso(app.lastUsedAt),
+      })),
       keys: (user.mfa.webauthn ?? []).map((key) => ({
         id: key.id,
         name: key.name,

@@ -133,6 +133,20 @@ export function adminRoutes(admin: Administration, checkSettings: SettingsCheck)
     }),
     route({
       method: 'delete',
+      path: '/users/:id/mfa/apps/:appId',
+      summary:
+        'Remove one authenticator app; every session and refresh token of the user ends; a user left with no second factor registers anew',
+      params: s.appParams,
+      ok: { status: 200, description: 'the user', schema: s.userView },
+      errors: [404],
+      handle: async ({ params, actor }) => {
+        if (!(await admin.users.removeApp(params.id, params.appId, actor)))
+          throw new AppError('not_found', 'There is no such authenticator app of this user.');
+        return present(await admin.users.get(params.id));
+      },
+    }),
+    route({
+      method: 'delete',
       path: '/users/:id/mfa/remembered/:browserId',
       summary: 'Forget one remembered browser: its next sign-in asks for the second factor again',
       params: s.browserParams,

@@ -45,6 +45,8 @@ const listLimit = (fallback: number) =>
 export const idParams = z.strictObject({ id: z.string().regex(USER_ID_PATTERN, { message: USER_ID_RULE }) });
 /** A user's security key: the user's id and the credential's id (base64url). */
 export const keyParams = idParams.extend({ keyId: z.string().regex(/^[\w-]{1,1366}$/, { message: 'a credential id (base64url)' }) });
+/** A user's authenticator app: the user's id and the app's id. */
+export const appParams = idParams.extend({ appId: z.string().regex(/^[0-9a-f]{16}$/, { message: 'an authenticator app’s id' }) });
 /** A user's remembered browser: the user's id and the browser's id. */
 export const browserParams = idParams.extend({ browserId: z.string().regex(/^[0-9a-f]{16}$/, { message: 'a remembered browser’s id' }) });
 export const clientIdParams = z.strictObject({ client_id: z.string().min(1).max(128) });
@@ -100,6 +102,9 @@ export const userView = z.object({
     registeredAt: timestamp.optional(),
     lastUsedAt: timestamp.nullable(),
     backupCodesLeft: z.number().int(),
+    apps: z
+      .array(z.object({ id: z.string(), name: z.string(), registeredAt: timestamp, lastUsedAt: timestamp.nullable() }))
+      .meta({ description: 'The authenticator apps registered, in the order they were added, each with the name the user gave it.' }),
     keys: z
       .array(
         z.object({

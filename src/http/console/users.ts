@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { userSearch, type Administration } from '../../domain/administration.ts';
+import { userSearch, type Actor, type Administration } from '../../domain/administration.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { UserRecord } from '../../domain/ports.ts';
 import { USERNAME_PATTERN } from '../../domain/users.ts';
@@ -148,41 +148,62 @@ export function mountConsoleUsers(router: Router, admin: Administration) {
     });
   };
 
-  /** A user's security key by its id, or 404. */
-  const keyOr404 = (user: UserRecord, keyId: string) => {
-    const key = user.mfa.webauthn?.find((held) => held.id === keyId);
-    if (!key) throw new AppError('not_found', 'There is no such security key of this user.');
-    return key;
+  /**
+   * One authenticator of a user, removed by an administrator: security keys and passkeys,
+   * and authenticator apps. The user is signed out everywhere; a user left with none
+   * registers anew.
+   */
+  const kinds = {
+    keys: {
+      find: (user: UserRecord, id: string) => user.mfa.webauthn?.find((key) => key.id === id),
+      noun: 'security key',
+      lead: 'The key no longer signs the user in',
+      remove: (userId: string, id: string, actor: Actor) => admin.users.removeKey(userId, id, actor),
+    },
+    apps: {
+      find: (user: UserRecord, id: string) => user.mfa.apps?.find((app) => app.id === id),
+      noun: 'authenticator app',
+      lead: 'The codes of this app no longer sign the user in',
+      remove: (userId: string, id: string, actor: Actor) => admin.users.removeApp(userId, id, actor),
+    },
   };
 
-  router.get('/users/:id/keys/:keyId/remove', async (ctx) => {
-    const user = await userOr404(ctx.params.id!);
-    const key = keyOr404(user, ctx.params.keyId!);
-    const path = `/admin/users/${encodeURIComponent(user.id)}`;
-    await ctx.render('console/confirm', {
-      section: 'users',
-      title: `Remove the security key “${key.name}”?`,
-      lead: 'The key no longer signs the user in, and every session of the user ends now. A user left with no second factor registers one at the next sign-in that asks for it.',
-      button: 'Remove the security key',
-      danger: true,
-      subject: user.username,
-      formAction: `${path}/keys/${encodeURIComponent(key.id)}/remove`,
-      backHref: path,
-      askPassword: false,
-      errors: {},
-      values: {},
-      ...consoleLocals(ctx),
-    });
-  });
+  for (const [path, kind] of Object.entries(kinds)) {
+    const heldOr404 = (user: UserRecord, id: string) => {
+      const held = kind.find(user, id);
+      if (!held) throw new AppError('not_found', `There is no such ${kind.noun} of this user.`);
+      return held;
+    };
 
-  router.post('/users/:id/keys/:keyId/remove', async (ctx) => {
-    const user = await userOr404(ctx.params.id!);
-    const key = keyOr404(user, ctx.params.keyId!);
-    await admin.users.removeKey(user.id, key.id, consoleOf(ctx).actor);
-    consoleOf(ctx).done(`/admin/users/${encodeURIComponent(user.id)}`, {
-      message: `The security key “${key.name}” of ${user.username} was removed and their sessions ended.`,
+    router.get(`/users/:id/${path}/:itemId/remove`, async (ctx) => {
+      const user = await userOr404(ctx.params.id!);
+      const held = heldOr404(user, ctx.params.itemId!);
+      const here = `/admin/users/${encodeURIComponent(user.id)}`;
+      await ctx.render('console/confirm', {
+        section: 'users',
+        title: `Remove the ${kind.noun} “${held.name}”?`,
+        lead: `${kind.lead}, and every session of the user ends now. A user left with no second factor registers one at the next sign-in that asks for it.`,
+        button: `Remove the ${kind.noun}`,
+        danger: true,
+        subject: user.username,
+        formAction: `${here}/${path}/${encodeURIComponent(held.id)}/remove`,
+        backHref: here,
+        askPassword: false,
+        errors: {},
+        values: {},
+        ...consoleLocals(ctx),
+      });
     });
-  });
+
+    router.post(`/users/:id/${path}/:itemId/remove`, async (ctx) => {
+      const user = await userOr404(ctx.params.id!);
+      const held = heldOr404(user, ctx.params.itemId!);
+      await kind.remove(user.id, held.id, consoleOf(ctx).actor);
+      consoleOf(ctx).done(`/admin/users/${encodeURIComponent(user.id)}`, {
+        message: `The ${kind.noun} “${held.name}” of ${user.username} was removed and their sessions ended.`,
+      });
+    });
+  }
 
   const actionOf = (ctx: Context): UserAction => {
     const action = ctx.params.action!;

@@ -1,11 +1,11 @@
 import type { Context } from 'koa';
-import QRCode from 'qrcode';
 import { z } from 'zod';
 import { factorKinds } from '../../domain/factors.ts';
 import { groupedSecret } from '../../domain/totp.ts';
 import { parseInput } from '../validate.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import { logOf } from '../request-log.ts';
+import { otpauthQr } from '../qr.ts';
 import type { SendOutcome } from '../../domain/email-codes.ts';
 import type { CodeOutcome } from '../../domain/sign-in-journey.ts';
 import { type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
@@ -13,7 +13,8 @@ import { backupCodesPage, lockedMessage, minutesText, sentMessage } from './mess
 
 /** "Don't ask again on this device", ticked. */
 const rememberBox = z.literal('1').optional();
-export const codeForm = z.strictObject({ code: z.string().max(64), remember: rememberBox });
+/** The code form; a registration's also names the app. */
+export const codeForm = z.strictObject({ code: z.string().max(64), remember: rememberBox, name: z.string().max(200).optional() });
 /** The security key page's form: the browser's answer (JSON), and a registration's name for the key. */
 export const keyForm = z.strictObject({ response: z.string().max(32_768), name: z.string().max(200).optional(), remember: rememberBox });
 export const factorForm = z.strictObject({ factor: z.enum(factorKinds) });
@@ -28,7 +29,6 @@ const KEY_CLONED =
 const KEY_NOT_ADDED = 'That security key is registered already, or you have as many as can be added. Use it to sign in instead.';
 const REGISTERED_ELSEWHERE =
   'An authenticator app was registered for your account a moment ago, perhaps in another tab or window. Enter the code that app shows.';
-const QR_MARGIN = 4;
 
 /** The wrong-code message, warning on the last tries before the lock. */
 const wrongCodeMessage = (triesLeft: number | undefined, wrong = WRONG_CODE) =>
@@ -128,16 +128,10 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
         });
       }
       case 'register': {
-        // Drawn at a whole number of pixels per module, at most 300 px wide with its quiet
-        // zone, and shown at exactly that size: every module comes out the same.
-        const modules = QRCode.create(page.uri, { errorCorrectionLevel: 'M' }).modules.size + 2 * QR_MARGIN;
-        const scale = Math.max(2, Math.floor(300 / modules));
-        const qr = await QRCode.toDataURL(page.uri, { errorCorrectionLevel: 'M', margin: QR_MARGIN, scale });
         return ctx.render('totp-register', {
           ...common,
           title: 'Set up your authenticator app',
-          qr,
-          qrSize: modules * scale,
+          ...(await otpauthQr(page.uri)),
           otpauth: page.uri,
           // The sign-in expires on the engine's clock.
           validFor: minutesText(kit.remainingSeconds(interaction)),
@@ -158,8 +152,9 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
     const parsed = codeForm.safeParse(ctx.request.body);
     const input = parsed.success ? parsed.data.code : '';
     const remember = parsed.success && parsed.data.remember === '1';
+    const name = parsed.success ? (parsed.data.name ?? '') : '';
     const journey = await kit.journeyOf(ctx, interaction, client);
-    const outcome = await deps.journey.code(journey, input, await kit.sourceOf(ctx, interaction, client), remember);
+    const outcome = await deps.journey.code(journey, input, await kit.sourceOf(ctx, interaction, client), { remember, name });
     return answered(ctx, interaction, client, outcome, 'mfa');
   }
 

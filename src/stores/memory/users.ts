@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
 import { userMatches } from '../../domain/glob.ts';
-import { lastLogin, USER_SCAN_LIMIT, WEBAUTHN_KEYS_MAX, type UserRecord, type UserStore } from '../../domain/ports.ts';
+import { lastLogin, TOTP_APPS_MAX, USER_SCAN_LIMIT, WEBAUTHN_KEYS_MAX, type UserRecord, type UserStore } from '../../domain/ports.ts';
 import { REMEMBERED_DEVICES_MAX } from '../../domain/remembered-devices.ts';
 
 /** Users in process memory. Each method runs to completion alone, so each is atomic. */
@@ -69,15 +69,40 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
     },
     async markRegistrationPending(id, at) {
       const user = byId.get(id);
-      if (user && !user.mfa.device && !user.mfa.email) user.mfa.pendingSince = at;
+      if (user && !user.mfa.apps?.length && !user.mfa.email) user.mfa.pendingSince = at;
     },
     async registerDevice(id, device) {
       const user = byId.get(id);
-      if (!user || user.mfa.device) return false;
-      user.mfa.device = structuredClone(device);
+      if (!user || user.mfa.apps?.length) return false;
+      user.mfa.apps = [structuredClone(device)];
       delete user.mfa.pendingSince;
       delete user.mfa.remembered;
       return true;
+    },
+    async addDevice(id, device) {
+      const user = byId.get(id);
+      const apps = user?.mfa.apps ?? [];
+      if (!user || apps.length >= TOTP_APPS_MAX) return false;
+      user.mfa.apps = [...apps, structuredClone(device)];
+      delete user.mfa.pendingSince;
+      delete user.mfa.remembered;
+      return true;
+    },
+    async renameDevice(id, deviceId, name) {
+      const app = byId.get(id)?.mfa.apps?.find((held) => held.id === deviceId);
+      if (!app) return false;
+      app.name = name;
+      return true;
+    },
+    async removeDevice(id, deviceId) {
+      const user = byId.get(id);
+      const app = user?.mfa.apps?.find((held) => held.id === deviceId);
+      if (!user || !app) return null;
+      const kept = user.mfa.apps!.filter((held) => held !== app);
+      if (kept.length) user.mfa.apps = kept;
+      else delete user.mfa.apps;
+      delete user.mfa.remembered;
+      return structuredClone(app);
     },
     async registerEmailFactor(id, at) {
       const user = byId.get(id);
@@ -141,9 +166,9 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       else delete user.mfa.remembered;
       return structuredClone(forgotten);
     },
-    async acceptStep(id, { step, drift, lastOffset, at, signedIn }) {
+    async acceptStep(id, deviceId, { step, drift, lastOffset, at, signedIn }) {
       const user = byId.get(id);
-      const device = user?.mfa.device;
+      const device = user?.mfa.apps?.find((held) => held.id === deviceId);
       if (!user || !device || !(device.lastStep < step)) return false;
       Object.assign(device, { lastStep: step, drift, lastOffset, lastUsedAt: at });
       if (signedIn) Object.assign(user, { lastAttemptAt: at, lastLogin: lastLogin(at, signedIn) });
@@ -155,13 +180,12 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       user.mfa.backupCodes = structuredClone(codes);
       return true;
     },
-    async useBackupCode(id, hash, at) {
+    async useBackupCode(id, hash) {
       const user = byId.get(id);
       const codes = user?.mfa.backupCodes;
       const index = codes?.hashes.indexOf(hash) ?? -1;
       if (!hasFactor(user) || !codes || index < 0) return false;
       codes.hashes.splice(index, 1);
-      if (user.mfa.device) user.mfa.device.lastUsedAt = at;
       return true;
     },
     async resetMfa(id, at) {
@@ -182,8 +206,8 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
       idByLowerName.set(lower, id);
       return existingId === undefined ? 'created' : 'updated';
     },
-    async resealDevice(id, old, sealed) {
-      const device = byId.get(id)?.mfa.device;
+    async resealDevice(id, deviceId, old, sealed) {
+      const device = byId.get(id)?.mfa.apps?.find((held) => held.id === deviceId);
       if (!device || device.sealedSecret !== old) return false;
       device.sealedSecret = sealed;
       return true;
@@ -206,4 +230,4 @@ export function createMemoryUserStore({ clock }: { clock: Clock }): UserStore {
 
 /** The user has a second factor registered: an app, email codes, a security key or passkey. */
 const hasFactor = (user: UserRecord | undefined): user is UserRecord =>
-  user !== undefined && (user.mfa.device !== undefined || user.mfa.email !== undefined || (user.mfa.webauthn?.length ?? 0) > 0);
+  user !== undefined && ((user.mfa.apps?.length ?? 0) > 0 || user.mfa.email !== undefined || (user.mfa.webauthn?.length ?? 0) > 0);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Schema, type Connection } from 'mongoose';
 import { AppError } from '../../domain/errors.ts';
 import type { Clock } from '../../domain/clock.ts';
@@ -6,12 +6,14 @@ import { literalPrefix, userMatches } from '../../domain/glob.ts';
 import {
   lastLogin,
   USER_SCAN_LIMIT,
+  TOTP_APPS_MAX,
   WEBAUTHN_KEYS_MAX,
   type RememberedDevice,
   type UserRecord,
   type UserStore,
 } from '../../domain/ports.ts';
 import { REMEMBERED_DEVICES_MAX } from '../../domain/remembered-devices.ts';
+import { FIRST_APP_NAME } from '../../domain/second-factor.ts';
 import { guard, isDuplicateKey } from './connection.ts';
 
 type UserDocument = Omit<UserRecord, 'id'> & {
@@ -46,7 +48,27 @@ userSchema.index({ username: 1 });
 userSchema.index({ 'mfa.webauthn.id': 1 }, { sparse: true });
 
 /** A filter part: the user has a second factor registered (device, email codes, a security key or passkey). */
-const HAS_FACTOR = [{ 'mfa.device': { $exists: true } }, { 'mfa.email': { $exists: true } }, { 'mfa.webauthn.0': { $exists: true } }];
+const HAS_FACTOR = [{ 'mfa.apps.0': { $exists: true } }, { 'mfa.email': { $exists: true } }, { 'mfa.webauthn.0': { $exists: true } }];
+
+/**
+ * Users stored when a user had one app (`mfa.device`) keep it as the first of their apps:
+ * each such document is rewritten once, in one conditional update (nodes starting at the
+ * same moment rewrite each at most once). Runs at start-up, before the store is used.
+ */
+async function migrateSingleApps(users: {
+  find(filter: object, options: object): AsyncIterable<{ _id: string; mfa: { device: object } }>;
+  updateOne(filter: object, update: object): Promise<unknown>;
+}) {
+  await guard(async () => {
+    for await (const doc of users.find({ 'mfa.device': { $exists: true } }, { projection: { 'mfa.device': 1 } })) {
+      const app = { id: randomBytes(8).toString('hex'), name: FIRST_APP_NAME, ...doc.mfa.device };
+      await users.updateOne(
+        { _id: doc._id, 'mfa.device': { $exists: true }, 'mfa.apps.0': { $exists: false } },
+        { $set: { 'mfa.apps': [app] }, $unset: { 'mfa.device': '' } },
+      );
+    }
+  });
+}
 
 function toRecord(doc: UserDocument): UserRecord {
   const { _id, usernameLower: _lower, ...rest } = doc;
@@ -60,6 +82,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
   const Users = connection.model<UserDocument>('User', userSchema);
   await guard(() => Users.createCollection().catch((err) => (/already exists/i.test(err.message) ? undefined : Promise.reject(err))));
   await guard(() => Users.createIndexes());
+  await migrateSingleApps(Users.collection as never);
 
   return {
     async create(input) {
@@ -153,19 +176,50 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
     },
     async markRegistrationPending(id, at) {
       await guard(() =>
-        Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: false }, 'mfa.email': { $exists: false } } as never, {
+        Users.collection.updateOne({ _id: id, 'mfa.apps.0': { $exists: false }, 'mfa.email': { $exists: false } } as never, {
           $set: { 'mfa.pendingSince': at },
         }),
       );
     },
     async registerDevice(id, device) {
       const result = await guard(() =>
-        Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: false } } as never, {
-          $set: { 'mfa.device': device },
+        Users.collection.updateOne({ _id: id, 'mfa.apps.0': { $exists: false } } as never, {
+          $set: { 'mfa.apps': [device] },
           $unset: { 'mfa.pendingSince': '', 'mfa.remembered': '' },
         }),
       );
       return result.modifiedCount === 1;
+    },
+    async addDevice(id, device) {
+      const result = await guard(() =>
+        Users.collection.updateOne(
+          { _id: id, [`mfa.apps.${TOTP_APPS_MAX - 1}`]: { $exists: false } } as never,
+          { $push: { 'mfa.apps': device }, $unset: { 'mfa.pendingSince': '', 'mfa.remembered': '' } } as never,
+        ),
+      );
+      return result.modifiedCount === 1;
+    },
+    async renameDevice(id, deviceId, name) {
+      const result = await guard(() =>
+        Users.collection.updateOne(
+          { _id: id, 'mfa.apps.id': deviceId } as never,
+          { $set: { 'mfa.apps.$[app].name': name } },
+          { arrayFilters: [{ 'app.id': deviceId }] },
+        ),
+      );
+      return result.matchedCount === 1;
+    },
+    async removeDevice(id, deviceId) {
+      // The document before the update names the app removed (and whether it was there).
+      const before = await guard(() =>
+        Users.collection.findOneAndUpdate(
+          { _id: id, 'mfa.apps.id': deviceId } as never,
+          { $pull: { 'mfa.apps': { id: deviceId } }, $unset: { 'mfa.remembered': '' } } as never,
+          { returnDocument: 'before' },
+        ),
+      );
+      const apps = (before as unknown as UserDocument | null)?.mfa.apps ?? [];
+      return apps.find((app) => app.id === deviceId) ?? null;
     },
     async registerEmailFactor(id, at) {
       const result = await guard(() =>
@@ -254,16 +308,20 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       const devices: RememberedDevice[] = (before as unknown as UserDocument | null)?.mfa.remembered ?? [];
       return deviceId === undefined ? devices : devices.filter((device) => device.id === deviceId);
     },
-    async acceptStep(id, { step, drift, lastOffset, at, signedIn }) {
+    async acceptStep(id, deviceId, { step, drift, lastOffset, at, signedIn }) {
       const set: Record<string, unknown> = {
-        'mfa.device.lastStep': step,
-        'mfa.device.drift': drift,
-        'mfa.device.lastOffset': lastOffset,
-        'mfa.device.lastUsedAt': at,
+        'mfa.apps.$[app].lastStep': step,
+        'mfa.apps.$[app].drift': drift,
+        'mfa.apps.$[app].lastOffset': lastOffset,
+        'mfa.apps.$[app].lastUsedAt': at,
       };
       if (signedIn) Object.assign(set, { lastAttemptAt: at, lastLogin: lastLogin(at, signedIn) });
       const result = await guard(() =>
-        Users.collection.updateOne({ _id: id, 'mfa.device.lastStep': { $lt: step } } as never, { $set: set }),
+        Users.collection.updateOne(
+          { _id: id, 'mfa.apps': { $elemMatch: { id: deviceId, lastStep: { $lt: step } } } } as never,
+          { $set: set },
+          { arrayFilters: [{ 'app.id': deviceId }] },
+        ),
       );
       return result.modifiedCount === 1;
     },
@@ -273,7 +331,7 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
       );
       return result.modifiedCount === 1;
     },
-    async useBackupCode(id, hash, at) {
+    async useBackupCode(id, hash) {
       // The filter names the code and the update pulls it: of simultaneous uses, the
       // document changes once, for one caller.
       const result = await guard(() =>
@@ -284,17 +342,13 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
           } as never,
         ),
       );
-      if (result.modifiedCount !== 1) return false;
-      await guard(() =>
-        Users.collection.updateOne({ _id: id, 'mfa.device': { $exists: true } } as never, { $set: { 'mfa.device.lastUsedAt': at } }),
-      );
-      return true;
+      return result.modifiedCount === 1;
     },
     async resetMfa(id, at) {
       const result = await guard(() =>
         Users.collection.updateOne({ _id: id } as never, {
           $unset: {
-            'mfa.device': '',
+            'mfa.apps': '',
             'mfa.email': '',
             'mfa.webauthn': '',
             'mfa.backupCodes': '',
@@ -321,9 +375,13 @@ export async function createMongoUserStore({ connection, clock }: { connection: 
         throw err;
       }
     },
-    async resealDevice(id, old, sealed) {
+    async resealDevice(id, deviceId, old, sealed) {
       const result = await guard(() =>
-        Users.collection.updateOne({ _id: id, 'mfa.device.sealedSecret': old } as never, { $set: { 'mfa.device.sealedSecret': sealed } }),
+        Users.collection.updateOne(
+          { _id: id, 'mfa.apps': { $elemMatch: { id: deviceId, sealedSecret: old } } } as never,
+          { $set: { 'mfa.apps.$[app].sealedSecret': sealed } },
+          { arrayFilters: [{ 'app.id': deviceId }] },
+        ),
       );
       return result.modifiedCount === 1;
     },
