@@ -157,6 +157,26 @@ describe('export and import between two instances', { skip: realStoresSkip }, ()
     }
   });
 
+  it("imports a file of an earlier version, whose users have one app: the app becomes the user's first, and signs in", async () => {
+    const { id, credentials, phone } = await registeredUser(source, rp, clock, 'ugo');
+    const data = await exported(source);
+    const ugo = data.users.find((user: { id: string }) => user.id === id);
+    const { id: _id, name: _name, ...device } = ugo.mfa.apps[0];
+    delete ugo.mfa.apps;
+    ugo.mfa.device = device;
+    const imported = await importInto(target, { ...data, users: [ugo], clients: [], samlApps: [] });
+    assert.equal(imported.status, 200);
+    const apps = ((await (await target.adminFetch(`/admin/api/users/${id}`)).json()) as { mfa: { apps: { name: string }[] } }).mfa.apps;
+    assert.deepEqual(
+      apps.map((app) => app.name),
+      ['Authenticator app'],
+    );
+    clock.advance(30_000);
+    const targetRp = await relyingParty(target.issuer, 'wiki', clientSecret, 'http://127.0.0.1:9/cb');
+    const { seen } = await signIn(new UserAgent(), targetRp, credentials, {}, phone.app);
+    assert.deepEqual(seen, ['login', 'code']);
+  });
+
   it("moves a user's security keys and passkeys as they are", async () => {
     const other = await startTestServer({ real: { ...newRealStores(), dataKey }, clock });
     try {
