@@ -9,7 +9,7 @@ import type { Clock } from '../domain/clock.ts';
 import type { RecoveryService, RecoverySource } from '../domain/recovery.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/internal-clients.ts';
 import type { LiveSession, SignInSessions } from '../oidc/sign-in-sessions.ts';
-import { TOTP_APPS_MAX, type AuditLog, type UserRecord, type UserStore } from '../domain/ports.ts';
+import { TOTP_APPS_MAX, WEBAUTHN_KEYS_MAX, type AuditLog, type UserRecord, type UserStore } from '../domain/ports.ts';
 import { keyName, type SecondFactorService } from '../domain/second-factor.ts';
 import { bodyParser } from './body.ts';
 import { otpauthQr } from './qr.ts';
@@ -29,7 +29,17 @@ const SESSION_SECONDS = 1800;
 const SESSION_COOKIE = 'account_session';
 
 /** `sid`: the uid of the sign-in session the account page's sign-in came from. */
-const sessionSchema = z.strictObject({ sub: z.string().min(1), sid: z.string().min(1), csrf: z.string().min(1), exp: z.number().int() });
+const sessionSchema = z.strictObject({
+  sub: z.string().min(1),
+  sid: z.string().min(1),
+  csrf: z.string().min(1),
+  exp: z.number().int(),
+  /** The WebAuthn challenge of the add-a-key page shown last (the cookie is signed: it cannot be made up); answered once. */
+  keyChallenge: z
+    .string()
+    .regex(/^[\w-]{16,128}$/)
+    .optional(),
+});
 export type AccountSession = z.infer<typeof sessionSchema>;
 /** A time as the page shows it beside its <time> element: UTC to the minute. */
 const shortTime = (at: Date) => at.toISOString().slice(0, 16).replace('T', ' ');
@@ -147,6 +157,7 @@ export function createAccountRoutes(deps: {
         lastUsedAtIso: app.lastUsedAt?.toISOString(),
       })),
       appsMax: TOTP_APPS_MAX,
+      canAddKey: canAddKey(user),
       emailFactor: emailFactor && {
         registeredAt: shortTime(emailFactor.registeredAt),
         registeredAtIso: emailFactor.registeredAt.toISOString(),
@@ -189,7 +200,12 @@ export function createAccountRoutes(deps: {
   router.get('/', async (ctx) => {
     const current = await signedIn(ctx);
     if (!current) return client.start(ctx);
-    const notice = ctx.query.added === 'app' ? 'The authenticator app was added. Its codes sign you in from now on.' : undefined;
+    const notice =
+      ctx.query.added === 'app'
+        ? 'The authenticator app was added. Its codes sign you in from now on.'
+        : ctx.query.added === 'key'
+          ? 'The security key or passkey was added. It signs you in from now on.'
+          : undefined;
     await renderHome(ctx, current.user, current.session, notice);
   });
 
@@ -448,6 +464,91 @@ export function createAccountRoutes(deps: {
           error: 'That code is not the new app’s current code. Check that the app shows this account, and enter the code it shows now.',
           name,
         });
+    }
+  });
+
+  /**
+   * The add-a-key page: the browser's options for a new credential (their challenge kept in
+   * the page's signed session cookie), the name, and the fresh second factor when needed.
+   */
+  async function renderAddKey(
+    ctx: Context,
+    current: { session: AccountSession; live: LiveSession; user: UserRecord },
+    options: { error?: string; locked?: string; status?: number; name?: string } = {},
+  ) {
+    const creation = await deps.secondFactor.keyCreation(current.user);
+    client.writeJson(ctx, SESSION_COOKIE, { ...current.session, keyChallenge: creation.challenge });
+    ctx.status = options.status ?? 200;
+    return ctx.render('account-add-key', {
+      title: 'Add a security key or passkey',
+      options: JSON.stringify(creation),
+      keyName: options.name ?? 'Security key',
+      csrf: tokens.create(current.session.csrf),
+      askCode: codeAsked(current.live, current.user),
+      error: options.error,
+      locked: options.locked,
+    });
+  }
+
+  const canAddKey = (user: UserRecord) => deps.secondFactor.keysOn && (user.mfa.webauthn?.length ?? 0) < WEBAUTHN_KEYS_MAX;
+
+  router.get('/keys/add', async (ctx) => {
+    const current = await signedIn(ctx);
+    if (!current || !canAddKey(current.user)) return ctx.redirect('/account/');
+    await renderAddKey(ctx, current);
+  });
+
+  /**
+   * Adds a security key or passkey: a fresh second factor (or a code typed on the page),
+   * then the browser's answer to the challenge this page's session holds, taken from it
+   * first and claimed once across nodes.
+   */
+  router.post('/keys/add', form, async (ctx) => {
+    const current = await signedIn(ctx);
+    const parsed = z
+      .strictObject({
+        csrf: z.string().max(200),
+        response: z.string().max(32_768),
+        name: z.string().max(200).optional(),
+        code: z.string().max(64).optional(),
+      })
+      .safeParse(ctx.request.body);
+    if (!current || !parsed.success || !tokens.verify(current.session.csrf, parsed.data.csrf)) {
+      return formExpired(ctx);
+    }
+    const { keyChallenge: challenge, ...session } = current.session;
+    if (!challenge || !canAddKey(current.user)) return formExpired(ctx);
+    client.writeJson(ctx, SESSION_COOKIE, session);
+    const { response, name = '', code = '' } = parsed.data;
+    const again = { ...current, session };
+    const refused = await freshSecondFactor(ctx, current, code);
+    if (refused) return renderAddKey(ctx, again, { ...refused, name });
+    let answer: unknown;
+    try {
+      answer = JSON.parse(response);
+    } catch {
+      answer = undefined;
+    }
+    const outcome = await deps.secondFactor.registerKey(current.user, answer, challenge, name, source(ctx));
+    const live = (await deps.sessions.live(current.live.uid, current.user.id)) ?? current.live;
+    switch (outcome.result) {
+      case 'registered':
+        ctx.status = 303;
+        return ctx.redirect('/account/?added=key');
+      case 'locked':
+        return renderAddKey(ctx, { ...again, live }, { status: 403, locked: lockedMessage(outcome.until, deps.clock.now()), name });
+      case 'already_registered':
+        return renderAddKey(ctx, { ...again, live }, { status: 409, error: 'That key is registered already: use another one.', name });
+      default:
+        return renderAddKey(
+          ctx,
+          { ...again, live },
+          {
+            status: 401,
+            error: 'The key was not added: its answer was not accepted. Try again.',
+            name,
+          },
+        );
     }
   });
 

@@ -6,6 +6,7 @@ import type { Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { axeViolations, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
+import { registeredUser } from '../support/mfa.ts';
 import { exchangeCode, startAuthorization, type RelyingParty } from '../support/relying-party.ts';
 import { createUser, patchSettings, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
 
@@ -97,6 +98,60 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
         await page.waitForURL(`${callbackPrefix}**`);
         const claims = (await exchangeCode(rp, start, new URL(page.url()))).claims()!;
         assert.deepEqual([claims.sub, claims.acr, claims.amr], [id, 'urn:twofold:acr:mfa', ['hwk', 'user', 'mfa']]);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+
+  for (const [size, width, height] of [
+    ['phone', 390, 844],
+    ['desktop', 1280, 900],
+  ] as const) {
+    it(`adds a passkey on the account page beside the app, which then signs in alone (${size})`, async () => {
+      const { credentials, phone } = await registeredUser(server, rp, clock, `lou-${size}`);
+      const context = await browser.newContext({ viewport: { width, height }, bypassCSP: true });
+      try {
+        const page = await context.newPage();
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('WebAuthn.enable');
+        await cdp.send('WebAuthn.addVirtualAuthenticator', {
+          options: {
+            protocol: 'ctap2',
+            transport: 'internal',
+            hasResidentKey: true,
+            hasUserVerification: true,
+            isUserVerified: true,
+            automaticPresenceSimulation: true,
+          },
+        });
+        await page.goto(`${server.issuer}/account/`);
+        await page.getByLabel('Username').fill(credentials.username);
+        await page.getByLabel('Password').fill(credentials.password);
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+        await page.getByLabel('Code', { exact: true }).fill(await phone.code());
+        await page.getByRole('button', { name: 'Continue' }).click();
+        await page.getByTestId('add-key').click();
+        await page.getByRole('heading', { name: 'Add a security key or passkey' }).waitFor();
+        await pageCheck(page, `account-add-key-${size}`, 'account page: add a security key or passkey');
+        await page.getByLabel('Name for this key').fill('Laptop passkey');
+        await page.getByTestId('key-start').click();
+        await page.getByText('The security key or passkey was added.').waitFor();
+        assert.deepEqual(
+          (await page.getByTestId('key').allTextContents()).map((text) => text.replace(/\s+/g, ' ').split(' (')[0]),
+          ['Laptop passkey'],
+        );
+        await snapshot(page, { path: screenshotPath(`account-key-added-${size}`), fullPage: true });
+
+        // Signed out: the passkey alone signs in at the application.
+        clock.advance(60_000);
+        await context.clearCookies();
+        const start = await startAuthorization(rp);
+        await page.goto(start.url.href);
+        await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+        await page.waitForURL(`${callbackPrefix}**`);
+        const claims = (await exchangeCode(rp, start, new URL(page.url()))).claims()!;
+        assert.deepEqual(claims.amr, ['hwk', 'user', 'mfa']);
       } finally {
         await context.close();
       }

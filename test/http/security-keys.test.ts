@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createManualClock } from '../../src/domain/clock.ts';
 import { SoftwareKey, webauthnOptions } from '../support/authenticator.ts';
-import { Phone } from '../support/mfa.ts';
+import { Phone, registeredUser, walkOwnPages } from '../support/mfa.ts';
 import { realStoresSkip } from '../support/env.ts';
 import {
   exchangeCode,
@@ -56,10 +56,10 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
   };
 
   /** The password step of a new sign-in: the page after it. */
-  async function afterPassword(agent: UserAgent, username: string) {
+  async function afterPassword(agent: UserAgent, username: string, password = `${username} passphrase`) {
     const start = await startAuthorization(rp);
     const login = await follow(agent, start.url, rp.redirectUri);
-    const answer = await agent.postForm(formAction(login, '/login'), { username, password: `${username} passphrase` });
+    const answer = await agent.postForm(formAction(login, '/login'), { username, password });
     assert.equal(answer.status, 303);
     return { start, page: await follow(agent, new URL(answer.headers.get('location')!, login.url), rp.redirectUri) };
   }
@@ -296,6 +296,59 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     } finally {
       await nodeB.close();
     }
+  });
+
+  it('adds a key on the account page after a fresh second factor; the key then signs in, and its answer is taken once', async () => {
+    const { id, credentials, phone } = await registeredUser(server, rp, clock, 'ray');
+    const agent = new UserAgent();
+    const home = (
+      await walkOwnPages(agent, `${server.issuer}/account/`, credentials, phone, (page) => page.html.includes('<h1>Your account'))
+    ).page;
+    assert.match(home.html, /data-testid="add-key"/);
+    clock.advance(5 * 60_000 + 1_000);
+    const page = await follow(agent, `${server.issuer}/account/keys/add`, 'never:');
+    assert.match(page.html, /name="code"/, 'an old second factor: a code is asked too');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.html)![1]!;
+    const key = new SoftwareKey(true);
+    const first = JSON.stringify(key.create(ceremony(page)));
+    const add = (fields: Record<string, string>) =>
+      agent.postForm(new URL('/account/keys/add', server.issuer), { csrf, response: first, ...fields });
+    const without = await add({ name: 'Desk key' });
+    assert.equal(without.status, 401, 'no code: nothing added');
+    // The page came back with a new challenge: the first answer is no longer one it asked for.
+    const next = { url: page.url, status: 401, html: await without.text() };
+    const stale = await add({ name: 'Desk key', code: await phone.code() });
+    assert.equal(stale.status, 401, 'an answer to the challenge before');
+    assert.equal(((await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as { mfa: { keys: unknown[] } }).mfa.keys.length, 0);
+    const fresh = await follow(agent, `${server.issuer}/account/keys/add`, 'never:');
+    assert.doesNotMatch(fresh.html, /name="code"/, 'the code typed a moment ago is fresh');
+    const freshCsrf = /name="csrf" value="([^"]+)"/.exec(fresh.html)![1]!;
+    const added = await agent.postForm(new URL('/account/keys/add', server.issuer), {
+      csrf: freshCsrf,
+      response: JSON.stringify(key.create(ceremony(fresh))),
+      name: 'Desk key',
+    });
+    assert.equal(added.status, 303);
+    assert.notEqual(webauthnOptions(next).challenge, webauthnOptions(page).challenge, 'each showing of the page, a new challenge');
+    const replay = await agent.postForm(new URL('/account/keys/add', server.issuer), {
+      csrf: freshCsrf,
+      response: JSON.stringify(key.create(ceremony(fresh))),
+      name: 'Again',
+    });
+    assert.equal(replay.status, 403, 'the challenge was taken: the form is over');
+    const keys = ((await (await server.adminFetch(`/admin/api/users/${id}`)).json()) as { mfa: { keys: { name: string }[] } }).mfa.keys;
+    assert.deepEqual(
+      keys.map((held) => held.name),
+      ['Desk key'],
+    );
+    // The new key signs in, beside the app.
+    clock.advance(60_000);
+    const signing = new UserAgent();
+    const { start, page: codePage } = await afterPassword(signing, 'ray', credentials.password);
+    const chosen = await signing.postForm(formAction(codePage, '/factor'), { factor: 'webauthn' });
+    const keyPage = await follow(signing, new URL(chosen.headers.get('location')!, codePage.url), rp.redirectUri);
+    const signed = await answer(signing, keyPage, key.get(ceremony(keyPage)));
+    assert.deepEqual((await exchangeCode(rp, start, signed.page.url)).claims()!.amr, ['pwd', 'hwk', 'user', 'mfa']);
   });
 
   it('refuses a copy of a key, audits it and tells the user by mail', async () => {
