@@ -26,6 +26,8 @@ describe('email codes in Chromium', { skip: browserSkip }, () => {
         redirect_uris: ['http://127.0.0.1:9/cb'],
         first_party: true,
         mfa_policy: 'required',
+        // The code pages then offer "don't ask again on this device" (left unticked here).
+        remember_device_days: 14,
       })
     ).rp;
     await server.adminFetch('/admin/api/settings', { method: 'PATCH', body: JSON.stringify({ factors: { email: { enabled: true } } }) });

@@ -115,7 +115,7 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
         const page = await context.newPage();
         const cdp = await context.newCDPSession(page);
         await cdp.send('WebAuthn.enable');
-        await cdp.send('WebAuthn.addVirtualAuthenticator', {
+        const laptop = await cdp.send('WebAuthn.addVirtualAuthenticator', {
           options: {
             protocol: 'ctap2',
             transport: 'internal',
@@ -143,6 +143,27 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
         );
         await snapshot(page, { path: screenshotPath(`account-key-added-${size}`), fullPage: true });
 
+        // A second key: the laptop's authenticator put away, a USB key plugged in.
+        await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: laptop.authenticatorId });
+        await cdp.send('WebAuthn.addVirtualAuthenticator', {
+          options: {
+            protocol: 'ctap2',
+            transport: 'usb',
+            hasResidentKey: true,
+            hasUserVerification: true,
+            isUserVerified: true,
+            automaticPresenceSimulation: true,
+          },
+        });
+        await page.getByTestId('add-key').click();
+        await page.getByLabel('Name for this key').fill('Blue key');
+        await page.getByTestId('key-start').click();
+        await page.getByText('The security key or passkey was added.').waitFor();
+        assert.deepEqual(
+          (await page.getByTestId('key').allTextContents()).map((text) => text.replace(/\s+/g, ' ').split(' (')[0]),
+          ['Laptop passkey', 'Blue key'],
+        );
+
         // Signed out: the passkey alone signs in at the application.
         clock.advance(60_000);
         await context.clearCookies();
@@ -157,6 +178,27 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
       }
     });
   }
+
+  it('offers no passkey at an application that does not allow it', async () => {
+    const other = (
+      await registerApplication(server, {
+        client_id: 'wiki',
+        client_name: 'Team wiki',
+        redirect_uris: [`${callbackPrefix}cb`],
+        first_party: true,
+        mfa_policy: 'required',
+      })
+    ).rp;
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    try {
+      const page = await context.newPage();
+      await page.goto((await startAuthorization(other)).url.href);
+      await page.getByLabel('Password').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Sign in with a passkey' }).count(), 0);
+    } finally {
+      await context.close();
+    }
+  });
 
   it('shows the login page without JavaScript as the password form alone', async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, javaScriptEnabled: false });

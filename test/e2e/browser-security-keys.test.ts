@@ -41,7 +41,8 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
         mfa_policy: 'required',
         ...extra,
       });
-    rp = (await app('wiki')).rp;
+    // The key page then offers "don't ask again on this device" (left unticked here).
+    rp = (await app('wiki', { remember_device_days: 14 })).rp;
     keysOnly = (await app('vault', { client_name: 'Vault', mfa_factors: ['webauthn'] })).rp;
   });
   after(async () => {

@@ -137,11 +137,19 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     assert.equal(passed.status, 303);
     assert.deepEqual((await exchangeCode(rp, start, passed.page.url)).claims()!.amr, ['pwd', 'hwk', 'user', 'mfa']);
 
-    // A new sign-in: the answer to the last one's challenge, a stranger's key, and garbage.
+    // A new sign-in: the answer to the last one's challenge, a stranger's key, the user's own
+    // key answering a look-alike site (another origin), and garbage.
     clock.advance(60_000);
     const next = new UserAgent();
     let current = (await afterPassword(next, 'ivy')).page;
-    for (const wrong of [signed, new SoftwareKey().get(ceremony(current)), { id: 'x' }, 'not json']) {
+    const wrongs: ((page: Page) => unknown)[] = [
+      () => signed,
+      (page) => new SoftwareKey().get(ceremony(page)),
+      (page) => key.get({ ...ceremony(page), origin: 'https://localhost.evil.test' }),
+      () => 'not json',
+    ];
+    for (const answerOf of wrongs) {
+      const wrong = answerOf(current);
       const refused = await answer(next, current, wrong);
       assert.equal(refused.status, 401, `refused: ${JSON.stringify(wrong).slice(0, 40)}`);
       assert.match(refused.page.html, /was not accepted/);
@@ -349,6 +357,39 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     const keyPage = await follow(signing, new URL(chosen.headers.get('location')!, codePage.url), rp.redirectUri);
     const signed = await answer(signing, keyPage, key.get(ceremony(keyPage)));
     assert.deepEqual((await exchangeCode(rp, start, signed.page.url)).claims()!.amr, ['pwd', 'hwk', 'user', 'mfa']);
+  });
+
+  it('remembers the browser after a key where the application allows it: the next sign-in there is the password alone', async () => {
+    const { key } = await withKey('rue');
+    const crm = (
+      await registerApplication(server, {
+        client_id: 'crm-keys',
+        redirect_uris: ['http://127.0.0.1:9/cb'],
+        first_party: true,
+        mfa_policy: 'required',
+        remember_device_days: 3,
+      })
+    ).rp;
+    clock.advance(60_000);
+    const agent = new UserAgent();
+    const start = await startAuthorization(crm);
+    const login = await follow(agent, start.url, crm.redirectUri);
+    const posted = await agent.postForm(formAction(login, '/login'), { username: 'rue', password: 'rue passphrase' });
+    const keyPage = await follow(agent, new URL(posted.headers.get('location')!, login.url), crm.redirectUri);
+    assert.match(keyPage.html, /Don’t ask again on this device for 3 days/);
+    const signed = await agent.postForm(formAction(keyPage, '/key'), {
+      response: JSON.stringify(key.get(ceremony(keyPage))),
+      remember: '1',
+    });
+    assert.equal(signed.status, 303);
+    await follow(agent, new URL(signed.headers.get('location')!, keyPage.url), crm.redirectUri);
+    const kept = agent.cookies.filter((cookie) => cookie.name === 'twofold_device');
+    assert.equal(kept.length, 1, 'the browser is remembered');
+    clock.advance(60_000);
+    const later = new UserAgent();
+    later.cookies = kept;
+    const { seen, claims } = await signIn(later, crm, { username: 'rue', password: 'rue passphrase' });
+    assert.deepEqual([seen, claims.amr], [['login'], ['pwd']]);
   });
 
   it('refuses a copy of a key, audits it and tells the user by mail', async () => {
