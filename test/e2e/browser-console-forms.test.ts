@@ -217,8 +217,16 @@ describe('console forms, messages, logo and API documentation in Chromium', { sk
     await page.getByLabel('Client id').fill('crm');
     await page.getByLabel('Name people see').fill('Customer records');
     await page.getByLabel('Redirect URIs, one per line').fill('https://crm.example.com/cb');
+    // "Don't ask again": a number of days from 0 to 365 (a year and a day is refused, in words).
+    await page.getByLabel('“Don’t ask again on this device” for (days)').fill('366');
+    await page.getByRole('button', { name: 'Add the application' }).click();
+    assert.match(await fieldError('remember_device_days'), /number of days from 0 to 365/);
+    await page.getByLabel('“Don’t ask again on this device” for (days)').fill('30');
+    await page.getByLabel('A passkey may sign in instead of the password').check();
     await page.getByRole('button', { name: 'Add the application' }).click();
     await page.waitForURL(`${server.issuer}/admin/clients/crm`);
+    const stored = await api('/admin/api/clients/crm');
+    assert.deepEqual([stored.remember_device_days, stored.passkey_sign_in], [30, true]);
     const first = (await page.getByTestId('client-secret').textContent())!;
     assert.ok(first.length >= 32);
     assert.equal(await page.getByRole('button', { name: 'Copy' }).isVisible(), true, 'a copy button, with scripts');
@@ -238,6 +246,14 @@ describe('console forms, messages, logo and API documentation in Chromium', { sk
     assert.notEqual(second, first);
     await page.reload();
     assert.equal(await rotations(), 1, 'a reload rotates nothing again');
+
+    // Both switched off again from the form.
+    await page.getByLabel('“Don’t ask again on this device” for (days)').fill('');
+    await page.getByLabel('A passkey may sign in instead of the password').uncheck();
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('The application was saved.').waitFor();
+    const cleared = await api('/admin/api/clients/crm');
+    assert.deepEqual([cleared.remember_device_days, cleared.passkey_sign_in], [undefined, undefined]);
 
     await page.getByTestId('delete-client').click();
     await page.getByTestId('confirm').click();
