@@ -12,6 +12,7 @@ import type { LiveSession, SignInSessions } from '../oidc/sign-in-sessions.ts';
 import { TOTP_APPS_MAX, WEBAUTHN_KEYS_MAX, type AuditLog, type UserRecord, type UserStore } from '../domain/ports.ts';
 import { keyName, type SecondFactorService } from '../domain/second-factor.ts';
 import { bodyParser } from './body.ts';
+import { jsonField } from './validate.ts';
 import { otpauthQr } from './qr.ts';
 import { groupedSecret, otpauthUri } from '../domain/totp.ts';
 import type { SettingsService } from '../domain/settings.ts';
@@ -523,13 +524,7 @@ export function createAccountRoutes(deps: {
     const again = { ...current, session };
     const refused = await freshSecondFactor(ctx, current, code);
     if (refused) return renderAddKey(ctx, again, { ...refused, name });
-    let answer: unknown;
-    try {
-      answer = JSON.parse(response);
-    } catch {
-      answer = undefined;
-    }
-    const outcome = await deps.secondFactor.registerKey(current.user, answer, challenge, name, source(ctx));
+    const outcome = await deps.secondFactor.registerKey(current.user, jsonField(response), challenge, name, source(ctx));
     const live = (await deps.sessions.live(current.live.uid, current.user.id)) ?? current.live;
     switch (outcome.result) {
       case 'registered':

@@ -12,3 +12,12 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.in
   const field = issue.path.join('.');
   throw new AppError('invalid_request', field ? `${field}: ${issue.message}` : issue.message);
 }
+
+/** A form field holding JSON (a browser's WebAuthn answer): its value, or undefined when it is not JSON. */
+export function jsonField(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -7,25 +7,18 @@ import { DEVICE_COOKIE } from '../domain/remembered-devices.ts';
  * authorization endpoint and the account page read it), secure over TLS. Not signed: the
  * token is unguessable, and only its hash is kept.
  */
+const options = (ctx: Context) => ({
+  signed: false,
+  httpOnly: true,
+  sameSite: 'lax' as const,
+  path: '/',
+  secure: ctx.secure,
+  overwrite: true,
+});
+
 export const deviceCookie = {
   read: (ctx: Pick<Context, 'cookies'>): string | undefined => ctx.cookies.get(DEVICE_COOKIE, { signed: false }) || undefined,
   write: (ctx: Context, token: string, maxAgeSeconds: number) =>
-    ctx.cookies.set(DEVICE_COOKIE, token, {
-      signed: false,
-      httpOnly: true,
-      sameSite: 'lax',
-      path: '/',
-      secure: ctx.secure,
-      overwrite: true,
-      maxAge: maxAgeSeconds * 1000,
-    }),
-  clear: (ctx: Context) =>
-    ctx.cookies.set(DEVICE_COOKIE, null, {
-      signed: false,
-      httpOnly: true,
-      sameSite: 'lax',
-      path: '/',
-      secure: ctx.secure,
-      overwrite: true,
-    }),
+    ctx.cookies.set(DEVICE_COOKIE, token, { ...options(ctx), maxAge: maxAgeSeconds * 1000 }),
+  clear: (ctx: Context) => ctx.cookies.set(DEVICE_COOKIE, null, options(ctx)),
 };

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { axeViolations, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
+import { addVirtualAuthenticator, checkPage, launchChromium, screenshotPath, snapshot, startApplicationPage } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { registeredUser } from '../support/mfa.ts';
 import { exchangeCode, startAuthorization, type RelyingParty } from '../support/relying-party.ts';
@@ -21,15 +18,14 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let server: TestServer;
   let rp: RelyingParty;
-  let application: Server;
+  let application: Awaited<ReturnType<typeof startApplicationPage>>;
   let callbackPrefix: string;
   before(async () => {
     browser = await launchChromium();
     server = await startTestServer({ clock });
     await patchSettings(server, { passkeySignIn: { enabled: true } });
-    application = createServer((_, response) => response.end('back at the application'));
-    await new Promise<void>((resolve) => application.listen(0, '127.0.0.1', resolve));
-    callbackPrefix = `http://127.0.0.1:${(application.address() as AddressInfo).port}/`;
+    application = await startApplicationPage();
+    callbackPrefix = application.prefix;
     rp = (
       await registerApplication(server, {
         client_id: 'crm',
@@ -47,11 +43,6 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
     application.close();
   });
 
-  async function pageCheck(page: Page, name: string, what: string) {
-    assert.deepEqual(await axeViolations(page), [], what);
-    await snapshot(page, { path: screenshotPath(name), fullPage: true });
-  }
-
   for (const [size, width, height] of [
     ['phone', 390, 844],
     ['desktop', 1280, 900],
@@ -62,18 +53,7 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
       const context = await browser.newContext({ viewport: { width, height }, bypassCSP: true });
       try {
         const page = await context.newPage();
-        const cdp = await context.newCDPSession(page);
-        await cdp.send('WebAuthn.enable');
-        await cdp.send('WebAuthn.addVirtualAuthenticator', {
-          options: {
-            protocol: 'ctap2',
-            transport: 'internal',
-            hasResidentKey: true,
-            hasUserVerification: true,
-            isUserVerified: true,
-            automaticPresenceSimulation: true,
-          },
-        });
+        await addVirtualAuthenticator(await context.newCDPSession(page), 'internal');
         const first = await startAuthorization(rp);
         await page.goto(first.url.href);
         await page.getByLabel('Username').fill(username);
@@ -93,7 +73,7 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
         await page.goto(start.url.href);
         const offer = page.getByRole('button', { name: 'Sign in with a passkey' });
         await offer.waitFor();
-        await pageCheck(page, `login-passkey-${size}`, 'login page with the passkey offer');
+        await checkPage(page, `login-passkey-${size}`, 'login page with the passkey offer');
         await offer.click();
         await page.waitForURL(`${callbackPrefix}**`);
         const claims = (await exchangeCode(rp, start, new URL(page.url()))).claims()!;
@@ -114,17 +94,7 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
       try {
         const page = await context.newPage();
         const cdp = await context.newCDPSession(page);
-        await cdp.send('WebAuthn.enable');
-        const laptop = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-          options: {
-            protocol: 'ctap2',
-            transport: 'internal',
-            hasResidentKey: true,
-            hasUserVerification: true,
-            isUserVerified: true,
-            automaticPresenceSimulation: true,
-          },
-        });
+        const laptop = await addVirtualAuthenticator(cdp, 'internal');
         await page.goto(`${server.issuer}/account/`);
         await page.getByLabel('Username').fill(credentials.username);
         await page.getByLabel('Password').fill(credentials.password);
@@ -133,7 +103,7 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
         await page.getByRole('button', { name: 'Continue' }).click();
         await page.getByTestId('add-key').click();
         await page.getByRole('heading', { name: 'Add a security key or passkey' }).waitFor();
-        await pageCheck(page, `account-add-key-${size}`, 'account page: add a security key or passkey');
+        await checkPage(page, `account-add-key-${size}`, 'account page: add a security key or passkey');
         await page.getByLabel('Name for this key').fill('Laptop passkey');
         await page.getByTestId('key-start').click();
         await page.getByText('The security key or passkey was added.').waitFor();
@@ -141,20 +111,11 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
           (await page.getByTestId('key').allTextContents()).map((text) => text.replace(/\s+/g, ' ').split(' (')[0]),
           ['Laptop passkey'],
         );
-        await snapshot(page, { path: screenshotPath(`account-key-added-${size}`), fullPage: true });
+        await checkPage(page, `account-key-added-${size}`, 'account page with the key added');
 
         // A second key: the laptop's authenticator put away, a USB key plugged in.
-        await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: laptop.authenticatorId });
-        await cdp.send('WebAuthn.addVirtualAuthenticator', {
-          options: {
-            protocol: 'ctap2',
-            transport: 'usb',
-            hasResidentKey: true,
-            hasUserVerification: true,
-            isUserVerified: true,
-            automaticPresenceSimulation: true,
-          },
-        });
+        await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: laptop });
+        await addVirtualAuthenticator(cdp, 'usb');
         await page.getByTestId('add-key').click();
         await page.getByLabel('Name for this key').fill('Blue key');
         await page.getByTestId('key-start').click();

@@ -179,6 +179,7 @@ describe('backup codes, lockout and the account page in Chromium', { skip: brows
           (await page.getByTestId('device').allTextContents()).map((text) => text.replace(/\s+/g, ' ').split(',')[0]),
           ['Authenticator app', 'Tablet'],
         );
+        assert.deepEqual(await axeViolations(page), [], `account page with two apps (${size})`);
         await snapshot(page, { path: screenshotPath(`account-apps-${size}`), fullPage: true });
 
         // The first app removed, with a code of the other (the last factor is more than 5 minutes old).

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { axeViolations, consoleFirstSignIn, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
+import { checkPage, consoleFirstSignIn, launchChromium, startApplicationPage } from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { registeredUser } from '../support/mfa.ts';
 import { exchangeCode, startAuthorization, type RelyingParty } from '../support/relying-party.ts';
@@ -22,14 +20,13 @@ describe('remembered browsers in Chromium', { skip: browserSkip }, () => {
   let browser: Awaited<ReturnType<typeof launchChromium>>;
   let server: TestServer;
   let rp: RelyingParty;
-  let application: Server;
+  let application: Awaited<ReturnType<typeof startApplicationPage>>;
   let callbackPrefix: string;
   before(async () => {
     browser = await launchChromium();
     server = await startTestServer({ clock });
-    application = createServer((_, response) => response.end('back at the application'));
-    await new Promise<void>((resolve) => application.listen(0, '127.0.0.1', resolve));
-    callbackPrefix = `http://127.0.0.1:${(application.address() as AddressInfo).port}/`;
+    application = await startApplicationPage();
+    callbackPrefix = application.prefix;
     rp = (
       await registerApplication(server, {
         client_id: 'crm',
@@ -46,11 +43,6 @@ describe('remembered browsers in Chromium', { skip: browserSkip }, () => {
     await server.close();
     application.close();
   });
-
-  async function pageCheck(page: Page, name: string, what: string) {
-    assert.deepEqual(await axeViolations(page), [], what);
-    await snapshot(page, { path: screenshotPath(name), fullPage: true });
-  }
 
   async function passwordStep(page: Page, url: string, credentials: { username: string; password: string }) {
     await page.goto(url);
@@ -73,7 +65,7 @@ describe('remembered browsers in Chromium', { skip: browserSkip }, () => {
         await page.getByRole('heading', { name: 'Enter your code' }).waitFor();
         const box = page.getByLabel('Don’t ask again on this device for 30 days');
         assert.equal(await box.isChecked(), false, 'unticked until the person ticks it');
-        await pageCheck(page, `code-remember-${size}`, 'code page with "don’t ask again"');
+        await checkPage(page, `code-remember-${size}`, 'code page with "don’t ask again"');
         await page.getByLabel('Code', { exact: true }).fill(await phone.code());
         await box.check();
         await page.getByRole('button', { name: 'Continue' }).click();
@@ -99,7 +91,7 @@ describe('remembered browsers in Chromium', { skip: browserSkip }, () => {
         await page.getByRole('heading', { name: 'Remembered browsers' }).waitFor();
         const item = page.getByTestId('browser');
         assert.match((await item.textContent())!, /Chrome on Linux \(this browser\), remembered/);
-        await pageCheck(page, `account-browsers-${size}`, 'account page with a remembered browser');
+        await checkPage(page, `account-browsers-${size}`, 'account page with a remembered browser');
         await page.getByRole('button', { name: 'Forget Chrome on Linux (this browser)' }).click();
         await page.getByRole('heading', { name: 'Your account' }).waitFor();
         assert.equal(await page.getByTestId('browser').count(), 0);
@@ -139,10 +131,10 @@ describe('remembered browsers in Chromium', { skip: browserSkip }, () => {
         await page.goto(`${server.issuer}/admin/users/${id}`);
         await page.getByTestId('browsers').waitFor();
         assert.match((await page.getByTestId('browser').textContent())!, /Chrome on Linux at crm, remembered/);
-        await pageCheck(page, `console-user-browsers-${size}`, 'console user page with remembered browsers');
+        await checkPage(page, `console-user-browsers-${size}`, 'console user page with remembered browsers');
         await page.goto(`${server.issuer}/admin/clients/crm`);
         assert.equal(await page.getByLabel('“Don’t ask again on this device” for (days)').inputValue(), '30');
-        await pageCheck(page, `console-client-remember-${size}`, 'console application page with the remembered-browser setting');
+        await checkPage(page, `console-client-remember-${size}`, 'console application page with the remembered-browser setting');
       }
       // Forgotten from the console: the user's page no longer lists it.
       await page.goto(`${server.issuer}/admin/users/${id}`);
@@ -154,7 +146,7 @@ describe('remembered browsers in Chromium', { skip: browserSkip }, () => {
       assert.match((await page.getByTestId('app').textContent())!, /Authenticator app, added/);
       await page.getByTestId('remove-app').click();
       await page.getByRole('heading', { name: 'Remove the authenticator app “Authenticator app”?' }).waitFor();
-      await pageCheck(page, 'console-remove-app-desktop', 'console confirmation of an app’s removal');
+      await checkPage(page, 'console-remove-app-desktop', 'console confirmation of an app’s removal');
       await page.getByRole('button', { name: 'Remove the authenticator app' }).click();
       await page.getByText('The authenticator app “Authenticator app” of sam was removed and their sessions ended.').waitFor();
       assert.equal(await page.getByTestId('app').count(), 0);

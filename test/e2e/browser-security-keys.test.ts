@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { createManualClock } from '../../src/domain/clock.ts';
-import { axeViolations, consoleFirstSignIn, launchChromium, screenshotPath, snapshot } from '../support/browser.ts';
+import {
+  addVirtualAuthenticator,
+  checkPage,
+  consoleFirstSignIn,
+  launchChromium,
+  screenshotPath,
+  snapshot,
+  startApplicationPage,
+} from '../support/browser.ts';
 import { browserSkip } from '../support/env.ts';
 import { Phone } from '../support/mfa.ts';
 import { exchangeCode, signIn, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
@@ -24,14 +30,13 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
   let keysOnly: RelyingParty;
   // The applications' redirect URI is a real page: the browser's form posts after a key's
   // answer (sent by the page's script) then end where a person's would.
-  let application: Server;
+  let application: Awaited<ReturnType<typeof startApplicationPage>>;
   let callbackPrefix: string;
   before(async () => {
     browser = await launchChromium();
     server = await startTestServer({ clock });
-    application = createServer((_, response) => response.end('back at the application'));
-    await new Promise<void>((resolve) => application.listen(0, '127.0.0.1', resolve));
-    callbackPrefix = `http://127.0.0.1:${(application.address() as AddressInfo).port}/`;
+    application = await startApplicationPage();
+    callbackPrefix = application.prefix;
     const app = (client_id: string, extra: Record<string, unknown> = {}) =>
       registerApplication(server, {
         client_id,
@@ -60,18 +65,7 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
   /** A USB security key that verifies its user (a PIN), attached to this page's browser. */
   async function attachKey(page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
     const cdp = await page.context().newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'usb',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    });
-    return { cdp, authenticatorId };
+    return { cdp, authenticatorId: await addVirtualAuthenticator(cdp, 'usb') };
   }
 
   async function passwordStep(page: Page, start: { url: URL }, username: string) {
@@ -79,11 +73,6 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill(`${username} passphrase`);
     await page.getByRole('button', { name: 'Sign in' }).click();
-  }
-
-  async function pageCheck(page: Page, name: string, what: string) {
-    assert.deepEqual(await axeViolations(page), [], what);
-    await snapshot(page, { path: screenshotPath(name), fullPage: true });
   }
 
   const audited = async (userId: string, type: string) =>
@@ -103,15 +92,15 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
         const start = await startAuthorization(rp);
         await passwordStep(page, start, username);
         await page.getByRole('heading', { name: 'Have a security key or a passkey?' }).waitFor();
-        await pageCheck(page, `register-key-choice-${size}`, 'registration page with the security key choice');
+        await checkPage(page, `register-key-choice-${size}`, 'registration page with the security key choice');
         await page.getByTestId('choose-key').click();
         await page.getByRole('heading', { name: 'Add a security key or passkey' }).waitFor();
         assert.equal(await page.locator('[data-webauthn-unavailable]').isVisible(), false, 'the browser can use keys');
-        await pageCheck(page, `key-register-${size}`, 'security key registration page');
+        await checkPage(page, `key-register-${size}`, 'security key registration page');
         await page.getByLabel('Name for this key').fill('Blue key');
         await page.getByTestId('key-start').click();
         await page.getByRole('heading', { name: 'Security key added' }).waitFor();
-        await pageCheck(page, `key-added-${size}`, 'security key added, with backup codes');
+        await checkPage(page, `key-added-${size}`, 'security key added, with backup codes');
         await page.getByTestId('continue').click();
         const claims = (await exchangeCode(rp, start, await backAtApplication(page))).claims()!;
         assert.deepEqual(claims.amr, ['pwd', 'hwk', 'user', 'mfa'], 'the key presented, bound to its device, and it verified its user');
@@ -123,10 +112,10 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
         await page.goto(`${server.issuer}/account/`);
         await page.getByTestId('key').waitFor();
         assert.match((await page.getByTestId('key').textContent())!, /Blue key \(security key\), added/);
-        await pageCheck(page, `account-keys-${size}`, 'account page with a security key');
+        await checkPage(page, `account-keys-${size}`, 'account page with a security key');
         await page.getByTestId('remove-key').click();
         await page.getByRole('heading', { name: 'Remove “Blue key”?' }).waitFor();
-        await pageCheck(page, `account-key-remove-${size}`, 'removal of a key, confirmation');
+        await checkPage(page, `account-key-remove-${size}`, 'removal of a key, confirmation');
 
         // Signing in again (a new browser session, the same key): the key page, and the key.
         const credential = (await key.cdp.send('WebAuthn.getCredentials', { authenticatorId: key.authenticatorId })).credentials[0]!;
@@ -139,7 +128,7 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
         const second = await startAuthorization(rp);
         await passwordStep(again, second, username);
         await again.getByRole('heading', { name: 'Use your security key' }).waitFor();
-        await pageCheck(again, `key-signin-${size}`, 'security key page');
+        await checkPage(again, `key-signin-${size}`, 'security key page');
         await again.getByTestId('key-start').click();
         assert.deepEqual((await exchangeCode(rp, second, await backAtApplication(again))).claims()!.amr, ['pwd', 'hwk', 'user', 'mfa']);
 
@@ -157,7 +146,7 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
         await cloned.getByTestId('key-start').click();
         await cloned.getByText('This security key was refused').waitFor();
         assert.match(cloned.url(), /\/interaction\//, 'no sign-in');
-        await pageCheck(cloned, `key-cloned-${size}`, 'security key page after a copy was refused');
+        await checkPage(cloned, `key-cloned-${size}`, 'security key page after a copy was refused');
         assert.deepEqual(
           (await audited(id, 'mfa.key_cloned')).map((event) => event.reason),
           ['Blue key'],
@@ -198,7 +187,7 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
       const wikiStart = await startAuthorization(rp);
       await passwordStep(page, wikiStart, username);
       await page.getByRole('heading', { name: 'Enter your code' }).waitFor();
-      await pageCheck(page, 'code-key-instead-desktop', 'code page offering the security key');
+      await checkPage(page, 'code-key-instead-desktop', 'code page offering the security key');
       await page.getByTestId('choose-key').click();
       await page.getByRole('heading', { name: 'Use your security key' }).waitFor();
       await page.getByTestId('key-start').click();
@@ -246,13 +235,13 @@ describe('security keys in Chromium', { skip: browserSkip }, () => {
         (await page.getByTestId('key').allTextContents()).map((text) => text.replace(/\s+/g, ' ').split(', added')[0]),
         ['Blue key (security key)', 'Phone passkey (passkey)'],
       );
-      await pageCheck(page, 'console-user-keys-desktop', 'console user page with keys');
+      await checkPage(page, 'console-user-keys-desktop', 'console user page with keys');
       await page.setViewportSize({ width: 390, height: 844 });
       await snapshot(page, { path: screenshotPath('console-user-keys-phone'), fullPage: true });
       await page.setViewportSize({ width: 1280, height: 900 });
       await page.getByRole('link', { name: 'Remove Blue key' }).click();
       await page.getByRole('heading', { name: 'Remove the security key “Blue key”?' }).waitFor();
-      await pageCheck(page, 'console-key-remove-desktop', 'console key removal confirmation');
+      await checkPage(page, 'console-key-remove-desktop', 'console key removal confirmation');
       await page.getByRole('button', { name: 'Remove the security key' }).click();
       await page.getByText('The security key “Blue key” of ines was removed').waitFor();
       assert.deepEqual(

@@ -6,7 +6,7 @@ import { realStoresSkip } from '../support/env.ts';
 import { registeredUser, walkOwnPages, type Phone } from '../support/mfa.ts';
 import { follow, secretOnPage, signIn, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
 import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
-import { newRealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
+import { newRealStores, requiredApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 const fieldOf = (page: Page, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(page.html)?.[1];
 
@@ -30,14 +30,7 @@ describe('several authenticator apps per user', { skip: realStoresSkip }, () => 
   let people = 0;
   before(async () => {
     server = await startTestServer({ real, clock });
-    rp = (
-      await registerApplication(server, {
-        client_id: 'wiki',
-        redirect_uris: ['http://127.0.0.1:9/cb'],
-        first_party: true,
-        mfa_policy: 'required',
-      })
-    ).rp;
+    rp = await requiredApplication(server, 'wiki');
   });
   after(() => server.close());
 
@@ -190,11 +183,7 @@ describe('several authenticator apps per user', { skip: realStoresSkip }, () => 
 
     const nodeB = await startTestServer({ clock, real, issuer: server.issuer });
     try {
-      const viaB = new UserAgent((url) => {
-        const routed = new URL(url);
-        if (routed.host === new URL(server.issuer).host) routed.host = new URL(nodeB.url).host;
-        return routed;
-      });
+      const viaB = UserAgent.via(server.issuer, nodeB.url);
       viaB.cookies = session.cookies.map((cookie) => ({ ...cookie }));
       const login = await follow(viaB, (await startAuthorization(rp)).url, rp.redirectUri);
       assert.match(login.html, /name="password"/, 'signed out by the removal, on the other node too');

@@ -4,7 +4,7 @@ import { createManualClock } from '../../src/domain/clock.ts';
 import { SoftwareKey, webauthnOptions } from '../support/authenticator.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { exchangeCode, follow, formAction, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
-import { createUser, newRealStores, patchSettings, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
+import { createUser, newRealStores, patchSettings, requiredApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 /**
  * Signing in with a passkey instead of the password, through the pages, with a software
@@ -23,17 +23,9 @@ describe('passkey sign-in without a password', { skip: realStoresSkip }, () => {
   before(async () => {
     server = await startTestServer({ real, clock });
     await patchSettings(server, { passkeySignIn: { enabled: true } });
-    const app = (client_id: string, extra: Record<string, unknown>) =>
-      registerApplication(server, {
-        client_id,
-        redirect_uris: ['http://127.0.0.1:9/cb'],
-        first_party: true,
-        mfa_policy: 'required',
-        ...extra,
-      }).then((registered) => registered.rp);
-    crm = await app('crm', { passkey_sign_in: true });
-    wiki = await app('wiki', {});
-    appOnly = await app('app-only', { passkey_sign_in: true, mfa_factors: ['totp'] });
+    crm = await requiredApplication(server, 'crm', { passkey_sign_in: true });
+    wiki = await requiredApplication(server, 'wiki');
+    appOnly = await requiredApplication(server, 'app-only', { passkey_sign_in: true, mfa_factors: ['totp'] });
   });
   after(() => server.close());
 

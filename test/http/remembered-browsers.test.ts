@@ -5,7 +5,7 @@ import { Phone, registeredUser, walkOwnPages } from '../support/mfa.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { follow, formAction, signIn, startAuthorization, UserAgent, type RelyingParty } from '../support/relying-party.ts';
 import { serviceProvider } from '../support/saml-sp.ts';
-import { newRealStores, patchUser, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
+import { newRealStores, patchUser, requiredApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 const DAY = 86_400_000;
 const COOKIE = 'twofold_device';
@@ -32,16 +32,8 @@ describe('remembered browsers', { skip: realStoresSkip }, () => {
   let wiki: RelyingParty;
   before(async () => {
     server = await startTestServer({ real, clock });
-    const app = (client_id: string, extra: Record<string, unknown>) =>
-      registerApplication(server, {
-        client_id,
-        redirect_uris: ['http://127.0.0.1:9/cb'],
-        first_party: true,
-        mfa_policy: 'required',
-        ...extra,
-      }).then((registered) => registered.rp);
-    crm = await app('crm', { remember_device_days: 7 });
-    wiki = await app('wiki', {});
+    crm = await requiredApplication(server, 'crm', { remember_device_days: 7 });
+    wiki = await requiredApplication(server, 'wiki');
   });
   after(() => server.close());
 
@@ -184,11 +176,7 @@ describe('remembered browsers', { skip: realStoresSkip }, () => {
     const { id, credentials, phone, agent } = await rememberedUser('bo');
     const nodeB = await startTestServer({ clock, real, issuer: server.issuer });
     try {
-      const viaB = new UserAgent((url) => {
-        const routed = new URL(url);
-        if (routed.host === new URL(server.issuer).host) routed.host = new URL(nodeB.url).host;
-        return routed;
-      });
+      const viaB = UserAgent.via(server.issuer, nodeB.url);
       assert.deepEqual((await signIn(sameBrowser(agent, viaB), crm, credentials, {}, {})).seen, ['login'], 'node B honours it');
 
       // A new password: every remembered browser is forgotten, on every node.

@@ -15,7 +15,14 @@ import {
   type RelyingParty,
 } from '../support/relying-party.ts';
 import { serviceProvider } from '../support/saml-sp.ts';
-import { createUser, newRealStores, registerApplication, startTestServer, type TestServer } from '../support/server.ts';
+import {
+  createUser,
+  newRealStores,
+  registerApplication,
+  requiredApplication,
+  startTestServer,
+  type TestServer,
+} from '../support/server.ts';
 import { startSmtpServer } from '../support/smtp.ts';
 
 /**
@@ -290,11 +297,7 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
     // over, and the key is no second factor there either.
     const nodeB = await startTestServer({ clock, real, issuer: server.issuer });
     try {
-      const viaB = new UserAgent((url) => {
-        const routed = new URL(url);
-        if (routed.host === new URL(server.issuer).host) routed.host = new URL(nodeB.url).host;
-        return routed;
-      });
+      const viaB = UserAgent.via(server.issuer, nodeB.url);
       viaB.cookies = agent.cookies.map((cookie) => ({ ...cookie }));
       const login = await follow(viaB, (await startAuthorization(rp)).url, rp.redirectUri);
       assert.match(login.html, /name="password"/, 'signed out by the removal');
@@ -361,15 +364,7 @@ describe('security keys through the sign-in pages', { skip: realStoresSkip }, ()
 
   it('remembers the browser after a key where the application allows it: the next sign-in there is the password alone', async () => {
     const { key } = await withKey('rue');
-    const crm = (
-      await registerApplication(server, {
-        client_id: 'crm-keys',
-        redirect_uris: ['http://127.0.0.1:9/cb'],
-        first_party: true,
-        mfa_policy: 'required',
-        remember_device_days: 3,
-      })
-    ).rp;
+    const crm = await requiredApplication(server, 'crm-keys', { remember_device_days: 3 });
     clock.advance(60_000);
     const agent = new UserAgent();
     const start = await startAuthorization(crm);

@@ -371,11 +371,7 @@ describe('email codes as a second factor, on Redis and MongoDB with an SMTP serv
       const view = (await (await nodeB.adminFetch(`/admin/api/users/${rae.id}`)).json()) as { mfa: { factors: string[] } };
       assert.deepEqual(view.mfa.factors, []);
       // The same browser, through node B: the session is gone (the password is asked) and a registration follows.
-      const viaB = new UserAgent((url) => {
-        const routed = new URL(url);
-        if (routed.host === new URL(server.issuer).host) routed.host = new URL(nodeB.url).host;
-        return routed;
-      });
+      const viaB = UserAgent.via(server.issuer, nodeB.url);
       viaB.cookies = agent.cookies.map((cookie) => ({ ...cookie }));
       const start = await startAuthorization(wiki);
       const login = await follow(viaB, start.url, wiki.redirectUri);

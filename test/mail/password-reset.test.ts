@@ -224,11 +224,7 @@ describe('password reset across two nodes', { skip: realStoresSkip }, () => {
       const onA = new UserAgent();
       const first = await signIn(onA, rp, credentials, { scope: 'openid offline_access', prompt: 'consent' }, phone.app);
       assert.deepEqual((await signIn(onA, rp, null)).seen, [], 'single sign-on on node A before');
-      const onB = new UserAgent((url) => {
-        const routed = new URL(url);
-        if (routed.host === new URL(a.issuer).host) routed.host = new URL(b.url).host;
-        return routed;
-      });
+      const onB = UserAgent.via(a.issuer, b.url);
 
       await onA.postForm(new URL('/password/forgot', a.issuer), { username: 'noor' });
       const link = LINK.exec((await smtp.arrival((m) => m.subject.startsWith('Choose a new password'))).text)![1]!;

@@ -56,12 +56,7 @@ describe('sessions that really end, on Redis and MongoDB, on two nodes', { skip:
   });
 
   /** A browser whose requests go to node B. */
-  const onB = () =>
-    new UserAgent((url) => {
-      const routed = new URL(url);
-      if (routed.host === new URL(a.issuer).host) routed.host = new URL(b.url).host;
-      return routed;
-    });
+  const onB = () => UserAgent.via(a.issuer, b.url);
 
   async function administrator() {
     const person = await registeredUser(a, required, clock, `admin${++people}`);

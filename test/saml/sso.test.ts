@@ -45,11 +45,7 @@ for (const variant of [
     /** The same browser, its requests sent to node B when there is one. */
     const sameBrowserOnB = (agent: UserAgent) => {
       if (!nodeB) return agent;
-      const viaB = new UserAgent((url) => {
-        const routed = new URL(url);
-        if (routed.host === new URL(server.issuer).host) routed.host = new URL(nodeB!.url).host;
-        return routed;
-      });
+      const viaB = UserAgent.via(server.issuer, nodeB!.url);
       viaB.cookies = agent.cookies.map((cookie) => ({ ...cookie }));
       return viaB;
     };

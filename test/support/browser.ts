@@ -1,8 +1,11 @@
+import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import jsQRModule from 'jsqr';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { packageRoot } from '../../src/config/load.ts';
 import { testChromium } from './env.ts';
 import { authenticatorCode, decodeBase32 } from './rfc6238.ts';
@@ -133,4 +136,41 @@ export async function consoleFirstSignIn(
   await page.getByLabel('Code from the app').fill(await authenticatorCode(decodeBase32(secret), nowSeconds));
   await page.getByRole('button', { name: 'Verify and continue' }).click();
   await page.getByTestId('continue').click();
+}
+
+/**
+ * The applications' redirect target as a real local page ("back at the application"), so
+ * that a browser's form posts after a key's answer (sent by the page's script) end where a
+ * person's would. `prefix`: its address, to wait for.
+ */
+export async function startApplicationPage(): Promise<{ prefix: string; close(): void }> {
+  const application = createServer((_, response) => response.end('back at the application'));
+  await new Promise<void>((resolve) => application.listen(0, '127.0.0.1', resolve));
+  return { prefix: `http://127.0.0.1:${(application.address() as AddressInfo).port}/`, close: () => application.close() };
+}
+
+/**
+ * A virtual WebAuthn authenticator (the DevTools protocol's WebAuthn domain) on this page's
+ * browser, that keeps discoverable credentials and verifies its user: `internal` stands for
+ * a laptop's or phone's passkeys, `usb` for a security key with a PIN. Its id, to remove it.
+ */
+export async function addVirtualAuthenticator(cdp: CDPSession, transport: 'internal' | 'usb'): Promise<string> {
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport,
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return authenticatorId;
+}
+
+/** A page as a person meets it: no axe-core violation (`what` names it), and its screenshot as `name`. */
+export async function checkPage(page: Page, name: string, what: string): Promise<void> {
+  assert.deepEqual(await axeViolations(page), [], what);
+  await snapshot(page, { path: screenshotPath(name), fullPage: true });
 }

@@ -21,6 +21,17 @@ export class UserAgent {
     this.route = route;
   }
 
+  /** A browser behind a load balancer that sends it to `node`: its requests to `issuer`'s host go there. */
+  static via(issuer: string, node: string): UserAgent {
+    const from = new URL(issuer).host;
+    const to = new URL(node).host;
+    return new UserAgent((url) => {
+      const routed = new URL(url);
+      if (routed.host === from) routed.host = to;
+      return routed;
+    });
+  }
+
   cookieHeader(url: URL): string {
     return this.cookies
       .filter((c) => url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))

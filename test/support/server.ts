@@ -167,6 +167,19 @@ export async function registerApplication(
 }
 
 /**
+ * A first-party application whose policy requires the second factor, with `extra`
+ * metadata; its relying party (the redirect URI goes nowhere: the flows stop there).
+ */
+export async function requiredApplication(
+  server: Pick<TestServer, 'adminFetch'> & { issuer: string },
+  clientId: string,
+  extra: Record<string, unknown> = {},
+) {
+  const metadata = { client_id: clientId, redirect_uris: ['http://127.0.0.1:9/cb'], first_party: true, mfa_policy: 'required', ...extra };
+  return (await registerApplication(server, metadata)).rp;
+}
+
+/**
  * A first-party application that may refresh tokens (with `mfaPolicy`); its redirect URI
  * goes nowhere (the flows stop there).
  */

@@ -4,7 +4,7 @@ import type { Flash } from '../../oidc/mfa-state.ts';
 import { logOf } from '../request-log.ts';
 import { DISABLED, type Interaction, type InteractionDeps, type InteractionKit, type OidcClient } from './kit.ts';
 import { lockedMessage, rateLimitedMessage } from './messages.ts';
-import { parseInput } from '../validate.ts';
+import { jsonField, parseInput } from '../validate.ts';
 
 const loginForm = z.strictObject({
   username: z.string().trim().min(1).max(128),
@@ -49,14 +49,8 @@ export function createLoginStep(deps: InteractionDeps, kit: InteractionKit) {
   async function submitPasskey(ctx: Context) {
     const { interaction, client } = await kit.details(ctx, 'login');
     const { response } = parseInput(passkeyForm, ctx.request.body);
-    let answer: unknown;
-    try {
-      answer = JSON.parse(response);
-    } catch {
-      answer = undefined;
-    }
     const journey = await kit.journeyOf(ctx, interaction, client);
-    const outcome = await deps.journey.passkey(journey, answer, await kit.sourceOf(ctx, interaction, client));
+    const outcome = await deps.journey.passkey(journey, jsonField(response), await kit.sourceOf(ctx, interaction, client));
     const log = logOf(ctx, deps.log);
     if (outcome.kind === 'finished') {
       log.info({ event: 'signin.passkey', user: outcome.accountId, client: client.clientId, ip: ctx.ip }, 'passkey accepted');

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { factorKinds } from '../../domain/factors.ts';
 import { groupedSecret } from '../../domain/totp.ts';
-import { parseInput } from '../validate.ts';
+import { jsonField, parseInput } from '../validate.ts';
 import { MFA_PROMPT } from '../../oidc/interaction-policy.ts';
 import { logOf } from '../request-log.ts';
 import { otpauthQr } from '../qr.ts';
@@ -165,15 +165,9 @@ export function createSecondFactorPages(deps: InteractionDeps, kit: InteractionK
   async function submitKey(ctx: Context) {
     const { interaction, client } = await kit.details(ctx, 'login', MFA_PROMPT);
     const { response, name, remember } = parseInput(keyForm, ctx.request.body);
-    let answer: unknown;
-    try {
-      answer = JSON.parse(response);
-    } catch {
-      answer = undefined;
-    }
     const journey = await kit.journeyOf(ctx, interaction, client);
     const source = await kit.sourceOf(ctx, interaction, client);
-    const outcome = await deps.journey.key(journey, answer, name ?? '', source, remember === '1');
+    const outcome = await deps.journey.key(journey, jsonField(response), name ?? '', source, remember === '1');
     return answered(ctx, interaction, client, outcome, 'mfa.key');
   }
 
