@@ -53,7 +53,8 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
       const context = await browser.newContext({ viewport: { width, height }, bypassCSP: true });
       try {
         const page = await context.newPage();
-        await addVirtualAuthenticator(await context.newCDPSession(page), 'internal');
+        const cdp = await context.newCDPSession(page);
+        const authenticatorId = await addVirtualAuthenticator(cdp, 'internal');
         const first = await startAuthorization(rp);
         await page.goto(first.url.href);
         await page.getByLabel('Username').fill(username);
@@ -74,6 +75,12 @@ describe('passkey sign-in in Chromium', { skip: browserSkip }, () => {
         const offer = page.getByRole('button', { name: 'Sign in with a passkey' });
         await offer.waitFor();
         await checkPage(page, `login-passkey-${size}`, 'login page with the passkey offer');
+        // The person does not confirm it is them (no fingerprint, no PIN): no passkey is used, and the page says so.
+        await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: false });
+        await offer.click();
+        await page.getByText('No passkey was used').waitFor();
+        await checkPage(page, `login-passkey-cancelled-${size}`, 'login page after a passkey not used');
+        await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true });
         await offer.click();
         await page.waitForURL(`${callbackPrefix}**`);
         const claims = (await exchangeCode(rp, start, new URL(page.url()))).claims()!;
