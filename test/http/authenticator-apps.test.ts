@@ -4,9 +4,18 @@ import { createManualClock } from '../../src/domain/clock.ts';
 import { TOTP_APPS_MAX } from '../../src/domain/ports.ts';
 import { realStoresSkip } from '../support/env.ts';
 import { registeredUser, walkOwnPages, type Phone } from '../support/mfa.ts';
-import { follow, secretOnPage, signIn, startAuthorization, UserAgent, type Page, type RelyingParty } from '../support/relying-party.ts';
+import {
+  follow,
+  formAction,
+  secretOnPage,
+  signIn,
+  startAuthorization,
+  UserAgent,
+  type Page,
+  type RelyingParty,
+} from '../support/relying-party.ts';
 import { authenticatorCode, decodeBase32 } from '../support/rfc6238.ts';
-import { newRealStores, requiredApplication, startTestServer, type TestServer } from '../support/server.ts';
+import { createUser, newRealStores, requiredApplication, startTestServer, type TestServer } from '../support/server.ts';
 
 const fieldOf = (page: Page, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(page.html)?.[1];
 
@@ -105,6 +114,28 @@ describe('several authenticator apps per user', { skip: realStoresSkip }, () => 
       }
     ).events;
     assert.equal(registered.length, 2, 'each app added is audited');
+  });
+
+  it('names the first app as the registration page was told, and "Authenticator app" when it was told nothing', async () => {
+    for (const [name, expected] of [
+      ['  My   phone ', 'My phone'],
+      ['', 'Authenticator app'],
+    ]) {
+      const credentials = { username: `eve${++people}`, password: 'a long passphrase' };
+      const { id } = await createUser(server, credentials);
+      const agent = new UserAgent();
+      const start = await startAuthorization(rp);
+      const login = await follow(agent, start.url, rp.redirectUri);
+      const posted = await agent.postForm(formAction(login, '/login'), credentials);
+      const register = await follow(agent, new URL(posted.headers.get('location')!, login.url), rp.redirectUri);
+      const secret = secretOnPage(register.html)!.replaceAll(' ', '');
+      const registered = await agent.postForm(formAction(register, '/code'), { code: await codeOf(secret), name: name! });
+      assert.equal(registered.status, 303);
+      assert.deepEqual(
+        (await appsOf(id)).map((app) => app.name),
+        [expected],
+      );
+    }
   });
 
   it('refuses a made-up or changed enrollment, and a form without its token, adding nothing', async () => {
