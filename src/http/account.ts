@@ -23,7 +23,7 @@ import { createSelfClient } from './self-client.ts';
 import type { AccountChanges } from '../domain/account-changes.ts';
 import { mountAccountChanges } from './account-changes.ts';
 
-/** A second factor this recent lets the user delete the device or make new codes without another code. */
+/** A second factor this recent lets the user add or remove an authenticator or make new codes without another code. */
 export const FRESH_SECOND_FACTOR_SECONDS = 300;
 /** The account page signs out by itself after this long. */
 const SESSION_SECONDS = 1800;
