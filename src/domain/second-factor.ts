@@ -156,8 +156,9 @@ export function createSecondFactorService(deps: {
     const nowStep = stepAt(limit.now);
     const matched = matchingApp(user, code, nowStep, limit.skewSteps);
     const attempt = await guard.attemptStep(user.id, matched?.step ?? null, matched?.app.lastStep ?? 0, limit);
-    if (isRefusal(attempt) || !matched) return refused(isRefusal(attempt) ? attempt : { outcome: 'wrong', failures: 0 }, user.id, source);
-    const { app: device, step } = matched;
+    if (isRefusal(attempt)) return refused(attempt, user.id, source);
+    // Only a step that matched passes the guard.
+    const { app: device, step } = matched!;
     const offset = step - nowStep;
     const at = new Date(limit.now);
     const accepted = await users.acceptStep(user.id, device.id, {

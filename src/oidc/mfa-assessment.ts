@@ -31,9 +31,12 @@ export interface PresentedMethods {
 /** What one authorization request was decided on, kept for the tokens it issues. */
 interface Assessment {
   decision: MfaDecision;
+  /** The methods the tokens may report: those of factors the application accepts. */
   methods: MethodTimes;
   mfaMaxAge: number | undefined;
   requestMaxAge: number | undefined;
+  /** Everything the session presented, and the application as this request sees it (none without a session). */
+  presented?: { methods: MethodTimes; app: AppPolicy };
 }
 
 const assessmentOfRequest = Symbol('twofold.assessment');
@@ -130,6 +133,7 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
       mfaMaxAge: app.mfaMaxAge,
       requestMaxAge: maxAge,
       phishingResistant: wantsKeysOnly(app),
+      presented: { methods, app },
     };
     (ctx as Held)[assessedOfRequest] = assessment;
     return assessment;
@@ -141,17 +145,15 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
    * finishing now counts with what it presented.)
    */
   async function passwordMissing(ctx: KoaContextWithOIDC): Promise<boolean> {
-    const { session, client, params } = ctx.oidc;
-    const accountId = session?.accountId;
-    if (!accountId || !client) return false;
-    const presented = (ctx.oidc.result as { twofold?: PresentedMethods } | undefined)?.twofold;
-    const methods = {
-      ...(await sessionMethods(session.uid, accountId)),
-      ...(presented?.accountId === accountId ? presented.methods : {}),
-    };
+    const { presented } = await assessmentOf(ctx);
+    if (!presented) return false;
+    const { methods, app } = presented;
     if (methods.pwd !== undefined || (methods.hwk === undefined && methods.swk === undefined)) return false;
-    return !(await deps.journey.passkeyAllowed((await applicationOf(client, params ?? {})).policy));
+    return !(await deps.journey.passkeyAllowed(app));
   }
+
+  /** The request's assessment, computed once (the prompt checks all read it). Kept on the request's own context. */
+  const assessmentOf = (ctx: KoaContextWithOIDC) => ((ctx as Held)[assessmentOfRequest] ??= assess(ctx as Held));
 
   return {
     applicationOf,
@@ -163,9 +165,7 @@ export function createMfaAssessor(deps: { users: UserStore; journey: SignInJourn
     sessionMethods,
     /** The decision for the request being authorized, computed once per request. */
     async forRequest(ctx: KoaContextWithOIDC): Promise<MfaDecision> {
-      // Kept on the request's own context, so it goes with the request and nothing outlives it.
-      const held = ctx as Held;
-      return (await (held[assessmentOfRequest] ??= assess(held))).decision;
+      return (await assessmentOf(ctx)).decision;
     },
     /**
      * What the tokens of a request that needs no more prompts may claim (SPEC 3.7). Read
