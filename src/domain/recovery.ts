@@ -43,19 +43,17 @@ export function createRecoveryService(deps: {
     });
   }
 
-  async function removeDevice(userId: string, source: RecoverySource, type: 'mfa.reset'): Promise<boolean> {
-    if (!(await deps.users.resetMfa(userId, new Date(deps.clock.now())))) return false;
-    await Promise.all([deps.guard.forget(userId), deps.oidc.endSessionsOf(userId)]);
-    await record(type, userId, source, SESSIONS_ENDED);
-    return true;
-  }
-
   return {
     /**
-     * Removes the device and backup codes (the next sign-in registers anew) and lifts any
-     * lock, so a user who lost the phone can register again. False: no such user.
+     * Removes every authenticator and the backup codes (the next sign-in registers anew)
+     * and lifts any lock, so a user who lost the phone can register again. False: no such user.
      */
-    resetMfa: (userId: string, source: RecoverySource) => removeDevice(userId, source, 'mfa.reset'),
+    async resetMfa(userId: string, source: RecoverySource): Promise<boolean> {
+      if (!(await deps.users.resetMfa(userId, new Date(deps.clock.now())))) return false;
+      await Promise.all([deps.guard.forget(userId), deps.oidc.endSessionsOf(userId)]);
+      await record('mfa.reset', userId, source, SESSIONS_ENDED);
+      return true;
+    },
 
     /**
      * Removes one security key or passkey (the user on /account, or an administrator).

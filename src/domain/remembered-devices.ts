@@ -52,9 +52,10 @@ export const liveRememberedDevices = (user: UserRecord, now: number): Remembered
   (user.mfa.remembered ?? []).filter((device) => device.expiresAt.getTime() > now).reverse();
 
 /**
- * Whether an application honours a browser remembered at `rememberedAt`: it remembers
- * browsers (`rememberDays` above 0), for at least that long, and the second factor that
- * remembered it is within the application's `mfa_max_age` too.
+ * Whether an application honours a browser remembered at `rememberedAt` (one that has not
+ * expired: see `rememberedDeviceOf`): it remembers browsers (`rememberDays` above 0), for
+ * at least that long, and the second factor that remembered it is within the
+ * application's `mfa_max_age` too.
  */
 export function isHonoured(
   device: RememberedDevice,
@@ -65,7 +66,7 @@ export function isHonoured(
   if (days <= 0) return false;
   const at = Math.floor(device.rememberedAt.getTime() / 1000);
   const nowSeconds = Math.floor(now / 1000);
-  return isWithin(at, days * DAY_SECONDS, nowSeconds) && isWithin(at, app.mfaMaxAge, nowSeconds) && device.expiresAt.getTime() > now;
+  return isWithin(at, days * DAY_SECONDS, nowSeconds) && isWithin(at, app.mfaMaxAge, nowSeconds);
 }
 
 const browsers: [RegExp, string][] = [

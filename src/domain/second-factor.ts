@@ -228,6 +228,10 @@ export function createSecondFactorService(deps: {
     return { limit, fresh: await guard.acquire(`webauthn:${challenge}`, CHALLENGE_CLAIM_SECONDS) };
   }
 
+  /** An enrollment adds one app, however many of its codes are sent: the first to claim it, across nodes. */
+  const claimEnrollment = (sealed: string) =>
+    guard.acquire(`enrolled:${createHash('sha256').update(sealed).digest('base64url')}`, CHALLENGE_CLAIM_SECONDS);
+
   /** The lock the user document holds, if it still holds at `now` (epoch ms). */
   const storedLock = (user: UserRecord, now: number): Extract<Refusal, { outcome: 'locked' }> | null => {
     const lock = user.mfa.lock;
@@ -346,10 +350,8 @@ export function createSecondFactorService(deps: {
           drift: 0,
           lastOffset: step! - nowStep,
         };
-        // An enrollment adds one app, however many of its codes are sent.
-        const enrolled = `enrolled:${createHash('sha256').update(sealedEnrollment).digest('base64url')}`;
         const stored = another
-          ? (await guard.acquire(enrolled, CHALLENGE_CLAIM_SECONDS)) && (await users.addDevice(user.id, app))
+          ? (await claimEnrollment(sealedEnrollment)) && (await users.addDevice(user.id, app))
           : await users.registerDevice(user.id, app);
         if (!stored) return { result: 'already_registered' };
       } finally {

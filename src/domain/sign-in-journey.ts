@@ -416,8 +416,12 @@ export function createSignInJourney(deps: JourneyDeps) {
     const passwordAt = nowSeconds();
     if (decision.action === 'deny') return { kind: 'refused', reason: 'disabled', userId: user.id };
     if (decision.action === 'none') {
-      const remembered = decision.rememberedBy ? rememberedUse(user, decision.rememberedBy, source) : undefined;
-      await Promise.all([recordSignIn(user.id, source, true), signedIn(user.id, remembered ? 'remembered' : 'none', source), remembered]);
+      const by = decision.rememberedBy;
+      await Promise.all([
+        recordSignIn(user.id, source, true),
+        signedIn(user.id, by ? 'remembered' : 'none', source),
+        by ? rememberedUse(user, by, source) : undefined,
+      ]);
       return { kind: 'finished', accountId: user.id, methods: { pwd: passwordAt }, login: true };
     }
     await save(journey, { accountId: user.id, passwordAt });

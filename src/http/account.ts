@@ -441,16 +441,13 @@ export function createAccountRoutes(deps: {
     if (!isEnrollment(enrollment)) return formExpired(ctx);
     const refused = await freshSecondFactor(ctx, current, code);
     if (refused) return renderAddApp(ctx, current, enrollment, { ...refused, name });
-    // The fresh factor just typed counts from now on this page.
-    const live = await deps.sessions.live(current.live.uid, current.user.id);
-    const again = { ...current, live: live ?? current.live };
     const outcome = await deps.secondFactor.register(current.user, enrollment, newCode, source(ctx), { name, another: true });
     switch (outcome.result) {
       case 'registered':
         ctx.status = 303;
         return ctx.redirect('/account/?added=app');
       case 'locked':
-        return renderAddApp(ctx, again, enrollment, { status: 403, locked: lockedMessage(outcome.until, deps.clock.now()), name });
+        return renderAddApp(ctx, current, enrollment, { status: 403, locked: lockedMessage(outcome.until, deps.clock.now()), name });
       case 'already_registered':
         return renderHome(
           ctx,
@@ -460,7 +457,7 @@ export function createAccountRoutes(deps: {
           'That app was added already, or you have as many as can be added.',
         );
       default:
-        return renderAddApp(ctx, again, enrollment, {
+        return renderAddApp(ctx, current, enrollment, {
           status: 401,
           error: 'That code is not the new app’s current code. Check that the app shows this account, and enter the code it shows now.',
           name,
@@ -521,29 +518,25 @@ export function createAccountRoutes(deps: {
     if (!challenge || !canAddKey(current.user)) return formExpired(ctx);
     client.writeJson(ctx, SESSION_COOKIE, session);
     const { response, name = '', code = '' } = parsed.data;
-    const again = { ...current, session };
     const refused = await freshSecondFactor(ctx, current, code);
+    // The page shown again: this session without the challenge just taken (it makes a new one).
+    const again = { ...current, session };
     if (refused) return renderAddKey(ctx, again, { ...refused, name });
     const outcome = await deps.secondFactor.registerKey(current.user, jsonField(response), challenge, name, source(ctx));
-    const live = (await deps.sessions.live(current.live.uid, current.user.id)) ?? current.live;
     switch (outcome.result) {
       case 'registered':
         ctx.status = 303;
         return ctx.redirect('/account/?added=key');
       case 'locked':
-        return renderAddKey(ctx, { ...again, live }, { status: 403, locked: lockedMessage(outcome.until, deps.clock.now()), name });
+        return renderAddKey(ctx, again, { status: 403, locked: lockedMessage(outcome.until, deps.clock.now()), name });
       case 'already_registered':
-        return renderAddKey(ctx, { ...again, live }, { status: 409, error: 'That key is registered already: use another one.', name });
+        return renderAddKey(ctx, again, { status: 409, error: 'That key is registered already: use another one.', name });
       default:
-        return renderAddKey(
-          ctx,
-          { ...again, live },
-          {
-            status: 401,
-            error: 'The key was not added: its answer was not accepted. Try again.',
-            name,
-          },
-        );
+        return renderAddKey(ctx, again, {
+          status: 401,
+          error: 'The key was not added: its answer was not accepted. Try again.',
+          name,
+        });
     }
   });
 
@@ -578,8 +571,9 @@ export function createAccountRoutes(deps: {
 
   /**
    * A second factor presented in this sign-in session within the last 5 minutes, or the
-   * code typed now (recorded with the session, as a sign-in's is). Null when the change may
-   * go on; else the refusal, for the caller to render on its own page.
+   * code typed now (recorded with the session, as a sign-in's is, and in `current.live`,
+   * this request's view of it). Null when the change may go on; else the refusal, for the
+   * caller to render on its own page.
    */
   async function freshSecondFactor(
     ctx: Context,
@@ -600,7 +594,7 @@ export function createAccountRoutes(deps: {
             ? 'That code is not correct or was already used.'
             : 'That backup code is not correct or was already used. Or sign out, sign in again with a code by email, and repeat the change within 5 minutes.',
       };
-    await deps.sessions.recordFactor(current.live, outcome.method, nowSeconds());
+    current.live = await deps.sessions.recordFactor(current.live, outcome.method, nowSeconds());
     return null;
   }
 
